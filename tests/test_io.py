@@ -1,0 +1,227 @@
+"""Ingest: one test per kind of bad input (exact file, line and column), and the round trip.
+
+Line numbers are read off the fixture texts in conftest.RAW by hand (header = line 1).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from conftest import RAW, tree_hash
+from workbench.io import IngestError, default_quarter, ingest, load, read_manifest
+from workbench.schema import Problem
+
+
+@pytest.fixture
+def processed(tmp_path, raw_factory):
+    """A processed folder holding a good earlier ingest (so "unchanged" is meaningful)."""
+    out = tmp_path / "processed"
+    ingest(raw_factory(), out)
+    (out / "potential_2026Q3.parquet").write_bytes(b"a notebook's output, not ingest's")
+    return out
+
+
+def problems_of(raw, out) -> list[Problem]:
+    before = tree_hash(out)
+    with pytest.raises(IngestError) as info:
+        ingest(raw, out)
+    assert tree_hash(out) == before, "a failed ingest must leave the output folder unchanged"
+    return info.value.problems
+
+
+def has(problems, file, line, column, text) -> bool:
+    return any(
+        p.file == file and p.line == line and p.column == column and text in p.message
+        for p in problems
+    )
+
+
+def test_missing_file(raw_factory, processed):
+    probs = problems_of(raw_factory({"reps.csv": None}), processed)
+    assert has(probs, "reps.csv", None, None, "required file is missing")
+    # Optional files may be absent without complaint.
+    assert not any(p.file == "swot.csv" for p in probs)
+
+
+def test_missing_required_column(raw_factory, processed):
+    text = RAW["accounts.csv"].replace("industry,", "sector,", 1)
+    probs = problems_of(raw_factory({"accounts.csv": text}), processed)
+    assert has(probs, "accounts.csv", 1, "industry", "required column is missing")
+
+
+def test_empty_file_and_header_only(raw_factory, processed):
+    probs = problems_of(
+        raw_factory({"reps.csv": "", "geo_units.csv": "unit_id,unit_name,lat,lon,population\n"}),
+        processed,
+    )
+    assert has(probs, "reps.csv", None, None, "file is empty")
+    assert has(probs, "geo_units.csv", None, None, "no data rows")
+
+
+def test_unreadable_encoding_names_the_line(raw_factory, processed):
+    latin1 = RAW["accounts.csv"].replace("Beta LLC", "Bét LLC").encode("latin-1")
+    probs = problems_of(raw_factory({"accounts.csv": latin1}), processed)
+    assert has(probs, "accounts.csv", 3, None, "not UTF-8")
+
+
+def test_duplicate_ids(raw_factory, processed):
+    text = RAW["reps.csv"] + "R1,Someone Else,33.0,-84.0\n"
+    probs = problems_of(raw_factory({"reps.csv": text}), processed)
+    assert has(probs, "reps.csv", 4, "rep_id", "duplicate id 'R1' (first on line 2)")
+
+
+def test_wrong_types(raw_factory, processed):
+    accounts = RAW["accounts.csv"].replace(",120,", ",12O,")  # letter O, not zero
+    opps = RAW["opportunities.csv"].replace("2026-04-01", "04/01/2026").replace(",400", ",four")
+    probs = problems_of(raw_factory({"accounts.csv": accounts, "opportunities.csv": opps}), processed)
+    assert has(probs, "accounts.csv", 2, "employees", "expected a whole number")
+    assert has(probs, "opportunities.csv", 3, "created_date", "expected an ISO date")
+    assert has(probs, "opportunities.csv", 4, "amount_usd", "expected a number")
+
+
+def test_out_of_range_values(raw_factory, processed):
+    accounts = RAW["accounts.csv"].replace(",8,31401,32.08,-81.09,", ",-8,31401,32.08,-181.09,")
+    reps = RAW["reps.csv"].replace("33.75", "93.75")
+    opps = RAW["opportunities.csv"].replace("250.5", "-250.5")
+    probs = problems_of(
+        raw_factory({"accounts.csv": accounts, "reps.csv": reps, "opportunities.csv": opps}),
+        processed,
+    )
+    assert has(probs, "accounts.csv", 3, "employees", "≥ 0")
+    assert has(probs, "accounts.csv", 3, "lon", "in [-180, 180]")
+    assert has(probs, "reps.csv", 2, "home_lat", "in [-90, 90]")
+    assert has(probs, "opportunities.csv", 3, "amount_usd", "≥ 0")
+
+
+def test_unknown_enum_values(raw_factory, processed):
+    accounts = RAW["accounts.csv"].replace("prospect,R2", "lead,R2")
+    opps = RAW["opportunities.csv"].replace(",lost,", ",closed-lost,")
+    probs = problems_of(raw_factory({"accounts.csv": accounts, "opportunities.csv": opps}), processed)
+    assert has(probs, "accounts.csv", 3, "status", "expected one of customer, prospect, got 'lead'")
+    assert has(probs, "opportunities.csv", 3, "stage", "expected one of won, lost, open")
+
+
+def test_dangling_references(raw_factory, processed):
+    accounts = RAW["accounts.csv"].replace("prospect,R2", "prospect,R7")
+    opps = RAW["opportunities.csv"].replace("O3,A2,R2", "O3,A9,R8")
+    probs = problems_of(raw_factory({"accounts.csv": accounts, "opportunities.csv": opps}), processed)
+    assert has(probs, "accounts.csv", 3, "owner_rep_id", "'R7' not found in reps.csv")
+    assert has(probs, "opportunities.csv", 4, "account_id", "'A9' not found in accounts.csv")
+    assert has(probs, "opportunities.csv", 4, "rep_id", "'R8' not found in reps.csv")
+
+
+def test_close_before_created_and_missing_close_date(raw_factory, processed):
+    opps = (
+        RAW["opportunities.csv"]
+        .replace("2026-04-01,2026-05-15", "2026-04-01,2026-03-15")
+        .replace("2026-06-30,2026-07-01,won", "2026-06-30,,won")
+    )
+    probs = problems_of(raw_factory({"opportunities.csv": opps}), processed)
+    assert has(probs, "opportunities.csv", 3, "close_date", "before created date 2026-04-01")
+    assert has(probs, "opportunities.csv", 5, "close_date", "won opportunity needs a close date")
+
+
+def test_every_problem_reported_in_one_run(raw_factory, processed):
+    accounts = RAW["accounts.csv"].replace(",120,", ",x,").replace("prospect,R2", "lead,R2")
+    opps = RAW["opportunities.csv"].replace("O3,A2", "O3,A9")
+    probs = problems_of(
+        raw_factory({"accounts.csv": accounts, "opportunities.csv": opps, "reps.csv": None}),
+        processed,
+    )
+    kinds = {(p.file, p.column) for p in probs}
+    assert {("reps.csv", None), ("accounts.csv", "employees"), ("accounts.csv", "status"),
+            ("opportunities.csv", "account_id")} <= kinds
+
+
+def test_quoted_newlines_keep_true_line_numbers(raw_factory, processed):
+    # Line 2's name spans two physical lines, so A2 starts on line 4 and A3 on line 5.
+    accounts = RAW["accounts.csv"].replace('"Acme, Inc."', '"Acme,\nInc."').replace(
+        "Gamma Co,Healthcare,0", "Gamma Co,Healthcare,-1"
+    )
+    probs = problems_of(raw_factory({"accounts.csv": accounts}), processed)
+    assert has(probs, "accounts.csv", 5, "employees", "≥ 0")
+
+
+def test_ragged_row_named(raw_factory, processed):
+    accounts = RAW["accounts.csv"] + "A4,Delta,Retail,5,30303,33.7,-84.4,customer\n"
+    probs = problems_of(raw_factory({"accounts.csv": accounts}), processed)
+    assert has(probs, "accounts.csv", 5, None, "row has 8 fields, expected 9")
+
+
+def test_cli_exit_code_and_stderr(raw_factory, tmp_path):
+    raw = raw_factory({"accounts.csv": RAW["accounts.csv"].replace(",120,", ",many,")})
+    out = tmp_path / "out"
+    run = subprocess.run(
+        [sys.executable, "-m", "workbench", "ingest", "--raw", str(raw), "--out", str(out)],
+        capture_output=True, text=True,
+    )
+    assert run.returncode == 1
+    assert "accounts.csv:2: column employees: expected a whole number" in run.stderr
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_round_trip_types_counts_and_hashes(raw_factory, tmp_path):
+    raw = raw_factory()
+    out = tmp_path / "processed"
+    result = ingest(raw, out)
+    accounts = load("accounts", out)
+    assert list(accounts["account_id"]) == ["A1", "A2", "A3"]
+    assert accounts.loc[0, "account_name"] == "Acme, Inc."
+    assert accounts["employees"].tolist() == [120, 8, 0]
+    assert pd.api.types.is_integer_dtype(accounts["employees"])
+    assert accounts["postal_code"].tolist() == ["30303", "31401", "01001"]  # zeros kept
+    assert pd.isna(accounts.loc[2, "owner_rep_id"])
+    geo = load("geo_units", out)
+    assert geo["unit_id"].tolist() == ["13121", "13051", "01001"]
+    assert pd.api.types.is_float_dtype(geo["pct_rural"])  # a numeric market driver
+    opps = load("opportunities", out)
+    assert opps.loc[0, "created_date"] == dt.date(2026, 1, 10)
+    assert pd.isna(opps.loc[2, "close_date"])
+    manifest = read_manifest(out)
+    for name in ("accounts.csv", "opportunities.csv", "reps.csv", "geo_units.csv", "quotas.csv"):
+        digest = hashlib.sha256((raw / name).read_bytes()).hexdigest()
+        assert manifest["inputs"][name]["sha256"] == digest
+    assert manifest["inputs"]["opportunities.csv"]["rows"] == 4
+    assert result.rows["accounts"] == 3
+    # Latest activity is 2026-07-01, early in Q3, so Q3 is not complete: Q2 is the default.
+    assert manifest["default_quarter"] == "2026Q2"
+    assert manifest["synthetic"] is False
+
+
+def test_facts_by_hand(raw_factory, tmp_path):
+    out = tmp_path / "processed"
+    ingest(raw_factory(), out)
+    facts = load("facts_account_quarter", out).set_index(["account_id", "quarter"])
+    # O1 won 1000 closed 2026-03-31 (Q1); O2 lost 250.5 closed in Q2; O4 created 2026-06-30
+    # (Q2) and won 2000 on 2026-07-01 (Q3); O3 open, created in Q3.
+    assert facts.loc[("A1", "2026Q1"), "won_usd"] == 1000
+    assert facts.loc[("A1", "2026Q2"), "lost_usd"] == 250.5
+    assert facts.loc[("A1", "2026Q2"), "created_n"] == 2
+    assert facts.loc[("A1", "2026Q3"), "won_usd"] == 2000
+    assert facts.loc[("A1", "2026Q3"), "created_n"] == 0
+    assert facts.loc[("A2", "2026Q3"), "created_usd"] == 400
+    assert facts["won_usd"].sum() == 3000
+
+
+def test_removed_optional_file_is_dropped_from_processed(raw_factory, tmp_path):
+    out = tmp_path / "processed"
+    ingest(raw_factory(), out)
+    assert (out / "quotas.parquet").exists()
+    ingest(raw_factory({"quotas.csv": None}), out)
+    assert not (out / "quotas.parquet").exists()
+    assert "quotas.parquet" not in json.loads((out / "manifest.json").read_text())["files"]
+
+
+def test_default_quarter_rule():
+    assert str(default_quarter(dt.date(2026, 9, 30))) == "2026Q3"
+    assert str(default_quarter(dt.date(2026, 9, 24))) == "2026Q3"  # 6 days before the end
+    assert str(default_quarter(dt.date(2026, 9, 23))) == "2026Q2"  # 7 days before the end
+    assert str(default_quarter(dt.date(2026, 9, 1), dt.date(2026, 9, 30))) == "2026Q3"
+    assert default_quarter(None) is None

@@ -1,0 +1,146 @@
+"""The ``workbench`` command (``python -m workbench`` is the same program).
+
+Each subcommand parses its arguments here and calls one function of the package; heavy imports
+happen inside the subcommand so ``workbench --help`` stays instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import __version__
+
+
+class CommandError(Exception):
+    """A problem the user can fix; printed without a traceback, exit code 2."""
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import write_demo
+
+    out = write_demo(args.out, region=args.region, seed=args.seed, n_accounts=args.accounts)
+    print(out.summary())
+    return 0
+
+
+def _cmd_ingest(args: argparse.Namespace) -> int:
+    from .io import IngestError, ingest
+
+    try:
+        result = ingest(args.raw, args.out, problems_file=args.problems)
+    except IngestError as exc:
+        print(exc.report(), file=sys.stderr)
+        return 1
+    print(result.summary())
+    return 0
+
+
+def _cmd_design(args: argparse.Namespace) -> int:
+    from .territory.cli import run_design
+
+    return run_design(args)
+
+
+def _cmd_forecast(args: argparse.Namespace) -> int:
+    from .forecast import run_forecast_command
+
+    return run_forecast_command(args)
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from .report import ReportError, run_report
+
+    try:
+        result = run_report(
+            quarter=args.quarter,
+            params_file=args.params,
+            out_dir=args.out,
+            data_dir=args.data,
+            notebooks_dir=args.notebooks,
+        )
+    except ReportError as exc:
+        print(f"report failed: {exc}", file=sys.stderr)
+        return 1
+    print(result.summary())
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="workbench",
+        description="Territory Planning Workbench: data, territories, quotas and quarterly reports.",
+    )
+    parser.add_argument("--version", action="version", version=f"workbench {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("demo", help="write a deterministic synthetic company on real geography")
+    p.add_argument("--region", default="GA", help="region of the demo market (default GA: Georgia)")
+    p.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
+    p.add_argument("--accounts", type=int, default=3000, help="number of accounts (default 3000)")
+    p.add_argument("--out", type=Path, default=Path("data/raw"), help="output folder (data/raw)")
+    p.set_defaults(func=_cmd_demo)
+
+    p = sub.add_parser("ingest", help="validate data/raw and write typed data/processed")
+    p.add_argument("--raw", type=Path, default=Path("data/raw"), help="raw CSV folder (data/raw)")
+    p.add_argument("--out", type=Path, default=Path("data/processed"), help="output folder")
+    p.add_argument(
+        "--problems", type=Path, default=None, help="also write every problem found to this CSV"
+    )
+    p.set_defaults(func=_cmd_ingest)
+
+    p = sub.add_parser("design", help="design balanced, contiguous, compact territories")
+    p.add_argument("--units", type=Path, required=True, help="unit_id,lat,lon + measure columns")
+    p.add_argument("--k", type=int, required=True, help="number of territories")
+    p.add_argument("--balance", required=True, help="measure columns to balance, comma-separated")
+    p.add_argument(
+        "--tolerance",
+        default="0.05",
+        help="allowed deviation from the mean: one value, or one per measure (comma-separated)",
+    )
+    p.add_argument("--adjacency", type=Path, default=None, help="a,b pairs of adjacent unit ids")
+    p.add_argument("--current", type=Path, default=None, help="current unit_id,territory")
+    p.add_argument("--locked", type=Path, default=None, help="locked unit_id,territory")
+    p.add_argument(
+        "--max-moved", type=float, default=None, help="share of units allowed to change territory"
+    )
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--out", type=Path, required=True, help="output plan unit_id,territory")
+    p.set_defaults(func=_cmd_design)
+
+    p = sub.add_parser("forecast", help="forecast many series with prediction intervals")
+    p.add_argument("--series", type=Path, required=True, help="series_id,period,value CSV")
+    p.add_argument("--horizon", type=int, required=True, help="periods ahead")
+    p.add_argument("--level", type=float, default=0.8, help="interval level (default 0.8)")
+    p.add_argument("--out", type=Path, required=True, help="output CSV")
+    p.set_defaults(func=_cmd_forecast)
+
+    p = sub.add_parser("report", help="run the notebook sequence into reports/<quarter>/")
+    p.add_argument(
+        "--quarter", default=None, help="YYYYQn (default: last complete quarter in the data)"
+    )
+    p.add_argument("--params", type=Path, default=None, help="YAML file of parameter overrides")
+    p.add_argument("--out", type=Path, default=Path("reports"), help="reports folder (reports)")
+    p.add_argument("--data", type=Path, default=Path("data"), help="data folder (data)")
+    p.add_argument(
+        "--notebooks", type=Path, default=Path("notebooks"), help="notebook folder (notebooks)"
+    )
+    p.set_defaults(func=_cmd_report)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except CommandError as exc:
+        print(f"workbench {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; nothing was half-written", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

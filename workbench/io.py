@@ -1,0 +1,631 @@
+"""All file access: ingest raw CSV exports, read and write processed data atomically.
+
+Ingest reads each raw CSV with Arrow (all columns as text, so nothing is silently coerced),
+checks it against :data:`workbench.schema.CONTRACT` with DuckDB SQL (so a 3-million-row export
+is checked in seconds), and only when **no** problem was found writes typed Parquet files, the
+account × rep × quarter facts table and ``manifest.json``. Every problem is reported at once.
+
+The facts table is the one heavy aggregation of the pipeline (opportunity history → facts);
+it is plain DuckDB SQL so it can move into a customer's warehouse unchanged.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import datetime as dt
+import hashlib
+import io as _io
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from . import __version__
+from .config import Quarter, last_complete_quarter
+from .schema import CONTRACT, GEOJSON_NAME, PROVENANCE_NAME, Column, FileSpec, Problem
+
+LINE = "__line"
+MAX_PER_CHECK = 50
+"""Problems printed per (file, column, check); the full list goes to ``--problems FILE``."""
+
+FACTS_NAME = "facts_account_quarter"
+ISO_DATE = r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?"
+
+
+class IngestError(Exception):
+    """Raw data broke the contract; ``problems`` lists every problem found."""
+
+    def __init__(self, problems: list[Problem], counts: dict[tuple, int] | None = None):
+        self.problems = problems
+        self.counts = counts or {}
+        super().__init__(f"{self.total} problem(s) in raw data")
+
+    @property
+    def total(self) -> int:
+        return len(self.problems) + sum(self.counts.values())
+
+    def report(self) -> str:
+        lines = [str(p) for p in self.problems]
+        for (file, column, message), n in sorted(self.counts.items()):
+            lines.append(f"{file}: column {column}: {n} more line(s) with this problem: {message}")
+        lines.append(f"{self.total} problem(s) found; nothing under the output folder was changed.")
+        return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------
+# Atomic writes
+
+
+def _tmp_path(path: Path) -> Path:
+    return path.with_name(f".{path.name}.tmp-{os.getpid()}")
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temporary file and rename: never a half-written file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _tmp_path(path)
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_json(path: Path, obj: object) -> None:
+    """Deterministic JSON (sorted keys), written atomically."""
+    text = json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n"
+    write_bytes_atomic(Path(path), text.encode())
+
+
+def write_frame(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
+    """Write a DataFrame as Parquet (or CSV when the name ends in .csv) atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _tmp_path(path)
+    try:
+        if path.suffix == ".csv":
+            df.to_csv(tmp, index=False)
+        else:
+            df.to_parquet(tmp, index=False)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading one raw CSV as text, with the file's own line numbers
+
+
+@dataclasses.dataclass
+class RawTable:
+    spec: FileSpec
+    path: Path
+    table: pa.Table  # every column text, plus LINE (int64)
+    sha256: str
+    size: int
+
+
+def read_raw(spec: FileSpec, path: Path, problems: list[Problem]) -> RawTable | None:
+    """Read ``path`` with every column as text; append problems; ``None`` if unreadable."""
+    fname = spec.filename
+    data = path.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    size = len(data)
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        bad = data[exc.start : exc.start + 1].hex()
+        problems.append(Problem(fname, line, None, (
+            f"file is not UTF-8 (byte 0x{bad} cannot be decoded); re-save the export as UTF-8"
+        )))
+        return None
+    if not text.strip():
+        problems.append(Problem(fname, None, None, (
+            "file is empty; expected a header row with columns "
+            + ", ".join(c.name for c in spec.columns)
+        )))
+        return None
+    header_line = text.split("\n", 1)[0]
+    header = [h.strip() for h in next(csv.reader([header_line]))]
+    missing = [c.name for c in spec.columns if c.name not in header]
+    for name in missing:
+        problems.append(Problem(fname, 1, name, "required column is missing from the header"))
+    dupes = sorted({h for h in header if header.count(h) > 1})
+    for name in dupes:
+        problems.append(Problem(fname, 1, name, "column name appears more than once in the header"))
+    if any(not h for h in header):
+        problems.append(Problem(fname, 1, None, "header has an empty column name"))
+    if missing or dupes or any(not h for h in header):
+        return None
+
+    bad_rows: list[Problem] = []
+
+    def on_invalid(row: pacsv.InvalidRow) -> str:
+        bad_rows.append(Problem(fname, None, None, (
+            f"row has {row.actual_columns} fields, expected {row.expected_columns}: "
+            f"{row.text[:60]!r}"
+        )))
+        return "skip"
+
+    table = pacsv.read_csv(
+        pa.py_buffer(data),
+        read_options=pacsv.ReadOptions(column_names=header, skip_rows=1, block_size=16 << 20),
+        parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=on_invalid),
+        convert_options=pacsv.ConvertOptions(
+            column_types={h: pa.string() for h in header},
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=True,
+            null_values=[""],
+        ),
+    )
+    n_lines = text.count("\n") + (0 if text.endswith("\n") else 1)
+    if not bad_rows and n_lines - 1 == table.num_rows:
+        lines = pa.array(range(2, table.num_rows + 2), pa.int64())
+    else:
+        # Quoted newlines, blank lines or ragged rows: number records the exact (slow) way.
+        starts = []
+        reader = csv.reader(_io.StringIO(text, newline=""))
+        prev = 0
+        for rec in reader:
+            line = prev + 1
+            prev = reader.line_num
+            if line == 1 or not rec or not any(f.strip() for f in rec):
+                continue
+            if len(rec) != len(header):
+                bad_rows.append(Problem(fname, line, None, (
+                    f"row has {len(rec)} fields, expected {len(header)}"
+                )))
+                continue
+            starts.append(line)
+        bad_rows = [p for p in bad_rows if p.line is not None]
+        if len(starts) != table.num_rows:  # pragma: no cover - parser disagreement
+            starts = list(range(2, table.num_rows + 2))
+        lines = pa.array(starts, pa.int64())
+    problems.extend(bad_rows)
+    if table.num_rows == 0 and spec.required:
+        problems.append(Problem(fname, None, None, "file has a header but no data rows"))
+    table = table.append_column(LINE, lines)
+    return RawTable(spec, path, table, digest, size)
+
+
+# ---------------------------------------------------------------------------------------------
+# Checks (DuckDB SQL over the Arrow tables)
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _val(col: Column) -> str:
+    return f"trim({_q(col.name)})"
+
+
+def _number(col: Column) -> str:
+    return f"TRY_CAST({_val(col)} AS DOUBLE)"
+
+
+def _date(col: Column) -> str:
+    return f"TRY_CAST(left({_val(col)}, 10) AS DATE)"
+
+
+def _column_checks(col: Column) -> list[tuple[str, str]]:
+    """(SQL condition that marks a bad non-empty value, message) pairs for one column."""
+    v = _val(col)
+    exp = "expected " + col.expectation()
+    checks: list[tuple[str, str]] = []
+    if col.kind == "int":
+        n = _number(col)
+        checks.append((f"{n} IS NULL OR NOT isfinite({n}) OR {n} <> floor({n})", exp))
+    elif col.kind == "number":
+        n = _number(col)
+        checks.append((f"{n} IS NULL OR NOT isfinite({n})", exp))
+    elif col.kind == "date":
+        checks.append((
+            f"NOT regexp_full_match({v}, '{ISO_DATE}') OR {_date(col)} IS NULL", exp
+        ))
+    elif col.kind == "enum":
+        allowed = ", ".join(f"'{x}'" for x in col.values)
+        checks.append((f"lower({v}) NOT IN ({allowed})", exp))
+    elif col.kind == "quarter":
+        checks.append((f"NOT regexp_full_match(upper({v}), '\\d{{4}}Q[1-4]')", exp))
+    if col.kind in ("int", "number") and (col.low is not None or col.high is not None):
+        n = _number(col)
+        rng = []
+        if col.low is not None:
+            rng.append(f"{n} < {col.low}")
+        if col.high is not None:
+            rng.append(f"{n} > {col.high}")
+        checks.append((f"{n} IS NOT NULL AND isfinite({n}) AND ({' OR '.join(rng)})", exp))
+    return checks
+
+
+class _Collector:
+    """Gathers problems, keeping at most MAX_PER_CHECK lines per check (counting the rest)."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        self.counts: dict[tuple, int] = {}
+        self.full: list[Problem] = []
+
+    def query(self, con, sql: str, file: str, column: str | None, make_message) -> None:
+        rows = con.execute(sql).fetchall()
+        for i, row in enumerate(rows):
+            p = Problem(file, row[0], column, make_message(*row[1:]))
+            self.full.append(p)
+            if i < MAX_PER_CHECK:
+                self.problems.append(p)
+        if len(rows) > MAX_PER_CHECK:
+            key = (file, column or "", make_message(*rows[0][1:]).split(",")[0])
+            self.counts[key] = self.counts.get(key, 0) + len(rows) - MAX_PER_CHECK
+
+
+def check_tables(con, raws: dict[str, RawTable], problems: list[Problem]) -> _Collector:
+    """Run every contract check on the loaded tables (views named after the files)."""
+    out = _Collector(problems)
+    for name, raw in raws.items():
+        spec, f = raw.spec, raw.spec.filename
+        for col in spec.columns:
+            v = _val(col)
+            if not col.nullable:
+                out.query(con, f"SELECT {LINE}, 0 FROM {name} WHERE {v} IS NULL OR {v} = '' "
+                          f"ORDER BY {LINE}", f, col.name,
+                          lambda _, c=col: f"value is empty; expected {c.expectation()}")
+            for cond, msg in _column_checks(col):
+                out.query(con, f"SELECT {LINE}, {_q(col.name)} FROM {name} WHERE {v} <> '' "
+                          f"AND ({cond}) ORDER BY {LINE}", f, col.name,
+                          lambda got, m=msg: f"{m}, got {got!r}")
+            if col.unique:
+                out.query(con, f"""
+                    SELECT {LINE}, value, first FROM (
+                        SELECT {LINE}, {v} AS value,
+                               min({LINE}) OVER (PARTITION BY {v}) AS first
+                        FROM {name} WHERE {v} <> '')
+                    WHERE {LINE} <> first ORDER BY {LINE}""", f, col.name,
+                          lambda value, first: f"duplicate id {value!r} (first on line {first})")
+            if col.ref and col.ref[0] in raws:
+                target, tcol = col.ref
+                out.query(con, f"""
+                    SELECT {LINE}, {v} FROM {name}
+                    WHERE {v} <> '' AND {v} NOT IN (SELECT trim({_q(tcol)}) FROM {target}
+                                                    WHERE {_q(tcol)} IS NOT NULL)
+                    ORDER BY {LINE}""", f, col.name,
+                          lambda value, t=target, c=tcol: (
+                              f"{value!r} not found in {t}.csv column {c} (dangling reference)"))
+    if "opportunities" in raws:
+        opp = CONTRACT["opportunities"]
+        created, closed = _date(opp.column("created_date")), _date(opp.column("close_date"))
+        stage = f"lower({_val(opp.column('stage'))})"
+        out.query(con, f"SELECT {LINE}, close_date, created_date FROM opportunities "
+                  f"WHERE {closed} < {created} ORDER BY {LINE}", "opportunities.csv", "close_date",
+                  lambda c, d: f"close date {c} is before created date {d}")
+        out.query(con, f"SELECT {LINE}, stage FROM opportunities WHERE {stage} IN ('won', 'lost') "
+                  f"AND (close_date IS NULL OR trim(close_date) = '') ORDER BY {LINE}",
+                  "opportunities.csv", "close_date",
+                  lambda s: f"a {s.strip().lower()} opportunity needs a close date; found none")
+        out.query(con, f"SELECT {LINE}, close_date FROM opportunities WHERE {stage} = 'open' "
+                  f"AND trim(close_date) <> '' ORDER BY {LINE}", "opportunities.csv", "close_date",
+                  lambda c: f"an open opportunity must have an empty close date, got {c!r}")
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Typed output
+
+
+def _typed_select(spec: FileSpec, con, view: str, header: list[str]) -> str:
+    known = {c.name: c for c in spec.columns}
+    parts = []
+    for h in header:
+        if h == LINE:
+            continue
+        col = known.get(h)
+        v = f"NULLIF(trim({_q(h)}), '')"
+        if col is None:
+            numeric = spec.numeric_extras and con.execute(
+                f"SELECT count(*) FROM {view} WHERE {v} IS NOT NULL "
+                f"AND TRY_CAST({v} AS DOUBLE) IS NULL"
+            ).fetchall()[0][0] == 0
+            expr = f"TRY_CAST({v} AS DOUBLE)" if numeric else v
+        elif col.kind == "int":
+            expr = f"CAST(CAST({v} AS DOUBLE) AS BIGINT)"
+        elif col.kind == "number":
+            expr = f"CAST({v} AS DOUBLE)"
+        elif col.kind == "date":
+            expr = f"CAST(left({v}, 10) AS DATE)"
+        elif col.kind == "enum":
+            expr = f"lower({v})"
+        elif col.kind == "quarter":
+            expr = f"upper({v})"
+        else:
+            expr = v
+        parts.append(f"{expr} AS {_q(h)}")
+    return f"SELECT {', '.join(parts)} FROM {view} ORDER BY {LINE}"
+
+
+FACTS_SQL = """
+WITH closed AS (
+    SELECT account_id, rep_id,
+           CAST(year(close_date) AS VARCHAR) || 'Q' || CAST(quarter(close_date) AS VARCHAR) AS quarter,
+           sum(amount_usd) FILTER (WHERE stage = 'won')  AS won_usd,
+           count(*)        FILTER (WHERE stage = 'won')  AS won_n,
+           sum(amount_usd) FILTER (WHERE stage = 'lost') AS lost_usd,
+           count(*)        FILTER (WHERE stage = 'lost') AS lost_n
+    FROM typed_opportunities WHERE stage IN ('won', 'lost')
+    GROUP BY ALL),
+created AS (
+    SELECT account_id, rep_id,
+           CAST(year(created_date) AS VARCHAR) || 'Q' || CAST(quarter(created_date) AS VARCHAR) AS quarter,
+           count(*) AS created_n, sum(amount_usd) AS created_usd
+    FROM typed_opportunities GROUP BY ALL)
+SELECT account_id, rep_id, quarter,
+       coalesce(won_usd, 0)::DOUBLE AS won_usd, coalesce(won_n, 0)::BIGINT AS won_n,
+       coalesce(lost_usd, 0)::DOUBLE AS lost_usd, coalesce(lost_n, 0)::BIGINT AS lost_n,
+       coalesce(created_n, 0)::BIGINT AS created_n,
+       coalesce(created_usd, 0)::DOUBLE AS created_usd
+FROM closed FULL OUTER JOIN created USING (account_id, rep_id, quarter)
+ORDER BY quarter, account_id, rep_id
+"""
+"""Account × rep × quarter facts: won/lost by close quarter, created by created quarter."""
+
+
+def default_quarter(latest: dt.date | None, as_of: dt.date | None = None) -> Quarter | None:
+    """The planning quarter: the last complete quarter of the data.
+
+    With an explicit ``as_of`` (the demo's provenance), the last quarter ended by then.
+    Otherwise the latest activity date stands in for the export date: its quarter counts as
+    complete when that date is in the quarter's last 7 days (a CRM export made a few days
+    after quarter end shows activity up to the last business day).
+
+    >>> str(default_quarter(dt.date(2026, 9, 28))), str(default_quarter(dt.date(2026, 8, 1)))
+    ('2026Q3', '2026Q2')
+    """
+    if as_of is not None:
+        return last_complete_quarter(as_of)
+    if latest is None:
+        return None
+    q = Quarter.from_date(latest)
+    return q if (q.end - latest).days < 7 else q - 1
+
+
+@dataclasses.dataclass(frozen=True)
+class IngestResult:
+    out_dir: Path
+    rows: dict[str, int]
+    default_quarter: str | None
+    seconds: float
+
+    def summary(self) -> str:
+        lines = [f"ingested into {self.out_dir} in {self.seconds:.1f} s"]
+        lines += [f"  {name:<24} {n:>10,} rows" for name, n in self.rows.items()]
+        lines.append(f"  default planning quarter: {self.default_quarter}")
+        return "\n".join(lines)
+
+
+def validate(raw_dir: str | os.PathLike[str]) -> tuple[dict[str, RawTable], list[Problem]]:
+    """Read and check every raw file; return the text tables and all problems (no writes)."""
+    raw_dir = Path(raw_dir)
+    problems: list[Problem] = []
+    if not raw_dir.is_dir():
+        raise IngestError([Problem(str(raw_dir), None, None, "raw data folder does not exist")])
+    raws: dict[str, RawTable] = {}
+    for name, spec in CONTRACT.items():
+        path = raw_dir / spec.filename
+        if not path.is_file():
+            if spec.required:
+                problems.append(Problem(spec.filename, None, None, (
+                    f"required file is missing from {raw_dir} (expected columns: "
+                    + ", ".join(c.name for c in spec.columns) + ")"
+                )))
+            continue
+        raw = read_raw(spec, path, problems)
+        if raw is not None:
+            raws[name] = raw
+    return raws, problems
+
+
+def _check_geojson(path: Path, unit_ids: set[str], problems: list[Problem]) -> None:
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        features = doc["features"]
+    except (ValueError, KeyError, TypeError) as exc:
+        problems.append(Problem(GEOJSON_NAME, None, None, (
+            f"not a GeoJSON FeatureCollection ({exc.__class__.__name__}: {exc})"
+        )))
+        return
+    seen = set()
+    for i, feat in enumerate(features):
+        uid = str((feat.get("properties") or {}).get("unit_id", ""))
+        if not uid:
+            problems.append(Problem(GEOJSON_NAME, None, "unit_id", f"feature {i} has no unit_id"))
+        elif uid not in unit_ids:
+            problems.append(Problem(GEOJSON_NAME, None, "unit_id", (
+                f"feature {i}: unit_id {uid!r} is not in geo_units.csv"
+            )))
+        seen.add(uid)
+        if (feat.get("geometry") or {}).get("type") not in ("Polygon", "MultiPolygon"):
+            problems.append(Problem(GEOJSON_NAME, None, None, (
+                f"feature {i} ({uid}) is not a Polygon or MultiPolygon"
+            )))
+
+
+def ingest(
+    raw_dir: str | os.PathLike[str] = "data/raw",
+    out_dir: str | os.PathLike[str] = "data/processed",
+    *,
+    problems_file: str | os.PathLike[str] | None = None,
+) -> IngestResult:
+    """Validate ``raw_dir`` against the contract and write typed data to ``out_dir``.
+
+    Writes ``<file>.parquet`` for every raw file present, ``facts_account_quarter.parquet``,
+    ``geo_units.geojson`` (if given) and ``manifest.json`` (input hashes, row counts, version,
+    time, default planning quarter). Raises :class:`IngestError` with **every** problem found;
+    then nothing under ``out_dir`` is touched.
+    """
+    t0 = time.perf_counter()
+    raw_dir, out_dir = Path(raw_dir), Path(out_dir)
+    raws, problems = validate(raw_dir)
+    con = duckdb.connect()
+    try:
+        for name, raw in raws.items():
+            con.register(name, raw.table)
+        collector = check_tables(con, raws, problems)
+        geojson = raw_dir / GEOJSON_NAME
+        if geojson.is_file() and "geo_units" in raws:
+            ids = {str(x).strip() for x in raws["geo_units"].table.column("unit_id").to_pylist()}
+            _check_geojson(geojson, ids, problems)
+        if problems_file is not None and (problems or collector.counts):
+            full = collector.full + [p for p in problems if p not in collector.full]
+            frame = pd.DataFrame([dataclasses.asdict(p) for p in sorted(full, key=_sort_key)])
+            write_frame(frame, problems_file)
+        if problems or collector.counts:
+            raise IngestError(sorted(problems, key=_sort_key), collector.counts)
+        return _write_processed(con, raws, raw_dir, out_dir, t0)
+    finally:
+        con.close()
+
+
+def _sort_key(p: Problem) -> tuple:
+    order = list(CONTRACT)
+    stem = p.file.rsplit(".", 1)[0]
+    return (order.index(stem) if stem in order else len(order), p.file, p.line or 0,
+            p.column or "", p.message)
+
+
+def _write_processed(con, raws: dict[str, RawTable], raw_dir: Path, out_dir: Path,
+                     t0: float) -> IngestResult:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=".ingest-", dir=out_dir))
+    try:
+        rows: dict[str, int] = {}
+        for name, raw in raws.items():
+            sql = _typed_select(raw.spec, con, name, raw.table.column_names)
+            table = con.sql(sql).to_arrow_table()
+            con.register(f"typed_{name}", table)
+            _write_arrow(table, stage / f"{name}.parquet")
+            rows[name] = table.num_rows
+        facts = con.sql(FACTS_SQL).to_arrow_table()
+        _write_arrow(facts, stage / f"{FACTS_NAME}.parquet")
+        rows[FACTS_NAME] = facts.num_rows
+        latest = con.execute(
+            "SELECT max(greatest(created_date, coalesce(close_date, created_date))) "
+            "FROM typed_opportunities"
+        ).fetchall()[0][0]
+        provenance = _read_provenance(raw_dir)
+        as_of = provenance.get("as_of")
+        quarter = default_quarter(latest, dt.date.fromisoformat(as_of) if as_of else None)
+        outputs = [f"{n}.parquet" for n in rows]
+        geojson = raw_dir / GEOJSON_NAME
+        if geojson.is_file():
+            shutil.copyfile(geojson, stage / GEOJSON_NAME)
+            outputs.append(GEOJSON_NAME)
+        manifest = {
+            "created_utc": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "workbench_version": __version__,
+            "raw_dir": str(raw_dir.resolve()),
+            "inputs": {
+                raw.spec.filename: {"sha256": raw.sha256, "bytes": raw.size,
+                                    "rows": raw.table.num_rows}
+                for raw in raws.values()
+            },
+            "outputs": {name: {"rows": n} for name, n in rows.items()},
+            "files": sorted(outputs),
+            "latest_activity_date": latest.isoformat() if latest else None,
+            "default_quarter": str(quarter) if quarter else None,
+            "synthetic": bool(provenance.get("synthetic", False)),
+            "provenance": provenance,
+        }
+        if geojson.is_file():
+            manifest["inputs"][GEOJSON_NAME] = {"sha256": sha256_file(geojson),
+                                                "bytes": geojson.stat().st_size}
+        write_json(stage / "manifest.json", manifest)
+        _swap_in(stage, out_dir, outputs + ["manifest.json"])
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+    return IngestResult(out_dir, rows, manifest["default_quarter"], time.perf_counter() - t0)
+
+
+def _write_arrow(table: pa.Table, path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    pq.write_table(table, path, compression="zstd")
+
+
+def _read_provenance(raw_dir: Path) -> dict:
+    path = raw_dir / PROVENANCE_NAME
+    if not path.is_file():
+        return {}
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except ValueError:
+        return {}
+
+
+def _swap_in(stage: Path, out_dir: Path, names: Iterable[str]) -> None:
+    """Move staged files into ``out_dir`` (one rename each), then drop files an earlier ingest
+    wrote that this one did not (an optional file that was removed from raw)."""
+    old = read_manifest(out_dir) if (out_dir / "manifest.json").is_file() else {}
+    names = list(names)
+    for name in names:
+        if name != "manifest.json":
+            os.replace(stage / name, out_dir / name)
+    os.replace(stage / "manifest.json", out_dir / "manifest.json")
+    for stale in set(old.get("files", [])) - set(names):
+        (out_dir / stale).unlink(missing_ok=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading processed data
+
+
+def read_manifest(processed: str | os.PathLike[str]) -> dict:
+    path = Path(processed) / "manifest.json"
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{path} not found: run `workbench ingest` (or `make report`) to create processed data"
+        )
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def load(name: str, processed: str | os.PathLike[str]) -> pd.DataFrame:
+    """A processed table (``accounts``, ``opportunities``, ``facts_account_quarter``, …)."""
+    path = Path(processed) / f"{name}.parquet"
+    if not path.is_file():
+        known = sorted(p.stem for p in Path(processed).glob("*.parquet"))
+        raise FileNotFoundError(
+            f"{path} not found; processed tables here: {', '.join(known) or 'none'} "
+            "(run `workbench ingest` first)"
+        )
+    return pd.read_parquet(path)
+
+
+def load_geojson(processed: str | os.PathLike[str]):
+    """Unit polygons as a GeoDataFrame (WGS84), or ``None`` when none were supplied."""
+    path = Path(processed) / GEOJSON_NAME
+    if not path.is_file():
+        return None
+    import geopandas as gpd
+
+    gdf = gpd.read_file(path)
+    gdf["unit_id"] = gdf["unit_id"].astype(str)
+    return gdf.set_crs(4326, allow_override=True)
