@@ -160,7 +160,9 @@ def _type_ok(value: object, annotation: object) -> bool:
 
 
 def _type_name(annotation: object) -> str:
-    return getattr(annotation, "__name__", None) or str(annotation).replace("typing.", "")
+    if typing.get_origin(annotation) is not None:
+        return str(annotation).replace("typing.", "")
+    return getattr(annotation, "__name__", None) or str(annotation)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -176,7 +178,13 @@ class Params:
     @classmethod
     def names(cls) -> dict[str, tuple[object, object]]:
         hints = typing.get_type_hints(cls)
-        return {f.name: (hints[f.name], f.default) for f in dataclasses.fields(cls)}
+        out = {}
+        for f in dataclasses.fields(cls):
+            default = f.default
+            if default is dataclasses.MISSING and f.default_factory is not dataclasses.MISSING:
+                default = f.default_factory()
+            out[f.name] = (hints[f.name], default)
+        return out
 
     @classmethod
     def from_mapping(cls, values: typing.Mapping[str, object], *, strict: bool = True):

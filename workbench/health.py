@@ -1,0 +1,185 @@
+"""Data health (notebook 00): what the processed data holds and what looks wrong in it.
+
+Ingest rejects data that breaks the contract; these checks find data that is *valid but
+suspicious* — the findings a sales-ops analyst fixes in the CRM before trusting a plan.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .config import Params, Quarter, processed_dir
+from .io import load, read_manifest
+
+
+@dataclasses.dataclass(frozen=True)
+class DataHealthParams(Params):
+    """Parameters of ``notebooks/00_data_health.ipynb``."""
+
+    quarter: str = "2026Q3"
+    data_dir: str = "data"
+    trailing_quarters: int = 12
+    stale_days: int = 180
+
+    def check(self) -> list[str]:
+        problems = []
+        try:
+            Quarter.parse(self.quarter)
+        except ValueError as exc:
+            problems.append(str(exc))
+        if self.trailing_quarters < 1:
+            problems.append("trailing_quarters must be ≥ 1")
+        if self.stale_days < 1:
+            problems.append("stale_days must be ≥ 1")
+        return problems
+
+    @property
+    def period(self) -> Quarter:
+        return Quarter.parse(self.quarter)
+
+    @property
+    def processed(self) -> Path:
+        return processed_dir(self.data_dir)
+
+
+def table_overview(processed: str | Path) -> pd.DataFrame:
+    """Rows per processed table, with the raw file's hash prefix (from ``manifest.json``)."""
+    manifest = read_manifest(processed)
+    rows = []
+    for name, info in manifest["outputs"].items():
+        raw = manifest["inputs"].get(f"{name}.csv", {})
+        rows.append({
+            "table": name,
+            "rows": info["rows"],
+            "raw_file": f"{name}.csv" if raw else "(derived)",
+            "raw_sha256": raw.get("sha256", "")[:12],
+        })
+    return pd.DataFrame(rows)
+
+
+def date_coverage(opportunities: pd.DataFrame) -> pd.DataFrame:
+    """First and last dates and counts per stage.
+
+    Requires ``stage``, ``created_date``, ``close_date`` (dates), ``amount_usd``.
+    """
+    g = opportunities.groupby("stage", sort=True)
+    out = pd.DataFrame({
+        "opportunities": g.size(),
+        "amount_usd": g["amount_usd"].sum(),
+        "first_created": g["created_date"].min(),
+        "last_created": g["created_date"].max(),
+        "first_closed": g["close_date"].min(),
+        "last_closed": g["close_date"].max(),
+    })
+    return out
+
+
+def revenue_by_quarter(facts: pd.DataFrame, *, quarter: Quarter | str, n: int) -> pd.DataFrame:
+    """Won revenue, deal counts and win rate for the ``n`` quarters ending with ``quarter``.
+
+    Requires the facts table (``quarter``, ``won_usd``, ``won_n``, ``lost_n``, ``created_n``).
+    Win rate = won / (won + lost) by count, for deals closed in the quarter; quarters with no
+    closed deal get an empty win rate, not zero.
+
+    >>> f = pd.DataFrame({"quarter": ["2026Q2", "2026Q3"], "won_usd": [10.0, 30.0],
+    ...                   "won_n": [1, 3], "lost_n": [1, 1], "created_n": [2, 4]})
+    >>> revenue_by_quarter(f, quarter="2026Q3", n=3)["win_rate"].round(2).tolist()
+    [nan, 0.5, 0.75]
+    """
+    quarters = [str(q) for q in Quarter.parse(quarter).range_back(n)]
+    agg = facts.groupby("quarter")[["won_usd", "won_n", "lost_n", "created_n"]].sum()
+    out = agg.reindex(quarters, fill_value=0).rename_axis("quarter")
+    closed = out["won_n"] + out["lost_n"]
+    out["win_rate"] = (out["won_n"] / closed.where(closed > 0)).astype(float)
+    prior_year = out["won_usd"].shift(4)
+    out["yoy_growth"] = (out["won_usd"] / prior_year.where(prior_year > 0) - 1).astype(float)
+    return out
+
+
+def quality_findings(
+    accounts: pd.DataFrame,
+    opportunities: pd.DataFrame,
+    reps: pd.DataFrame,
+    geo_units: pd.DataFrame,
+    *,
+    quarter: Quarter | str,
+    stale_days: int = 180,
+) -> pd.DataFrame:
+    """Valid-but-suspicious data, one row per finding: severity, finding, count, examples.
+
+    Checks: unassigned accounts; customers with no won deal and prospects with one (status out
+    of date); open deals older than ``stale_days`` at quarter end (stale pipeline); deals
+    after the quarter end; zero-amount deals; accounts far (> 100 km) from every geographic
+    unit; reps who own no account; accounts with no opportunity at all; possible duplicate
+    accounts (same name and postal code).
+    """
+    q = Quarter.parse(quarter)
+    end = pd.Timestamp(q.end)
+    opp = opportunities
+    findings: list[tuple[str, str, pd.Series]] = []
+
+    def add(severity: str, text: str, ids: pd.Series) -> None:
+        findings.append((severity, text, pd.Series(ids).dropna().astype(str).drop_duplicates()))
+
+    add("warning", "accounts without an owner rep", accounts.loc[accounts["owner_rep_id"].isna(),
+                                                               "account_id"])
+    won_accounts = set(opp.loc[opp["stage"] == "won", "account_id"])
+    is_cust = accounts["status"] == "customer"
+    add("warning", "customers with no won opportunity ever",
+        accounts.loc[is_cust & ~accounts["account_id"].isin(won_accounts), "account_id"])
+    add("warning", "prospects that have a won opportunity (status out of date)",
+        accounts.loc[~is_cust & accounts["account_id"].isin(won_accounts), "account_id"])
+    created = pd.to_datetime(opp["created_date"])
+    is_open = opp["stage"] == "open"
+    add("warning", f"open opportunities older than {stale_days} days at {q} end (stale pipeline)",
+        opp.loc[is_open & ((end - created).dt.days > stale_days), "opportunity_id"])
+    closed = pd.to_datetime(opp["close_date"])
+    add("info", f"opportunities created or closed after {q} end (outside the planning period)",
+        opp.loc[(created > end) | (closed > end), "opportunity_id"])
+    add("warning", "opportunities with a zero amount", opp.loc[opp["amount_usd"] == 0,
+                                                               "opportunity_id"])
+    far = _km_to_nearest(accounts[["lat", "lon"]].to_numpy(), geo_units[["lat", "lon"]].to_numpy())
+    add("error", "accounts more than 100 km from every geographic unit (wrong coordinates?)",
+        accounts.loc[far > 100, "account_id"])
+    add("info", "reps who own no account (left, or new)",
+        reps.loc[~reps["rep_id"].isin(accounts["owner_rep_id"]), "rep_id"])
+    add("info", "accounts with no opportunity at all",
+        accounts.loc[~accounts["account_id"].isin(opp["account_id"]), "account_id"])
+    key = accounts["account_name"].str.lower().str.strip() + "|" + accounts["postal_code"]
+    add("warning", "possible duplicate accounts (same name and postal code)",
+        accounts.loc[key.duplicated(keep=False), "account_id"])
+    rows = [
+        {"severity": sev, "finding": text, "count": len(ids),
+         "examples": ", ".join(ids.head(5))}
+        for sev, text, ids in findings
+    ]
+    order = {"error": 0, "warning": 1, "info": 2}
+    out = pd.DataFrame(rows)
+    return out.sort_values(["count"], ascending=False).sort_values(
+        "severity", key=lambda s: s.map(order), kind="stable"
+    ).reset_index(drop=True)
+
+
+def _km_to_nearest(points: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """Great-circle km from each point to its nearest centre (chunked haversine)."""
+    if len(centres) == 0:
+        return np.full(len(points), np.inf)
+    lat2, lon2 = np.radians(centres[:, 0]), np.radians(centres[:, 1])
+    out = np.empty(len(points))
+    for start in range(0, len(points), 4096):
+        p = np.radians(points[start : start + 4096])
+        dlat = lat2[None, :] - p[:, :1]
+        dlon = lon2[None, :] - p[:, 1:2]
+        a = np.sin(dlat / 2) ** 2 + np.cos(p[:, :1]) * np.cos(lat2)[None, :] * np.sin(dlon / 2) ** 2
+        out[start : start + 4096] = (2 * 6371.0088 * np.arcsin(np.sqrt(np.clip(a, 0, 1)))).min(1)
+    return out
+
+
+def load_health_inputs(processed: str | Path) -> dict[str, pd.DataFrame]:
+    """The processed tables notebook 00 needs."""
+    names = ("accounts", "opportunities", "reps", "geo_units", "facts_account_quarter")
+    return {name: load(name, processed) for name in names}
