@@ -34,7 +34,7 @@ class Column:
     def expectation(self) -> str:
         """What a valid value looks like, in words (used in problem messages and docs)."""
         text = {
-            "id": "a non-empty id",
+            "id": "a text id",
             "text": "text",
             "int": "a whole number",
             "number": "a number",
@@ -82,7 +82,7 @@ CONTRACT: dict[str, FileSpec] = {
         FileSpec(
             "reps",
             (
-                Column("rep_id", "id", "unique rep id", unique=True),
+                Column("rep_id", "id", "rep id", unique=True),
                 Column("rep_name", "text", "rep's name"),
                 _lat("home_lat", "home base latitude, WGS84 degrees"),
                 _lon("home_lon", "home base longitude, WGS84 degrees"),
@@ -92,7 +92,7 @@ CONTRACT: dict[str, FileSpec] = {
         FileSpec(
             "geo_units",
             (
-                Column("unit_id", "id", "unique geographic unit id (keep leading zeros)", unique=True),
+                Column("unit_id", "id", "geographic unit id (leading zeros kept)", unique=True),
                 Column("unit_name", "text", "unit name"),
                 _lat("lat", "centroid latitude"),
                 _lon("lon", "centroid longitude"),
@@ -104,7 +104,7 @@ CONTRACT: dict[str, FileSpec] = {
         FileSpec(
             "accounts",
             (
-                Column("account_id", "id", "unique account id", unique=True),
+                Column("account_id", "id", "account id", unique=True),
                 Column("account_name", "text", "account name"),
                 Column("industry", "text", "industry"),
                 Column("employees", "int", "employee count", low=0),
@@ -122,7 +122,7 @@ CONTRACT: dict[str, FileSpec] = {
         FileSpec(
             "opportunities",
             (
-                Column("opportunity_id", "id", "unique opportunity id", unique=True),
+                Column("opportunity_id", "id", "opportunity id", unique=True),
                 Column("account_id", "id", "the account", ref=("accounts", "account_id")),
                 Column("rep_id", "id", "the rep who owned it", ref=("reps", "rep_id")),
                 Column("created_date", "date", "date created"),
