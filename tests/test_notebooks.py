@@ -74,7 +74,7 @@ def test_data_health_through_papermill(demo_home, tmp_path):
     assert "2025Q2" not in text.split("Won revenue by quarter")[-1].split("finding")[0]
     # A chart was drawn, and the findings table names the stale-pipeline check.
     assert any("image/png" in o.get("data", {}) for c in nb["cells"] for o in c.get("outputs", []))
-    assert "stale pipeline" in text
+    assert "stale_pipeline" in text and "(stale pipeline)" in text
 
 
 def test_bad_parameter_fails_the_run_with_a_clear_message(demo_home, tmp_path):

@@ -120,42 +120,45 @@ def quality_findings(
     q = Quarter.parse(quarter)
     end = pd.Timestamp(q.end)
     opp = opportunities
-    findings: list[tuple[str, str, pd.Series]] = []
+    findings: list[tuple[str, str, str, pd.Series]] = []
 
-    def add(severity: str, text: str, ids: pd.Series) -> None:
-        findings.append((severity, text, pd.Series(ids).dropna().astype(str).drop_duplicates()))
+    def add(severity: str, check: str, text: str, ids: pd.Series) -> None:
+        ids = pd.Series(ids).dropna().astype(str).drop_duplicates()
+        findings.append((severity, check, text, ids))
 
-    add("warning", "accounts without an owner rep", accounts.loc[accounts["owner_rep_id"].isna(),
+    add("warning", "unassigned_accounts", "accounts without an owner rep", accounts.loc[accounts["owner_rep_id"].isna(),
                                                                "account_id"])
     won_accounts = set(opp.loc[opp["stage"] == "won", "account_id"])
     is_cust = accounts["status"] == "customer"
-    add("warning", "customers with no won opportunity ever",
+    add("warning", "customers_without_wins", "customers with no won opportunity ever",
         accounts.loc[is_cust & ~accounts["account_id"].isin(won_accounts), "account_id"])
-    add("warning", "prospects that have a won opportunity (status out of date)",
+    add("warning", "prospects_with_wins",
+        "prospects that have a won opportunity (status out of date)",
         accounts.loc[~is_cust & accounts["account_id"].isin(won_accounts), "account_id"])
     created = pd.to_datetime(opp["created_date"])
     is_open = opp["stage"] == "open"
-    add("warning", f"open opportunities older than {stale_days} days at {q} end (stale pipeline)",
+    add("warning", "stale_pipeline", f"open opportunities older than {stale_days} days at {q} end (stale pipeline)",
         opp.loc[is_open & ((end - created).dt.days > stale_days), "opportunity_id"])
     closed = pd.to_datetime(opp["close_date"])
-    add("info", f"opportunities created or closed after {q} end (outside the planning period)",
+    add("info", "after_period", f"opportunities created or closed after {q} end (outside the planning period)",
         opp.loc[(created > end) | (closed > end), "opportunity_id"])
-    add("warning", "opportunities with a zero amount", opp.loc[opp["amount_usd"] == 0,
+    add("warning", "zero_amounts", "opportunities with a zero amount", opp.loc[opp["amount_usd"] == 0,
                                                                "opportunity_id"])
     far = _km_to_nearest(accounts[["lat", "lon"]].to_numpy(), geo_units[["lat", "lon"]].to_numpy())
-    add("error", "accounts more than 100 km from every geographic unit (wrong coordinates?)",
+    add("error", "far_from_units", "accounts more than 100 km from every geographic unit (wrong coordinates?)",
         accounts.loc[far > 100, "account_id"])
-    add("info", "reps who own no account (left, or new)",
+    add("info", "reps_without_accounts", "reps who own no account (left, or new)",
         reps.loc[~reps["rep_id"].isin(accounts["owner_rep_id"]), "rep_id"])
-    add("info", "accounts with no opportunity at all",
+    add("info", "accounts_without_opportunities", "accounts with no opportunity at all",
         accounts.loc[~accounts["account_id"].isin(opp["account_id"]), "account_id"])
     key = accounts["account_name"].str.lower().str.strip() + "|" + accounts["postal_code"]
-    add("warning", "possible duplicate accounts (same name and postal code)",
+    add("warning", "possible_duplicates",
+        "possible duplicate accounts (same name and postal code)",
         accounts.loc[key.duplicated(keep=False), "account_id"])
     rows = [
-        {"severity": sev, "finding": text, "count": len(ids),
+        {"severity": sev, "check": check, "finding": text, "count": len(ids),
          "examples": ", ".join(ids.head(5))}
-        for sev, text, ids in findings
+        for sev, check, text, ids in findings
     ]
     order = {"error": 0, "warning": 1, "info": 2}
     out = pd.DataFrame(rows)

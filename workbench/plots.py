@@ -7,6 +7,15 @@ import pandas as pd
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
 
+def setup_notebook() -> None:
+    """Display defaults for the notebooks: readable tables and figures, no truncated text."""
+    pd.set_option("display.max_colwidth", 120)
+    pd.set_option("display.max_columns", 40)
+    pd.set_option("display.width", 160)
+    pd.set_option("display.float_format", "{:,.2f}".format)
+    plt.rcParams.update({"figure.dpi": 100, "axes.grid": True, "grid.alpha": 0.3})
+
+
 def usd(x: float, _pos: int | None = None) -> str:
     """Compact dollars for axes: 1.2M, 350k."""
     for size, unit in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
