@@ -619,6 +619,48 @@ def load(name: str, processed: str | os.PathLike[str]) -> pd.DataFrame:
     return pd.read_parquet(path)
 
 
+STAGE_PRODUCERS = {
+    "potential_units": "01_market_potential",
+    "potential_accounts": "01_market_potential",
+    "forecast": "01_market_potential",
+    "swot": "01_market_potential",
+    "segments": "02_segmentation",
+    "lead_scores": "02_segmentation",
+    "workload": "02_segmentation",
+    "territory_plan": "03_territory_design",
+    "territory_summary": "03_territory_design",
+    "quotas_plan": "03_territory_design",
+    "sizing": "03_territory_design",
+    "kpi_territory": "04_kpi_review",
+    "kpi_rep": "04_kpi_review",
+    "kpi_flags": "04_kpi_review",
+}
+"""Notebook outputs (``<stage>_<quarter>.parquet``) and the notebook that writes each one."""
+
+
+def stage_path(processed: str | os.PathLike[str], stage: str, quarter: Quarter | str) -> Path:
+    """Where a notebook's output for a quarter lives: ``<processed>/<stage>_<quarter>.parquet``."""
+    return Path(processed) / f"{stage}_{Quarter.parse(quarter)}.parquet"
+
+
+def save_stage(df: pd.DataFrame, processed: str | os.PathLike[str], stage: str,
+               quarter: Quarter | str) -> Path:
+    """Write a notebook output atomically (one writer per file: see ``STAGE_PRODUCERS``)."""
+    return write_frame(df, stage_path(processed, stage, quarter))
+
+
+def load_stage(processed: str | os.PathLike[str], stage: str, quarter: Quarter | str) -> pd.DataFrame:
+    """Read an earlier notebook's output, or say which notebook to run first."""
+    path = stage_path(processed, stage, quarter)
+    if not path.is_file():
+        producer = STAGE_PRODUCERS.get(stage, "the notebook that writes it")
+        raise FileNotFoundError(
+            f"{path.name} not found in {Path(processed)}: run notebooks/{producer}.ipynb for "
+            f"{Quarter.parse(quarter)} first (or `workbench report --quarter {Quarter.parse(quarter)}`)"
+        )
+    return pd.read_parquet(path)
+
+
 def load_geojson(processed: str | os.PathLike[str]):
     """Unit polygons as a GeoDataFrame (WGS84), or ``None`` when none were supplied."""
     path = Path(processed) / GEOJSON_NAME
