@@ -182,7 +182,8 @@ def test_round_trip_types_counts_and_hashes(raw_factory, tmp_path):
     assert geo["unit_id"].tolist() == ["13121", "13051", "01001"]
     assert pd.api.types.is_float_dtype(geo["pct_rural"])  # a numeric market driver
     opps = load("opportunities", out)
-    assert opps.loc[0, "created_date"] == dt.date(2026, 1, 10)
+    assert opps.loc[0, "created_date"] == pd.Timestamp(2026, 1, 10)
+    assert pd.api.types.is_datetime64_any_dtype(opps["close_date"])
     assert pd.isna(opps.loc[2, "close_date"])
     manifest = read_manifest(out)
     for name in ("accounts.csv", "opportunities.csv", "reps.csv", "geo_units.csv", "quotas.csv"):

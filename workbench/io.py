@@ -616,7 +616,14 @@ def load(name: str, processed: str | os.PathLike[str]) -> pd.DataFrame:
             f"{path} not found; processed tables here: {', '.join(known) or 'none'} "
             "(run `workbench ingest` first)"
         )
-    return pd.read_parquet(path)
+    return _read_parquet(path)
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    """Parquet to pandas with dates as ``datetime64`` (not Python ``date`` objects)."""
+    import pyarrow.parquet as pq
+
+    return pq.read_table(path).to_pandas(date_as_object=False)
 
 
 STAGE_PRODUCERS = {
@@ -658,7 +665,7 @@ def load_stage(processed: str | os.PathLike[str], stage: str, quarter: Quarter |
             f"{path.name} not found in {Path(processed)}: run notebooks/{producer}.ipynb for "
             f"{Quarter.parse(quarter)} first (or `workbench report --quarter {Quarter.parse(quarter)}`)"
         )
-    return pd.read_parquet(path)
+    return _read_parquet(path)
 
 
 def load_geojson(processed: str | os.PathLike[str]):
