@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import re
 import shutil
 from pathlib import Path
 
@@ -17,6 +19,7 @@ from workbench.report import (
     ReportError,
     ReportResult,
     check_parameters,
+    find_chromium,
     notebook_parameters,
     parse_parameters,
     run_report,
@@ -120,19 +123,18 @@ def test_success_writes_notebooks_pages_index_and_manifest(built):
     paths, result, lines = built
     folder = paths["out"] / QUARTER
     assert result.quarter == QUARTER and result.folder == folder
-    assert sorted(p.name for p in folder.iterdir()) == [
-        "00_health.html",
-        "00_health.ipynb",
-        "01_plan.html",
-        "01_plan.ipynb",
-        "index.html",
-        "manifest.json",
-    ]
+    pdfs = ["00_health.pdf", "01_plan.pdf", f"planning_pack_{QUARTER}.pdf"]
+    expected = ["00_health.html", "00_health.ipynb", "01_plan.html", "01_plan.ipynb",
+                "index.html", "manifest.json"]
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        expected + (pdfs if find_chromium() else [])
+    )
     # only the report and the params folder remain: no temp, backup or .failed folders
     assert sorted(p.name for p in paths["out"].iterdir()) == [QUARTER, "params"]
     assert [name for name, _ in result.notebooks] == ["00_health.ipynb", "01_plan.ipynb"]
     assert result.seconds >= sum(sec for _, sec in result.notebooks) > 0
-    assert len(lines) == 4 and "00_health.ipynb" in lines[1] and lines[3].endswith(" s")
+    assert len(lines) == 4 + bool(find_chromium()) and "00_health.ipynb" in lines[1]
+    assert lines[3].endswith(" s")
     assert "00_health.ipynb" in result.summary() and str(result.index) in result.summary()
 
 
@@ -422,3 +424,24 @@ def test_summary_lists_notebooks():
         "  00_a.ipynb      1.3 s",
         f"open /r/{QUARTER}/index.html",
     ]
+
+
+@pytest.mark.slow
+def test_pdfs_have_pages_when_chromium_is_installed(built):
+    """CI installs Debian's chromium: there a missing browser is a failure, not a skip."""
+    if find_chromium() is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI=true but no chromium found: .ci/run must install it")
+        pytest.skip("no headless Chromium on this machine")
+    paths, _, _ = built
+    folder = paths["out"] / QUARTER
+    for name in ("00_health.pdf", f"planning_pack_{QUARTER}.pdf"):
+        data = (folder / name).read_bytes()
+        assert data.startswith(b"%PDF-")
+        assert len(re.findall(rb"/Type\s*/Page\b", data)) >= 1
+    # the pack holds both notebooks' outputs, so it is at least as long as either page
+    pages = {n: len(re.findall(rb"/Type\s*/Page\b", (folder / n).read_bytes()))
+             for n in ("00_health.pdf", "01_plan.pdf", f"planning_pack_{QUARTER}.pdf")}
+    assert pages[f"planning_pack_{QUARTER}.pdf"] >= max(pages["00_health.pdf"], pages["01_plan.pdf"])
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["pdf"].startswith("PDF: 2 notebook PDFs + planning pack")

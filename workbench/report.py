@@ -487,7 +487,8 @@ def run_report(
     tmp = Path(tempfile.mkdtemp(prefix=f".{quarter}.tmp-", dir=out))
     try:
         timings = _execute_all(notebooks, plan, tmp, root, kernel_name, progress)
-        _write_pages(tmp, quarter, timings, data_manifest)
+        _write_pages(tmp, quarter, timings, data_manifest, pdf=find_chromium() is not None)
+        pdf_note = write_pdfs(tmp, [Path(n).stem for n in timings], quarter, progress)
         _write_json(
             tmp / "manifest.json",
             {
@@ -502,6 +503,7 @@ def run_report(
                 "total_seconds": round(time.perf_counter() - started, 3),
                 "versions": _versions(),
                 "git_commit": _git_commit(root),
+                "pdf": pdf_note,
                 "data": {
                     "processed_dir": str(processed_dir(data)),
                     "synthetic": data_manifest.get("synthetic"),
@@ -585,7 +587,8 @@ def _now() -> str:
 
 
 def _write_pages(
-    folder: Path, quarter: str, timings: Mapping[str, float], data_manifest: Mapping
+    folder: Path, quarter: str, timings: Mapping[str, float], data_manifest: Mapping,
+    *, pdf: bool = False,
 ) -> None:
     """One code-hidden HTML page per executed notebook, and the index page."""
     from nbconvert import HTMLExporter
@@ -602,7 +605,8 @@ def _write_pages(
         rows.append(
             f'<tr><td><a href="{html.escape(stem)}.html">{html.escape(stem)}</a></td>'
             f'<td><a href="{html.escape(name)}">{html.escape(name)}</a></td>'
-            f'<td class="num">{seconds:.1f} s</td><td>ok</td></tr>'
+            + (f'<td><a href="{html.escape(stem)}.pdf">PDF</a></td>' if pdf else "<td>-</td>")
+            + f'<td class="num">{seconds:.1f} s</td><td>ok</td></tr>'
         )
     synthetic = data_manifest.get("synthetic")
     data_line = {
@@ -627,7 +631,7 @@ footer {{ color: #666; font-size: .9rem; margin-top: 2rem; }}
 <h1>{title}</h1>
 <p>{data_line}</p>
 <table>
-<thead><tr><th>report</th><th>notebook</th><th>run time</th><th>status</th></tr></thead>
+<thead><tr><th>report</th><th>notebook</th><th>PDF</th><th>run time</th><th>status</th></tr></thead>
 <tbody>
 {chr(10).join(rows)}
 </tbody>
@@ -637,6 +641,77 @@ footer {{ color: #666; font-size: .9rem; margin-top: 2rem; }}
 </html>
 """
     (folder / "index.html").write_text(page, encoding="utf-8")
+
+
+CHROMIUM_ARGS = (
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--no-pdf-header-footer",
+)
+"""Headless Chromium flags that make no network requests (the report must work offline)."""
+
+
+def find_chromium() -> str | None:
+    """A headless-capable Chromium: ``$WORKBENCH_CHROMIUM``, else ``chromium`` on the PATH."""
+    explicit = os.environ.get("WORKBENCH_CHROMIUM")
+    if explicit:
+        return explicit if Path(explicit).exists() else None
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def html_to_pdf(html_path: Path, pdf_path: Path, *, chromium: str, timeout: float = 120) -> None:
+    """Print one HTML page to PDF with headless Chromium (written atomically)."""
+    tmp_pdf = pdf_path.with_name(f".{pdf_path.name}.tmp")
+    with tempfile.TemporaryDirectory(prefix="chromium-") as profile:
+        run = subprocess.run(
+            [chromium, *CHROMIUM_ARGS, f"--user-data-dir={profile}",
+             f"--print-to-pdf={tmp_pdf}", html_path.resolve().as_uri()],
+            capture_output=True, text=True, timeout=timeout,
+        )
+    if run.returncode != 0 or not tmp_pdf.is_file() or tmp_pdf.read_bytes()[:5] != b"%PDF-":
+        tmp_pdf.unlink(missing_ok=True)
+        tail = (run.stderr or "").strip().splitlines()[-1:] or ["no output"]
+        raise ReportError(f"Chromium could not print {html_path.name} to PDF: {tail[0]}")
+    os.replace(tmp_pdf, pdf_path)
+
+
+def write_pdfs(
+    folder: Path, stems: list[str], quarter: str, progress: Callable[[str], None]
+) -> str:
+    """A PDF per notebook page and one combined planning pack; a note when no browser exists.
+
+    The pack is one HTML page holding every notebook's code-hidden output in run order, so
+    leadership gets a single document in the notebooks' order.
+    """
+    chromium = find_chromium()
+    if chromium is None:
+        note = ("PDF skipped: no headless Chromium found (install Debian's `chromium`, "
+                "or set WORKBENCH_CHROMIUM)")
+        progress(note)
+        return note
+    from nbconvert import HTMLExporter
+
+    t0 = time.perf_counter()
+    for stem in stems:
+        html_to_pdf(folder / f"{stem}.html", folder / f"{stem}.pdf", chromium=chromium)
+    pack = nbformat.v4.new_notebook()
+    pack.cells.append(nbformat.v4.new_markdown_cell(f"# Quarterly planning pack {quarter}"))
+    for stem in stems:
+        pack.cells.extend(nbformat.read(folder / f"{stem}.ipynb", as_version=4).cells)
+    exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True,
+                            exclude_output_prompt=True)
+    body, _ = exporter.from_notebook_node(pack, resources={"metadata": {"name": "pack"}})
+    with tempfile.TemporaryDirectory(prefix="pack-") as scratch:
+        pack_html = Path(scratch) / "planning_pack.html"
+        pack_html.write_text(body, encoding="utf-8")
+        html_to_pdf(pack_html, folder / f"planning_pack_{quarter}.pdf", chromium=chromium)
+    note = f"PDF: {len(stems)} notebook PDFs + planning pack in {time.perf_counter() - t0:.1f} s"
+    progress(note)
+    return note
 
 
 def _keep_failed(tmp: Path, failed: Path) -> Path:
