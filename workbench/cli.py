@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from . import __version__
+from .config import ParameterError
 
 
 class CommandError(Exception):
@@ -134,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except CommandError as exc:
+    except (CommandError, ParameterError) as exc:
         print(f"workbench {args.command}: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

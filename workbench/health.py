@@ -133,7 +133,7 @@ def quality_findings(
     add("warning", "customers_without_wins", "customers with no won opportunity ever",
         accounts.loc[is_cust & ~accounts["account_id"].isin(won_accounts), "account_id"])
     add("warning", "prospects_with_wins",
-        "prospects that have a won opportunity (status out of date)",
+        "prospects with a won opportunity (churned customers, or status out of date)",
         accounts.loc[~is_cust & accounts["account_id"].isin(won_accounts), "account_id"])
     created = pd.to_datetime(opp["created_date"])
     is_open = opp["stage"] == "open"

@@ -21,7 +21,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import duckdb
@@ -171,7 +171,9 @@ def read_raw(spec: FileSpec, path: Path, problems: list[Problem]) -> RawTable | 
     table = pacsv.read_csv(
         pa.py_buffer(data),
         read_options=pacsv.ReadOptions(column_names=header, skip_rows=1, block_size=16 << 20),
-        parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=on_invalid),
+        # Quoted fields may hold newlines; without any quote the faster parallel parse is exact.
+        parse_options=pacsv.ParseOptions(newlines_in_values=b'"' in data,
+                                         invalid_row_handler=on_invalid),
         convert_options=pacsv.ConvertOptions(
             column_types={h: pa.string() for h in header},
             strings_can_be_null=True,
@@ -217,46 +219,72 @@ def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _val(col: Column) -> str:
-    return f"trim({_q(col.name)})"
+def _val(col: Column | str) -> str:
+    return f"trim({_q(col if isinstance(col, str) else col.name)})"
 
 
 def _number(col: Column) -> str:
     return f"TRY_CAST({_val(col)} AS DOUBLE)"
 
 
-def _date(col: Column) -> str:
-    return f"TRY_CAST(left({_val(col)}, 10) AS DATE)"
+def _date(col: Column | str) -> str:
+    return f"TRY_CAST(TRY_STRPTIME(left({_val(col)}, 10), '%Y-%m-%d') AS DATE)"
 
 
-def _column_checks(col: Column) -> list[tuple[str, str]]:
-    """(SQL condition that marks a bad non-empty value, message) pairs for one column."""
-    v = _val(col)
-    exp = "expected " + col.expectation()
-    checks: list[tuple[str, str]] = []
-    if col.kind == "int":
-        n = _number(col)
-        checks.append((f"{n} IS NULL OR NOT isfinite({n}) OR {n} <> floor({n})", exp))
-    elif col.kind == "number":
-        n = _number(col)
-        checks.append((f"{n} IS NULL OR NOT isfinite({n})", exp))
-    elif col.kind == "date":
-        checks.append((
-            f"NOT regexp_full_match({v}, '{ISO_DATE}') OR {_date(col)} IS NULL", exp
-        ))
-    elif col.kind == "enum":
-        allowed = ", ".join(f"'{x}'" for x in col.values)
-        checks.append((f"lower({v}) NOT IN ({allowed})", exp))
-    elif col.kind == "quarter":
-        checks.append((f"NOT regexp_full_match(upper({v}), '\\d{{4}}Q[1-4]')", exp))
-    if col.kind in ("int", "number") and (col.low is not None or col.high is not None):
-        n = _number(col)
-        rng = []
-        if col.low is not None:
-            rng.append(f"{n} < {col.low}")
-        if col.high is not None:
-            rng.append(f"{n} > {col.high}")
-        checks.append((f"{n} IS NOT NULL AND isfinite({n}) AND ({' OR '.join(rng)})", exp))
+@dataclasses.dataclass(frozen=True)
+class _Check:
+    """A row-level rule: ``bad`` is SQL that is true for a row breaking it; ``message``
+    turns the row's raw values (a dict) into the problem text."""
+
+    column: str | None
+    bad: str
+    message: Callable[[dict], str]
+
+
+def _row_checks(spec: FileSpec) -> list[_Check]:
+    """Every row-level rule of one file (emptiness, type, range, cross-column)."""
+    checks: list[_Check] = []
+    for col in spec.columns:
+        v, name, exp = _val(col), col.name, "expected " + col.expectation()
+        if not col.nullable:
+            checks.append(_Check(name, f"{v} IS NULL OR {v} = ''",
+                                 lambda r, e=col.expectation(): f"value is empty; expected {e}"))
+        present = f"{v} <> ''"
+        got = lambda r, n=name, e=exp: f"{e}, got {r[n]!r}"  # noqa: E731
+        if col.kind in ("int", "number"):
+            n = _number(col)
+            wrong = f"{n} IS NULL OR NOT isfinite({n})"
+            if col.kind == "int":
+                wrong += f" OR {n} <> floor({n})"
+            checks.append(_Check(name, f"{present} AND ({wrong})", got))
+            rng = [f"{n} < {col.low}"] if col.low is not None else []
+            rng += [f"{n} > {col.high}"] if col.high is not None else []
+            if rng:
+                checks.append(_Check(name, f"{present} AND isfinite({n}) AND ({' OR '.join(rng)})",
+                                     got))
+        elif col.kind == "date":
+            # ISO date, optionally followed by a time part (dropped on ingest)
+            wrong = (f"{_date(col)} IS NULL OR (length({v}) > 10 AND substr({v}, 11, 1) "
+                     f"NOT IN ('T', ' '))")
+            checks.append(_Check(name, f"{present} AND ({wrong})", got))
+        elif col.kind == "enum":
+            allowed = ", ".join(f"'{x}'" for x in col.values)
+            checks.append(_Check(name, f"{present} AND lower({v}) NOT IN ({allowed})", got))
+        elif col.kind == "quarter":
+            checks.append(_Check(name, f"{present} AND NOT regexp_full_match(upper({v}), "
+                                 "'\\d{4}Q[1-4]')", got))
+    if spec.name == "opportunities":
+        created, closed = _date("created_date"), _date("close_date")
+        stage = f"lower({_val('stage')})"
+        checks += [
+            _Check("close_date", f"{closed} < {created}", lambda r: (
+                f"close date {r['close_date']} is before created date {r['created_date']}")),
+            _Check("close_date", f"{stage} IN ('won', 'lost') AND coalesce({_val('close_date')}, "
+                   "'') = ''", lambda r: (
+                       f"a {r['stage'].strip().lower()} opportunity needs a close date; found none")),
+            _Check("close_date", f"{stage} = 'open' AND {_val('close_date')} <> ''", lambda r: (
+                f"an open opportunity must have an empty close date, got {r['close_date']!r}")),
+        ]
     return checks
 
 
@@ -268,64 +296,58 @@ class _Collector:
         self.counts: dict[tuple, int] = {}
         self.full: list[Problem] = []
 
-    def query(self, con, sql: str, file: str, column: str | None, make_message) -> None:
-        rows = con.execute(sql).fetchall()
-        for i, row in enumerate(rows):
-            p = Problem(file, row[0], column, make_message(*row[1:]))
+    def add(self, file: str, column: str | None, found: list[tuple[int, str]]) -> None:
+        """``found``: (line, message) pairs of one check, in line order."""
+        for i, (line, message) in enumerate(found):
+            p = Problem(file, line, column, message)
             self.full.append(p)
             if i < MAX_PER_CHECK:
                 self.problems.append(p)
-        if len(rows) > MAX_PER_CHECK:
-            key = (file, column or "", make_message(*rows[0][1:]).split(",")[0])
-            self.counts[key] = self.counts.get(key, 0) + len(rows) - MAX_PER_CHECK
+        if len(found) > MAX_PER_CHECK:
+            key = (file, column or "", found[0][1].split(", got")[0])
+            self.counts[key] = self.counts.get(key, 0) + len(found) - MAX_PER_CHECK
 
 
 def check_tables(con, raws: dict[str, RawTable], problems: list[Problem]) -> _Collector:
-    """Run every contract check on the loaded tables (views named after the files)."""
+    """Run every contract check on the loaded tables (views named after the files).
+
+    Row rules run in **one** scan per file (a valid file returns no row); uniqueness and
+    references are one aggregate or anti-join each.
+    """
     out = _Collector(problems)
     for name, raw in raws.items():
         spec, f = raw.spec, raw.spec.filename
+        checks = _row_checks(spec)
+        cols = ", ".join(_q(c.name) for c in spec.columns)
+        flags = ", ".join(f"coalesce({c.bad}, false) AS __c{i}" for i, c in enumerate(checks))
+        any_bad = " OR ".join(f"__c{i}" for i in range(len(checks)))
+        bad_rows = con.sql(f"SELECT * FROM (SELECT {LINE}, {cols}, {flags} FROM {name}) "
+                           f"WHERE {any_bad} ORDER BY {LINE}").fetchall()
+        names = [LINE, *(c.name for c in spec.columns)]
+        rows = [dict(zip(names, r)) | {"__flags": r[len(names):]} for r in bad_rows]
+        for i, chk in enumerate(checks):
+            out.add(f, chk.column, [(r[LINE], chk.message(r)) for r in rows if r["__flags"][i]])
         for col in spec.columns:
             v = _val(col)
-            if not col.nullable:
-                out.query(con, f"SELECT {LINE}, 0 FROM {name} WHERE {v} IS NULL OR {v} = '' "
-                          f"ORDER BY {LINE}", f, col.name,
-                          lambda _, c=col: f"value is empty; expected {c.expectation()}")
-            for cond, msg in _column_checks(col):
-                out.query(con, f"SELECT {LINE}, {_q(col.name)} FROM {name} WHERE {v} <> '' "
-                          f"AND ({cond}) ORDER BY {LINE}", f, col.name,
-                          lambda got, m=msg: f"{m}, got {got!r}")
-            if col.unique:
-                out.query(con, f"""
+            if col.unique and con.sql(f"SELECT count(*) FROM (SELECT {v} FROM {name} WHERE "
+                                      f"{v} <> '' GROUP BY 1 HAVING count(*) > 1)").fetchall()[0][0]:
+                dupes = con.sql(f"""
                     SELECT {LINE}, value, first FROM (
-                        SELECT {LINE}, {v} AS value,
-                               min({LINE}) OVER (PARTITION BY {v}) AS first
+                        SELECT {LINE}, {v} AS value, min({LINE}) OVER (PARTITION BY {v}) AS first
                         FROM {name} WHERE {v} <> '')
-                    WHERE {LINE} <> first ORDER BY {LINE}""", f, col.name,
-                          lambda value, first: f"duplicate id {value!r} (first on line {first})")
+                    WHERE {LINE} <> first ORDER BY {LINE}""").fetchall()
+                out.add(f, col.name, [(line, f"duplicate id {value!r} (first on line {first})")
+                                      for line, value, first in dupes])
             if col.ref and col.ref[0] in raws:
                 target, tcol = col.ref
-                out.query(con, f"""
+                dangling = con.sql(f"""
                     SELECT {LINE}, {v} FROM {name}
                     WHERE {v} <> '' AND {v} NOT IN (SELECT trim({_q(tcol)}) FROM {target}
                                                     WHERE {_q(tcol)} IS NOT NULL)
-                    ORDER BY {LINE}""", f, col.name,
-                          lambda value, t=target, c=tcol: (
-                              f"{value!r} not found in {t}.csv column {c} (dangling reference)"))
-    if "opportunities" in raws:
-        opp = CONTRACT["opportunities"]
-        created, closed = _date(opp.column("created_date")), _date(opp.column("close_date"))
-        stage = f"lower({_val(opp.column('stage'))})"
-        out.query(con, f"SELECT {LINE}, close_date, created_date FROM opportunities "
-                  f"WHERE {closed} < {created} ORDER BY {LINE}", "opportunities.csv", "close_date",
-                  lambda c, d: f"close date {c} is before created date {d}")
-        out.query(con, f"SELECT {LINE}, stage FROM opportunities WHERE {stage} IN ('won', 'lost') "
-                  f"AND (close_date IS NULL OR trim(close_date) = '') ORDER BY {LINE}",
-                  "opportunities.csv", "close_date",
-                  lambda s: f"a {s.strip().lower()} opportunity needs a close date; found none")
-        out.query(con, f"SELECT {LINE}, close_date FROM opportunities WHERE {stage} = 'open' "
-                  f"AND trim(close_date) <> '' ORDER BY {LINE}", "opportunities.csv", "close_date",
-                  lambda c: f"an open opportunity must have an empty close date, got {c!r}")
+                    ORDER BY {LINE}""").fetchall()
+                out.add(f, col.name, [
+                    (line, f"{value!r} not found in {target}.csv column {tcol} (dangling reference)")
+                    for line, value in dangling])
     return out
 
 
@@ -360,7 +382,8 @@ def _typed_select(spec: FileSpec, con, view: str, header: list[str]) -> str:
         else:
             expr = v
         parts.append(f"{expr} AS {_q(h)}")
-    return f"SELECT {', '.join(parts)} FROM {view} ORDER BY {LINE}"
+    # no ORDER BY: DuckDB keeps the scan order of the file (preserve_insertion_order)
+    return f"SELECT {', '.join(parts)} FROM {view}"
 
 
 FACTS_SQL = """
@@ -520,13 +543,11 @@ def _write_processed(con, raws: dict[str, RawTable], raw_dir: Path, out_dir: Pat
         rows: dict[str, int] = {}
         for name, raw in raws.items():
             sql = _typed_select(raw.spec, con, name, raw.table.column_names)
-            table = con.sql(sql).to_arrow_table()
-            con.register(f"typed_{name}", table)
-            _write_arrow(table, stage / f"{name}.parquet")
-            rows[name] = table.num_rows
-        facts = con.sql(FACTS_SQL).to_arrow_table()
-        _write_arrow(facts, stage / f"{FACTS_NAME}.parquet")
-        rows[FACTS_NAME] = facts.num_rows
+            con.execute(f"CREATE TEMP TABLE typed_{name} AS {sql}")
+            _copy_parquet(con, f"SELECT * FROM typed_{name}", stage / f"{name}.parquet")
+            rows[name] = raw.table.num_rows
+        _copy_parquet(con, FACTS_SQL, stage / f"{FACTS_NAME}.parquet")
+        rows[FACTS_NAME] = con.sql(f"SELECT count(*) FROM ({FACTS_SQL})").fetchall()[0][0]
         latest = con.execute(
             "SELECT max(greatest(created_date, coalesce(close_date, created_date))) "
             "FROM typed_opportunities"
@@ -565,10 +586,10 @@ def _write_processed(con, raws: dict[str, RawTable], raw_dir: Path, out_dir: Pat
     return IngestResult(out_dir, rows, manifest["default_quarter"], time.perf_counter() - t0)
 
 
-def _write_arrow(table: pa.Table, path: Path) -> None:
-    import pyarrow.parquet as pq
-
-    pq.write_table(table, path, compression="zstd")
+def _copy_parquet(con, sql: str, path: Path) -> None:
+    """DuckDB writes Parquet in parallel, keeping the query's row order."""
+    target = str(path).replace("'", "''")
+    con.execute(f"COPY ({sql}) TO '{target}' (FORMAT parquet, COMPRESSION zstd)")
 
 
 def _read_provenance(raw_dir: Path) -> dict:

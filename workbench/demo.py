@@ -1,0 +1,621 @@
+"""Deterministic synthetic CRM data for a demo company on real geography.
+
+:func:`write_demo` writes the data contract's files (``DESIGN.md``) for an invented B2B supplier
+selling in Georgia, USA. **Geography and demographics are real** (159 counties with 1990 census
+drivers from libpysal's ``georgia`` example; ZIP points from the ``zipcodes`` package);
+**everything about the company is synthetic**, drawn from ``numpy.random.default_rng(seed)``:
+one seed always gives byte-identical files. ``demo_provenance.json`` records the sources.
+
+The generative model (history 2023Q4..2026Q3, as of 2026-09-30, no later date)
+-------------------------------------------------------------------------------
+Geography
+    County polygons are simplified as a coverage (shared edges stay shared, contiguity is
+    unchanged) and rounded to 5 decimals. Each ZIP county name goes to the polygon holding
+    most ZIPs of that name (``"County <FIPS>"`` if none is left).
+Accounts
+    County ~ population x education; ZIP uniform among the county's street-delivery ZIPs; the
+    point is the ZIP point plus ~1 km jitter kept inside the county. The industry mix follows
+    rurality. Employees are lognormal per industry (heavy tail); annual spend potential is
+    ``v = 2500 * employees**0.8 * industry factor * lognormal(0, 0.55)``.
+Competitors
+    Four invented competitors; presence in [0, 1] rises with urbanisation and near each one's
+    home city. Competitive pressure (mean presence) lowers win and renewal odds.
+Reps and alignment
+    14 reps in Georgia towns: two left (after 2024Q2 and 2025Q2), one joined in 2025Q1. Each
+    quarter every county belongs to the nearest active rep (vacated counties were absorbed by
+    neighbours); a few large named accounts are held by another rep. Metro Atlanta holds over
+    half the accounts but 4 of 12 active reps: the books are unbalanced on purpose. Skill is a
+    logit shift spread evenly over [-0.6, 0.6].
+Opportunities
+    Decided on a day of a quarter skewed towards quarter end; counts scale with seasonality
+    (Q1 0.8, Q2 1.0, Q3 0.95, Q4 1.25), a 5 %/yr trend and the economy; net customer gains
+    add a few % more. *new_business*: about a third of the accounts were customers before the
+    history (odds rise with size, industry and skill, fall with competition); the rest are
+    pursued at a low rate, winning with
+    ``logistic(-1 + industry + skill - 0.3 log10(employees/30) - 1.2 pressure)``; the first win
+    makes a customer. *renewal*: yearly in the anniversary quarter (for older customers mostly
+    Q4); a lost renewal is churn and ends all business. *expansion*: Poisson per customer
+    quarter, rate ~ v**0.45, win logit ``0.4 + skill + 0.5 industry - 0.8 pressure``, amount ~
+    v / rate, so large accounts carry most revenue. ``created = decision - cycle`` (lognormal,
+    at most 170 days): like a CRM export of every deal closed in the 12 quarters, some were
+    created before the window. Deals decided after the as-of date are ``open`` (no
+    ``close_date``): the pipeline, created in the last two quarters.
+Status, owners, quotas, economy
+    ``customer`` = won and not churned; everybody else (churned included) is a ``prospect``.
+    Owner = the county's current rep or the named-account rep; ~2 % of prospects unassigned;
+    a deal carries the account's rep when it was created. Quota = the rep's mean seasonally
+    adjusted bookings x season x growth x 1.06 x noise. The economy is a synthetic AR(1)
+    series (``source = synthetic``) that nudges activity.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import SimpleNamespace as NS
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import shapely
+
+from .config import ParameterError, Quarter
+
+SUPPORTED_REGIONS: dict[str, str] = {"GA": "Georgia, USA (159 counties, 1990 census)"}
+FIRST_QUARTER = Quarter(2023, 4)
+N_QUARTERS = 12  # history 2023Q4..2026Q3
+AS_OF = dt.date(2026, 9, 30)
+_NQ = N_QUARTERS + 2  # two decision quarters after the as-of date feed the open pipeline
+_QUARTERS = [FIRST_QUARTER + k for k in range(_NQ + 1)]
+_QS = np.array([(q.start - dt.date(1970, 1, 1)).days for q in _QUARTERS])  # quarter starts
+_AS_OF = (AS_OF - dt.date(1970, 1, 1)).days
+_SEASON = {1: 0.80, 2: 1.00, 3: 0.95, 4: 1.25}
+_GROWTH = 0.05
+
+# name, share, median employees, spend factor, win shift, rural tilt, company-name nouns
+_INDUSTRIES = (
+    ("Manufacturing", 0.18, 60, 1.3, 0.10, 0.0,
+     ("Manufacturing", "Machine Works", "Fabrication", "Plastics", "Metals")),
+    ("Healthcare", 0.14, 45, 1.1, -0.10, -0.3,
+     ("Medical Group", "Health Partners", "Family Clinic", "Dental Care", "Home Health")),
+    ("Retail", 0.16, 25, 0.7, 0.00, 0.0,
+     ("Outfitters", "Market", "Home Goods", "Hardware", "Supply")),
+    ("Construction", 0.12, 20, 0.9, 0.20, 0.2,
+     ("Builders", "Contracting", "Roofing", "Paving", "Electric")),
+    ("Logistics", 0.10, 35, 1.2, 0.00, 0.1,
+     ("Freight", "Logistics", "Transport", "Warehousing", "Trucking")),
+    ("Professional Services", 0.14, 15, 1.0, 0.25, -0.6,
+     ("Consulting", "Advisors", "Accounting", "Law Group", "Engineering")),
+    ("Agriculture", 0.08, 12, 0.8, -0.20, 1.5,
+     ("Farms", "Agri Supply", "Pecan Company", "Poultry", "Feed & Seed")),
+    ("Education & Public", 0.08, 80, 0.9, -0.40, 0.0,
+     ("Academy", "Learning Center", "Public Services", "Water Authority", "Library")),
+)  # fmt: skip
+_PREFIXES = (
+    "Peachtree", "Magnolia", "Piedmont", "Chattahoochee", "Oconee", "Altamaha", "Red Clay",
+    "Live Oak", "Blue Ridge", "Ogeechee", "Pinewood", "Cotton Creek", "Harbor", "Summit",
+    "Riverbend", "Southern", "Tallulah", "Satilla", "Flint River", "Coastal", "Sandhill",
+    "Etowah", "Hickory", "Dogwood", "Cypress", "Lakeside", "Heritage", "Pioneer", "Crescent",
+    "Northgate", "Stonebridge", "Willow", "Cedar Hill", "Bright Star", "Ironwood", "Longleaf",
+)  # fmt: skip
+_SUFFIXES = ("", " LLC", " Inc.", " Co.", " Group")
+_PRODUCTS = ("Core Platform", "Subscription Renewal", "Analytics Add-on", "Services", "Training")
+_KINDS = ("new_business", "renewal", "expansion")
+# home county and town, first and last active quarter index (0 = 2023Q4; None = open-ended)
+_REPS = (
+    ("13121", "Atlanta", None, None), ("13089", "Decatur", None, None),
+    ("13067", "Marietta", None, None), ("13135", "Lawrenceville", None, None),
+    ("13051", "Savannah", None, None), ("13245", "Augusta", None, None),
+    ("13021", "Macon", None, None), ("13215", "Columbus", None, None),
+    ("13095", "Albany", None, None), ("13059", "Athens", None, None),
+    ("13185", "Valdosta", None, None), ("13139", "Gainesville", 5, None),
+    ("13115", "Rome", None, 2), ("13127", "Brunswick", None, 6),
+)  # fmt: skip
+_FIRST_NAMES = ("Avery Jordan Morgan Casey Taylor Riley Quinn Parker Reese Dana Jamie Shawn "
+                "Robin Leslie Cameron Drew Kendall Logan").split()  # fmt: skip
+_LAST_NAMES = ("Whitfield Okafor Delgado Brannon Castellanos Pruitt Nakamura Holloway Abernathy "
+               "Tran McBride Oyelaran Sutton Varga Ellison Kimbrough").split()  # fmt: skip
+# name, base presence, urban weight, home county, home reach, reach scale (km)
+_COMPETITORS = (
+    ("Keystone Dynamics", 0.10, 0.55, None, 0.0, 1.0),
+    ("BrightPath Partners", 0.05, 0.20, "13121", 0.55, 90.0),
+    ("Southline Systems", 0.05, 0.15, "13051", 0.50, 140.0),
+    ("Oakmont Supply Co.", 0.20, -0.10, "13277", 0.35, 160.0),
+)
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    """What :func:`write_demo` wrote: folder, files, row counts and headline realism facts.
+
+    ``facts`` holds ``customer_share``, ``top20_share`` (share of the last four quarters' won
+    revenue carried by the top 20 % of customers), ``book_ratio`` (largest / smallest active
+    rep's book of last-four-quarter revenue under the current alignment) and
+    ``opportunities_per_account``.
+    """
+
+    out: Path
+    region: str
+    seed: int
+    n_accounts: int
+    files: tuple[str, ...]
+    rows: Mapping[str, int]
+    facts: Mapping[str, float]
+
+    def summary(self) -> str:
+        """A short human-readable text summary."""
+        f = self.facts
+        return "\n".join([
+            f"Synthetic demo company (region {self.region}, seed {self.seed}, as of {AS_OF}) "
+            f"written to {self.out}",
+            *(f"  {name:<22}{self.rows[name]:>12,} rows" for name in self.files
+              if name in self.rows),
+            f"  customers: {f['customer_share']:.0%} of accounts; the top 20% of customers carry "
+            f"{f['top20_share']:.0%} of the last 4 quarters' won revenue",
+            f"  current alignment: the largest active rep's book is {f['book_ratio']:.1f}x the "
+            "smallest",
+            "  everything about the company is synthetic (see demo_provenance.json)",
+        ])  # fmt: skip
+
+
+def write_demo(
+    out: str | os.PathLike[str], *, region: str = "GA", seed: int = 7, n_accounts: int = 3000
+) -> DemoResult:
+    """Write a deterministic synthetic company on real geography into ``out``.
+
+    Parameters
+    ----------
+    out : str or path-like
+        Output folder (created if missing). Every file is built in a temporary sibling folder
+        and then moved into place, so a failure never leaves half-written files.
+    region : str
+        Demo market, one of :data:`SUPPORTED_REGIONS` (currently only ``"GA"``: Georgia).
+    seed : int
+        Random seed (>= 0); the same seed gives byte-identical files.
+    n_accounts : int
+        Number of accounts (50 to 5,000,000); opportunities scale with it (~18 per account).
+
+    Returns
+    -------
+    DemoResult
+        Output folder, files written, row counts and headline facts; ``.summary()`` is text.
+
+    Raises
+    ------
+    ParameterError
+        (a ``ValueError``) for an unknown region or an invalid seed or account count.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> result = write_demo(tempfile.mkdtemp(), n_accounts=200)
+    >>> result.rows["accounts.csv"], result.rows["geo_units.csv"]
+    (200, 159)
+    """
+    key = str(region).strip().upper()
+    if key not in SUPPORTED_REGIONS:
+        supported = ", ".join(SUPPORTED_REGIONS)
+        raise ParameterError(f"unknown region {region!r}; supported regions: {supported}")
+    for name, value in (("seed", seed), ("n_accounts", n_accounts)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+            raise ParameterError(f"{name} must be an integer, got {value!r}")
+    if not 50 <= n_accounts <= 5_000_000:
+        raise ParameterError(f"n_accounts must be between 50 and 5,000,000, got {n_accounts}")
+    if seed < 0:
+        raise ParameterError(f"seed must be >= 0, got {seed}")
+
+    geo = _load_georgia()
+    tables, facts = _simulate(geo, np.random.default_rng(int(seed)), int(n_accounts))
+    provenance = {
+        "synthetic": True,
+        "generator": "workbench demo",
+        "seed": int(seed),
+        "region": key,
+        "n_accounts": int(n_accounts),
+        "as_of": AS_OF.isoformat(),
+        "history": [str(_QUARTERS[0]), str(_QUARTERS[N_QUARTERS - 1])],
+        "sources": [
+            {"what": "county polygons (geography) and 1990 census demographics",
+             "source": "libpysal example 'georgia' (G_utm.shp)", "licence": "BSD-3-Clause"},
+            {"what": "ZIP code points, cities and county names", "source": "zipcodes package",
+             "licence": "MIT (data: GeoNames CC BY 4.0, USPS)"},
+        ],  # fmt: skip
+        "note": "Everything about the company (accounts, opportunities, reps, quotas, "
+        "competitors, economy) is synthetic",
+    }
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.demo-", dir=out.parent))
+    try:
+        for name, table in tables.items():
+            _write_csv(table, tmp / name)
+        text = json.dumps(_geojson(geo.units, geo.polys), separators=(",", ":"))
+        (tmp / "geo_units.geojson").write_text(text + "\n", encoding="utf-8")
+        text = json.dumps(provenance, indent=2)
+        (tmp / "demo_provenance.json").write_text(text + "\n", encoding="utf-8")
+        out.mkdir(parents=True, exist_ok=True)
+        files = tuple(sorted(p.name for p in tmp.iterdir()))
+        for name in files:
+            os.replace(tmp / name, out / name)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    rows = {name: t.num_rows for name, t in tables.items()} | {"geo_units.geojson": len(geo.units)}
+    return DemoResult(out, key, int(seed), int(n_accounts), files, rows, facts)
+
+
+def _write_csv(table: pa.Table, path: Path) -> None:
+    with open(path, "wb") as f:
+        f.write((",".join(table.column_names) + "\n").encode())  # our names need no quotes
+        options = pacsv.WriteOptions(include_header=False, quoting_style="none")
+        try:  # plain CSV when no value needs quoting (ids, numbers, names without commas)
+            pacsv.write_csv(table, f, options)
+        except pa.ArrowInvalid:  # some text holds a comma or a quote: quote text values
+            f.seek(0)
+            f.truncate()
+            pacsv.write_csv(table, f)
+
+
+# ---------------------------------------------------------------------------------------------
+# Geography
+
+
+def _load_georgia() -> NS:
+    """Counties (units frame + WGS84 polygons) and the Georgia ZIPs inside them."""
+    import geopandas as gpd
+    import libpysal
+    import zipcodes
+
+    shp = gpd.read_file(libpysal.examples.get_path("G_utm.shp"))  # UTM 16N, CRS not in file
+    shp = shp.set_crs(26916, allow_override=True).sort_values("AreaKey", ignore_index=True)
+    simple = shapely.coverage_simplify(np.asarray(shp.geometry.values), 500.0)  # metres
+    wgs = np.asarray(gpd.GeoSeries(simple, crs=26916).to_crs(4326).values)
+    # round once here so the polygons we test points against are exactly the ones written
+    polys = shapely.transform(shapely.set_precision(wgs, 1e-5), lambda c: np.round(c, 5))
+    shapely.prepare(polys)
+
+    zips = pd.DataFrame(
+        [(z["zip_code"], z["city"], z["county"], z["zip_code_type"] == "STANDARD",
+          float(z["lat"]), float(z["long"])) for z in zipcodes.list_all() if z["state"] == "GA"],
+        columns=["postal_code", "city", "county", "standard", "lat", "lon"],
+    )  # fmt: skip
+    inside = shapely.contains_xy(polys[:, None], zips["lon"].to_numpy(), zips["lat"].to_numpy())
+    found = inside.any(axis=0)  # drops the few ZIPs without coordinates (0, 0)
+    zips = zips[found].assign(unit=inside.argmax(axis=0)[found])
+    fips = shp["AreaKey"].astype(int).astype(str).to_numpy()
+    # each ZIP county name goes to the polygon holding most ZIPs of that name, largest first
+    counts = zips[zips["county"] != ""].groupby(["unit", "county"]).size().reset_index(name="n")
+    counts = counts.sort_values(["n", "unit", "county"], ascending=[False, True, True])
+    names: dict[int, str] = {}
+    for unit, county, _ in counts.itertuples(index=False):
+        if unit not in names and county not in names.values():
+            names[unit] = county
+    units = pd.DataFrame({
+        "unit_id": fips,
+        "unit_name": [names.get(i, f"County {f}") for i, f in enumerate(fips)],
+        "lat": shp["Latitude"].round(5), "lon": shp["Longitud"].round(5),
+        "population": shp["TotPop90"].astype(np.int64),
+        **{f"pct_{c[3:].lower()}": shp[c].astype(float) for c in
+           ("PctRural", "PctBach", "PctEld", "PctFB", "PctPov", "PctBlack")},
+        "area_km2": (shp.geometry.area / 1e6).round(1),
+    })  # fmt: skip
+    # accounts sit at street-delivery ZIPs; a county without one falls back to all its ZIPs
+    has_std = zips.groupby("unit")["standard"].transform("any")
+    pool = zips[zips["standard"] | ~has_std].sort_values(["unit", "postal_code"], ignore_index=True)
+    return NS(units=units, polys=polys, zips=zips, pool=pool)
+
+
+def _geojson(units: pd.DataFrame, polys: np.ndarray) -> dict:
+    return {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"unit_id": uid, "unit_name": name},
+         "geometry": shapely.geometry.mapping(poly)}
+        for uid, name, poly in zip(units["unit_id"], units["unit_name"], polys, strict=True)
+    ]}  # fmt: skip
+
+
+def _km(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.ndarray) -> np.ndarray:
+    """Equirectangular distance in km; plenty accurate within one state."""
+    dx = (lon1 - lon2) * np.cos(np.radians((lat1 + lat2) / 2))
+    return 111.2 * np.hypot(dx, lat1 - lat2)
+
+
+# ---------------------------------------------------------------------------------------------
+# The company
+
+
+def _cat(codes: np.ndarray, labels: Sequence[str] | pa.Array) -> pa.DictionaryArray:
+    """Text column from integer codes without materialising millions of strings."""
+    return pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int32)), pa.array(labels))
+
+
+def _ids(prefix: str, n: int, width: int) -> pa.Array:
+    digits = pc.utf8_lpad(pa.array(np.arange(1, n + 1)).cast(pa.string()), width, "0")
+    return pc.binary_join_element_wise(prefix, digits, "")
+
+
+def _dates(days: np.ndarray, mask: np.ndarray | None = None) -> pa.Array:
+    return pa.array(days.astype("datetime64[D]"), mask=mask, type=pa.date32())
+
+
+def _quarter_of(days: np.ndarray) -> np.ndarray:
+    return np.searchsorted(_QS, days, side="right") - 1
+
+
+def _expand(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Row and column index of every event in a (rows x quarters) count matrix."""
+    return np.divmod(np.repeat(np.arange(counts.size), counts.ravel()), counts.shape[1])
+
+
+def _market(units: pd.DataFrame, rng: np.random.Generator) -> NS:
+    """Synthetic economy, activity multiplier per quarter and competitor presence per county."""
+    gdp = np.full(_NQ, 2.3)
+    for k in range(1, _NQ):
+        gdp[k] = 2.2 + 0.6 * (gdp[k - 1] - 2.2) + rng.normal(0, 0.5)
+    unemployment = 3.8 + np.cumsum(rng.normal(0.02, 0.08, _NQ))
+    confidence = 101 + 4 * (gdp - 2.2) + rng.normal(0, 2.5, _NQ)
+    season = np.array([_SEASON[q.q] for q in _QUARTERS[:_NQ]])
+    activity = season * (1 + _GROWTH) ** (np.arange(_NQ) / 4) * (1 + 0.03 * (gdp - 2.2))
+
+    lat, lon, uid = units["lat"].to_numpy(), units["lon"].to_numpy(), units["unit_id"].to_numpy()
+    density = np.log(units["population"].to_numpy() / units["area_km2"].to_numpy())
+    urban = (density - density.min()) / (density.max() - density.min())
+    presence = np.empty((len(_COMPETITORS), len(units)))
+    for c, (_, base, w_urban, home, reach, scale) in enumerate(_COMPETITORS):
+        h = np.flatnonzero(uid == home)[:1]  # empty for a competitor without a home city
+        near = reach * np.exp(-_km(lat, lon, lat[h], lon[h]) / scale) if h.size else 0.0
+        noise = rng.normal(0, 0.06, len(units))
+        presence[c] = np.clip(base + w_urban * urban + near + noise, 0, 1).round(3)
+    competitors = pa.table({
+        "unit_id": np.tile(uid, len(_COMPETITORS)),
+        "competitor": np.repeat([c[0] for c in _COMPETITORS], len(uid)),
+        "presence": presence.ravel(),
+    })  # fmt: skip
+    economy = pa.table({
+        "quarter": [str(q) for q in _QUARTERS[:N_QUARTERS]],
+        "gdp_growth_pct": gdp[:N_QUARTERS].round(2),
+        "unemployment_pct": unemployment[:N_QUARTERS].round(2),
+        "consumer_confidence": confidence[:N_QUARTERS].round(1),
+        "source": ["synthetic"] * N_QUARTERS,
+    })  # fmt: skip
+    return NS(activity=activity, presence=presence, competitors=competitors, economy=economy)
+
+
+def _sales_force(geo: NS, rng: np.random.Generator) -> NS:
+    """Reps, their tenure and skill, and the owner rep of every county in every quarter."""
+    uid = geo.units["unit_id"].to_numpy()
+    first = np.array([-1 if a is None else a for *_, a, _ in _REPS])
+    last = np.array([_NQ if b is None else b for *_, b in _REPS])
+    std = geo.zips[geo.zips["standard"]].sort_values("postal_code")
+    home = pd.concat([std[(std["unit"] == np.flatnonzero(uid == u)[0]) & (std["city"] == c)][:1]
+                      for u, c, *_ in _REPS])  # fmt: skip
+    ks = np.arange(_NQ)[:, None]
+    active = (first <= ks) & (ks <= last)  # quarters x reps
+    dist = _km(geo.units["lat"].to_numpy()[:, None], geo.units["lon"].to_numpy()[:, None],
+               home["lat"].to_numpy(), home["lon"].to_numpy())  # fmt: skip
+    owner = np.where(active[:, None, :], dist, np.inf).argmin(axis=2)  # quarters x units
+    n = len(_REPS)
+    names = zip(rng.permutation(len(_FIRST_NAMES))[:n], rng.permutation(len(_LAST_NAMES))[:n])
+    hired = np.where(first < 0, _QS[0] - 4300 + rng.integers(0, 4200, n), _QS[first.clip(0)])
+    gone = last < _NQ
+    ids = np.array([f"R{i + 1:02d}" for i in range(n)])
+    table = pa.table({
+        "rep_id": ids,
+        "rep_name": [f"{_FIRST_NAMES[a]} {_LAST_NAMES[b]}" for a, b in names],
+        "home_lat": home["lat"].to_numpy(), "home_lon": home["lon"].to_numpy(),
+        "home_city": home["city"].to_numpy(), "home_unit_id": uid[home["unit"].to_numpy()],
+        "hire_date": _dates(hired),
+        "end_date": _dates(_QS[np.minimum(last + 1, _NQ)] - 1, mask=~gone),
+        "active": ~gone,
+    })  # fmt: skip
+    skill = rng.permutation(np.linspace(-0.6, 0.6, n))
+    return NS(ids=ids, skill=skill, active=active, owner=owner, gone=gone, table=table)
+
+
+def _accounts(geo: NS, mkt: NS, reps: NS, n: int, rng: np.random.Generator) -> NS:
+    """Where accounts are, what they do, how big they are and who holds the named ones."""
+    units, pool = geo.units, geo.pool
+    w_unit = units["population"].to_numpy() * (0.6 + units["pct_bach"].to_numpy() / 25)
+    unit = rng.choice(len(units), size=n, p=w_unit / w_unit.sum())
+    starts = np.searchsorted(pool["unit"].to_numpy(), np.arange(len(units)))
+    counts = np.bincount(pool["unit"], minlength=len(units))
+    z = starts[unit] + (rng.random(n) * counts[unit]).astype(np.int64)
+    zlat, zlon = pool["lat"].to_numpy()[z], pool["lon"].to_numpy()[z]
+    lat = np.round(zlat + rng.normal(0, 0.008, n), 5)
+    lon = np.round(zlon + rng.normal(0, 0.010, n), 5)
+    inside = shapely.contains_xy(geo.polys[unit], lon, lat)
+    lat, lon = np.where(inside, lat, zlat), np.where(inside, lon, zlon)
+
+    col = list(zip(*_INDUSTRIES, strict=True))
+    share, med_emp, spend, ind_win, tilt = (np.array(col[i], dtype=float) for i in range(1, 6))
+    w_ind = share * np.exp(2 * tilt * (units["pct_rural"].to_numpy()[:, None] / 100 - 0.5))
+    cum = np.cumsum(w_ind / w_ind.sum(axis=1, keepdims=True), axis=1)
+    ind = np.minimum((rng.random(n)[:, None] > cum[unit]).sum(axis=1), len(share) - 1)
+    emp = np.clip(np.round(med_emp[ind] * np.exp(1.3 * rng.standard_normal(n))), 1, 50_000)
+    v = 2500 * emp**0.8 * spend[ind] * np.exp(0.55 * rng.standard_normal(n))
+
+    # named accounts: a few large accounts held by a long-serving rep other than the county's
+    steady = np.flatnonzero(reps.active.all(axis=0))
+    big = np.flatnonzero(v >= np.quantile(v, 0.95))
+    named = rng.choice(big, size=min(len(big), max(3, round(0.005 * n))), replace=False)
+    pick = rng.choice(steady, size=len(named))
+    clash = pick == reps.owner[-1, unit[named]]
+    pick[clash] = steady[(np.searchsorted(steady, pick[clash]) + 1) % len(steady)]
+    named_rep = np.full(n, -1)
+    named_rep[named] = pick
+
+    nouns = np.array([t[6] for t in _INDUSTRIES])[ind, rng.integers(0, 5, n)]
+    city = pool["city"].to_numpy()[z]
+    prefix = np.array(_PREFIXES)[rng.integers(0, len(_PREFIXES), n)]
+    lead = np.where(rng.random(n) < 0.35, city, prefix)
+    suffix = np.array(_SUFFIXES)[rng.integers(0, len(_SUFFIXES), n)]
+    return NS(
+        n=n, unit=unit, z=z, lat=lat, lon=lon, city=city, ind=ind, emp=emp.astype(np.int64),
+        v=v, size=np.log10(emp / 30), win=ind_win[ind], press=mkt.presence.mean(axis=0)[unit],
+        rate=np.clip(2.4 * (v / np.median(v)) ** 0.45, 0.4, 40.0),  # expansions per quarter
+        named_rep=named_rep, name=np.char.add(np.char.add(np.char.add(lead, " "), nouns), suffix),
+    )  # fmt: skip
+
+
+def _deals(a: NS, reps: NS, acc: np.ndarray, k: np.ndarray, kind: int, rng) -> dict:
+    """Dates, rep, outcome, amount and product of opportunities (account, decision quarter)."""
+    m = acc.size
+    decision = _QS[k] + ((_QS[k + 1] - _QS[k]) * rng.random(m) ** 0.6).astype(np.int64)
+    median = (60.0, 75.0, 30.0)[kind] * (1 + 0.15 * np.log10(a.emp[acc]))
+    cycle = np.clip(median * np.exp(0.5 * rng.standard_normal(m)), 1, 170).astype(np.int64)
+    created = decision - cycle  # may precede the window: the export holds every deal closed in it
+    county_rep = reps.owner[np.clip(_quarter_of(created), 0, _NQ - 1), a.unit[acc]]
+    rep = np.where(a.named_rep[acc] >= 0, a.named_rep[acc], county_rep)
+    s, p, w, size = reps.skill[rep], a.press[acc], a.win[acc], a.size[acc]
+    logit = (
+        -1.0 + w + s - 0.3 * size - 1.2 * p,
+        2.6 + 0.5 * s + 0.4 * size + 0.5 * w - 1.5 * p,
+        0.4 + s + 0.5 * w - 0.8 * p,
+    )[kind]
+    won = rng.random(m) < 1 / (1 + np.exp(-logit))
+    if kind == 2:
+        product = rng.choice([2, 3, 4, 0], size=m, p=[0.4, 0.3, 0.15, 0.15])
+        scale = np.array([0.8, 1.0, 1.0, 1.5, 0.3])[product] / (4 * a.rate[acc])
+    else:
+        product, scale = np.full(m, kind), (0.5, 0.35)[kind]
+    noise = np.exp(rng.normal(0, (0.35, 0.15, 0.6)[kind], m))
+    amount = np.maximum(np.round(a.v[acc] * scale * noise, 2), 50.0)
+    return dict(acc=acc, kind=np.full(m, kind, dtype=np.int8), decision=decision,
+                created=created, rep=rep, won=won, amount=amount, product=product)  # fmt: skip
+
+
+def _first_day(n: int, deals: dict, mask: np.ndarray) -> np.ndarray:
+    """Per account, the earliest decision day among ``deals[mask]`` (int64 max if none)."""
+    day = np.full(n, np.iinfo(np.int64).max)
+    np.minimum.at(day, deals["acc"][mask], deals["decision"][mask])
+    return day
+
+
+def _history(a: NS, mkt: NS, reps: NS, rng: np.random.Generator) -> tuple[dict, np.ndarray]:
+    """All opportunities, sorted by created date, and the current customer flag."""
+    n, kk, act = a.n, np.arange(_NQ), mkt.activity
+    # customers before the history starts; everybody else may be won by new-business deals
+    logit = -0.35 + 0.35 * a.size + a.win + 0.5 * reps.skill[reps.owner[0, a.unit]] - a.press
+    start = rng.random(n) < 1 / (1 + np.exp(-logit))
+    rho = np.where(start, 0.0, 0.13 * (a.emp / 30) ** 0.15)
+    nb = _deals(a, reps, *_expand(rng.poisson(rho[:, None] * act)), 0, rng)
+    won_day = _first_day(n, nb, nb["won"] & (nb["decision"] <= _AS_OF))
+    since = np.where(start, -1, np.where(won_day <= _AS_OF, _quarter_of(won_day), 10**6))
+    # yearly renewals in the anniversary quarter; the first lost one is churn
+    anniv = np.where(start, rng.choice(4, n, p=[0.4, 0.15, 0.22, 0.23]), since % 4)  # Q4 first
+    due = (kk > since[:, None]) & ((kk - anniv[:, None]) % 4 == 0)
+    rn = _deals(a, reps, *_expand(due.astype(np.int64)), 1, rng)
+    churn_day = _first_day(n, rn, ~rn["won"] & (rn["decision"] <= _AS_OF))
+    # expansions in every quarter strictly between winning and churning
+    live = (kk > since[:, None]) & (kk < _quarter_of(churn_day)[:, None])
+    ex = _deals(a, reps, *_expand(rng.poisson(a.rate[:, None] * act * live)), 2, rng)
+
+    keep_nb, keep_rn = nb["decision"] <= won_day[nb["acc"]], rn["decision"] <= churn_day[rn["acc"]]
+    opp = {c: np.concatenate([nb[c][keep_nb], rn[c][keep_rn], ex[c]]) for c in nb}
+    del nb, rn, ex
+    rows = np.flatnonzero(opp["created"] <= _AS_OF)
+    lo = _QS[0] - 200  # one int64 sort key: created date, account, decision date
+    key = ((opp["created"][rows] - lo) * n + opp["acc"][rows]) * int(_QS[-1] - lo)
+    rows = rows[np.argsort(key + opp["decision"][rows] - lo, kind="stable")]
+    del key
+    customer = (since < N_QUARTERS) & (churn_day > _AS_OF)
+    return {c: v[rows] for c, v in opp.items()}, customer
+
+
+def _simulate(geo: NS, rng: np.random.Generator, n: int) -> tuple[dict[str, pa.Table], dict]:
+    mkt = _market(geo.units, rng)
+    reps = _sales_force(geo, rng)
+    a = _accounts(geo, mkt, reps, n, rng)
+    opp, customer = _history(a, mkt, reps, rng)
+    is_open = opp["decision"] > _AS_OF
+    stage = np.where(is_open, 2, np.where(opp["won"], 0, 1))
+
+    owner = np.where(a.named_rep >= 0, a.named_rep, reps.owner[N_QUARTERS - 1, a.unit])
+    prospects = np.flatnonzero(~customer & (a.named_rep < 0))
+    unassigned = np.zeros(n, dtype=bool)
+    unassigned[rng.choice(prospects, size=round(0.02 * len(prospects)), replace=False)] = True
+    acc_ids = _ids("A", n, max(6, len(str(n))))
+    uid = geo.units["unit_id"].to_numpy()
+    accounts = pa.table({
+        "account_id": acc_ids, "account_name": a.name,
+        "industry": _cat(a.ind, [t[0] for t in _INDUSTRIES]), "employees": a.emp,
+        "size_band": _cat(np.searchsorted([50, 250, 1000], a.emp, side="right"),
+                          ["1-49", "50-249", "250-999", "1000+"]),
+        "postal_code": geo.pool["postal_code"].to_numpy()[a.z],
+        "city": a.city, "unit_id": uid[a.unit], "lat": a.lat, "lon": a.lon,
+        "status": _cat(np.where(customer, 0, 1), ["customer", "prospect"]),
+        "owner_rep_id": pa.array(reps.ids[owner], mask=unassigned),
+    })  # fmt: skip
+    n_opp = len(stage)
+    opportunities = pa.table({
+        "opportunity_id": _ids("O", n_opp, max(7, len(str(n_opp)))),
+        "account_id": _cat(opp["acc"], acc_ids),
+        "rep_id": _cat(opp["rep"], reps.ids),
+        "created_date": _dates(opp["created"]),
+        "close_date": _dates(opp["decision"], mask=is_open),
+        "stage": _cat(stage, ("won", "lost", "open")),
+        "amount_usd": pa.array(opp["amount"]).cast(pa.decimal128(14, 2)),
+        "product": _cat(opp["product"], _PRODUCTS),
+        "deal_type": _cat(opp["kind"], _KINDS),
+    })  # fmt: skip
+
+    # quotas from each rep's seasonally adjusted bookings in the quarters they were active
+    won = stage == 0
+    kq = _quarter_of(opp["decision"][won])
+    booked = np.bincount(opp["rep"][won] * _NQ + kq, weights=opp["amount"][won],
+                         minlength=len(_REPS) * _NQ).reshape(-1, _NQ)[:, :N_QUARTERS]  # fmt: skip
+    act, activity = reps.active[:N_QUARTERS].T, mkt.activity[:N_QUARTERS]
+    base = (booked / activity).sum(axis=1) / act.sum(axis=1)
+    quota = np.round(base[:, None] * activity * 1.06 * np.exp(rng.normal(0, 0.08, act.shape)), -3)
+    k, r = np.nonzero(act.T)  # quarter-major (quarter, rep) pairs of active reps
+    quotas = pa.table({"quarter": [str(_QUARTERS[i]) for i in k], "rep_id": reps.ids[r],
+                       "quota_usd": np.maximum(quota[r, k], 10_000.0)})  # fmt: skip
+
+    # headline facts, which also feed the data-driven SWOT entries
+    recent = won & (opp["decision"] >= _QS[N_QUARTERS - 4])
+    rev = np.bincount(opp["acc"][recent], weights=opp["amount"][recent], minlength=n)
+    cust_rev = np.sort(rev[customer])[::-1]
+    now = np.flatnonzero(~reps.gone)
+    book = np.bincount(owner, weights=rev, minlength=len(_REPS))[now]
+    decided = ~is_open
+    tries = np.maximum(np.bincount(opp["rep"][decided], minlength=len(_REPS)), 1)
+    rate = np.bincount(opp["rep"][decided], weights=won[decided], minlength=len(_REPS)) / tries
+    best, worst = now[np.argmax(rate[now])], now[np.argmin(rate[now])]
+    renewals = decided & (opp["kind"] == 1)
+    metro = np.argsort(geo.units["population"].to_numpy())[-10:]
+    strong = _COMPETITORS[int(np.argmax(mkt.presence[:, metro].mean(axis=1)))][0]
+    facts = {
+        "customer_share": float(customer.mean()),
+        "top20_share": float(cust_rev[: -(-len(cust_rev) // 5)].sum() / max(cust_rev.sum(), 1)),
+        "book_ratio": float(book.max() / max(book.min(), 1.0)),
+        "opportunities_per_account": n_opp / n,
+    }
+    big, small = reps.ids[now[np.argmax(book)]], reps.ids[now[np.argmin(book)]]
+    swot = [
+        ("company", "strength", f"Renewal rate {won[renewals].mean():.0%} across an installed "
+         f"base of {customer.sum()} customers"),
+        ("company", "strength", "Broad industry mix anchored in Manufacturing and Logistics"),
+        ("company", "weakness", f"Unbalanced books: {big} carries {facts['book_ratio']:.1f}x "
+         f"the revenue of {small}"),
+        ("company", "weakness", "Thin coverage of rural south Georgia counties"),
+        ("company", "opportunity", f"{((a.emp >= 250) & ~customer).sum()} prospects with 250+ "
+         "employees are not yet customers"),
+        ("company", "opportunity", "Healthcare demand growing in metro Atlanta and on the coast"),
+        ("company", "threat", f"{strong} is the strongest competitor in metro Atlanta"),
+        ("company", "threat", "An economic downturn would hit small-business purchases first"),
+        (reps.ids[best], "strength", f"Highest win rate of the active reps ({rate[best]:.0%})"),
+        (reps.ids[worst], "weakness", f"Lowest win rate of the active reps ({rate[worst]:.0%})"),
+    ]  # fmt: skip
+    tables = {
+        "geo_units.csv": pa.Table.from_pandas(geo.units, preserve_index=False),
+        "accounts.csv": accounts, "opportunities.csv": opportunities, "reps.csv": reps.table,
+        "quotas.csv": quotas, "competitors.csv": mkt.competitors, "economy.csv": mkt.economy,
+        "swot.csv": pa.table(dict(zip(("scope", "kind", "item"), zip(*swot), strict=True))),
+    }  # fmt: skip
+    return tables, facts
