@@ -1,0 +1,125 @@
+"""Quota allocation: a company target split into territory and quarterly quotas.
+
+    share_t   = w × history_share_t + (1 − w) × potential_share_t
+    quota_t,q = target × share_t × season_q
+
+``history_share_t`` is territory t's share of trailing-four-quarter won revenue (what its
+accounts bought), ``potential_share_t`` its share of market potential (what they could buy;
+notebook 01). ``w`` (``history_weight``) trades continuity against opportunity: 1 = last
+year's split, 0 = pure potential. ``season_q`` is each quarter's share of a year's revenue
+over the history (sums to 1), so quarterly quotas follow the business's own seasonality.
+
+Fairness check: the *expected* attainment of territory t is what it would sell at its
+history run-rate grown with the company, ``history_share_t × target / (share_t × target)``;
+its spread across territories shows how many reps start from an easy or a hard number.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..config import Quarter
+
+
+def seasonality(revenue_by_quarter: pd.Series) -> pd.Series:
+    """Share of a year's revenue falling in each calendar quarter (Q1..Q4, sums to 1).
+
+    ``revenue_by_quarter``: index ``YYYYQn``, won revenue. Uses complete years' average share
+    per quarter number; with less than a year of history every quarter gets 0.25.
+
+    >>> s = pd.Series([10.0, 20.0, 30.0, 40.0], index=["2025Q1", "2025Q2", "2025Q3", "2025Q4"])
+    >>> seasonality(s).round(2).tolist()
+    [0.1, 0.2, 0.3, 0.4]
+    """
+    quarters = [Quarter.parse(q) for q in revenue_by_quarter.index]
+    frame = pd.DataFrame({"year": [q.year for q in quarters], "q": [q.q for q in quarters],
+                          "rev": revenue_by_quarter.to_numpy(float)})
+    full = frame.groupby("year").filter(lambda g: len(g) == 4 and g["rev"].sum() > 0)
+    if full.empty:
+        return pd.Series(0.25, index=pd.Index([1, 2, 3, 4], name="q"))
+    share = full["rev"] / full.groupby("year")["rev"].transform("sum")
+    return share.groupby(full["q"]).mean().rename_axis("q")
+
+
+def allocate_quotas(
+    territories: pd.DataFrame,
+    *,
+    target_usd: float,
+    history_weight: float = 0.5,
+    season: pd.Series | None = None,
+    year_quarters: list[str] | None = None,
+) -> pd.DataFrame:
+    """Split an annual target into territory quotas (and quarterly quotas).
+
+    Parameters
+    ----------
+    territories : DataFrame
+        Index = territory id; ``revenue_usd`` (trailing 4 quarters won) and ``potential_usd``
+        (annual potential). Missing potential → history only (with ``history_weight`` 1).
+    target_usd : float
+        The company's annual target.
+    history_weight : float
+        ``w`` in the formula, in [0, 1].
+    season, year_quarters : optional
+        Quarter-number shares from :func:`seasonality` and the four quarters (``YYYYQn``) to
+        split into; both or neither.
+
+    Returns
+    -------
+    DataFrame
+        Per territory: shares, ``quota_usd`` (annual), ``expected_attainment``, and one
+        ``quota_<quarter>`` column per quarter when ``season`` is given.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"revenue_usd": [60.0, 40.0], "potential_usd": [100.0, 300.0]},
+    ...                  index=["T1", "T2"])
+    >>> q = allocate_quotas(t, target_usd=110.0, history_weight=0.5)
+    >>> q["quota_usd"].round(2).tolist()  # T1: 110 × (0.5×0.6 + 0.5×0.25) = 46.75
+    [46.75, 63.25]
+    """
+    if not 0 <= history_weight <= 1:
+        raise ValueError(f"history_weight must be in [0, 1], got {history_weight}")
+    if target_usd < 0:
+        raise ValueError(f"target_usd must be ≥ 0, got {target_usd}")
+    rev = territories["revenue_usd"].astype(float)
+    if rev.sum() <= 0:
+        raise ValueError("no trailing revenue in any territory: history shares are undefined")
+    hist = rev / rev.sum()
+    pot = territories.get("potential_usd")
+    if pot is None or pot.isna().all() or float(pot.sum()) <= 0:
+        pot_share = pd.Series(np.nan, index=territories.index)
+        share = hist
+    else:
+        pot_share = pot.astype(float).fillna(0) / float(pot.sum())
+        share = history_weight * hist + (1 - history_weight) * pot_share
+    out = pd.DataFrame({
+        "revenue_usd": rev,
+        "history_share": hist,
+        "potential_share": pot_share,
+        "quota_share": share,
+        "quota_usd": target_usd * share,
+    }, index=territories.index)
+    growth = target_usd / rev.sum()
+    # Selling at its history run-rate grown with the company, a territory books hist × target.
+    out["expected_attainment"] = (hist * target_usd / out["quota_usd"].where(out["quota_usd"] > 0))
+    out["implied_growth"] = out["quota_usd"] / rev.where(rev > 0) - 1
+    out.attrs["company_growth"] = growth - 1
+    if season is not None:
+        if not year_quarters or len(year_quarters) != 4:
+            raise ValueError("year_quarters must list the four quarters to split the target into")
+        for q in year_quarters:
+            out[f"quota_{q}"] = out["quota_usd"] * float(season.loc[Quarter.parse(q).q])
+    return out
+
+
+def attainment_spread(quotas: pd.DataFrame) -> dict[str, float]:
+    """How uneven the starting line is: range and coefficient of variation of expected
+    attainment across territories (0 = every rep equally likely to make quota)."""
+    e = quotas["expected_attainment"].dropna()
+    return {
+        "min": float(e.min()),
+        "max": float(e.max()),
+        "cv": float(e.std(ddof=0) / e.mean()) if len(e) and e.mean() else float("nan"),
+    }
