@@ -1,0 +1,248 @@
+"""Forecast engine: baselines by hand, planted series with a known generating process, the
+short-series fallback and the ``workbench forecast`` command."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from workbench import forecast as fc
+from workbench.cli import main
+
+Z80 = 1.2815515655446004  # standard normal 90th percentile: an 80 % central interval is ±Z80 σ
+SEASON = np.array([0.8, 1.0, 0.95, 1.25])  # Q1..Q4 multipliers of the planted series
+
+
+def quarters(start_year: int, n: int) -> list[str]:
+    return [f"{start_year + (i // 4)}Q{i % 4 + 1}" for i in range(n)]
+
+
+def planted_seasonal(n: int = 40, seed: int = 3, noise: float = 0.03) -> pd.DataFrame:
+    """100 · 1.02^t · season(t) · exp(N(0, noise)): quarterly, growing, strongly seasonal."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    y = 100 * 1.02**t * SEASON[t % 4] * np.exp(rng.normal(0, noise, n))
+    return pd.DataFrame({"series_id": "planted", "period": quarters(2015, n), "value": y})
+
+
+# ---------------------------------------------------------------------------------------------
+# Metrics and baselines by hand
+
+
+def test_mase_and_smape_by_hand():
+    # |10-11| + |12-12| = 1 over 2 points = 0.5, scaled by 2 -> 0.25
+    assert fc.mase(np.array([10.0, 12.0]), np.array([11.0, 12.0]), 2.0) == pytest.approx(0.25)
+    # 200·50/150 = 66.67 for the first point, 0 for the (0, 0) point -> mean 33.33
+    assert fc.smape(np.array([100.0, 0.0]), np.array([50.0, 0.0])) == pytest.approx(100 / 3)
+
+
+def test_naive_interval_by_hand():
+    y = np.array([10.0, 12.0, 11.0, 13.0])
+    # one-step changes 2, -1, 2: mean 1, sample sd sqrt((1 + 4 + 1) / 2) = sqrt(3)
+    f = fc._naive(y, 4, 4, 0.8)
+    assert f.mean.tolist() == [13.0] * 4
+    half = Z80 * math.sqrt(3) * np.sqrt([1, 2, 3, 4])
+    np.testing.assert_allclose(f.upper - f.mean, half)
+    np.testing.assert_allclose(f.mean - f.lower, half)
+
+
+def test_seasonal_naive_by_hand():
+    y = np.array([1.0, 2.0, 3.0, 4.0, 2.0, 3.0, 4.0, 6.0])
+    # changes on a year earlier: 1, 1, 1, 2 -> sample sd 0.5
+    f = fc._seasonal_naive(y, 6, 4, 0.8)
+    assert f.mean.tolist() == [2.0, 3.0, 4.0, 6.0, 2.0, 3.0]
+    # the first four steps are one year out (k = 0), steps 5-6 two years (k = 1): √1 and √2
+    np.testing.assert_allclose(f.upper - f.mean, Z80 * 0.5 * np.sqrt([1, 1, 1, 1, 2, 2]))
+
+
+def test_backtest_origins():
+    # 12 quarters, horizon 4, models need 8: only origin 8 has a full year ahead, then 9, 10
+    assert fc._origins(12, 4, 3, 8) == [8, 9, 10]
+    # long series: the three latest full-horizon origins
+    assert fc._origins(100, 4, 3, 8) == [94, 95, 96]
+
+
+# ---------------------------------------------------------------------------------------------
+# The engine on planted series
+
+
+def test_planted_seasonal_series_model_beats_naive():
+    series = planted_seasonal()
+    res = fc.forecast_series(series, horizon=4, level=0.8)
+    s = res.summary().loc["planted"]
+    assert s["model"] not in ("naive",)
+    bt = res.backtest.set_index("method")
+    assert bt.loc[s["model"], "mase"] < bt.loc["naive", "mase"]
+    assert s["beats_seasonal_naive"] or s["model"] == "seasonal_naive"
+    # oracle: the generating process' median for the next year (t = 40..43)
+    t = np.arange(40, 44)
+    truth = 100 * 1.02**t * SEASON[t % 4]
+    got = res.forecasts["mean"].to_numpy()
+    np.testing.assert_allclose(got, truth, rtol=0.08)
+    assert res.forecasts["period"].tolist() == ["2025Q1", "2025Q2", "2025Q3", "2025Q4"]
+    assert int(np.argmax(got)) == 3  # Q4 is the big quarter
+    assert (res.forecasts["lower"] < got).all() and (got < res.forecasts["upper"]).all()
+
+
+def test_intervals_widen_with_horizon():
+    rng = np.random.default_rng(5)
+    walk = 500 + np.cumsum(rng.normal(0, 10, 48))  # a random walk: uncertainty grows with h
+    res = fc.forecast_series(pd.DataFrame({"series_id": "walk", "period": quarters(2010, 48),
+                                           "value": walk}), horizon=6)
+    width = (res.forecasts["upper"] - res.forecasts["lower"]).to_numpy()
+    assert np.all(np.diff(width) >= -1e-9)
+    assert width[-1] > 1.5 * width[0]
+
+
+def test_short_series_falls_back_with_a_warning():
+    short = pd.DataFrame({"series_id": "new", "period": quarters(2025, 5),
+                          "value": [5.0, 7.0, 6.0, 8.0, 9.0]})
+    with pytest.warns(fc.ShortSeriesWarning, match="fewer than two seasons"):
+        res = fc.forecast_series(short, horizon=3)
+    f = res.forecasts
+    assert f["model"].unique().tolist() == ["naive"]
+    assert f["mean"].tolist() == [9.0, 9.0, 9.0]  # last value
+    assert f["period"].tolist() == ["2026Q2", "2026Q3", "2026Q4"]
+    # changes 2, -1, 2, 1: sd = sqrt(((2-1)² + (-1-1)² + (2-1)² + 0²) / 3) = sqrt(2)
+    np.testing.assert_allclose(f["upper"] - f["mean"], Z80 * math.sqrt(2) * np.sqrt([1, 2, 3]))
+
+
+def test_single_observation_does_not_crash():
+    one = pd.DataFrame({"series_id": "x", "period": ["2026-09"], "value": [4.0]})
+    with pytest.warns(fc.ShortSeriesWarning):
+        res = fc.forecast_series(one, horizon=2)
+    assert res.forecasts["mean"].tolist() == [4.0, 4.0]
+    assert res.forecasts["period"].tolist() == ["2026-10", "2026-11"]
+    assert res.forecasts["lower"].isna().all()  # no evidence on how much it moves
+
+
+def test_monthly_series_and_many_series_at_once():
+    rng = np.random.default_rng(1)
+    t = np.arange(60)
+    monthly = 50 * (1 + 0.3 * np.sin(2 * np.pi * t / 12)) * np.exp(rng.normal(0, 0.02, 60))
+    periods = [f"{2020 + i // 12}-{i % 12 + 1:02d}" for i in t]
+    frame = pd.concat([
+        pd.DataFrame({"series_id": "m", "period": periods, "value": monthly}),
+        planted_seasonal(n=24),
+    ])
+    res = fc.forecast_series(frame, horizon=3, n_origins=2)
+    out = res.to_frame()
+    assert list(out.columns) == ["series_id", "period", "mean", "lower", "upper"]
+    assert out.loc[out["series_id"] == "m", "period"].tolist() == ["2025-01", "2025-02", "2025-03"]
+    assert out.loc[out["series_id"] == "planted", "period"].tolist() == [
+        "2021Q1", "2021Q2", "2021Q3"]
+    assert "<table" in res._repr_html_()
+
+
+def test_gaps_and_bad_options_are_errors():
+    gap = planted_seasonal(n=12).drop(index=[5])
+    with pytest.raises(ValueError, match=r"missing period\(s\) 2016Q2"):
+        fc.forecast_series(gap, horizon=2)
+    with pytest.raises(ValueError, match="horizon must be"):
+        fc.forecast_series(planted_seasonal(n=12), horizon=0)
+    with pytest.raises(ValueError, match="level must be between 0 and 1"):
+        fc.forecast_series(planted_seasonal(n=12), horizon=2, level=80)
+
+
+# ---------------------------------------------------------------------------------------------
+# Revenue series for notebook 01
+
+
+def test_revenue_series_by_hand():
+    facts = pd.DataFrame({
+        "account_id": ["A", "B", "A", "C", "A"],
+        "quarter": ["2026Q1", "2026Q1", "2026Q2", "2026Q2", "2026Q4"],
+        "won_usd": [10.0, 5.0, 20.0, 7.0, 99.0],
+    })
+    scopes = pd.DataFrame({"account_id": ["A", "B", "C"], "territory": ["R1", "R2", "unassigned"],
+                           "region": ["North", "South", "South"]})
+    s = fc.revenue_series(facts, scopes, quarter="2026Q3").set_index(["series_id", "period"])
+    # 2026Q4 is after the planning quarter: ignored; empty quarters are zeros
+    assert s.loc["company", "value"].tolist() == [15.0, 27.0, 0.0]
+    assert s.loc["region:South", "value"].tolist() == [5.0, 7.0, 0.0]
+    assert s.loc["territory:R1", "value"].tolist() == [10.0, 20.0, 0.0]
+    # C has no owner: counted in company and region, not as a territory of its own
+    assert "territory:unassigned" not in s.index.get_level_values(0)
+
+
+def test_economy_regressors():
+    series = planted_seasonal(n=20)
+    economy = pd.DataFrame({"quarter": quarters(2015, 20), "gdp_growth_pct": np.linspace(1, 3, 20)})
+    res = fc.forecast_revenue(series, horizon=2, n_origins=2, economy=economy,
+                              indicators=["gdp_growth_pct"])
+    assert "sarimax_x" in set(res.backtest["method"])
+    with pytest.raises(ValueError, match="no indicator"):
+        fc.forecast_revenue(series, horizon=2, economy=economy, indicators=["cpi"])
+
+
+# ---------------------------------------------------------------------------------------------
+# The command
+
+
+def write(path, text):
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_cli_round_trip_quarterly_and_monthly(tmp_path, capsys):
+    rows = ["series_id,period,value"]
+    planted = planted_seasonal(n=16)
+    rows += [f"east,{p},{v:.2f}" for p, v in zip(planted["period"], planted["value"], strict=True)]
+    rows += [f"web,2025-{m:02d},{100 + 3 * m}" for m in range(1, 13)]
+    rows += [f"web,2026-{m:02d},{136 + 3 * m}" for m in range(1, 13)]
+    src = write(tmp_path / "s.csv", "\n".join(rows) + "\n")
+    out = tmp_path / "f.csv"
+    assert main(["forecast", "--series", str(src), "--horizon", "3", "--out", str(out)]) == 0
+    got = pd.read_csv(out, dtype={"period": str})
+    assert list(got.columns) == ["series_id", "period", "mean", "lower", "upper"]
+    assert got.loc[got["series_id"] == "east", "period"].tolist() == ["2019Q1", "2019Q2", "2019Q3"]
+    web = got.loc[got["series_id"] == "web", "period"].tolist()
+    assert web == ["2027-01", "2027-02", "2027-03"]
+    assert (got["lower"] <= got["mean"]).all() and (got["mean"] <= got["upper"]).all()
+    assert "2 series" in capsys.readouterr().out
+    # a 90 % interval is wider than the 80 % one
+    out90 = tmp_path / "f90.csv"
+    main(["forecast", "--series", str(src), "--horizon", "3", "--level", "0.9",
+          "--out", str(out90)])
+    wide = pd.read_csv(out90)
+    assert ((wide["upper"] - wide["lower"]) > (got["upper"] - got["lower"]) - 1e-9).all()
+
+
+def test_cli_short_series_warns_on_stderr(tmp_path, capsys):
+    src = write(tmp_path / "s.csv", "series_id,period,value\nnew,2026Q1,3\nnew,2026Q2,4\n")
+    out = tmp_path / "f.csv"
+    assert main(["forecast", "--series", str(src), "--horizon", "2", "--out", str(out)]) == 0
+    assert "warning" in capsys.readouterr().err
+    assert pd.read_csv(out)["mean"].tolist() == [4.0, 4.0]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("series_id,when,value\na,2024Q1,3\n", r"s\.csv: missing column\(s\) period"),
+    ("series_id,period,value\na,2024Q1,3\na,2024Q5,4\n", r"s\.csv:3: column period: '2024Q5'"),
+    ("series_id,period,value\na,2024Q1,3\na,2024Q2,lots\n", r"s\.csv:3: column value: 'lots'"),
+    ("series_id,period,value\na,2024Q1,3\na,2024Q3,4\n", r"missing period\(s\) 2024Q2"),
+    ("series_id,period,value\na,2024Q1,3\na,2024Q1,4\n", r"repeats period\(s\) 2024Q1 \(line 3\)"),
+    ("series_id,period,value\na,2024Q1,3\na,2024-05,4\n", "mixes quarterly and monthly"),
+])
+def test_cli_bad_input_names_file_and_column(tmp_path, capsys, text, expected):
+    src = write(tmp_path / "s.csv", text)
+    out = tmp_path / "f.csv"
+    assert main(["forecast", "--series", str(src), "--horizon", "2", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("workbench forecast: ")
+    assert re.search(expected, err), err
+    assert not out.exists()  # nothing written
+
+
+def test_cli_missing_file_and_bad_horizon(tmp_path, capsys):
+    out = tmp_path / "f.csv"
+    assert main(["forecast", "--series", str(tmp_path / "nope.csv"), "--horizon", "2",
+                 "--out", str(out)]) == 2
+    assert "nope.csv: file not found" in capsys.readouterr().err
+    src = write(tmp_path / "s.csv", "series_id,period,value\na,2024Q1,3\n")
+    assert main(["forecast", "--series", str(src), "--horizon", "0", "--out", str(out)]) == 2
+    assert "--horizon must be ≥ 1" in capsys.readouterr().err
