@@ -510,3 +510,14 @@ def test_notebook_through_papermill(demo_data, tmp_path):
     below = flags["attainment"] < 0.9  # the parameter reached the flags
     assert flags.loc[below, "reasons"].str.contains("missed quota").all()
     assert set(terr.loc[terr["attainment"] < 0.9, "territory"]) <= set(flags["id"])
+
+
+def test_regions_follow_the_units_region_column():
+    # Atlanta's home is nearest the Fulton centroid, Savannah's nearest Chatham's.
+    reps = pd.DataFrame({"rep_id": ["R1", "R2"], "home_lat": [33.75, 32.08],
+                         "home_lon": [-84.39, -81.09]})
+    units = pd.DataFrame({"unit_name": ["Fulton", "Chatham"], "population": [900, 200],
+                          "lat": [33.79, 31.97], "lon": [-84.47, -81.09],
+                          "region": ["Metro Atlanta", "South Georgia"]})
+    assert kpi.assign_regions(reps, units).to_dict() == {"R1": "Metro Atlanta",
+                                                         "R2": "South Georgia"}

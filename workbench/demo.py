@@ -306,6 +306,14 @@ def _load_georgia() -> NS:
            ("PctRural", "PctBach", "PctEld", "PctFB", "PctPov", "PctBlack")},
         "area_km2": (shp.geometry.area / 1e6).round(1),
     })  # fmt: skip
+    # Sales regions: metro Atlanta (60 km around the most populous county), then latitude bands
+    core = units["population"].idxmax()
+    km = _km(units["lat"].to_numpy(), units["lon"].to_numpy(),
+             units.at[core, "lat"], units.at[core, "lon"])
+    units["region"] = np.select(
+        [km <= 60, units["lat"] >= 33.0, units["lat"] >= 32.0],
+        ["Metro Atlanta", "North Georgia", "Central Georgia"], "South Georgia",
+    )
     # accounts sit at street-delivery ZIPs; a county without one falls back to all its ZIPs
     has_std = zips.groupby("unit")["standard"].transform("any")
     pool = zips[zips["standard"] | ~has_std].sort_values(["unit", "postal_code"], ignore_index=True)

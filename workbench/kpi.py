@@ -194,7 +194,11 @@ def _km(lat1, lon1, lat2, lon2) -> np.ndarray:
 
 def assign_regions(reps: pd.DataFrame, geo_units: pd.DataFrame | None, *,
                    metro_km: float = 60.0) -> pd.Series:
-    """Each rep's region from their home: ``metro <city>`` or ``outside metro``.
+    """Each rep's region from their home.
+
+    When ``geo_units`` has a ``region`` column (the demo writes one; notebook 01 uses it too),
+    a rep's region is that of the unit nearest their home. Otherwise: ``metro <city>`` or
+    ``outside metro``, as follows.
 
     The metro core is the most populous geographic unit; a rep whose home (``home_lat``,
     ``home_lon``) lies within ``metro_km`` of its centroid is in the metro, named after the
@@ -211,6 +215,13 @@ def assign_regions(reps: pd.DataFrame, geo_units: pd.DataFrame | None, *,
     ids = reps["rep_id"].to_numpy()
     if geo_units is None or geo_units.empty or "home_lat" not in reps:
         return pd.Series("all", index=ids, name="region").rename_axis("rep_id")
+    if "region" in geo_units:
+        # The data names regions (as notebook 01 uses them): a rep's is their home unit's.
+        units = geo_units.reset_index(drop=True)
+        km = _km(reps["home_lat"].to_numpy(float)[:, None], reps["home_lon"].to_numpy(float)[:, None],
+                 units["lat"].to_numpy(float)[None, :], units["lon"].to_numpy(float)[None, :])
+        home = units["region"].astype(str).to_numpy()[np.nanargmin(km, axis=1)]
+        return pd.Series(home, index=ids, name="region").rename_axis("rep_id")
     core = geo_units.loc[geo_units["population"].idxmax()]
     km = _km(reps["home_lat"].to_numpy(float), reps["home_lon"].to_numpy(float),
              core["lat"], core["lon"])
