@@ -37,6 +37,7 @@ import yaml
 
 from . import __version__
 from .config import ParameterError, Quarter, processed_dir, project_root, resolve
+from .summary import SUMMARY_CSS
 
 if TYPE_CHECKING:
     from papermill.exceptions import PapermillExecutionError
@@ -487,7 +488,8 @@ def run_report(
     tmp = Path(tempfile.mkdtemp(prefix=f".{quarter}.tmp-", dir=out))
     try:
         timings = _execute_all(notebooks, plan, tmp, root, kernel_name, progress)
-        _write_pages(tmp, quarter, timings, data_manifest, pdf=find_chromium() is not None)
+        _write_pages(tmp, quarter, timings, data_manifest, pdf=find_chromium() is not None,
+                     processed=processed_dir(data))
         pdf_note = write_pdfs(tmp, [Path(n).stem for n in timings], quarter, progress)
         _write_json(
             tmp / "manifest.json",
@@ -588,7 +590,7 @@ def _now() -> str:
 
 def _write_pages(
     folder: Path, quarter: str, timings: Mapping[str, float], data_manifest: Mapping,
-    *, pdf: bool = False,
+    *, pdf: bool = False, processed: Path | None = None,
 ) -> None:
     """One code-hidden HTML page per executed notebook, and the index page."""
     from nbconvert import HTMLExporter
@@ -614,6 +616,13 @@ def _write_pages(
         False: "Data: real CRM exports.",
     }.get(synthetic, "Data: origin unknown (no processed manifest).")
     title = f"Quarterly planning report {quarter}"
+    headlines = ""
+    if processed is not None:
+        from .summary import executive_summary, summary_html
+
+        headlines = "<h2>Executive summary</h2>\n" + summary_html(
+            executive_summary(processed, quarter)
+        ) + "\n<h2>Sections</h2>"
     page = f"""<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -625,11 +634,13 @@ table {{ border-collapse: collapse; width: 100%; }}
 th, td {{ border-bottom: 1px solid #ddd; padding: .4rem .6rem; text-align: left; }}
 td.num {{ text-align: right; }}
 footer {{ color: #666; font-size: .9rem; margin-top: 2rem; }}
+{SUMMARY_CSS}
 </style>
 </head>
 <body>
 <h1>{title}</h1>
 <p>{data_line}</p>
+{headlines}
 <table>
 <thead><tr><th>report</th><th>notebook</th><th>PDF</th><th>run time</th><th>status</th></tr></thead>
 <tbody>

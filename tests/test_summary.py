@@ -1,0 +1,43 @@
+"""Executive summary: headline numbers read from hand-built stage files."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from workbench.io import save_stage
+from workbench.summary import executive_summary, summary_html
+
+Q = "2026Q3"
+
+
+def test_headlines_from_stage_files(tmp_path):
+    save_stage(pd.DataFrame({"territory": ["R1", "R2", "unassigned"],
+                             "revenue_usd": [300_000.0, 400_000.0, 50_000.0],
+                             "quota_usd": [500_000.0, 500_000.0, None]}), tmp_path, "kpi_territory", Q)
+    save_stage(pd.DataFrame({"rep_id": ["R1", "R2", "R3"], "quota_usd": [1.0, 1.0, 0.0],
+                             "attainment": [0.6, 1.25, None]}), tmp_path, "kpi_rep", Q)
+    save_stage(pd.DataFrame({"scope_type": ["company", "company", "region"],
+                             "kind": ["forecast", "actual", "forecast"],
+                             "period": ["2026Q4", "2026Q3", "2026Q4"],
+                             "mean_usd": [2e6, 1e6, 5.0], "lower_usd": [1.5e6, None, 1.0],
+                             "upper_usd": [2.5e6, None, 9.0], "interval_level": [0.8, None, 0.8],
+                             "model": ["ets", None, "naive"]}), tmp_path, "forecast", Q)
+    save_stage(pd.DataFrame({"whitespace_usd": [600.0, 400.0], "potential_usd": [1000.0, 1000.0],
+                             "revenue_usd": [400.0, 600.0]}), tmp_path, "potential_units", Q)
+    h = {x.label: x for x in executive_summary(tmp_path, Q)}
+    # 750k revenue against 1,000k quota (the unassigned book has no quota): 75%
+    assert h["Revenue vs quota, 2026Q3"].value == "$750.0k / $1.0M"
+    assert h["Revenue vs quota, 2026Q3"].detail.startswith("75% of quota")
+    # R3 has no quota: only R1 (60%) and R2 (125%) count
+    assert h["Attainment spread"].value == "60% – 125%"
+    assert "2 reps with a quota; 1 below 100% (lowest R1, highest R2)" in h["Attainment spread"].detail
+    assert h["Forecast 2026Q4"].value == "$2.0M"
+    assert "80% interval $1.5M – $2.5M (ets)" in h["Forecast 2026Q4"].detail
+    # whitespace 1,000 of potential 2,000; revenue 1,000 / 2,000 = 50% penetration
+    assert h["Whitespace (a year)"].value == "$1.0k"
+    assert "penetration 50%" in h["Whitespace (a year)"].detail
+    # notebook 03 wrote nothing: said plainly, linked to its page
+    assert h["Proposed alignment"].value == "n/a"
+    assert h["Proposed alignment"].link == "03_territory_design.html"
+    page = summary_html(list(h.values()))
+    assert page.count('class="headline"') == 5 and "04_kpi_review.html#Attainment" in page
