@@ -386,13 +386,13 @@ def test_workload_by_hand():
                                calls_per_year={"A": 10}, hours_per_call=2.0,
                                lookalike_ids=["P2"]).set_index("account_id")
     # A1: A overridden to 10 calls → 20 h; A2: C 2 → 4 h; A3: customer without a class → C;
-    # P1 hot 4 → 8 h; P2 cold but a lookalike → warm 2 → 4 h;
-    # P3 unscored → cold 0.5 → 1 h.
+    # P1 hot 3 → 6 h; P2 cold but a lookalike → warm 1 → 2 h;
+    # P3 unscored → cold 0 → 0 h.
     assert w["call_class"].tolist() == ["A", "C", "C", "hot", "warm", "cold"]
-    assert w["hours_per_year"].tolist() == [20, 4, 4, 8, 4, 1]
+    assert w["hours_per_year"].tolist() == [20, 4, 4, 6, 2, 0]
     terr = segments.workload_by_territory(w.reset_index())
-    # R1: A1 20 + A2 4 + P3 1 = 25; R2: A3 4 + P1 8 = 12; unassigned: P2 4.
-    assert terr["hours_per_year"].to_dict() == {"R1": 25, "R2": 12, "(unassigned)": 4}
+    # R1: A1 20 + A2 4 + P3 0 = 24; R2: A3 4 + P1 6 = 10; unassigned: P2 2.
+    assert terr["hours_per_year"].to_dict() == {"R1": 24, "R2": 10, "(unassigned)": 2}
 
 
 def test_parameters_are_checked():
@@ -482,6 +482,6 @@ def test_notebook_02_through_papermill(seg_home, tmp_path):
 
     work = io.load_stage(processed, "workload", "2026Q3")
     assert len(work) == len(accounts) and work["account_id"].is_unique
-    assert (work["hours_per_year"] == work["calls_per_year"] * 1.5).all()
+    assert (work["hours_per_year"] == work["calls_per_year"] * 1.0).all()
     assert (work.loc[work["abc_class"] == "A", "calls_per_year"] == 10).all()
     assert (work.loc[work["call_class"] == "B", "calls_per_year"] == 6).all()  # default kept

@@ -101,13 +101,13 @@ DEFAULT_CALLS_PER_YEAR: dict[str, float] = {
     "A": 12.0,  # monthly: the customers that carry the business
     "B": 6.0,  # every other month
     "C": 2.0,  # twice a year; marketing and inside sales do the rest
-    "hot": 4.0,  # prospects with the best win odds: a quarterly pursuit
-    "warm": 2.0,
-    "cold": 0.5,  # a visit every other year
+    "hot": 3.0,  # prospects with the best win odds: a pursuit every four months
+    "warm": 1.0,  # a yearly visit
+    "cold": 0.0,  # left to marketing and inside sales: no field time
 }
 """Recommended calls per account per year by call class (see ``docs/segments.md``)."""
 
-DEFAULT_HOURS_PER_CALL = 1.5
+DEFAULT_HOURS_PER_CALL = 1.0
 """Preparation, meeting and follow-up per call, in hours; travel is planned in notebook 03."""
 
 CALL_CLASSES = ("A", "B", "C", "hot", "warm", "cold")
@@ -2248,7 +2248,7 @@ def workload_plan(
 
     Customers get the calls of their ABC class; prospects those of their lead grade
     (lookalikes of the best customers graded *cold* are raised to *warm*). Defaults:
-    :data:`DEFAULT_CALLS_PER_YEAR` (A 12, B 6, C 2, hot 4, warm 2, cold 0.5) and
+    :data:`DEFAULT_CALLS_PER_YEAR` (A 12, B 6, C 2, hot 3, warm 1, cold 0) and
     :data:`DEFAULT_HOURS_PER_CALL` (1.5 h); ``calls_per_year`` overrides some or all classes.
     A customer without a class counts as C, a prospect without a score as cold.
 
