@@ -219,16 +219,45 @@ def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def _name(col: Column | str) -> str:
+    return col if isinstance(col, str) else col.name
+
+
+def _trim(col: Column | str) -> str:
+    """The trimmed raw text of a column of the raw view."""
+    return f"trim({_q(_name(col))})"
+
+
+# Row checks run on a derived view that computes each column's trimmed text (v:), number (n:)
+# and date (d:) once, however many rules use them.
 def _val(col: Column | str) -> str:
-    return f"trim({_q(col if isinstance(col, str) else col.name)})"
+    return _q("v:" + _name(col))
 
 
-def _number(col: Column) -> str:
-    return f"TRY_CAST({_val(col)} AS DOUBLE)"
+def _number(col: Column | str) -> str:
+    return _q("n:" + _name(col))
 
 
 def _date(col: Column | str) -> str:
-    return f"TRY_CAST(TRY_STRPTIME(left({_val(col)}, 10), '%Y-%m-%d') AS DATE)"
+    return _q("d:" + _name(col))
+
+
+def _derived_columns(spec: FileSpec) -> tuple[str, str]:
+    """SELECT lists for the two derived levels: trimmed text, then numbers and dates."""
+    texts = ", ".join(f"{_trim(c)} AS {_val(c)}" for c in spec.columns)
+    parsed = []
+    for c in spec.columns:
+        if c.kind in ("int", "number"):
+            parsed.append(f"TRY_CAST({_val(c)} AS DOUBLE) AS {_number(c)}")
+        elif c.kind == "date":
+            # strict ISO: YYYY-MM-DD, optionally followed by a time part that is dropped
+            v = _val(c)
+            parsed.append(
+                f"CASE WHEN substr({v}, 5, 1) = '-' AND substr({v}, 8, 1) = '-' AND "
+                f"(length({v}) = 10 OR substr({v}, 11, 1) IN ('T', ' ')) "
+                f"THEN TRY_CAST(left({v}, 10) AS DATE) END AS {_date(c)}"
+            )
+    return texts, ", ".join(parsed)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -263,10 +292,7 @@ def _row_checks(spec: FileSpec) -> list[_Check]:
                 checks.append(_Check(name, f"{present} AND isfinite({n}) AND ({' OR '.join(rng)})",
                                      got))
         elif col.kind == "date":
-            # ISO date, optionally followed by a time part (dropped on ingest)
-            wrong = (f"{_date(col)} IS NULL OR (length({v}) > 10 AND substr({v}, 11, 1) "
-                     f"NOT IN ('T', ' '))")
-            checks.append(_Check(name, f"{present} AND ({wrong})", got))
+            checks.append(_Check(name, f"{present} AND {_date(col)} IS NULL", got))
         elif col.kind == "enum":
             allowed = ", ".join(f"'{x}'" for x in col.values)
             checks.append(_Check(name, f"{present} AND lower({v}) NOT IN ({allowed})", got))
@@ -319,16 +345,20 @@ def check_tables(con, raws: dict[str, RawTable], problems: list[Problem]) -> _Co
         spec, f = raw.spec, raw.spec.filename
         checks = _row_checks(spec)
         cols = ", ".join(_q(c.name) for c in spec.columns)
+        texts, parsed = _derived_columns(spec)
         flags = ", ".join(f"coalesce({c.bad}, false) AS __c{i}" for i, c in enumerate(checks))
         any_bad = " OR ".join(f"__c{i}" for i in range(len(checks)))
-        bad_rows = con.sql(f"SELECT * FROM (SELECT {LINE}, {cols}, {flags} FROM {name}) "
+        derived = f"SELECT *, {texts} FROM {name}"
+        if parsed:
+            derived = f"SELECT *, {parsed} FROM ({derived})"
+        bad_rows = con.sql(f"SELECT * FROM (SELECT {LINE}, {cols}, {flags} FROM ({derived})) "
                            f"WHERE {any_bad} ORDER BY {LINE}").fetchall()
         names = [LINE, *(c.name for c in spec.columns)]
         rows = [dict(zip(names, r)) | {"__flags": r[len(names):]} for r in bad_rows]
         for i, chk in enumerate(checks):
             out.add(f, chk.column, [(r[LINE], chk.message(r)) for r in rows if r["__flags"][i]])
         for col in spec.columns:
-            v = _val(col)
+            v = _trim(col)
             if col.unique and con.sql(f"SELECT count(*) FROM (SELECT {v} FROM {name} WHERE "
                                       f"{v} <> '' GROUP BY 1 HAVING count(*) > 1)").fetchall()[0][0]:
                 dupes = con.sql(f"""
@@ -546,8 +576,7 @@ def _write_processed(con, raws: dict[str, RawTable], raw_dir: Path, out_dir: Pat
             con.execute(f"CREATE TEMP TABLE typed_{name} AS {sql}")
             _copy_parquet(con, f"SELECT * FROM typed_{name}", stage / f"{name}.parquet")
             rows[name] = raw.table.num_rows
-        _copy_parquet(con, FACTS_SQL, stage / f"{FACTS_NAME}.parquet")
-        rows[FACTS_NAME] = con.sql(f"SELECT count(*) FROM ({FACTS_SQL})").fetchall()[0][0]
+        rows[FACTS_NAME] = _copy_parquet(con, FACTS_SQL, stage / f"{FACTS_NAME}.parquet")
         latest = con.execute(
             "SELECT max(greatest(created_date, coalesce(close_date, created_date))) "
             "FROM typed_opportunities"
@@ -586,10 +615,11 @@ def _write_processed(con, raws: dict[str, RawTable], raw_dir: Path, out_dir: Pat
     return IngestResult(out_dir, rows, manifest["default_quarter"], time.perf_counter() - t0)
 
 
-def _copy_parquet(con, sql: str, path: Path) -> None:
-    """DuckDB writes Parquet in parallel, keeping the query's row order."""
+def _copy_parquet(con, sql: str, path: Path) -> int:
+    """DuckDB writes Parquet in parallel, keeping the query's row order; returns the rows."""
     target = str(path).replace("'", "''")
-    con.execute(f"COPY ({sql}) TO '{target}' (FORMAT parquet, COMPRESSION zstd)")
+    return con.execute(f"COPY ({sql}) TO '{target}' (FORMAT parquet, COMPRESSION zstd)"
+                       ).fetchall()[0][0]
 
 
 def _read_provenance(raw_dir: Path) -> dict:
