@@ -28,6 +28,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -707,8 +708,6 @@ def write_pdfs(
     from nbconvert import HTMLExporter
 
     t0 = time.perf_counter()
-    for stem in stems:
-        html_to_pdf(folder / f"{stem}.html", folder / f"{stem}.pdf", chromium=chromium)
     pack = nbformat.v4.new_notebook()
     pack.cells.append(nbformat.v4.new_markdown_cell(f"# Quarterly planning pack {quarter}"))
     for stem in stems:
@@ -719,7 +718,11 @@ def write_pdfs(
     with tempfile.TemporaryDirectory(prefix="pack-") as scratch:
         pack_html = Path(scratch) / "planning_pack.html"
         pack_html.write_text(body, encoding="utf-8")
-        html_to_pdf(pack_html, folder / f"planning_pack_{quarter}.pdf", chromium=chromium)
+        jobs = [(folder / f"{stem}.html", folder / f"{stem}.pdf") for stem in stems]
+        jobs.append((pack_html, folder / f"planning_pack_{quarter}.pdf"))
+        # Each page is its own browser process: two at a time keep both cores busy.
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            list(pool.map(lambda job: html_to_pdf(*job, chromium=chromium), jobs))
     note = f"PDF: {len(stems)} notebook PDFs + planning pack in {time.perf_counter() - t0:.1f} s"
     progress(note)
     return note
