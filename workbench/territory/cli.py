@@ -1,0 +1,183 @@
+"""``workbench design``: files in, plan file out, summary on stdout, problems on stderr.
+
+Exit codes: 0 plan meets every constraint; 2 bad input (nothing written); 3 a plan was written
+but some constraint could not be met (each one explained on stderr).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+from ..config import ParameterError
+
+__all__ = ["run_design", "EXIT_OK", "EXIT_BAD_INPUT", "EXIT_CONSTRAINT"]
+
+EXIT_OK = 0
+EXIT_BAD_INPUT = 2
+EXIT_CONSTRAINT = 3
+
+
+def _read_csv(path: Path | None, label: str, problems: list[str]) -> pd.DataFrame | None:
+    """Read a CSV with every column as text (ids keep their leading zeros; numbers are
+    converted and checked later, so a bad value is reported with its line)."""
+    if path is None:
+        return None
+    path = Path(path)
+    if not path.is_file():
+        problems.append(f"{path}: file not found (--{label})")
+        return None
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+    except pd.errors.EmptyDataError:
+        problems.append(f"{path}: file is empty; expected a header row (--{label})")
+        return None
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        problems.append(f"{path}: cannot be read as UTF-8 CSV ({exc})")
+        return None
+    frame.columns = [str(c).strip() for c in frame.columns]
+    return frame
+
+
+def _parse_tolerance(text: str, problems: list[str]) -> list[float] | None:
+    values = []
+    for part in str(text).split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            values.append(float(part))
+        except ValueError:
+            problems.append(f"--tolerance: expected numbers such as 0.05, got {part!r}")
+            return None
+    if not values:
+        problems.append("--tolerance: expected one number, or one per measure")
+        return None
+    return values
+
+
+def _write_atomic(frame: pd.DataFrame, out: Path) -> None:
+    """Write to a temporary file next to ``out`` and rename: readers never see half a plan."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            frame.to_csv(fh, index=False)
+        os.replace(tmp, out)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def format_plan(plan, *, source: str = "") -> str:
+    """The text the command prints: balance per measure, compactness, contiguity, disruption,
+    bound and gap, then the territory table."""
+    lines = [f"{plan.k} territories from {len(plan.units)} units{f' ({source})' if source else ''}"]
+    lines.append("balance (worst territory's deviation from the mean):")
+    for m in plan.measures:
+        dev = 100 * plan.max_deviation[m]
+        tol = 100 * plan.tolerance[m]
+        lines.append(f"  {m:<20} {dev:6.2f}%  (tolerance {tol:.2f}%)  {'ok' if dev <= tol + 1e-7 else 'NOT MET'}")
+    lines.append(f"compactness: median_km {plan.median_km:.3f} km "
+                 "(activity-weighted mean distance to the territory centre)")
+    if plan.lower_bound_km is not None:
+        lines.append(f"lower bound: {plan.lower_bound_km:.3f} km ({plan.bound_method})")
+        if plan.gap is not None:
+            lines.append(f"gap: {100 * plan.gap:.2f}% (objective / bound - 1: the plan is at most "
+                         "this far from the best possible)")
+        else:
+            lines.append("gap: n/a (the plan misses a balance band; the bound covers balanced "
+                         "plans only)")
+    else:
+        lines.append(f"lower bound: none ({plan.bound_method})")
+    c = plan.contiguous
+    if c is None:
+        lines.append("contiguity: not checked (no --adjacency)")
+    else:
+        bad = plan.territories.index[~plan.territories["contiguous"].astype(bool)].tolist()
+        lines.append("contiguity: every territory is contiguous" if c
+                     else f"contiguity: NOT MET for {', '.join(bad)}")
+    if plan.current_given:
+        budget = "" if plan.max_moved is None else f", budget {plan.max_moved}"
+        lines.append(f"disruption: {plan.n_moved} units moved ({100 * plan.share_moved:.1f}%{budget})")
+    else:
+        lines.append("disruption: no current alignment given")
+    for note in plan.notes:
+        lines.append(f"note: {note}")
+    cols = ["n_units"] + [f"{m}_dev_pct" for m in plan.measures] + ["distance_km"]
+    cols += [c for c in ("contiguous", "moved_in") if c in plan.territories]
+    table = plan.territories[cols].copy()
+    for m in plan.measures:
+        table[f"{m}_dev_pct"] = table[f"{m}_dev_pct"].round(2)
+    table["distance_km"] = table["distance_km"].round(2)
+    lines.append(table.to_string())
+    return "\n".join(lines)
+
+
+def run_design(args: argparse.Namespace) -> int:
+    """Run ``workbench design`` from parsed arguments; returns the exit code."""
+    from .designer import TerritoryDesigner
+
+    problems: list[str] = []
+    units = _read_csv(args.units, "units", problems)
+    adjacency = _read_csv(getattr(args, "adjacency", None), "adjacency", problems)
+    current = _read_csv(getattr(args, "current", None), "current", problems)
+    locked = _read_csv(getattr(args, "locked", None), "locked", problems)
+    balance = [b.strip() for b in str(args.balance).split(",") if b.strip()]
+    if not balance:
+        problems.append("--balance: expected one or more measure column names, comma-separated")
+    tolerance = _parse_tolerance(getattr(args, "tolerance", "0.05"), problems)
+    if tolerance is not None and balance and len(tolerance) not in (1, len(balance)):
+        problems.append(
+            f"--tolerance: got {len(tolerance)} values for {len(balance)} measures "
+            f"({', '.join(balance)}); give one value or one per measure"
+        )
+        tolerance = None
+    if problems and units is None:
+        return _fail(problems)
+    names = {
+        "units": str(args.units),
+        "adjacency": str(getattr(args, "adjacency", "") or "adjacency"),
+        "current": str(getattr(args, "current", "") or "current"),
+        "locked": str(getattr(args, "locked", "") or "locked"),
+    }
+    designer = TerritoryDesigner(
+        k=args.k,
+        balance=balance,
+        tolerance=tolerance if tolerance is not None else 0.05,
+        max_moved=getattr(args, "max_moved", None),
+        seed=getattr(args, "seed", 0),
+    )
+    try:
+        plan = designer.solve(units, adjacency=adjacency, current=current, locked=locked,
+                              names=names)
+    except ParameterError as exc:
+        problems.extend(str(exc).splitlines())
+        return _fail(problems)
+    if problems:  # e.g. a file that could not be read while the units were fine
+        return _fail(problems)
+    out = plan.assignment.rename_axis("unit_id").reset_index()
+    _write_atomic(out[["unit_id", "territory"]], args.out)
+    print(format_plan(plan, source=str(args.units)))
+    print(f"wrote {args.out} ({len(out)} units, {plan.k} territories)")
+    if plan.violations:
+        print(f"workbench design: {len(plan.violations)} constraint(s) not met; the best plan "
+              f"found was still written to {args.out}:", file=sys.stderr)
+        for v in plan.violations:
+            print(f"  {v}", file=sys.stderr)
+        return EXIT_CONSTRAINT
+    return EXIT_OK
+
+
+def _fail(problems: list[str]) -> int:
+    print(f"workbench design: {len(problems)} input problem(s); nothing written:", file=sys.stderr)
+    for p in problems:
+        print(f"  {p}", file=sys.stderr)
+    return EXIT_BAD_INPUT

@@ -1,0 +1,355 @@
+"""Territory design (notebook 03): building blocks, current vs proposed plan, frontier, sizing,
+quotas and maps — the glue between the processed data and :mod:`workbench.territory`.
+
+Building blocks
+    Accounts are grouped into blocks: ZIP codes by default (``postal_code``: fine enough that
+    no metro block outweighs a territory; adjacency by Delaunay triangulation of the block
+    points), or the geographic units (``unit_id``: county polygons, Queen contiguity). A
+    block's measures are the sums over its accounts: ``potential_usd`` (notebook 01),
+    ``workload_hours`` (notebook 02's call plan), ``accounts`` and ``revenue_usd`` (trailing
+    four quarters). Its current territory is the owner rep holding most of its potential;
+    a block of unassigned prospects only takes the territory of the nearest assigned block.
+
+Plans
+    The *current* plan is the designer run with a zero disruption budget, so it is scored by
+    exactly the same metrics (balance, compactness, contiguity) as the proposal. Proposed
+    territories keep the name of the current territory they overlap most, so a rep keeps
+    their id; new territories (k above today's headcount) are vacant until hired.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from . import geo
+from .config import Params, Quarter, processed_dir
+from .io import load, load_geojson, load_stage, save_stage
+from .territory import TerritoryDesigner, TerritoryPlan, disruption_frontier
+from .territory.quota import allocate_quotas, attainment_spread, seasonality
+from .territory.sizing import Capacity, capacity_check, headcount_what_if, recommend_headcount
+
+MEASURES = ("potential_usd", "workload_hours", "accounts", "revenue_usd")
+BLOCKS = ("postal_code", "unit_id")
+
+
+@dataclasses.dataclass(frozen=True)
+class DesignParams(Params):
+    """Parameters of ``notebooks/03_territory_design.ipynb``."""
+
+    quarter: str = "2026Q3"
+    data_dir: str = "data"
+    k: int = 0
+    building_block: str = "postal_code"
+    balance: list[str] = dataclasses.field(default_factory=lambda: ["potential_usd",
+                                                                    "workload_hours"])
+    tolerance: float = 0.05
+    max_moved: float = 0.3
+    rep_home_centers: bool = False
+    seed: int = 0
+    time_limit: float = 8.0
+    frontier_budgets: list[float] = dataclasses.field(default_factory=lambda: [0.1, 0.2, 0.3, 1.0])
+    frontier_time_limit: float = 3.0
+    target_growth: float = 0.08
+    history_weight: float = 0.5
+    selling_days: float = 220.0
+    hours_per_day: float = 8.0
+    selling_share: float = 0.6
+    travel_share: float = 0.35
+
+    def check(self) -> list[str]:
+        problems = []
+        try:
+            Quarter.parse(self.quarter)
+        except ValueError as exc:
+            problems.append(str(exc))
+        if self.k < 0:
+            problems.append("k must be ≥ 0 (0 = as many territories as active reps)")
+        if self.building_block not in BLOCKS:
+            problems.append(f"building_block must be one of {', '.join(BLOCKS)}")
+        unknown = [m for m in self.balance if m not in MEASURES]
+        if unknown or not self.balance:
+            problems.append(f"balance must list measures from {', '.join(MEASURES)}; "
+                            f"got {self.balance}")
+        if not 0 < self.tolerance < 1:
+            problems.append("tolerance must be in (0, 1), e.g. 0.05 for ±5%")
+        for name in ("max_moved", "history_weight", "selling_share"):
+            if not 0 <= getattr(self, name) <= 1:
+                problems.append(f"{name} must be in [0, 1]")
+        if any(not 0 <= b <= 1 for b in self.frontier_budgets):
+            problems.append("frontier_budgets must be shares in [0, 1]")
+        if self.time_limit <= 0 or self.frontier_time_limit <= 0:
+            problems.append("time limits must be > 0 seconds")
+        return problems
+
+    @property
+    def period(self) -> Quarter:
+        return Quarter.parse(self.quarter)
+
+    @property
+    def processed(self) -> Path:
+        return processed_dir(self.data_dir)
+
+    @property
+    def capacity(self) -> Capacity:
+        return Capacity(selling_days=self.selling_days, hours_per_day=self.hours_per_day,
+                        selling_share=self.selling_share, travel_share=self.travel_share)
+
+
+@dataclasses.dataclass(frozen=True)
+class DesignInputs:
+    accounts: pd.DataFrame  # one row per account with potential, workload, revenue, owner
+    reps: pd.DataFrame
+    facts: pd.DataFrame
+    polygons: object  # GeoDataFrame of units, or None
+
+
+def load_design_inputs(processed: str | Path, *, quarter: Quarter | str) -> DesignInputs:
+    """Accounts joined with notebook 01's potential and notebook 02's workload."""
+    accounts = load("accounts", processed)
+    pot = load_stage(processed, "potential_accounts", quarter)[
+        ["account_id", "potential_usd", "revenue_usd"]]
+    work = load_stage(processed, "workload", quarter)[["account_id", "hours_per_year"]]
+    acc = (accounts.merge(pot, on="account_id", how="left")
+           .merge(work, on="account_id", how="left")
+           .fillna({"potential_usd": 0.0, "revenue_usd": 0.0, "hours_per_year": 0.0}))
+    return DesignInputs(acc, load("reps", processed), load("facts_account_quarter", processed),
+                        load_geojson(processed))
+
+
+def active_reps(reps: pd.DataFrame) -> pd.DataFrame:
+    """Reps still employed (``active`` column true when present)."""
+    if "active" not in reps:
+        return reps
+    return reps[reps["active"].astype(str).str.lower().isin(("true", "1", "yes"))]
+
+
+def building_blocks(accounts: pd.DataFrame, *, block: str = "postal_code") -> pd.DataFrame:
+    """Blocks with their measures and current territory (see the module docstring).
+
+    Requires ``account_id``, the block column, ``lat``, ``lon``, ``owner_rep_id``,
+    ``potential_usd``, ``hours_per_year``, ``revenue_usd``.
+
+    >>> acc = pd.DataFrame({"account_id": ["a", "b", "c"], "postal_code": ["1", "1", "2"],
+    ...     "lat": [0.0, 0.2, 1.0], "lon": [0.0, 0.0, 1.0], "owner_rep_id": ["R1", "R2", None],
+    ...     "potential_usd": [5.0, 9.0, 1.0], "hours_per_year": [1.0, 2.0, 3.0],
+    ...     "revenue_usd": [1.0, 0.0, 0.0]})
+    >>> building_blocks(acc)[["unit_id", "potential_usd", "accounts", "territory"]].values.tolist()
+    [['1', 14.0, 2, 'R2'], ['2', 1.0, 1, 'R2']]
+    """
+    g = accounts.groupby(block, sort=True)
+    out = pd.DataFrame({
+        "lat": g["lat"].mean(), "lon": g["lon"].mean(),
+        "potential_usd": g["potential_usd"].sum(), "workload_hours": g["hours_per_year"].sum(),
+        "accounts": g.size().astype(float), "revenue_usd": g["revenue_usd"].sum(),
+    })
+    owned = accounts.dropna(subset=["owner_rep_id"])
+    top = (owned.groupby([block, "owner_rep_id"])["potential_usd"].sum().reset_index()
+           .sort_values(["potential_usd", "owner_rep_id"], kind="stable")
+           .drop_duplicates(block, keep="last").set_index(block)["owner_rep_id"])
+    out["territory"] = top.reindex(out.index)
+    missing = out["territory"].isna().to_numpy()
+    if missing.any() and (~missing).any():
+        km = geo.distance_matrix_km(out["lat"].to_numpy()[missing], out["lon"].to_numpy()[missing],
+                                    out["lat"].to_numpy()[~missing], out["lon"].to_numpy()[~missing])
+        out.loc[missing, "territory"] = out["territory"].to_numpy()[~missing][km.argmin(axis=1)]
+    return out.rename_axis("unit_id").reset_index()
+
+
+def block_adjacency(blocks: pd.DataFrame, *, block: str, polygons=None) -> pd.DataFrame:
+    """Adjacent block pairs: Delaunay on ZIP points, Queen contiguity on unit polygons."""
+    if block == "unit_id" and polygons is not None:
+        adj = geo.adjacency_from_polygons(polygons)
+        keep = set(blocks["unit_id"])
+        return adj[adj["a"].isin(keep) & adj["b"].isin(keep)].reset_index(drop=True)
+    return geo.adjacency_from_points(blocks[["unit_id", "lat", "lon"]])
+
+
+def rep_centers(reps: pd.DataFrame, k: int) -> pd.DataFrame | None:
+    """Active reps' home bases as fixed territory centres (only when there are exactly k)."""
+    act = active_reps(reps)
+    if len(act) != k:
+        return None
+    return act.rename(columns={"home_lat": "lat", "home_lon": "lon", "rep_id": "territory"})[
+        ["territory", "lat", "lon"]].reset_index(drop=True)
+
+
+def design_plans(blocks: pd.DataFrame, adjacency: pd.DataFrame, reps: pd.DataFrame,
+                 params: DesignParams, *, progress=None) -> tuple[TerritoryPlan, TerritoryPlan]:
+    """The current alignment scored as a plan, and the proposed plan."""
+    k = params.k or len(active_reps(reps))
+    units, current = blocks.drop(columns="territory"), blocks[["unit_id", "territory"]]
+    common = dict(k=k, balance=tuple(params.balance), tolerance=params.tolerance,
+                  seed=params.seed, progress=progress)
+    # k counts today's territories for the scoring run; the bound is not needed for it
+    now = TerritoryDesigner(**{**common, "k": current["territory"].nunique()}, max_moved=0.0,
+                            time_limit=min(2.0, params.time_limit), compute_bound=False
+                            ).solve(units, adjacency=adjacency, current=current)
+    centers = rep_centers(reps, k) if params.rep_home_centers else None
+    proposed = TerritoryDesigner(
+        **common, max_moved=None if params.max_moved >= 1 else params.max_moved,
+        time_limit=params.time_limit,
+    ).solve(units, adjacency=adjacency, current=current, centers=centers)
+    return now, proposed
+
+
+def frontier(blocks: pd.DataFrame, adjacency: pd.DataFrame, reps: pd.DataFrame,
+             params: DesignParams) -> pd.DataFrame:
+    """Disruption–quality frontier over ``params.frontier_budgets``."""
+    return disruption_frontier(
+        blocks.drop(columns="territory"), k=params.k or len(active_reps(reps)),
+        balance=tuple(params.balance), current=blocks[["unit_id", "territory"]],
+        budgets=params.frontier_budgets, tolerance=params.tolerance, adjacency=adjacency,
+        seed=params.seed, time_limit=params.frontier_time_limit,
+    )
+
+
+def plan_summary(plan: TerritoryPlan) -> pd.DataFrame:
+    """The plan's headline metrics as a tidy ``metric, value`` table (for the report)."""
+    rows = {"k": plan.k, "median_km": plan.median_km,
+            "lower_bound_km": plan.lower_bound_km, "gap": plan.gap,
+            "share_moved": plan.share_moved, "n_moved": plan.n_moved,
+            "contiguous": plan.contiguous, "feasible": plan.feasible,
+            "violations": len(plan.violations)}
+    rows |= {f"max_deviation_{m}": v for m, v in plan.max_deviation.items()}
+    return pd.DataFrame({"metric": list(rows),
+                         "value": [np.nan if v is None else float(v) for v in rows.values()]})
+
+
+def territory_reps(plan: TerritoryPlan, reps: pd.DataFrame) -> pd.Series:
+    """Territory → rep id: territories named after a rep keep that rep; others are vacant."""
+    ids = set(active_reps(reps)["rep_id"])
+    return pd.Series({t: (t if t in ids else "vacant") for t in plan.territories.index},
+                     name="rep_id").rename_axis("territory")
+
+
+def sizing_tables(accounts: pd.DataFrame, plan: TerritoryPlan, params: DesignParams,
+                  *, block: str) -> dict[str, object]:
+    """Recommended headcount, the what-if grid and the proposed plan's capacity check."""
+    cap = params.capacity
+    return {
+        "recommendation": pd.Series(recommend_headcount(accounts, capacity=cap), name="value"),
+        "what_if": headcount_what_if(accounts, capacity=cap),
+        "capacity": capacity_check(accounts, plan.assignment, capacity=cap, account_unit=block),
+    }
+
+
+def quota_plan(accounts: pd.DataFrame, plan: TerritoryPlan, facts: pd.DataFrame,
+               params: DesignParams, *, block: str) -> pd.DataFrame:
+    """Next year's quotas per proposed territory (and per quarter).
+
+    Target = trailing-four-quarter company revenue × (1 + ``target_growth``).
+    """
+    territory = accounts[block].astype(str).map(plan.assignment)
+    per = accounts.assign(territory=territory).groupby("territory")[
+        ["revenue_usd", "potential_usd"]].sum()
+    q = params.period
+    rev_q = facts.groupby("quarter")["won_usd"].sum()
+    rev_q = rev_q[[x for x in rev_q.index if Quarter.parse(x) <= q]]
+    target = float(per["revenue_usd"].sum()) * (1 + params.target_growth)
+    out = allocate_quotas(per, target_usd=target, history_weight=params.history_weight,
+                          season=seasonality(rev_q), year_quarters=[str(q + i) for i in (1, 2, 3, 4)])
+    out.attrs["spread"] = attainment_spread(out)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Charts
+
+
+def _palette(labels) -> dict[str, tuple]:
+    cmap = plt.get_cmap("tab20")
+    return {t: cmap(i % 20) for i, t in enumerate(sorted(set(labels)))}
+
+
+def plot_alignment_maps(blocks: pd.DataFrame, plans: dict[str, TerritoryPlan], reps: pd.DataFrame,
+                        polygons=None):
+    """Side-by-side static maps: blocks coloured by territory, sized by potential, rep homes."""
+    fig, axes = plt.subplots(1, len(plans), figsize=(6.5 * len(plans), 6.5), squeeze=False)
+    size = 8 + 120 * np.sqrt(blocks["potential_usd"] / max(blocks["potential_usd"].max(), 1))
+    act = active_reps(reps)
+    for ax, (title, plan) in zip(axes[0], plans.items(), strict=True):
+        if polygons is not None:
+            polygons.plot(ax=ax, facecolor="#f4f4f4", edgecolor="#c8c8c8", linewidth=0.4)
+        lab = blocks["unit_id"].map(plan.assignment)
+        colours = _palette(lab)
+        ax.scatter(blocks["lon"], blocks["lat"], s=size, c=[colours[t] for t in lab],
+                   edgecolors="white", linewidths=0.3)
+        ax.scatter(act["home_lon"], act["home_lat"], marker="*", s=160, c="black",
+                   label="rep home")
+        dev = ", ".join(f"{m} ±{v:.0%}" for m, v in plan.max_deviation.items())
+        ax.set_title(f"{title}\nworst deviation: {dev}", fontsize=10)
+        ax.set_aspect(1 / np.cos(np.radians(blocks["lat"].mean())))
+        ax.set_xticks([]), ax.set_yticks([])
+        ax.set_xlabel(""), ax.set_ylabel("")
+        ax.legend(loc="lower left", frameon=False, fontsize=8)
+    fig.tight_layout()
+    plt.close(fig)
+    return fig
+
+
+def plot_balance(plans: dict[str, TerritoryPlan], *, tolerance: float):
+    """Deviation from the mean per territory and measure, current vs proposed, with the band."""
+    measures = next(iter(plans.values())).measures
+    fig, axes = plt.subplots(1, len(measures), figsize=(6 * len(measures), 3.6), squeeze=False)
+    for ax, m in zip(axes[0], measures, strict=True):
+        for i, (name, plan) in enumerate(plans.items()):
+            dev = plan.territories[f"{m}_dev_pct"].sort_index() / 100
+            x = np.arange(len(dev)) + (i - 0.5) * 0.4
+            ax.bar(x, dev, width=0.4, label=name)
+        ax.axhspan(-tolerance, tolerance, color="green", alpha=0.12, label=f"±{tolerance:.0%}")
+        ax.axhline(0, color="black", linewidth=0.6)
+        ax.yaxis.set_major_formatter(plt.matplotlib.ticker.PercentFormatter(1.0))
+        ax.set_title(f"{m}: deviation from the territory mean")
+        ax.set_xticks([])
+        ax.legend(frameon=False, fontsize=8)
+    fig.tight_layout()
+    plt.close(fig)
+    return fig
+
+
+def plot_frontier(front: pd.DataFrame):
+    """Balance and compactness against the share of blocks moved."""
+    fig, ax = plt.subplots(figsize=(7.5, 3.8))
+    for col in [c for c in front.columns if c.startswith("max_dev_")]:
+        ax.plot(front["share_moved"], front[col], marker="o", label=col.removeprefix("max_dev_"))
+    ax.set_xlabel("share of blocks moved")
+    ax.set_ylabel("worst deviation from the mean")
+    ax.xaxis.set_major_formatter(plt.matplotlib.ticker.PercentFormatter(1.0))
+    ax.yaxis.set_major_formatter(plt.matplotlib.ticker.PercentFormatter(1.0))
+    ax2 = ax.twinx()
+    ax2.plot(front["share_moved"], front["median_km"], color="grey", linestyle="--",
+             marker="s", label="median_km")
+    ax2.set_ylabel("weighted mean distance to centre (km)")
+    lines = ax.get_legend_handles_labels()[0] + ax2.get_legend_handles_labels()[0]
+    labels = ax.get_legend_handles_labels()[1] + ax2.get_legend_handles_labels()[1]
+    ax.legend(lines, labels, frameon=False, fontsize=8)
+    ax.set_title("Disruption–quality frontier: pick a point knowingly")
+    fig.tight_layout()
+    plt.close(fig)
+    return fig
+
+
+def save_design_outputs(processed: str | Path, quarter: Quarter | str, *, blocks: pd.DataFrame,
+                        plan: TerritoryPlan, reps: pd.DataFrame, quotas: pd.DataFrame,
+                        sizing: dict[str, object], block: str) -> list[Path]:
+    """``territory_plan``, ``territory_summary``, ``quotas_plan`` and ``sizing`` stage files."""
+    owner = territory_reps(plan, reps)
+    plan_rows = pd.DataFrame({
+        "block_id": blocks["unit_id"].astype(str), "block_type": block,
+        "territory": blocks["unit_id"].map(plan.assignment),
+        "current_territory": blocks["territory"],
+    })
+    plan_rows["rep_id"] = plan_rows["territory"].map(owner)
+    quota_rows = quotas.rename_axis("territory").reset_index()
+    quota_rows.attrs = {}
+    return [
+        save_stage(plan_rows, processed, "territory_plan", quarter),
+        save_stage(plan_summary(plan), processed, "territory_summary", quarter),
+        save_stage(quota_rows, processed, "quotas_plan", quarter),
+        save_stage(sizing["capacity"].reset_index(), processed, "sizing", quarter),
+    ]
