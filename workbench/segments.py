@@ -2282,7 +2282,7 @@ def workload_plan(
     ...                   lead_scores=pd.DataFrame({"account_id": ["b"], "win_probability": [0.4],
     ...                                             "lead_grade": ["hot"]}))
     >>> w[["call_class", "calls_per_year", "hours_per_year"]].values.tolist()
-    [['A', 12.0, 18.0], ['hot', 4.0, 6.0]]
+    [['A', 12.0, 12.0], ['hot', 3.0, 3.0]]
     """
     _require(accounts, ["account_id", "status", "owner_rep_id"], "accounts")
     _require(classes, ["account_id", "abc_class"], "classes")

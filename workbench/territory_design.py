@@ -139,7 +139,7 @@ def building_blocks(accounts: pd.DataFrame, *, block: str = "postal_code") -> pd
     ...     "potential_usd": [5.0, 9.0, 1.0], "hours_per_year": [1.0, 2.0, 3.0],
     ...     "revenue_usd": [1.0, 0.0, 0.0]})
     >>> building_blocks(acc)[["unit_id", "potential_usd", "accounts", "territory"]].values.tolist()
-    [['1', 14.0, 2, 'R2'], ['2', 1.0, 1, 'R2']]
+    [['1', 14.0, 2.0, 'R2'], ['2', 1.0, 1.0, 'R2']]
     """
     g = accounts.groupby(block, sort=True)
     out = pd.DataFrame({
