@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .config import Params, Quarter, processed_dir
+from .geo import nearest_km
 from .io import load, read_manifest
 
 
@@ -144,7 +145,8 @@ def quality_findings(
         opp.loc[(created > end) | (closed > end), "opportunity_id"])
     add("warning", "zero_amounts", "opportunities with a zero amount", opp.loc[opp["amount_usd"] == 0,
                                                                "opportunity_id"])
-    far = _km_to_nearest(accounts[["lat", "lon"]].to_numpy(), geo_units[["lat", "lon"]].to_numpy())
+    far = (nearest_km(accounts["lat"], accounts["lon"], 1, lat2=geo_units["lat"],
+                      lon2=geo_units["lon"])[1][:, 0] if len(geo_units) else np.inf)
     add("error", "far_from_units", "accounts more than 100 km from every geographic unit (wrong coordinates?)",
         accounts.loc[far > 100, "account_id"])
     add("info", "reps_without_accounts", "reps who own no account (left, or new)",
@@ -165,21 +167,6 @@ def quality_findings(
     return out.sort_values(["count"], ascending=False).sort_values(
         "severity", key=lambda s: s.map(order), kind="stable"
     ).reset_index(drop=True)
-
-
-def _km_to_nearest(points: np.ndarray, centres: np.ndarray) -> np.ndarray:
-    """Great-circle km from each point to its nearest centre (chunked haversine)."""
-    if len(centres) == 0:
-        return np.full(len(points), np.inf)
-    lat2, lon2 = np.radians(centres[:, 0]), np.radians(centres[:, 1])
-    out = np.empty(len(points))
-    for start in range(0, len(points), 4096):
-        p = np.radians(points[start : start + 4096])
-        dlat = lat2[None, :] - p[:, :1]
-        dlon = lon2[None, :] - p[:, 1:2]
-        a = np.sin(dlat / 2) ** 2 + np.cos(p[:, :1]) * np.cos(lat2)[None, :] * np.sin(dlon / 2) ** 2
-        out[start : start + 4096] = (2 * 6371.0088 * np.arcsin(np.sqrt(np.clip(a, 0, 1)))).min(1)
-    return out
 
 
 def load_health_inputs(processed: str | Path) -> dict[str, pd.DataFrame]:

@@ -33,6 +33,7 @@ from matplotlib.ticker import FuncFormatter, PercentFormatter
 from scipy import stats
 
 from .config import Params, Quarter, processed_dir
+from .geo import haversine_km
 from .io import load, load_geojson, load_stage, save_stage
 from .plots import usd
 
@@ -185,13 +186,6 @@ def territory_of(accounts: pd.DataFrame) -> pd.Series:
                      name="territory").rename_axis("account_id")
 
 
-def _km(lat1, lon1, lat2, lon2) -> np.ndarray:
-    """Great-circle distance in km (broadcasting)."""
-    p1, p2 = np.radians(lat1), np.radians(lat2)
-    a = np.sin((p2 - p1) / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(np.radians(lon2 - lon1) / 2) ** 2
-    return 2 * 6371.0088 * np.arcsin(np.sqrt(np.clip(a, 0, 1)))
-
-
 def assign_regions(reps: pd.DataFrame, geo_units: pd.DataFrame | None, *,
                    metro_km: float = 60.0) -> pd.Series:
     """Each rep's region from their home.
@@ -218,12 +212,12 @@ def assign_regions(reps: pd.DataFrame, geo_units: pd.DataFrame | None, *,
     if "region" in geo_units:
         # The data names regions (as notebook 01 uses them): a rep's is their home unit's.
         units = geo_units.reset_index(drop=True)
-        km = _km(reps["home_lat"].to_numpy(float)[:, None], reps["home_lon"].to_numpy(float)[:, None],
+        km = haversine_km(reps["home_lat"].to_numpy(float)[:, None], reps["home_lon"].to_numpy(float)[:, None],
                  units["lat"].to_numpy(float)[None, :], units["lon"].to_numpy(float)[None, :])
         home = units["region"].astype(str).to_numpy()[np.nanargmin(km, axis=1)]
         return pd.Series(home, index=ids, name="region").rename_axis("rep_id")
     core = geo_units.loc[geo_units["population"].idxmax()]
-    km = _km(reps["home_lat"].to_numpy(float), reps["home_lon"].to_numpy(float),
+    km = haversine_km(reps["home_lat"].to_numpy(float), reps["home_lon"].to_numpy(float),
              core["lat"], core["lon"])
     name = str(core.get("unit_name", "core"))
     if "home_city" in reps and np.nanmin(km) <= metro_km:
@@ -345,7 +339,7 @@ def _territory_book(inputs: KpiInputs, acc_terr: pd.Series) -> pd.DataFrame:
     unit = acc["unit_id"].astype(str) if "unit_id" in acc else None
     if unit is None and inputs.geo_units is not None:  # nearest unit centroid
         g = inputs.geo_units
-        d = _km(acc["lat"].to_numpy()[:, None], acc["lon"].to_numpy()[:, None],
+        d = haversine_km(acc["lat"].to_numpy()[:, None], acc["lon"].to_numpy()[:, None],
                 g["lat"].to_numpy()[None, :], g["lon"].to_numpy()[None, :])
         unit = pd.Series(g["unit_id"].astype(str).to_numpy()[d.argmin(1)], index=acc.index)
     if unit is not None and inputs.potential_units is not None:
