@@ -7,9 +7,10 @@ STAMP := $(VENV)/.installed
 QUARTER ?=
 SEED ?= 7
 PORT ?= 8888
+APP_PORT ?= 8866
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo ingest report test lab bench clean
+.PHONY: help install demo ingest report test lab app bench clean
 
 help: ## show this help
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -40,6 +41,9 @@ test: $(STAMP) ## run the whole test suite
 
 lab: $(STAMP) ## open JupyterLab on the project
 	$(BIN)/jupyter lab --port $(PORT) notebooks/
+
+app: $(STAMP) ## the scenario explorer as a web app (Voila, offline map; run `make report` first)
+	$(BIN)/voila apps/explorer.ipynb --port=$(APP_PORT) --no-browser
 
 bench: $(STAMP) ## run the benchmarks (prints figures for the README)
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

@@ -60,6 +60,7 @@ class DesignParams(Params):
     hours_per_day: float = 8.0
     selling_share: float = 0.6
     travel_share: float = 0.35
+    interactive: bool = False
 
     def check(self) -> list[str]:
         problems = []

@@ -1,0 +1,582 @@
+"""The scenario explorer without a browser: settings, locks, solving, scenario files, the
+comparison table, and the widgets' callbacks driven from Python.
+
+The fixture is a hand-built 6 x 4 grid of ZIP blocks (two accounts each) whose numbers make
+the expected values easy to work out by hand:
+
+* today R1 holds columns 0-1, R2 columns 2-3, R3 columns 4-5;
+* an account's potential is 100 + 10 × column, so a column of 4 blocks (8 accounts) holds
+  8 × (100 + 10c): today R1 = 1680, R2 = 2000, R3 = 2320, mean 2000, deviations -16 %, 0, +16 %;
+* workload (10 h) and revenue ($50) are the same for every account, so today is balanced on
+  both.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import doctest
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from workbench import explorer as X
+from workbench import territory_design as td
+from workbench.config import ParameterError, Quarter
+from workbench.report import notebook_parameters
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = ROOT / "apps" / "explorer.ipynb"
+
+ROWS, COLS = 4, 6
+
+
+def _grid_accounts() -> pd.DataFrame:
+    rows = []
+    for r in range(ROWS):
+        for c in range(COLS):
+            zip_code = f"3{r}{c}00"
+            # a small deterministic jitter keeps the Delaunay triangulation non-degenerate
+            lat, lon = 33.0 + 0.1 * r + 0.003 * ((3 * r + 5 * c) % 4), -84.0 + 0.1 * c
+            owner = ("R1", "R1", "R2", "R2", "R3", "R3")[c]
+            for a in range(2):
+                rows.append(
+                    {
+                        "account_id": f"A{r}{c}{a}",
+                        "account_name": f"Acc {r}{c}{a}",
+                        "postal_code": zip_code,
+                        "lat": lat,
+                        "lon": lon,
+                        "status": "customer",
+                        "owner_rep_id": owner,
+                        "potential_usd": 100.0 + 10 * c,
+                        "hours_per_year": 10.0,
+                        "revenue_usd": 50.0,
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+@pytest.fixture
+def data() -> X.ExplorerData:
+    accounts = _grid_accounts()
+    blocks = td.building_blocks(accounts, block="postal_code")
+    adjacency = td.block_adjacency(blocks, block="postal_code")
+    reps = pd.DataFrame(
+        {
+            "rep_id": ["R1", "R2", "R3"],
+            "rep_name": ["Ada", "Ben", "Cy"],
+            "home_lat": [33.15, 33.15, 33.15],
+            "home_lon": [-83.95, -83.75, -83.55],
+            "active": ["true", "true", "true"],
+        }
+    )
+    quarters = [str(Quarter.parse("2024Q4") + i) for i in range(8)]
+    facts = pd.DataFrame(
+        [
+            {"account_id": a, "quarter": q, "won_usd": 10.0}
+            for a in accounts["account_id"]
+            for q in quarters
+        ]
+    )
+    return X.ExplorerData(
+        blocks=blocks,
+        adjacency=adjacency,
+        accounts=accounts,
+        reps=reps,
+        facts=facts,
+        quarter=Quarter.parse("2026Q3"),
+        block="postal_code",
+    )
+
+
+@pytest.fixture
+def explorer(data, tmp_path) -> X.ScenarioExplorer:
+    scenario = X.Scenario(
+        k=3, balance=("potential_usd", "workload_hours"), tolerance=0.1, max_moved=1.0
+    )
+    return X.ScenarioExplorer(
+        data, scenario, scenarios_dir=tmp_path / "scenarios", live_seconds=0.3, refine_seconds=1.0
+    )
+
+
+def _today(data) -> pd.Series:
+    return data.blocks.set_index("unit_id")["territory"]
+
+
+def _worst_deviation(data, assignment: pd.Series, measure: str) -> float:
+    """Independent oracle: sums per territory from the blocks, then max |sum - mean| / mean."""
+    sums = data.blocks.set_index("unit_id")[measure].groupby(assignment).sum()
+    return float((sums - sums.mean()).abs().max() / sums.mean())
+
+
+# ---------------------------------------------------------------------------------------------
+# Settings and locks
+
+
+def test_module_doctests_pass():
+    result = doctest.testmod(X)
+    assert result.attempted > 5 and result.failed == 0
+
+
+def test_scenario_round_trips_through_its_dict():
+    s = X.Scenario(
+        k=4,
+        balance=["accounts", "revenue_usd"],
+        tolerance={"accounts": 0.1},
+        max_moved=0.2,
+        rep_home_centers=True,
+        history_weight=0.25,
+        seed=3,
+        locks={"b": "T02", "a": "T01"},
+    )
+    assert s.tolerance == {"accounts": 0.1, "revenue_usd": 0.05}  # unnamed measures: ±5 %
+    assert list(s.locks) == ["a", "b"]
+    assert X.Scenario.from_dict(json.loads(json.dumps(s.to_dict()))) == s
+    with pytest.raises(ParameterError, match="unknown scenario setting"):
+        X.Scenario.from_dict({**s.to_dict(), "colour": "red"})
+
+
+def test_scenario_problems_are_all_reported_at_once():
+    s = X.Scenario(k=0, balance=(), max_moved=1.5, history_weight=-0.1)
+    text = "\n".join(s.problems(n_blocks=24))
+    for expected in (
+        "k must be between 1 and the number of blocks (24)",
+        "at least one measure",
+        "max_moved must be in [0, 1]",
+        "history_weight must be in [0, 1]",
+    ):
+        assert expected in text
+    assert X.Scenario(k=3, tolerance=1.0).problems() == [
+        "tolerance of potential_usd must be in (0, 1), got 1.0",
+        "tolerance of workload_hours must be in (0, 1), got 1.0",
+    ]
+
+
+def test_update_rejects_bad_settings_and_keeps_the_old_ones(explorer):
+    before = explorer.scenario
+    with pytest.raises(ParameterError, match="unknown measure"):
+        explorer.update(balance=("population",))
+    assert explorer.scenario == before
+
+
+def test_lock_toggles_to_the_territory_on_screen(explorer, data):
+    # a block in column 3 is R2's today (the plan on screen at start)
+    uid = "30300"
+    assert explorer.plan_kind == "today" and explorer.plan.assignment[uid] == "R2"
+    assert explorer.toggle_lock(uid) == "R2"
+    assert explorer.scenario.locks == {uid: "R2"}
+    assert explorer.toggle_lock(uid) is None
+    assert explorer.scenario.locks == {}
+    explorer.toggle_lock(uid)
+    explorer.clear_locks()
+    assert explorer.scenario.locks == {}
+    with pytest.raises(KeyError, match="unknown block"):
+        explorer.toggle_lock("99999")
+
+
+def test_locks_hold_in_the_next_plan(explorer, data):
+    # Column 3 (R2 today) locked to R3: a plan meeting the bands would otherwise keep it in
+    # R2 or move it; the lock must win.
+    locks = {f"3{r}300": "R3" for r in range(ROWS)}
+    explorer.update(locks=locks)
+    plan = explorer.solve()
+    assert all(plan.assignment[u] == "R3" for u in locks)
+    assert explorer.plan_scenario.locks == locks
+    assert plan.units.loc[list(locks), "locked"].all()
+
+
+def test_too_many_locked_territories_is_a_clear_error(explorer):
+    explorer.update(k=2, locks={"30000": "R1", "30200": "R2", "30400": "R3"})
+    with pytest.raises(ParameterError, match="3 distinct territories locked"):
+        explorer.solve()
+
+
+def test_rep_home_centres_need_one_territory_per_active_rep(explorer):
+    explorer.update(rep_home_centers=True, k=2)
+    with pytest.raises(ParameterError, match="need one territory per active rep: k = 3"):
+        explorer.solve()
+    explorer.update(k=3)
+    plan = explorer.solve()
+    assert sorted(plan.territories.index) == ["R1", "R2", "R3"]
+    assert "home_km" in plan.territories
+
+
+# ---------------------------------------------------------------------------------------------
+# Plans, metrics and quotas
+
+
+def test_today_is_scored_exactly(explorer, data):
+    plan = explorer.today()
+    assert plan.assignment.to_dict() == _today(data).to_dict()
+    # hand calculation (module docstring): potential -16 %, 0, +16 %; workload all equal
+    dev = plan.deviation_pct
+    assert dev.loc[["R1", "R2", "R3"], "potential_usd"].round(6).tolist() == [-16.0, 0.0, 16.0]
+    assert np.allclose(dev["workload_hours"], 0.0)
+    assert plan.n_moved == 0
+
+
+def test_solve_balances_and_counts_moves_against_today(explorer, data):
+    plan = explorer.solve()
+    assert explorer.plan_kind == "preview" and explorer.plan is plan
+    assert plan.k == 3 and plan.balanced and plan.contiguous
+    worst = _worst_deviation(data, plan.assignment, "potential_usd")
+    assert worst <= 0.1 + 1e-9
+    moved = int((plan.assignment != _today(data).reindex(plan.assignment.index)).sum())
+    assert plan.n_moved == moved > 0  # today misses the potential band: something must move
+
+
+def test_disruption_budget_is_respected(explorer, data):
+    explorer.update(max_moved=0.1)  # 10 % of 24 blocks: at most 2 may move
+    plan = explorer.solve()
+    assert plan.n_moved <= 2
+    metrics = explorer.metrics()
+    assert metrics["budget_blocks"] == 2
+    assert metrics["accounts_moved"] == 2 * plan.n_moved  # two accounts per block
+
+
+def test_history_weight_requotes_the_plan_on_screen(explorer):
+    # Today: history shares 1/3 each (equal revenue); potential shares 0.28, 1/3, 0.38667.
+    # Target = 48 accounts x $50 x 1.08 = $2,592.
+    explorer.update(history_weight=0.5)
+    q = explorer.quotas
+    assert q.loc["R1", "quota_usd"] == pytest.approx(2592 * (0.5 / 3 + 0.5 * 0.28))
+    explorer.update(history_weight=1.0)
+    assert explorer.quotas["quota_usd"].tolist() == pytest.approx([864.0] * 3)
+    assert explorer.metrics()["quota_cv"] == pytest.approx(0.0)
+    assert explorer.plan_scenario.history_weight == 1.0
+
+
+def test_refine_keeps_the_better_plan_with_its_bound(explorer):
+    preview = explorer.solve()
+    plan = explorer.refine()
+    assert explorer.plan_kind == "refined" and explorer.plan is plan
+    assert X.plan_quality(plan) <= X.plan_quality(preview)
+    assert plan.lower_bound_km is not None and plan.gap is not None and plan.gap >= 0
+
+
+def test_refine_of_a_superseded_solve_changes_nothing(explorer):
+    explorer.solve()
+    old = explorer.generation
+    explorer.update(k=2)
+    newer = explorer.solve()
+    assert explorer.refine(old) is None
+    assert explorer.plan is newer and explorer.plan_kind == "preview"
+
+
+def test_plan_quality_orders_budget_then_balance_then_distance(explorer):
+    a = explorer.solve()
+    worse = dataclasses.replace(a, objective_km=a.objective_km + 1)
+    assert X.plan_quality(a) < X.plan_quality(worse)
+    over = dataclasses.replace(a, max_moved=max(a.n_moved - 1, 0))
+    assert X.plan_quality(a) < X.plan_quality(over)
+
+
+# ---------------------------------------------------------------------------------------------
+# Scenario files
+
+
+def test_saved_scenario_reloads_to_the_identical_plan(explorer, tmp_path):
+    explorer.update(k=3, tolerance=0.08, locks={"30000": "R1"})
+    explorer.solve()
+    saved = explorer.refine()
+    path = explorer.save("base-plan")
+    assert path == tmp_path / "scenarios" / "base-plan.json"
+    assert [p.name for p in path.parent.iterdir()] == ["base-plan.json"]  # no temp file left
+    record = json.loads(path.read_text())
+    assert record["assignment"] == saved.assignment.to_dict()
+    assert record["scenario"]["locks"] == {"30000": "R1"}
+    assert record["search"] == "refined"
+
+    explorer.update(k=2, locks={})
+    explorer.solve()
+    gen = explorer.generation
+    plan = explorer.load("base-plan")
+    assert plan.assignment.equals(saved.assignment)
+    assert plan.median_km == pytest.approx(saved.median_km)
+    assert plan.max_deviation.equals(saved.max_deviation)
+    assert plan.n_moved == saved.n_moved
+    assert plan.gap == pytest.approx(saved.gap)
+    assert explorer.scenario == X.Scenario.from_dict(record["scenario"])
+    assert explorer.plan_kind == "loaded" and explorer.generation == gen + 1
+
+
+def test_scenario_names_are_checked(explorer):
+    for bad in ("", "../evil", "a/b", "has space", "x.json", "-dash-first"):
+        with pytest.raises(ValueError, match="scenario name"):
+            explorer.save(bad)
+    with pytest.raises(FileNotFoundError, match="no saved scenario 'nope'"):
+        explorer.load("nope")
+
+
+def test_saving_replaces_a_scenario_of_the_same_name(explorer):
+    explorer.solve()
+    explorer.save("a")
+    explorer.update(k=2)
+    explorer.solve()
+    explorer.save("a")
+    assert explorer.saved() == ["a"]
+    assert X.load_scenario(explorer.scenarios_dir, "a")["metrics"]["k"] == 2
+
+
+def test_a_scenario_saved_for_other_blocks_is_refused(explorer, data, tmp_path):
+    explorer.solve()
+    explorer.save("grid")
+    blocks = data.blocks.iloc[:-1].reset_index(drop=True)
+    fewer = dataclasses.replace(
+        data, blocks=blocks, adjacency=td.block_adjacency(blocks, block="postal_code")
+    )
+    other = X.ScenarioExplorer(fewer, explorer.scenario, scenarios_dir=explorer.scenarios_dir)
+    with pytest.raises(ValueError, match="saved for other blocks"):
+        other.load("grid")
+    with pytest.raises(ValueError, match="does not fit these blocks: 0 block"):
+        X.evaluate_assignment(
+            fewer, explorer.scenario, X.load_scenario(tmp_path / "scenarios", "grid")["assignment"]
+        )
+
+
+def test_saving_needs_a_folder(data):
+    ex = X.ScenarioExplorer(data, X.Scenario(k=3), scenarios_dir=None)
+    assert ex.saved() == []
+    with pytest.raises(ValueError, match="saving is off"):
+        ex.save("x")
+
+
+def test_compare_shows_scenarios_side_by_side(explorer, data):
+    explorer.update(k=3, tolerance=0.1, max_moved=1.0)
+    three = explorer.solve()
+    explorer.save("three")
+    explorer.update(k=2, balance=("potential_usd",), tolerance=0.05, history_weight=1.0)
+    two = explorer.solve()
+    explorer.save("two")
+    table = explorer.compare(["three", "two"])
+    assert list(table.columns) == ["today", "on screen", "three", "two"]
+    today = _today(data)
+    for name, plan in (("three", three), ("two", two)):
+        col = table[name]
+        assert col["territories"] == plan.k
+        moved = int((plan.assignment != today.reindex(plan.assignment.index)).sum())
+        assert col["blocks moved"] == moved
+        assert col["share of blocks moved (%)"] == pytest.approx(round(100 * moved / 24, 1))
+        assert col["worst Potential deviation (%)"] == pytest.approx(
+            round(100 * _worst_deviation(data, plan.assignment, "potential_usd"), 1)
+        )
+    assert table.loc["worst Potential deviation (%)", "today"] == 16.0
+    assert table.loc["blocks moved", "today"] == 0
+    # workload was balanced only in "three": "two" has no workload row value
+    assert pd.isna(table.loc["worst Workload deviation (%)", "two"])
+    assert table.loc["history weight", "two"] == 1.0
+    assert table.loc["quota spread (cv %)", "two"] == 0.0  # history only: everyone at 100 %
+
+
+# ---------------------------------------------------------------------------------------------
+# Presentation helpers
+
+
+def test_colours_stay_with_their_territory():
+    first = X.assign_colours(["R3", "R1", "R2"])
+    later = X.assign_colours(["R1", "T01", "R3"], first)
+    assert later["R1"] == first["R1"] and later["R3"] == first["R3"]
+    assert later["T01"] not in set(first.values())
+    many = X.assign_colours([f"T{i:02d}" for i in range(30)])
+    assert len(set(list(many.values())[: len(X.PALETTE)])) == len(X.PALETTE)
+
+
+def test_blocks_geojson_styles_territories_locks_and_moves(explorer, data):
+    plan = explorer.solve()
+    fc = X.blocks_geojson(
+        data.blocks, plan.assignment, explorer.colours, locks={"30000": "R1"}, highlight_moved=True
+    )
+    json.dumps(fc)  # plain JSON types only: ipywidgets must serialise it
+    feats = {f["id"]: f for f in fc["features"]}
+    assert len(feats) == 24
+    for uid, f in feats.items():
+        p = f["properties"]
+        assert p["style"]["fillColor"] == explorer.colours[plan.assignment[uid]]
+        assert p["moved"] == (plan.assignment[uid] != today_of(data, uid))
+        assert p["style"]["fillOpacity"] == (0.9 if p["moved"] else 0.25)
+    assert feats["30000"]["properties"]["locked"]
+    assert feats["30000"]["properties"]["style"]["color"] == "#111111"
+    radius = [feats[f"30{c}00"]["properties"]["style"]["radius"] for c in range(COLS)]
+    assert radius == sorted(radius) and radius[-1] == 11.0  # largest potential: 3 + 8
+
+
+def today_of(data, uid):
+    return _today(data)[uid]
+
+
+def test_panels_show_every_territory_against_its_band(explorer, data):
+    plan = explorer.today()
+    html = X.balance_html(plan, explorer.colours)
+    assert html.count('class="wbx-row"') == 3
+    assert html.count('wbx-fill wbx-bad"') == 2  # R1 and R3 off the ±10 % potential band
+    assert "-16.0%" in html and "+16.0%" in html and "band ±10.0%" in html
+    kpis = X.territory_kpis(data.blocks, plan, explorer.quotas, data.reps)
+    assert kpis["potential_usd"].tolist() == [1680.0, 2000.0, 2320.0]
+    assert kpis["rep"].tolist() == ["Ada", "Ben", "Cy"]
+    assert kpis["blocks"].tolist() == [8, 8, 8]
+    cards = X.headline_html(explorer.metrics(), kind="today", budget_share=1.0)
+    assert "±16.0%" in cards and "today's alignment" in cards
+
+
+def test_map_view_fits_the_points():
+    (lat, lon), zoom = X.map_view([0.0, 0.0], [-1.0, 1.0], width_px=512, height_px=512, padding=0.0)
+    # 2 degrees of 360 across 512 px: 256 * 2**z * 2/360 = 512  ->  z = log2(360) = 8.49
+    assert (lat, lon) == (pytest.approx(0.0), 0.0) and zoom == 8.25
+
+
+# ---------------------------------------------------------------------------------------------
+# The widgets, driven from Python
+
+
+@pytest.fixture
+def ui(explorer):
+    return X.ExplorerApp(explorer, refine=False)
+
+
+def _status(ui) -> dict:
+    return dict(re.findall(r'data-(\w+)="([^"]*)"', ui.status.value))
+
+
+def test_app_solve_redraws_map_and_panels(ui, explorer):
+    colours = {f["properties"]["style"]["fillColor"] for f in ui.blocks_layer.data["features"]}
+    assert len(colours) == 3 and _status(ui)["state"] == "today"
+    ui.k.value = 2
+    assert _status(ui)["state"] == "changed"
+    timing = ui.solve()
+    assert set(timing) == {"solve_s", "refresh_s", "total_s"}
+    assert _status(ui) == {"state": "preview", "k": "2", "generation": "1"}
+    colours = {f["properties"]["style"]["fillColor"] for f in ui.blocks_layer.data["features"]}
+    assert len(colours) == 2
+    assert ui.balance_panel.value.count('class="wbx-row"') == 2
+    assert ui.kpi_panel.value.count('class="wbx-row"') == 2
+
+
+def test_app_click_locks_and_hover_shows_the_block(ui, explorer):
+    ui._on_block_hover(event="mouseover", feature={"properties": {"unit_id": "30500"}})
+    assert "Block 30500" in ui.block_panel.value and "$300" in ui.block_panel.value
+    ui._on_block_click(event="click", feature={"properties": {"unit_id": "30500"}})
+    assert explorer.scenario.locks == {"30500": "R3"}
+    feats = {f["id"]: f for f in ui.blocks_layer.data["features"]}
+    assert feats["30500"]["properties"]["locked"]
+    assert (
+        "locked to R3" in ui.status.value
+        and "1 block locked (apply on Solve)" in ui.locks_label.value
+    )
+    ui.clear_button.click()
+    assert explorer.scenario.locks == {}
+
+
+def test_app_history_slider_requotes_without_solving(ui, explorer):
+    gen = explorer.generation
+    ui.history.value = 1.0
+    assert explorer.generation == gen and explorer.quotas["quota_usd"].tolist() == pytest.approx(
+        [864.0] * 3
+    )
+    assert "$864" in ui.kpi_panel.value
+    assert _status(ui)["state"] == "requoted"
+
+
+def test_app_save_load_compare_buttons(ui, explorer):
+    ui.solve()
+    ui.name.value = "first"
+    ui.save_button.click()
+    assert ui.saved.options == ("first",) and _status(ui)["state"] == "saved"
+    ui.k.value = 2
+    ui.solve()
+    ui.saved.value = ("first",)
+    ui.load_button.click()
+    assert _status(ui)["state"] == "loaded" and ui.k.value == 3 and explorer.plan.k == 3
+    ui.compare_button.click()
+    assert ui.tabs.selected_index == 2
+    for name in ("today", "on screen", "first"):
+        assert f"<th>{name}</th>" in ui.compare_panel.value
+
+
+def test_app_shows_errors_in_the_status_line(ui, explorer):
+    for m in X.MEASURES:
+        ui.measure_on[m].value = False
+    ui.solve_button.click()
+    assert _status(ui)["state"] == "error" and "choose at least one measure" in ui.status.value
+    ui.name.value = "bad name"
+    ui.save_button.click()
+    assert "scenario name" in ui.status.value
+
+
+def test_app_rep_centres_pin_k_to_the_reps(ui, explorer):
+    ui.k.value = 2
+    ui.centres.value = True
+    assert ui.k.value == 3 and ui.k.disabled
+    ui.centres.value = False
+    assert not ui.k.disabled
+
+
+def test_app_background_refinement_replaces_the_preview(explorer):
+    ui = X.ExplorerApp(explorer, refine=True)
+    ui.solve()
+    ui.wait_refined(30)
+    assert explorer.plan_kind == "refined" and _status(ui)["state"] == "refined"
+    assert "optimality gap" in ui.cards.value.lower()
+
+
+def test_basemap_choice_and_offline_default(explorer):
+    offline = X.ExplorerApp(explorer, refine=False)
+    assert offline.map.layers[0] is not None
+    assert not any(type(layer).__name__ == "TileLayer" for layer in offline.map.layers)
+    online = X.ExplorerApp(explorer, basemap="openstreetmap", refine=False)
+    assert any(type(layer).__name__ == "TileLayer" for layer in online.map.layers)
+    with pytest.raises(ParameterError, match="basemap must be one of"):
+        X.ExplorerApp(explorer, basemap="satellite")
+
+
+# ---------------------------------------------------------------------------------------------
+# Entry points
+
+
+def test_explorer_params_validate_everything_at_once():
+    with pytest.raises(ParameterError) as err:
+        X.ExplorerParams.from_mapping({"basemap": "satellite", "tolerance": 2.0, "k": -1})
+    for expected in (
+        "basemap must be one of none, openstreetmap",
+        "tolerance must be in (0, 1)",
+        "k must be ≥ 0",
+    ):
+        assert expected in str(err.value)
+
+
+def test_app_notebook_is_thin_and_matches_its_params():
+    cells = json.loads(APP.read_text())["cells"]
+    code = [c for c in cells if c["cell_type"] == "code"]
+    assert cells[0]["cell_type"] == "markdown" and cells[0]["source"][0].startswith("# ")
+    assert all(not c.get("outputs") for c in code), "commit the app without outputs"
+    assert all(
+        "def " not in "".join(c["source"]) and "class " not in "".join(c["source"]) for c in code
+    )
+    assert "".join(code[-1]["source"]) == (
+        "explorer.app(explorer.ExplorerParams.from_notebook(locals()))"
+    )
+    declared = notebook_parameters(APP)
+    fields = X.ExplorerParams.names()
+    assert list(declared) == list(fields)
+    for name, (_type_name, default) in declared.items():
+        assert default == fields[name][1], name
+
+
+def test_show_builds_the_notebook_03_explorer(data, tmp_path):
+    params = td.DesignParams(
+        quarter="2026Q3", data_dir=str(tmp_path), k=0, tolerance=0.1, max_moved=1.0, time_limit=1.0
+    )
+    inputs = td.DesignInputs(
+        accounts=data.accounts, reps=data.reps, facts=data.facts, polygons=None
+    )
+    widget = X.show(params, inputs, data.blocks, data.adjacency)
+    assert type(widget).__name__ == "VBox" and "wbx-app" in widget._dom_classes
+
+
+def test_app_without_data_says_what_to_run(tmp_path):
+    widget = X.app(X.ExplorerParams(data_dir=str(tmp_path)))
+    assert type(widget).__name__ == "HTML"
+    assert "No data to explore yet" in widget.value and "make report" in widget.value
