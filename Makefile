@@ -45,7 +45,8 @@ lab: $(STAMP) ## open JupyterLab on the project
 app: $(STAMP) ## the scenario explorer as a web app (Voila, offline map; run `make report` first)
 	$(BIN)/voila apps/explorer.ipynb --port=$(APP_PORT) --no-browser
 
-bench: $(STAMP) ## run the benchmarks (prints figures for the README)
+bench: $(STAMP) ## run the benchmarks (prints figures for the README; installs the [bench] extras)
+	$(BIN)/python -m pip install --quiet -e ".[bench]"
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean: ## remove .venv, processed data and generated reports (never data/raw)

@@ -65,9 +65,7 @@ def test_nearest_km_matches_the_full_matrix():
 
 
 @settings(max_examples=40, deadline=None)
-@given(
-    st.lists(st.tuples(st.floats(-80, 80), st.floats(-179, 179)), min_size=3, max_size=3)
-)
+@given(st.lists(st.tuples(st.floats(-80, 80), st.floats(-179, 179)), min_size=3, max_size=3))
 def test_haversine_is_a_metric(points):
     (a, b), (c, d), (e, f) = points
     ab = float(geo.haversine_km(a, b, c, d))
@@ -152,8 +150,7 @@ def test_delaunay_adjacency_of_a_square_with_centre():
 
 def test_delaunay_chains_units_at_identical_coordinates():
     pts = pd.DataFrame(
-        {"unit_id": ["x1", "x2", "y", "z", "w"], "lat": [0, 0, 1, 0, 1],
-         "lon": [0, 0, 0, 1, 1]}
+        {"unit_id": ["x1", "x2", "y", "z", "w"], "lat": [0, 0, 1, 0, 1], "lon": [0, 0, 0, 1, 1]}
     )
     adj = geo.adjacency_from_points(pts)
     comp = geo.connected_components(pts["unit_id"], adj)
@@ -163,8 +160,7 @@ def test_delaunay_chains_units_at_identical_coordinates():
 
 def test_delaunay_max_km_drops_long_edges_and_splits_the_graph():
     pts = pd.DataFrame(
-        {"unit_id": list("abcdef"), "lat": [0, 0, 0.1, 5, 5, 5.1],
-         "lon": [0, 0.1, 0, 0, 0.1, 0]}
+        {"unit_id": list("abcdef"), "lat": [0, 0, 0.1, 5, 5, 5.1], "lon": [0, 0.1, 0, 0, 0.1, 0]}
     )
     adj = geo.adjacency_from_points(pts, max_km=50)
     comp = geo.connected_components(pts["unit_id"], adj)

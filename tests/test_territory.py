@@ -37,18 +37,28 @@ from workbench.territory.cli import run_design
 # fixtures and oracles
 
 
-def grid(rows: int, cols: int, *, dlat: float = 0.01, dlon: float = 0.01, values=None,
-         skip=(), prefix: str = "u"):
+def grid(
+    rows: int,
+    cols: int,
+    *,
+    dlat: float = 0.01,
+    dlon: float = 0.01,
+    values=None,
+    skip=(),
+    prefix: str = "u",
+):
     """Units on a rows x cols grid (row r at lat r*dlat, column c at lon c*dlon) with rook
     adjacency; ``values`` maps (r, c) -> measure (default 1)."""
     cells = [(r, c) for r in range(rows) for c in range(cols) if (r, c) not in skip]
     ids = [f"{prefix}{r}{c}" for r, c in cells]
-    units = pd.DataFrame({
-        "unit_id": ids,
-        "lat": [r * dlat for r, _ in cells],
-        "lon": [c * dlon for _, c in cells],
-        "accounts": [1.0 if values is None else float(values[(r, c)]) for r, c in cells],
-    })
+    units = pd.DataFrame(
+        {
+            "unit_id": ids,
+            "lat": [r * dlat for r, _ in cells],
+            "lon": [c * dlon for _, c in cells],
+            "accounts": [1.0 if values is None else float(values[(r, c)]) for r, c in cells],
+        }
+    )
     pos = {cell: i for i, cell in enumerate(cells)}
     pairs = []
     for (r, c), i in pos.items():
@@ -119,15 +129,20 @@ def random_tiny(rng: np.random.Generator, n: int):
     cols = (n + 1) // 2
     cells = [(r, c) for c in range(cols) for r in range(2)][:n]
     ids = [f"{i:02d}" for i in range(n)]
-    units = pd.DataFrame({
-        "unit_id": ids,
-        "lat": [r * 0.1 + rng.normal(0, 0.02) for r, _ in cells],
-        "lon": [c * 0.1 + rng.normal(0, 0.02) for _, c in cells],
-        "m1": rng.integers(1, 10, n).astype(float),
-        "m2": rng.integers(1, 10, n).astype(float),
-    })
-    pairs = [(ids[i], ids[j]) for i, j in itertools.combinations(range(n), 2)
-             if abs(cells[i][0] - cells[j][0]) + abs(cells[i][1] - cells[j][1]) == 1]
+    units = pd.DataFrame(
+        {
+            "unit_id": ids,
+            "lat": [r * 0.1 + rng.normal(0, 0.02) for r, _ in cells],
+            "lon": [c * 0.1 + rng.normal(0, 0.02) for _, c in cells],
+            "m1": rng.integers(1, 10, n).astype(float),
+            "m2": rng.integers(1, 10, n).astype(float),
+        }
+    )
+    pairs = [
+        (ids[i], ids[j])
+        for i, j in itertools.combinations(range(n), 2)
+        if abs(cells[i][0] - cells[j][0]) + abs(cells[i][1] - cells[j][1]) == 1
+    ]
     return units, pd.DataFrame(pairs, columns=["a", "b"])
 
 
@@ -155,7 +170,7 @@ def _contiguous(assignment: pd.Series, adjacency: pd.DataFrame) -> bool:
     for a, b in adjacency[["a", "b"]].itertuples(index=False):
         nbrs[a].add(b)
         nbrs[b].add(a)
-    for _, members in assignment.groupby(assignment).groups.items():
+    for members in assignment.groupby(assignment).groups.values():
         members = set(members)
         start = next(iter(members))
         seen, stack = {start}, [start]
@@ -213,8 +228,12 @@ def test_bound_equals_the_full_lp_and_stays_below_the_hand_optimum():
 # enumeration oracle on tiny instances
 
 
-TINY_CASES = [(seed, n, k) for seed, (n, k) in enumerate(
-    [(6, 2), (7, 2), (8, 2), (6, 3), (7, 3), (8, 3), (5, 2), (8, 2), (7, 3), (6, 2)])]
+TINY_CASES = [
+    (seed, n, k)
+    for seed, (n, k) in enumerate(
+        [(6, 2), (7, 2), (8, 2), (6, 3), (7, 3), (8, 3), (5, 2), (8, 2), (7, 3), (6, 2)]
+    )
+]
 
 
 @pytest.mark.parametrize("seed,n,k", TINY_CASES)
@@ -238,14 +257,19 @@ def test_solver_finds_the_enumerated_optimum_and_bound_is_below_every_plan(seed,
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(seed=st.integers(0, 10_000), n=st.integers(4, 7), k=st.integers(2, 3),
-       tol=st.sampled_from([0.1, 0.25, 0.5]))
+@given(
+    seed=st.integers(0, 10_000),
+    n=st.integers(4, 7),
+    k=st.integers(2, 3),
+    tol=st.sampled_from([0.1, 0.25, 0.5]),
+)
 def test_property_plans_are_valid_and_bound_is_valid(seed, n, k, tol):
     rng = np.random.default_rng(seed)
     units, adj = random_tiny(rng, n)
     best_balanced, best_contiguous = enumerate_optimum(units, ["m1", "m2"], k, tol, adj)
-    plan = build_territories(units, k=k, balance=["m1", "m2"], tolerance=tol, adjacency=adj,
-                             seed=seed)
+    plan = build_territories(
+        units, k=k, balance=["m1", "m2"], tolerance=tol, adjacency=adj, seed=seed
+    )
     check_invariants(plan, units, k)
     if plan.lower_bound_km is not None and math.isfinite(best_balanced):
         assert plan.lower_bound_km <= best_balanced + 1e-9
@@ -280,14 +304,15 @@ def test_balanced_whenever_a_known_feasible_plan_exists(raw):
     vals1, vals2 = {}, {}
     for q, (r0, c0) in enumerate([(0, 0), (0, 2), (2, 0), (2, 2)]):
         cells = [(r0 + i, c0 + j) for i in range(2) for j in range(2)]
-        a = np.array(raw[4 * q:4 * q + 4], float)
-        b = np.array(raw[16 + 4 * q:16 + 4 * q + 4], float)
+        a = np.array(raw[4 * q : 4 * q + 4], float)
+        b = np.array(raw[16 + 4 * q : 16 + 4 * q + 4], float)
         for cell, x, y in zip(cells, 100 * a / a.sum(), 100 * b / b.sum()):
             vals1[cell], vals2[cell] = x, y
     units, adj = grid(4, 4, values=vals1)
     units["workload"] = [vals2[(int(u[1]), int(u[2]))] for u in units["unit_id"]]
-    plan = build_territories(units, k=4, balance=["accounts", "workload"], tolerance=0.05,
-                             adjacency=adj)
+    plan = build_territories(
+        units, k=4, balance=["accounts", "workload"], tolerance=0.05, adjacency=adj
+    )
     check_invariants(plan, units, 4)
     assert plan.feasible, [str(v) for v in plan.violations]
     assert (plan.max_deviation <= 0.05 + 1e-9).all()
@@ -337,10 +362,12 @@ def test_virginia_eastern_shore_island_counties():
 
 def test_locks_are_honoured_and_name_their_territories():
     units, adj = grid(4, 4)
-    locked = pd.DataFrame({"unit_id": ["u00", "u01", "u33"],
-                           "territory": ["NORTH", "NORTH", "SOUTH"]})
-    plan = build_territories(units, k=4, balance="accounts", tolerance=0.0, adjacency=adj,
-                             locked=locked)
+    locked = pd.DataFrame(
+        {"unit_id": ["u00", "u01", "u33"], "territory": ["NORTH", "NORTH", "SOUTH"]}
+    )
+    plan = build_territories(
+        units, k=4, balance="accounts", tolerance=0.0, adjacency=adj, locked=locked
+    )
     check_invariants(plan, units, 4)
     assert plan.assignment[["u00", "u01"]].tolist() == ["NORTH", "NORTH"]
     assert plan.assignment["u33"] == "SOUTH"
@@ -348,8 +375,13 @@ def test_locks_are_honoured_and_name_their_territories():
 
 
 def _quadrant_labels(units):
-    return np.array([("N" if int(u[1]) < 2 else "S") + ("W" if int(u[2]) < 2 else "E")
-                     for u in units["unit_id"]], dtype=object)
+    return np.array(
+        [
+            ("N" if int(u[1]) < 2 else "S") + ("W" if int(u[2]) < 2 else "E")
+            for u in units["unit_id"]
+        ],
+        dtype=object,
+    )
 
 
 def test_disruption_budget_is_honoured():
@@ -357,8 +389,15 @@ def test_disruption_budget_is_honoured():
     current_labels = _quadrant_labels(units)
     current_labels[units["unit_id"] == "u01"] = "NE"  # NW has 3 units, NE 5: unbalanced
     current = pd.DataFrame({"unit_id": units["unit_id"], "territory": current_labels})
-    plan = build_territories(units, k=4, balance="accounts", tolerance=0.0, adjacency=adj,
-                             current=current, max_moved=1 / 16)
+    plan = build_territories(
+        units,
+        k=4,
+        balance="accounts",
+        tolerance=0.0,
+        adjacency=adj,
+        current=current,
+        max_moved=1 / 16,
+    )
     check_invariants(plan, units, 4)
     assert plan.feasible, [str(v) for v in plan.violations]
     assert plan.n_moved <= 1
@@ -370,8 +409,9 @@ def test_zero_budget_that_blocks_balance_is_explained():
     labels = _quadrant_labels(units)
     labels[units["unit_id"] == "u01"] = "NE"
     current = pd.DataFrame({"unit_id": units["unit_id"], "territory": labels})
-    plan = build_territories(units, k=4, balance="accounts", tolerance=0.0, adjacency=adj,
-                             current=current, max_moved=0.0)
+    plan = build_territories(
+        units, k=4, balance="accounts", tolerance=0.0, adjacency=adj, current=current, max_moved=0.0
+    )
     check_invariants(plan, units, 4)
     assert not plan.feasible
     kinds = {v.constraint for v in plan.violations}
@@ -381,8 +421,15 @@ def test_zero_budget_that_blocks_balance_is_explained():
 def test_move_penalty_keeps_a_balanced_current_alignment():
     units, adj = grid(4, 4)
     current = pd.DataFrame({"unit_id": units["unit_id"], "territory": _quadrant_labels(units)})
-    plan = build_territories(units, k=4, balance="accounts", tolerance=0.0, adjacency=adj,
-                             current=current, move_penalty=1000.0)
+    plan = build_territories(
+        units,
+        k=4,
+        balance="accounts",
+        tolerance=0.0,
+        adjacency=adj,
+        current=current,
+        move_penalty=1000.0,
+    )
     assert plan.n_moved == 0
     assert (plan.assignment.to_numpy() == current["territory"].to_numpy()).all()
 
@@ -391,8 +438,16 @@ def test_locks_that_force_moves_beyond_the_budget_name_the_units():
     units, adj = grid(4, 4)
     current = pd.DataFrame({"unit_id": units["unit_id"], "territory": _quadrant_labels(units)})
     locked = pd.DataFrame({"unit_id": ["u00", "u11"], "territory": ["SE", "SE"]})
-    problem = build_problem(units, k=4, balance="accounts", tolerance=0.5, adjacency=adj,
-                            current=current, locked=locked, max_moved=0.0)
+    problem = build_problem(
+        units,
+        k=4,
+        balance="accounts",
+        tolerance=0.5,
+        adjacency=adj,
+        current=current,
+        locked=locked,
+        max_moved=0.0,
+    )
     from workbench.territory import precheck
 
     found = [v for v in precheck(problem) if v.constraint == "disruption"]
@@ -414,11 +469,33 @@ def test_single_unit_above_the_cap_is_named():
     assert plan.gap is None  # the bound covers balanced plans only
 
 
+def test_big_unit_that_blocks_a_second_measure_is_named():
+    # k = 2; unit A has pop 6, work 2; six small units have pop 1, work 2 each.
+    # Means: pop 12 / 2 = 6, work 14 / 2 = 7; tolerance 10 %: pop <= 6.6, work >= 6.3.
+    # A's territory already has pop 6, so at most 0.6 more pop fits; the best work per pop
+    # is 2, so its work is at most 2 + 0.6 * 2 = 3.2 = 46 % of the mean: below the floor.
+    units = pd.DataFrame(
+        {
+            "unit_id": ["A", "b", "c", "d", "e", "f", "g"],
+            "lat": 0.0,
+            "lon": [0.0, 0.01, 0.02, 0.03, 0.04, 0.05, 0.06],
+            "pop": [6.0, 1, 1, 1, 1, 1, 1],
+            "work": [2.0, 2, 2, 2, 2, 2, 2],
+        }
+    )
+    plan = build_territories(units, k=2, balance=["pop", "work"], tolerance=0.1)
+    check_invariants(plan, units, 2)
+    named = [v for v in plan.violations if v.subject == "A"]
+    assert named and "46% of the mean work" in named[0].reason
+    assert not plan.feasible
+
+
 def test_locks_that_force_imbalance_are_named():
     units, adj = grid(3, 3)
     locked = pd.DataFrame({"unit_id": ["u00", "u01", "u02", "u10"], "territory": ["A"] * 4})
-    plan = build_territories(units, k=3, balance="accounts", tolerance=0.1, adjacency=adj,
-                             locked=locked)
+    plan = build_territories(
+        units, k=3, balance="accounts", tolerance=0.1, adjacency=adj, locked=locked
+    )
     check_invariants(plan, units, 3)
     lock = [v for v in plan.violations if v.constraint == "lock"]
     assert lock and lock[0].subject == "A" and "u00" in lock[0].reason
@@ -430,12 +507,15 @@ def test_locked_unit_cut_off_is_reported_as_a_contiguity_violation():
     # cannot join opposite corners (their shortest path has 5 units)
     units, adj = grid(3, 3)
     locked = pd.DataFrame({"unit_id": ["u00", "u22"], "territory": ["X", "X"]})
-    plan = build_territories(units, k=3, balance="accounts", tolerance=0.0, adjacency=adj,
-                             locked=locked)
+    plan = build_territories(
+        units, k=3, balance="accounts", tolerance=0.0, adjacency=adj, locked=locked
+    )
     check_invariants(plan, units, 3)
     assert not plan.feasible
-    assert any(v.constraint in ("contiguity", "balance") and v.subject.startswith("X")
-               for v in plan.violations)
+    assert any(
+        v.constraint in ("contiguity", "balance") and v.subject.startswith("X")
+        for v in plan.violations
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -449,12 +529,23 @@ def test_bad_inputs_are_all_reported_at_once():
     bad_adj = pd.concat([adj, pd.DataFrame({"a": ["u00"], "b": ["zz9"]})], ignore_index=True)
     locked = pd.DataFrame({"unit_id": ["nope"], "territory": ["A"]})
     with pytest.raises(ParameterError) as err:
-        build_problem(units.drop(columns="lat"), k=9, balance=["accounts", "revenue"],
-                      tolerance=[0.05, 0.1, 0.2], adjacency=bad_adj, locked=locked)
+        build_problem(
+            units.drop(columns="lat"),
+            k=9,
+            balance=["accounts", "revenue"],
+            tolerance=[0.05, 0.1, 0.2],
+            adjacency=bad_adj,
+            locked=locked,
+        )
     text = str(err.value)
-    for expected in ("missing column(s) lat, revenue", "k: expected 1 <= k <= 4",
-                     "tolerance: expected 1 value or 2", "not numeric at line 3",
-                     "'zz9'", "'nope'"):
+    for expected in (
+        "missing column(s) lat, revenue",
+        "k: expected 1 <= k <= 4",
+        "tolerance: expected 1 value or 2",
+        "not numeric at line 3",
+        "'zz9'",
+        "'nope'",
+    ):
         assert expected in text, text
 
 
@@ -484,7 +575,10 @@ def test_plan_object_contract():
     with pytest.raises(dataclasses.FrozenInstanceError):
         plan.objective_km = 0.0
     assert list(plan.territories.index) == ["T01", "T02", "T03"]
-    assert plan.summary().loc["contiguous", "value"] is True or plan.summary().loc["contiguous", "value"]
+    assert (
+        plan.summary().loc["contiguous", "value"] is True
+        or plan.summary().loc["contiguous", "value"]
+    )
     frame = plan.to_frame()
     assert {"unit_id", "territory", "distance_km", "moved"} <= set(frame.columns)
     assert "<table" in plan._repr_html_()
@@ -499,9 +593,14 @@ def test_plan_object_contract():
 
 def test_same_seed_same_plan():
     rng = np.random.default_rng(5)
-    units = pd.DataFrame({"unit_id": [f"{i:03d}" for i in range(40)],
-                          "lat": rng.uniform(33, 34, 40), "lon": rng.uniform(-85, -84, 40),
-                          "pop": rng.integers(10, 100, 40).astype(float)})
+    units = pd.DataFrame(
+        {
+            "unit_id": [f"{i:03d}" for i in range(40)],
+            "lat": rng.uniform(33, 34, 40),
+            "lon": rng.uniform(-85, -84, 40),
+            "pop": rng.integers(10, 100, 40).astype(float),
+        }
+    )
     from workbench.geo import adjacency_from_points
 
     adj = adjacency_from_points(units)
@@ -512,10 +611,12 @@ def test_same_seed_same_plan():
 
 def test_fixed_centres_use_rep_home_bases():
     units, adj = grid(2, 4, dlat=0.01, dlon=0.01)
-    homes = pd.DataFrame({"territory": ["WEST", "EAST"], "lat": [0.005, 0.005],
-                          "lon": [-0.01, 0.04]})
-    plan = build_territories(units, k=2, balance="accounts", tolerance=0.0, adjacency=adj,
-                             centers=homes)
+    homes = pd.DataFrame(
+        {"territory": ["WEST", "EAST"], "lat": [0.005, 0.005], "lon": [-0.01, 0.04]}
+    )
+    plan = build_territories(
+        units, k=2, balance="accounts", tolerance=0.0, adjacency=adj, centers=homes
+    )
     assert set(plan.assignment) == {"WEST", "EAST"}
     assert (plan.assignment[["u00", "u10", "u01", "u11"]] == "WEST").all()
     assert "home_km" in plan.territories
@@ -528,8 +629,15 @@ def test_frontier_sweeps_the_budget():
     labels[units["unit_id"].isin(["u01", "u02"])] = "NE"
     labels[units["unit_id"] == "u12"] = "NW"
     current = pd.DataFrame({"unit_id": units["unit_id"], "territory": labels})
-    f = disruption_frontier(units, k=4, balance="accounts", current=current, adjacency=adj,
-                            tolerance=0.0, budgets=[0.0, 0.1, 1.0])
+    f = disruption_frontier(
+        units,
+        k=4,
+        balance="accounts",
+        current=current,
+        adjacency=adj,
+        tolerance=0.0,
+        budgets=[0.0, 0.1, 1.0],
+    )
     assert list(f.index) == [0.0, 0.1, 1.0]
     assert {"n_moved", "max_dev_accounts", "median_km", "feasible"} <= set(f.columns)
     assert f.loc[1.0, "feasible"] and f.loc[1.0, "max_dev_accounts"] == 0
@@ -542,8 +650,18 @@ def test_frontier_sweeps_the_budget():
 
 
 def _namespace(tmp_path, **kw):
-    base = dict(units=None, k=2, balance="accounts", tolerance="0.05", adjacency=None,
-                current=None, locked=None, max_moved=None, seed=0, out=tmp_path / "plan.csv")
+    base = {
+        "units": None,
+        "k": 2,
+        "balance": "accounts",
+        "tolerance": "0.05",
+        "adjacency": None,
+        "current": None,
+        "locked": None,
+        "max_moved": None,
+        "seed": 0,
+        "out": tmp_path / "plan.csv",
+    }
     base.update(kw)
     return argparse.Namespace(**base)
 
@@ -559,8 +677,12 @@ def test_cli_keeps_leading_zeros_and_writes_every_unit(tmp_path, capsys):
     remap = dict(zip(units["unit_id"], zips))
     units["unit_id"] = units["unit_id"].map(remap)
     adj = adj.replace(remap)
-    args = _namespace(tmp_path, units=_write(tmp_path / "u.csv", units),
-                      adjacency=_write(tmp_path / "a.csv", adj), tolerance="0")
+    args = _namespace(
+        tmp_path,
+        units=_write(tmp_path / "u.csv", units),
+        adjacency=_write(tmp_path / "a.csv", adj),
+        tolerance="0",
+    )
     assert run_design(args) == 0
     out = pd.read_csv(tmp_path / "plan.csv", dtype=str)
     assert out["unit_id"].tolist() == zips
@@ -576,10 +698,15 @@ def test_cli_reports_all_bad_input_and_writes_nothing(tmp_path, capsys):
     units.loc[2, "accounts"] = "n/a"
     adj.loc[len(adj)] = ["u00", "u99"]
     current = pd.DataFrame({"unit_id": ["u00", "x1"], "territory": ["A", "B"]})
-    args = _namespace(tmp_path, units=_write(tmp_path / "u.csv", units),
-                      adjacency=_write(tmp_path / "a.csv", adj),
-                      current=_write(tmp_path / "c.csv", current),
-                      balance="accounts,revenue", tolerance="0.05,0.1,0.1", k=7)
+    args = _namespace(
+        tmp_path,
+        units=_write(tmp_path / "u.csv", units),
+        adjacency=_write(tmp_path / "a.csv", adj),
+        current=_write(tmp_path / "c.csv", current),
+        balance="accounts,revenue",
+        tolerance="0.05,0.1,0.1",
+        k=7,
+    )
     assert run_design(args) == 2
     err = capsys.readouterr().err
     assert "u.csv: missing column(s) revenue" in err
@@ -603,8 +730,9 @@ def test_cli_non_numeric_measure_names_file_column_and_line(tmp_path, capsys):
 def test_cli_infeasible_still_writes_best_plan_and_exits_3(tmp_path, capsys):
     units, adj = grid(2, 3)
     units.loc[units["unit_id"] == "u12", "accounts"] = 10.0
-    args = _namespace(tmp_path, units=_write(tmp_path / "u.csv", units),
-                      adjacency=_write(tmp_path / "a.csv", adj))
+    args = _namespace(
+        tmp_path, units=_write(tmp_path / "u.csv", units), adjacency=_write(tmp_path / "a.csv", adj)
+    )
     assert run_design(args) == 3
     err = capsys.readouterr().err
     assert "u12" in err and "alone" in err
@@ -625,10 +753,28 @@ def test_python_dash_m_workbench_design_round_trip(tmp_path):
     _write(tmp_path / "u.csv", units)
     _write(tmp_path / "a.csv", adj)
     proc = subprocess.run(
-        [sys.executable, "-m", "workbench", "design", "--units", str(tmp_path / "u.csv"),
-         "--k", "2", "--balance", "accounts", "--tolerance", "0", "--adjacency",
-         str(tmp_path / "a.csv"), "--out", str(tmp_path / "p.csv")],
-        capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "workbench",
+            "design",
+            "--units",
+            str(tmp_path / "u.csv"),
+            "--k",
+            "2",
+            "--balance",
+            "accounts",
+            "--tolerance",
+            "0",
+            "--adjacency",
+            str(tmp_path / "a.csv"),
+            "--out",
+            str(tmp_path / "p.csv"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr
     out = pd.read_csv(tmp_path / "p.csv", dtype=str)
@@ -648,12 +794,16 @@ def test_georgia_k10_two_measures_feasible_within_5_percent_of_the_bound():
     g = gpd.read_file(libpysal.examples.get_path("G_utm.shp")).set_crs(26916)
     g["unit_id"] = g["AreaKey"].astype(str)
     pts = g.geometry.centroid.to_crs(4326)
-    units = pd.DataFrame({
-        "unit_id": g["unit_id"], "lat": pts.y, "lon": pts.x,
-        "population": g["TotPop90"].astype(float),
-        # workload: poorer counties need more service per head
-        "workload": g["TotPop90"] * (1 + g["PctPov"] / 100),
-    })
+    units = pd.DataFrame(
+        {
+            "unit_id": g["unit_id"],
+            "lat": pts.y,
+            "lon": pts.x,
+            "population": g["TotPop90"].astype(float),
+            # workload: poorer counties need more service per head
+            "workload": g["TotPop90"] * (1 + g["PctPov"] / 100),
+        }
+    )
     adj = adjacency_from_polygons(g)
     plan = build_territories(units, k=10, balance=["population", "workload"], adjacency=adj)
     check_invariants(plan, units, 10)

@@ -26,14 +26,14 @@ EARTH_RADIUS_KM = 6371.0088
 
 __all__ = [
     "EARTH_RADIUS_KM",
-    "haversine_km",
-    "distance_matrix_km",
-    "to_unit_vectors",
-    "nearest_km",
-    "adjacency_from_polygons",
     "adjacency_from_points",
+    "adjacency_from_polygons",
     "adjacency_matrix",
     "connected_components",
+    "distance_matrix_km",
+    "haversine_km",
+    "nearest_km",
+    "to_unit_vectors",
 ]
 
 

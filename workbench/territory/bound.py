@@ -114,15 +114,22 @@ def _candidate_centres(problem: TerritoryProblem, q: int) -> np.ndarray:
         tot = prob.sum()
         nxt = int(rng.choice(n, p=prob / tot)) if tot > 0 else int(np.argmax(d))
         chosen.append(nxt)
-        d = np.minimum(d, haversine_km(problem.lat, problem.lon, problem.lat[nxt], problem.lon[nxt]))
+        d = np.minimum(
+            d, haversine_km(problem.lat, problem.lon, problem.lat[nxt], problem.lon[nxt])
+        )
     return np.unique(np.asarray(chosen, dtype=np.int64))
 
 
 def _cand_pairs(problem: TerritoryProblem, cand: np.ndarray, r: int):
     """(unit, candidate index) pairs: each unit with its r nearest candidates, not itself."""
     r = min(r, len(cand))
-    idx, _ = nearest_km(problem.lat, problem.lon, min(len(cand), r + 1),
-                        lat2=problem.lat[cand], lon2=problem.lon[cand])
+    idx, _ = nearest_km(
+        problem.lat,
+        problem.lon,
+        min(len(cand), r + 1),
+        lat2=problem.lat[cand],
+        lon2=problem.lon[cand],
+    )
     i = np.repeat(np.arange(problem.n), idx.shape[1])
     c = idx.ravel()
     keep = cand[c] != i
@@ -134,8 +141,14 @@ def _cand_pairs(problem: TerritoryProblem, cand: np.ndarray, r: int):
     return i[keep], c[keep]
 
 
-def _free_lp(problem: TerritoryProblem, cand: np.ndarray, i: np.ndarray, c: np.ndarray,
-             time_limit: float, strong: bool = True):
+def _free_lp(
+    problem: TerritoryProblem,
+    cand: np.ndarray,
+    i: np.ndarray,
+    c: np.ndarray,
+    time_limit: float,
+    strong: bool = True,
+):
     """Restricted LP: x for the (unit, candidate) pairs, y for the candidates (y_c is also the
     candidate unit's own assignment x_cc)."""
     n, k = problem.n, problem.k
@@ -180,8 +193,14 @@ def _free_lp(problem: TerritoryProblem, cand: np.ndarray, i: np.ndarray, c: np.n
         (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(off, p + q)
     )
     res = linprog(
-        cost, A_ub=a_ub, b_ub=np.zeros(off), A_eq=a_eq, b_eq=b_eq, bounds=(0, 1),
-        method="highs", options={"time_limit": float(time_limit), "presolve": True},
+        cost,
+        A_ub=a_ub,
+        b_ub=np.zeros(off),
+        A_eq=a_eq,
+        b_eq=b_eq,
+        bounds=(0, 1),
+        method="highs",
+        options={"time_limit": float(time_limit), "presolve": True},
     )
     return res, p
 
@@ -213,36 +232,44 @@ def _free_centre_bound(problem: TerritoryProblem, r: int | None, time_limit: flo
         full = len(cand) == n and r_now >= n - 1 and strong
         if res.status == 0:
             lam = res.eqlin.marginals[:n]
-            u = res.ineqlin.marginals[p if strong else 0:].reshape(2 * mcount, len(cand))
+            u = res.ineqlin.marginals[p if strong else 0 :].reshape(2 * mcount, len(cand))
             uu_c, ul_c = np.minimum(u[0::2], 0.0), np.minimum(u[1::2], 0.0)
             if len(cand) == n:
                 uu, ul = uu_c, ul_c
             else:
                 # prices for non-candidate centres: those of the nearest candidate (any prices
                 # <= 0 give a valid bound; near ones give a good one)
-                near, _ = nearest_km(problem.lat, problem.lon, 1,
-                                     lat2=problem.lat[cand], lon2=problem.lon[cand])
+                near, _ = nearest_km(
+                    problem.lat, problem.lon, 1, lat2=problem.lat[cand], lon2=problem.lon[cand]
+                )
                 uu, ul = uu_c[:, near[:, 0]], ul_c[:, near[:, 0]]
                 uu[:, cand], ul[:, cand] = uu_c, ul_c
             value = _free_lagrangian(problem, lam, uu, ul)
             if not strong:
                 # a few steps only: the plan-based refinement (refine_bound) does the rest
-                value, steps = _subgradient(problem, lam, uu, ul, value,
-                                            min(deadline, time.perf_counter() + 5.0))
-                method = (f"Lagrangian bound over all {n} centres: weak-LP prices on "
-                          f"{len(cand)} candidates improved by {steps} subgradient steps "
-                          f"(weaker than the LP relaxation; valid)")
+                value, steps = _subgradient(
+                    problem, lam, uu, ul, value, min(deadline, time.perf_counter() + 5.0)
+                )
+                method = (
+                    f"Lagrangian bound over all {n} centres: weak-LP prices on "
+                    f"{len(cand)} candidates improved by {steps} subgradient steps "
+                    f"(weaker than the LP relaxation; valid)"
+                )
                 y = np.zeros(n)
                 y[cand] = res.x[p:]
                 return BoundResult(max(value, 0.0), method, 0.0, None, y, False, len(i))
             if full:
                 method = "LP relaxation of the balanced p-median (all pairs)"
             elif len(cand) == n:
-                method = (f"Lagrangian bound at the duals of the LP restricted to each unit's "
-                          f"{r_now} nearest candidate centres")
+                method = (
+                    f"Lagrangian bound at the duals of the LP restricted to each unit's "
+                    f"{r_now} nearest candidate centres"
+                )
             else:
-                method = (f"Lagrangian bound over all {n} centres at the duals of the LP on "
-                          f"{len(cand)} candidate centres ({r_now} nearest per unit)")
+                method = (
+                    f"Lagrangian bound over all {n} centres at the duals of the LP on "
+                    f"{len(cand)} candidate centres ({r_now} nearest per unit)"
+                )
             y = np.zeros(n)
             y[cand] = res.x[p:]
             return BoundResult(max(value, 0.0), method, 0.0, float(res.fun), y, False, len(i))
@@ -251,16 +278,24 @@ def _free_centre_bound(problem: TerritoryProblem, r: int | None, time_limit: flo
                 # the full LP relaxation is infeasible: no plan meets the balance rows
                 return BoundResult(0.0, "LP relaxation infeasible", 0.0, None, None, True, len(i))
             if r_now >= len(cand) - 1 and len(cand) < n:
-                cand = np.arange(n) if len(cand) * 2 >= n else _candidate_centres(problem, 2 * len(cand))
+                cand = (
+                    np.arange(n)
+                    if len(cand) * 2 >= n
+                    else _candidate_centres(problem, 2 * len(cand))
+                )
                 continue
             r_now = min(max(len(cand) - 1, 1), 2 * r_now)  # too few candidates to balance: widen
             continue
         break  # time limit or numerical trouble
     value = _free_lagrangian(
-        problem, _nearest_lambda(problem), np.zeros((mcount, n)), np.zeros((mcount, n)),
+        problem,
+        _nearest_lambda(problem),
+        np.zeros((mcount, n)),
+        np.zeros((mcount, n)),
     )
-    return BoundResult(max(value, 0.0), "Lagrangian bound without balance prices (LP timed out)",
-                       0.0)
+    return BoundResult(
+        max(value, 0.0), "Lagrangian bound without balance prices (LP timed out)", 0.0
+    )
 
 
 def _nearest_lambda(problem: TerritoryProblem) -> np.ndarray:
@@ -320,8 +355,8 @@ def _centre_values(problem: TerritoryProblem, lam, uu, ul) -> np.ndarray:
     km = np.minimum(reach[sparse_rows] / w[sparse_rows], np.pi * EARTH_RADIUS_KM)
     chord = 2 * np.sin(km / (2 * EARTH_RADIUS_KM))
     for start in range(0, len(sparse_rows), 2000):
-        rows = sparse_rows[start:start + 2000]
-        hits = tree.query_ball_point(xyz[rows], chord[start:start + 2000] * (1 + 1e-9))
+        rows = sparse_rows[start : start + 2000]
+        hits = tree.query_ball_point(xyz[rows], chord[start : start + 2000] * (1 + 1e-9))
         counts = np.fromiter((len(h) for h in hits), dtype=np.int64, count=len(hits))
         if counts.sum() == 0:
             continue
@@ -345,7 +380,7 @@ def _lagrangian_grad(problem: TerritoryProblem, lam, uu, ul):
     g_ij < 0 for them): dL/dlambda_i = 1 - (times i is served), dL/duU_mj = U_m - load_mj and
     dL/duL_mj = load_mj - L_m for the chosen centres j (0 for the others).
     """
-    n, k = problem.n, problem.k
+    k = problem.k
     a = problem.values
     up, lo = problem.upper, problem.lower
     beta = uu - ul
@@ -366,8 +401,17 @@ def _lagrangian_grad(problem: TerritoryProblem, lam, uu, ul):
     return value, grad_lam, g_uu, g_ul
 
 
-def _subgradient(problem: TerritoryProblem, lam, uu, ul, value, deadline, *,
-                 target: float | None = None, max_steps: int = 400):
+def _subgradient(
+    problem: TerritoryProblem,
+    lam,
+    uu,
+    ul,
+    value,
+    deadline,
+    *,
+    target: float | None = None,
+    max_steps: int = 400,
+):
     """Projected subgradient ascent with Polyak steps towards ``target`` (a known plan's cost;
     default 1.3 x the best value), step halved after 6 steps without progress. Returns the
     best value seen (each one is a valid bound) and the number of steps."""
@@ -397,8 +441,14 @@ def _subgradient(problem: TerritoryProblem, lam, uu, ul, value, deadline, *,
     return best, steps
 
 
-def refine_bound(problem: TerritoryProblem, labels: np.ndarray, centres: np.ndarray,
-                 prior: BoundResult | None, *, seconds: float) -> BoundResult | None:
+def refine_bound(
+    problem: TerritoryProblem,
+    labels: np.ndarray,
+    centres: np.ndarray,
+    prior: BoundResult | None,
+    *,
+    seconds: float,
+) -> BoundResult | None:
     """Tighten a weak free-centre bound using a plan: multipliers lambda_i = the unit's cost in
     the plan (their sum is the plan's cost), then Polyak subgradient steps aimed at the plan's
     cost. Every value is a valid bound; the best of it and ``prior`` is returned."""
@@ -416,8 +466,10 @@ def refine_bound(problem: TerritoryProblem, labels: np.ndarray, centres: np.ndar
     value, steps = _subgradient(problem, lam, uu, ul, start, t0 + seconds, target=float(lam.sum()))
     if prior is not None and not prior.infeasible and prior.value >= value:
         return prior
-    method = (f"Lagrangian bound over all {problem.n} centres from the plan's multipliers and "
-              f"{steps} subgradient steps (weaker than the LP relaxation; valid)")
+    method = (
+        f"Lagrangian bound over all {problem.n} centres from the plan's multipliers and "
+        f"{steps} subgradient steps (weaker than the LP relaxation; valid)"
+    )
     took = time.perf_counter() - t0 + (prior.seconds if prior is not None else 0.0)
     y = prior.y if prior is not None else None
     return BoundResult(max(value, 0.0), method, took, None, y, False, 0)
@@ -443,8 +495,9 @@ def _fixed_centre_bound(problem: TerritoryProblem, r: int | None, time_limit: fl
     if r >= k:
         i, j = np.nonzero(allowed)
     else:
-        idx, _ = nearest_km(problem.lat, problem.lon, r, lat2=problem.centers[:, 0],
-                            lon2=problem.centers[:, 1])
+        idx, _ = nearest_km(
+            problem.lat, problem.lon, r, lat2=problem.centers[:, 0], lon2=problem.centers[:, 1]
+        )
         extra = [problem.locked, problem.current if problem.current is not None else None]
         cand = [idx]
         for e in extra:
@@ -480,8 +533,14 @@ def _fixed_centre_bound(problem: TerritoryProblem, r: int | None, time_limit: fl
         (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(nrow, p)
     )
     res = linprog(
-        cost, A_ub=a_ub, b_ub=np.concatenate(b_ub), A_eq=a_eq, b_eq=np.ones(n), bounds=(0, 1),
-        method="highs", options={"time_limit": float(time_limit)},
+        cost,
+        A_ub=a_ub,
+        b_ub=np.concatenate(b_ub),
+        A_eq=a_eq,
+        b_eq=np.ones(n),
+        bounds=(0, 1),
+        method="highs",
+        options={"time_limit": float(time_limit)},
     )
     if res.status == 2 and r >= k:
         return BoundResult(0.0, "transportation LP infeasible", 0.0, None, None, True, p)
@@ -497,8 +556,9 @@ def _fixed_centre_bound(problem: TerritoryProblem, r: int | None, time_limit: fl
         if r >= k
         else f"Lagrangian bound at the duals of the LP on {r} nearest centres"
     )
-    return BoundResult(max(value, 0.0), method, 0.0, float(res.fun) if res.status == 0 else None,
-                       None, False, p)
+    return BoundResult(
+        max(value, 0.0), method, 0.0, float(res.fun) if res.status == 0 else None, None, False, p
+    )
 
 
 def _allowed_fixed(problem: TerritoryProblem) -> np.ndarray:
@@ -534,8 +594,8 @@ def _fixed_lagrangian(problem: TerritoryProblem, lam, u, allowed) -> float:
     n, k = problem.n, problem.k
     a = problem.values
     mcount = a.shape[1]
-    uu = np.stack([u[2 * m * k:(2 * m + 1) * k] for m in range(mcount)])  # (M, k)
-    ul = np.stack([u[(2 * m + 1) * k:(2 * m + 2) * k] for m in range(mcount)])
+    uu = np.stack([u[2 * m * k : (2 * m + 1) * k] for m in range(mcount)])  # (M, k)
+    ul = np.stack([u[(2 * m + 1) * k : (2 * m + 2) * k] for m in range(mcount)])
     nu = u[2 * mcount * k] if problem.max_moved is not None and len(u) > 2 * mcount * k else 0.0
     value = lam.sum() + (problem.upper[:, None] * uu).sum() - (problem.lower[:, None] * ul).sum()
     if problem.max_moved is not None:

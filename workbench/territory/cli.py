@@ -16,7 +16,7 @@ import pandas as pd
 
 from ..config import ParameterError
 
-__all__ = ["run_design", "EXIT_OK", "EXIT_BAD_INPUT", "EXIT_CONSTRAINT"]
+__all__ = ["EXIT_BAD_INPUT", "EXIT_CONSTRAINT", "EXIT_OK", "run_design"]
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
@@ -84,17 +84,24 @@ def format_plan(plan, *, source: str = "") -> str:
     for m in plan.measures:
         dev = 100 * plan.max_deviation[m]
         tol = 100 * plan.tolerance[m]
-        lines.append(f"  {m:<20} {dev:6.2f}%  (tolerance {tol:.2f}%)  {'ok' if dev <= tol + 1e-7 else 'NOT MET'}")
-    lines.append(f"compactness: median_km {plan.median_km:.3f} km "
-                 "(activity-weighted mean distance to the territory centre)")
+        lines.append(
+            f"  {m:<20} {dev:6.2f}%  (tolerance {tol:.2f}%)  {'ok' if dev <= tol + 1e-7 else 'NOT MET'}"
+        )
+    lines.append(
+        f"compactness: median_km {plan.median_km:.3f} km "
+        "(activity-weighted mean distance to the territory centre)"
+    )
     if plan.lower_bound_km is not None:
         lines.append(f"lower bound: {plan.lower_bound_km:.3f} km ({plan.bound_method})")
         if plan.gap is not None:
-            lines.append(f"gap: {100 * plan.gap:.2f}% (objective / bound - 1: the plan is at most "
-                         "this far from the best possible)")
+            lines.append(
+                f"gap: {100 * plan.gap:.2f}% (objective / bound - 1: the plan is at most "
+                "this far from the best possible)"
+            )
         else:
-            lines.append("gap: n/a (the plan misses a balance band; the bound covers balanced "
-                         "plans only)")
+            lines.append(
+                "gap: n/a (the plan misses a balance band; the bound covers balanced plans only)"
+            )
     else:
         lines.append(f"lower bound: none ({plan.bound_method})")
     c = plan.contiguous
@@ -102,11 +109,16 @@ def format_plan(plan, *, source: str = "") -> str:
         lines.append("contiguity: not checked (no --adjacency)")
     else:
         bad = plan.territories.index[~plan.territories["contiguous"].astype(bool)].tolist()
-        lines.append("contiguity: every territory is contiguous" if c
-                     else f"contiguity: NOT MET for {', '.join(bad)}")
+        lines.append(
+            "contiguity: every territory is contiguous"
+            if c
+            else f"contiguity: NOT MET for {', '.join(bad)}"
+        )
     if plan.current_given:
         budget = "" if plan.max_moved is None else f", budget {plan.max_moved}"
-        lines.append(f"disruption: {plan.n_moved} units moved ({100 * plan.share_moved:.1f}%{budget})")
+        lines.append(
+            f"disruption: {plan.n_moved} units moved ({100 * plan.share_moved:.1f}%{budget})"
+        )
     else:
         lines.append("disruption: no current alignment given")
     for note in plan.notes:
@@ -156,8 +168,9 @@ def run_design(args: argparse.Namespace) -> int:
         seed=getattr(args, "seed", 0),
     )
     try:
-        plan = designer.solve(units, adjacency=adjacency, current=current, locked=locked,
-                              names=names)
+        plan = designer.solve(
+            units, adjacency=adjacency, current=current, locked=locked, names=names
+        )
     except ParameterError as exc:
         problems.extend(str(exc).splitlines())
         return _fail(problems)
@@ -168,8 +181,11 @@ def run_design(args: argparse.Namespace) -> int:
     print(format_plan(plan, source=str(args.units)))
     print(f"wrote {args.out} ({len(out)} units, {plan.k} territories)")
     if plan.violations:
-        print(f"workbench design: {len(plan.violations)} constraint(s) not met; the best plan "
-              f"found was still written to {args.out}:", file=sys.stderr)
+        print(
+            f"workbench design: {len(plan.violations)} constraint(s) not met; the best plan "
+            f"found was still written to {args.out}:",
+            file=sys.stderr,
+        )
         for v in plan.violations:
             print(f"  {v}", file=sys.stderr)
         return EXIT_CONSTRAINT

@@ -99,8 +99,17 @@ class TerritoryDesigner:
         self.progress = progress
 
     _PARAMS = (
-        "k", "balance", "tolerance", "weight", "max_moved", "move_penalty", "seed", "n_starts",
-        "time_limit", "compute_bound", "progress",
+        "k",
+        "balance",
+        "tolerance",
+        "weight",
+        "max_moved",
+        "move_penalty",
+        "seed",
+        "n_starts",
+        "time_limit",
+        "compute_bound",
+        "progress",
     )
 
     def get_params(self, deep: bool = True) -> dict:
@@ -203,7 +212,9 @@ def build_territories(
     (['T01', 'T01', 'T01', 'T02', 'T02', 'T02'], True, True)
     """
     designer = TerritoryDesigner(k=k, balance=balance, tolerance=tolerance, **options)
-    return designer.solve(units, adjacency=adjacency, current=current, locked=locked, centers=centers)
+    return designer.solve(
+        units, adjacency=adjacency, current=current, locked=locked, centers=centers
+    )
 
 
 def design(
@@ -226,6 +237,7 @@ def design(
     elif compute_bound and problem.n > 8000 and problem.centers is None:
         pass  # no LP at this size: the plan-based Lagrangian bound is computed afterwards
     elif compute_bound:
+
         def run_bound():
             try:
                 box["bound"] = lower_bound(problem, time_limit=time_limit)
@@ -236,24 +248,38 @@ def design(
         thread.start()
 
     def lp_centres():
+        # waits for the bound: the LP-seeded start must not depend on thread timing
+        if thread is not None:
+            thread.join()
         b = box.get("bound")
         return None if b is None else b.y
 
+    # large free-centre instances refine the bound from the plan afterwards: the time limit
+    # covers both, so the search gets 70 % of it
+    refine = problem.centers is None and problem.n > 600 and compute_bound
+    search_limit = 0.7 * time_limit if refine else time_limit
     result = _solver.solve(
-        problem, seed=seed, n_starts=n_starts, time_limit=time_limit,
-        lp_centres=lp_centres, progress=progress,
+        problem,
+        seed=seed,
+        n_starts=n_starts,
+        time_limit=search_limit,
+        lp_centres=lp_centres,
+        progress=progress,
     )
     if thread is not None:
         thread.join()
     bound = box.get("bound")
-    if (problem.centers is None and problem.n > 600 and compute_bound
-            and (bound is None or "weaker" in bound.method) and result.violation <= 1e-12):
+    if refine and (bound is None or "weaker" in bound.method) and result.violation <= 1e-12:
         # large instance: the LP is out of reach; tighten the Lagrangian bound from the plan
-        bound = refine_bound(problem, result.labels, result.centres, bound,
-                             seconds=0.4 * time_limit)
+        left = t0 + time_limit - time.perf_counter()
+        bound = refine_bound(
+            problem, result.labels, result.centres, bound, seconds=max(left, 0.1 * time_limit)
+        )
     if bound is not None and progress is not None:
-        progress(f"bound: {bound.value / problem.total_weight:.3f} km ({bound.method}, "
-                 f"{bound.seconds:.1f} s)")
+        progress(
+            f"bound: {bound.value / problem.total_weight:.3f} km ({bound.method}, "
+            f"{bound.seconds:.1f} s)"
+        )
     labels, centres = relabel(problem, result.labels, result.centres)
     violations = diagnose(problem, labels, pre, bound)
     notes = list(problem.notes) + _bridge_notes(problem, labels)
@@ -267,8 +293,14 @@ def design(
         "history": result.history,
     }
     plan = build_plan(
-        problem, labels, centres, bound=bound, violations=violations, notes=notes,
-        seconds=time.perf_counter() - t0, info=info,
+        problem,
+        labels,
+        centres,
+        bound=bound,
+        violations=violations,
+        notes=notes,
+        seconds=time.perf_counter() - t0,
+        info=info,
     )
     return plan, bound, result
 
@@ -323,7 +355,9 @@ def relabel(problem: TerritoryProblem, labels: np.ndarray, centres):
 # explaining what failed
 
 
-def diagnose(problem: TerritoryProblem, labels: np.ndarray, pre: list[Violation], bound) -> list[Violation]:
+def diagnose(
+    problem: TerritoryProblem, labels: np.ndarray, pre: list[Violation], bound
+) -> list[Violation]:
     """Every constraint the plan does not meet, each with its most specific known cause."""
     out: list[Violation] = []
     names = problem.labels
@@ -350,7 +384,7 @@ def diagnose(problem: TerritoryProblem, labels: np.ndarray, pre: list[Violation]
             blockers = [u for u in members if u in over_units]
             band = f"{name} {dev:+.1f}% from the mean, {side} of ±{100 * problem.tolerance[m]:.1f}%"
             if blockers:
-                cause = f"it holds unit {blockers[0]}, which alone exceeds the cap"
+                cause = f"it holds unit {blockers[0]}, which makes the band unreachable (above)"
             elif names[s] in lock_causes and v > problem.upper[m]:
                 cause = f"its locked units alone exceed the cap ({lock_causes[names[s]].reason})"
             elif pre:
@@ -358,8 +392,10 @@ def diagnose(problem: TerritoryProblem, labels: np.ndarray, pre: list[Violation]
                 knock_on.append(f"{names[s]} {dev:+.1f}%")
                 continue
             elif lp_infeasible:
-                cause = ("no assignment can meet every band: the balance constraints are "
-                         "infeasible even without contiguity (the LP relaxation has no solution)")
+                cause = (
+                    "no assignment can meet every band: the balance constraints are "
+                    "infeasible even without contiguity (the LP relaxation has no solution)"
+                )
             else:
                 extra = []
                 if problem.graph is not None:
@@ -369,15 +405,20 @@ def diagnose(problem: TerritoryProblem, labels: np.ndarray, pre: list[Violation]
                 if problem.max_moved is not None:
                     extra.append("the disruption budget")
                 what = " and ".join(extra) or "the sizes of the units"
-                cause = (f"the search found no plan meeting every band together with {what} "
-                         "in the time allowed; the balance rows alone are feasible (LP relaxation)")
+                cause = (
+                    f"the search found no plan meeting every band together with {what} "
+                    "in the time allowed; the balance rows alone are feasible (LP relaxation)"
+                )
             out.append(Violation("balance", names[s], f"{band}: {cause}"))
         if knock_on:
-            out.append(Violation(
-                "balance", ", ".join(t.split()[0] for t in knock_on),
-                f"{name} out of band in {len(knock_on)} more territories "
-                f"({', '.join(knock_on)}): a consequence of the blocking units or locks above",
-            ))
+            out.append(
+                Violation(
+                    "balance",
+                    ", ".join(t.split()[0] for t in knock_on),
+                    f"{name} out of band in {len(knock_on)} more territories "
+                    f"({', '.join(knock_on)}): a consequence of the blocking units or locks above",
+                )
+            )
     if problem.graph is not None:
         piece = _solver.component_pieces(problem.graph, labels)
         for s in range(problem.k):
@@ -389,28 +430,43 @@ def diagnose(problem: TerritoryProblem, labels: np.ndarray, pre: list[Violation]
             cut = mem[piece[mem] != main]
             locked_cut = cut[problem.locked[cut] == s]
             if len(locked_cut):
-                reason = (f"split into {len(pids)} pieces: unit {problem.ids[locked_cut[0]]} is "
-                          f"locked to {names[s]} but cut off from the rest by other territories")
+                reason = (
+                    f"split into {len(pids)} pieces: unit {problem.ids[locked_cut[0]]} is "
+                    f"locked to {names[s]} but cut off from the rest by other territories"
+                )
             else:
-                reason = (f"split into {len(pids)} pieces; detached: "
-                          f"{', '.join(map(str, problem.ids[cut][:5]))}")
+                reason = (
+                    f"split into {len(pids)} pieces; detached: "
+                    f"{', '.join(map(str, problem.ids[cut][:5]))}"
+                )
             out.append(Violation("contiguity", names[s], reason))
     bad_lock = np.flatnonzero((problem.locked >= 0) & (problem.locked != labels))
     for i in bad_lock[:10]:
-        out.append(Violation("lock", str(problem.ids[i]),
-                             f"unit {problem.ids[i]} is locked to {names[problem.locked[i]]} "
-                             f"but placed in {names[labels[i]]}"))
+        out.append(
+            Violation(
+                "lock",
+                str(problem.ids[i]),
+                f"unit {problem.ids[i]} is locked to {names[problem.locked[i]]} "
+                f"but placed in {names[labels[i]]}",
+            )
+        )
     if problem.max_moved is not None and problem.current is not None:
         moved = int((problem.current_given & (problem.current != labels)).sum())
         if moved > problem.max_moved:
             forced = [v for v in pre if v.constraint == "disruption"]
-            why = ("see above: those moves are forced" if forced else
-                   "the search found no plan within the budget (it ranks the budget above "
-                   "balance, so this should not happen unless time ran out)")
-            out.append(Violation(
-                "disruption", "max_moved",
-                f"{moved} units change territory, above the budget of {problem.max_moved}: {why}",
-            ))
+            why = (
+                "see above: those moves are forced"
+                if forced
+                else "the search found no plan within the budget (it ranks the budget above "
+                "balance, so this should not happen unless time ran out)"
+            )
+            out.append(
+                Violation(
+                    "disruption",
+                    "max_moved",
+                    f"{moved} units change territory, above the budget of {problem.max_moved}: {why}",
+                )
+            )
     return out
 
 
@@ -422,8 +478,11 @@ def _bridge_notes(problem: TerritoryProblem, labels: np.ndarray) -> list[str]:
     for s in range(problem.k):
         mem = labels == s
         if len(np.unique(raw[mem])) > 1:
-            used = [f"{problem.ids[i]}-{problem.ids[j]}" for i, j, _ in problem.bridges
-                    if labels[i] == s and labels[j] == s]
+            used = [
+                f"{problem.ids[i]}-{problem.ids[j]}"
+                for i, j, _ in problem.bridges
+                if labels[i] == s and labels[j] == s
+            ]
             if used:
                 notes.append(
                     f"{problem.labels[s]} is contiguous only through bridge(s) "

@@ -69,13 +69,23 @@ def disruption_frontier(
     bound = None
     for b in budgets:
         problem = build_problem(
-            units, k=k, balance=balance, tolerance=tolerance, weight=weight,
-            adjacency=adjacency, current=current, locked=locked, max_moved=float(b),
+            units,
+            k=k,
+            balance=balance,
+            tolerance=tolerance,
+            weight=weight,
+            adjacency=adjacency,
+            current=current,
+            locked=locked,
+            max_moved=float(b),
         )
         # the free-centre bound ignores the budget: compute it once for the sweep
         plan, bound_used, _ = design(
-            problem, seed=seed, time_limit=time_limit,
-            bound=bound if problem.centers is None else None, progress=progress,
+            problem,
+            seed=seed,
+            time_limit=time_limit,
+            bound=bound if problem.centers is None else None,
+            progress=progress,
         )
         if problem.centers is None:
             bound = bound_used

@@ -144,12 +144,18 @@ class TerritoryPlan:
         rows = []
         for m in self.measures:
             rows.append(
-                (f"max deviation {m} (%)", round(100 * self.max_deviation[m], 2),
-                 round(100 * self.tolerance[m], 2), bool(self.max_deviation[m] <= self.tolerance[m] + 1e-9))
+                (
+                    f"max deviation {m} (%)",
+                    round(100 * self.max_deviation[m], 2),
+                    round(100 * self.tolerance[m], 2),
+                    bool(self.max_deviation[m] <= self.tolerance[m] + 1e-9),
+                )
             )
         rows.append(("median_km", round(self.median_km, 3), None, None))
         if self.objective_km - self.median_km > 1e-9:
-            rows.append(("objective_km (with move penalty)", round(self.objective_km, 3), None, None))
+            rows.append(
+                ("objective_km (with move penalty)", round(self.objective_km, 3), None, None)
+            )
         lb = self.lower_bound_km
         rows.append(("lower_bound_km", None if lb is None else round(lb, 3), None, None))
         g = self.gap
@@ -158,8 +164,14 @@ class TerritoryPlan:
         rows.append(("contiguous", c, None, c))
         if self.current_given:
             limit = self.max_moved
-            rows.append(("units moved", self.n_moved, limit,
-                         None if limit is None else bool(self.n_moved <= limit)))
+            rows.append(
+                (
+                    "units moved",
+                    self.n_moved,
+                    limit,
+                    None if limit is None else bool(self.n_moved <= limit),
+                )
+            )
             rows.append(("share moved (%)", round(100 * self.share_moved, 2), None, None))
         rows.append(("territories", self.k, None, None))
         rows.append(("units", len(self.units), None, None))
@@ -171,7 +183,9 @@ class TerritoryPlan:
         """One row per unit: ``unit_id``, ``territory`` and the per-unit details."""
         return self.units.reset_index()
 
-    def compare(self, other: TerritoryPlan, *, names: tuple[str, str] = ("this", "other")) -> pd.DataFrame:
+    def compare(
+        self, other: TerritoryPlan, *, names: tuple[str, str] = ("this", "other")
+    ) -> pd.DataFrame:
         """Headline metrics of two plans side by side, with the number of units they place
         differently (as sets of territories, so relabelled but identical plans differ by 0)."""
         a = self.summary()["value"].rename(names[0])
@@ -197,7 +211,9 @@ class TerritoryPlan:
         lines = [f"TerritoryPlan: {self.k} territories, {len(self.units)} units"]
         s = self.summary()
         for name, row in s.iterrows():
-            lim = "" if row["limit"] is None or pd.isna(row["limit"]) else f" (limit {row['limit']})"
+            lim = (
+                "" if row["limit"] is None or pd.isna(row["limit"]) else f" (limit {row['limit']})"
+            )
             lines.append(f"  {name:<34} {row['value']}{lim}")
         for v in self.violations:
             lines.append(f"  VIOLATION {v}")
@@ -268,7 +284,9 @@ def build_plan(problem, labels, centres, *, bound, violations, notes, seconds, i
     rows = []
     mean = problem.mean
     pieces = component_pieces(problem.graph, labels) if problem.graph is not None else None
-    raw_pieces = component_pieces(problem.raw_graph, labels) if problem.raw_graph is not None else None
+    raw_pieces = (
+        component_pieces(problem.raw_graph, labels) if problem.raw_graph is not None else None
+    )
     for s in range(problem.k):
         mem = labels == s
         row = {"territory": names[s], "n_units": int(mem.sum())}
@@ -277,7 +295,11 @@ def build_plan(problem, labels, centres, *, bound, violations, notes, seconds, i
             row[name] = tot
             row[f"{name}_dev_pct"] = 100.0 * (tot - mean[m]) / mean[m] if mean[m] > 0 else 0.0
         w = problem.weight[mem]
-        row["distance_km"] = float(dist[mem] @ w / w.sum()) if w.sum() > 0 else float(dist[mem].mean() if mem.any() else 0.0)
+        row["distance_km"] = (
+            float(dist[mem] @ w / w.sum())
+            if w.sum() > 0
+            else float(dist[mem].mean() if mem.any() else 0.0)
+        )
         row["max_km"] = float(dist[mem].max()) if mem.any() else 0.0
         if problem.centers is None:
             row["centre"] = str(problem.ids[centres[s]]) if centres[s] >= 0 else None

@@ -22,7 +22,7 @@ from scipy.spatial import cKDTree
 from ..config import ParameterError
 from ..geo import haversine_km, to_unit_vectors
 
-__all__ = ["Violation", "TerritoryProblem", "build_problem", "precheck", "territory_labels"]
+__all__ = ["TerritoryProblem", "Violation", "build_problem", "precheck", "territory_labels"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -287,7 +287,10 @@ def build_problem(
             if not problems:
                 keep = ia != ib
                 m = sp.csr_matrix(
-                    (np.ones(2 * keep.sum()), (np.r_[ia[keep], ib[keep]], np.r_[ib[keep], ia[keep]])),
+                    (
+                        np.ones(2 * keep.sum()),
+                        (np.r_[ia[keep], ib[keep]], np.r_[ib[keep], ia[keep]]),
+                    ),
                     shape=(n, n),
                 )
                 m.data[:] = 1.0
@@ -311,7 +314,9 @@ def build_problem(
                 problems.append(f"{cn}: lat and lon must be numbers")
             center_xy = xy
         if k_ok and len(centers) != k:
-            problems.append(f"{cn}: expected k = {k} rows (one centre per territory), got {len(centers)}")
+            problems.append(
+                f"{cn}: expected k = {k} rows (one centre per territory), got {len(centers)}"
+            )
         if "territory" in centers.columns:
             center_names = centers["territory"].astype(str).str.strip().tolist()
             if len(set(center_names)) != len(center_names):
@@ -354,9 +359,13 @@ def build_problem(
     labels = _slot_labels(k, center_names, lock_names, cur_lab)
     cur_set = set(cur_lab) if cur_lab is not None else set()
     kinds = tuple(
-        "centre" if center_names else
-        "lock" if lab in lock_names else
-        "current" if lab in cur_set else "new"
+        "centre"
+        if center_names
+        else "lock"
+        if lab in lock_names
+        else "current"
+        if lab in cur_set
+        else "new"
         for lab in labels
     )
     slot = {lab: s for s, lab in enumerate(labels)}
@@ -377,7 +386,7 @@ def build_problem(
             cur_names[pos] = lab
         if max_moved is not None:
             # rounding down: "at most 10 %" must never allow 10.4 %
-            budget = int(math.floor(float(max_moved) * given.sum() + 1e-9))
+            budget = math.floor(float(max_moved) * given.sum() + 1e-9)
 
     lat = numeric["lat"]
     lon = numeric["lon"]
@@ -471,15 +480,15 @@ def _assignment(frame, what: str, names, id_index: pd.Index, problems: list[str]
         frame = pd.DataFrame({"unit_id": frame.index.astype(str), "territory": frame.to_numpy()})
     miss = [c for c in ("unit_id", "territory") if c not in frame.columns]
     if miss:
-        problems.append(
-            f"{fname}: missing column(s) {', '.join(miss)}; expected unit_id,territory"
-        )
+        problems.append(f"{fname}: missing column(s) {', '.join(miss)}; expected unit_id,territory")
         return None
     uid = _unit_ids(frame, "unit_id")
     terr = frame["territory"]
     blank = terr.isna() | (terr.astype(str).str.strip() == "")
     if blank.any():
-        problems.append(f"{fname}: column territory is empty at {_lines(frame.index[blank], frame)}")
+        problems.append(
+            f"{fname}: column territory is empty at {_lines(frame.index[blank], frame)}"
+        )
     terr = terr.astype(str).str.strip()
     if len(id_index):
         unknown = uid[id_index.get_indexer(uid) < 0]
@@ -583,6 +592,89 @@ def _bridge_components(graph: sp.csr_matrix, lat, lon, ids) -> tuple:
     return augmented, tuple(bridges), note
 
 
+def _knapsack_extreme(gain: np.ndarray, cost: np.ndarray, budget: float, *, most: bool) -> float:
+    """Fractional knapsack: the most (or least) ``gain`` obtainable from items whose ``cost``
+    adds up to ``budget`` (at most ``budget`` when ``most``, at least when not). Items of zero
+    cost are free: all taken for the most, none for the least."""
+    free = cost <= 0
+    total = float(gain[free].sum()) if most else 0.0
+    g, c = gain[~free], cost[~free]
+    if len(c) == 0 or budget <= 0:
+        return total
+    ratio = g / c
+    order = np.argsort(-ratio if most else ratio, kind="stable")
+    cum = np.cumsum(c[order])
+    full = int(np.searchsorted(cum, budget, side="right"))
+    total += float(g[order][:full].sum())
+    if full < len(order):
+        used = cum[full - 1] if full else 0.0
+        total += float(ratio[order][full] * (budget - used))
+    elif not most:
+        return np.inf  # even every item does not reach the budget
+    return total
+
+
+def _paired_measure_blocks(problem: TerritoryProblem) -> list[Violation]:
+    """Big units whose territory cannot meet two bands at once, named.
+
+    A territory holding unit i has at most ``U_m - a_im`` of measure m left; filled with the
+    units richest in measure m2 per unit of m (a fractional knapsack, so an over-estimate of
+    any real choice) it still may not reach m2's floor - or, needing ``L_m - a_im`` more of m,
+    it may overshoot m2's cap even with the units poorest in m2. Either way no plan can balance
+    the territory that holds i. Checked for units holding at least half a mean of a measure.
+    """
+    out: list[Violation] = []
+    a = problem.values
+    mcount = a.shape[1]
+    if mcount < 2:
+        return out
+    mean, up, lo = problem.mean, problem.upper, problem.lower
+    big = np.flatnonzero((a >= 0.5 * mean).any(axis=1))
+    for i in big[:50]:
+        others = np.ones(problem.n, dtype=bool)
+        others[i] = False
+        for m in range(mcount):
+            if a[i, m] > up[m]:
+                continue  # reported as a single unit above the cap
+            for m2 in range(mcount):
+                if m2 == m:
+                    continue
+                name, name2 = problem.measures[m], problem.measures[m2]
+                most = a[i, m2] + _knapsack_extreme(
+                    a[others, m2], a[others, m], up[m] - a[i, m], most=True
+                )
+                if most < lo[m2] * (1 - 1e-12):
+                    out.append(
+                        Violation(
+                            "balance",
+                            str(problem.ids[i]),
+                            f"a territory holding unit {problem.ids[i]} reaches at most "
+                            f"{100 * most / mean[m2]:.0f}% of the mean {name2}: the unit "
+                            f"already has {100 * a[i, m] / mean[m]:.0f}% of the mean {name}, "
+                            f"and what fits under the {name} cap cannot lift {name2} to its "
+                            f"floor of {100 * (1 - problem.tolerance[m2]):.0f}%",
+                        )
+                    )
+                    break
+                least = a[i, m2] + _knapsack_extreme(
+                    a[others, m2], a[others, m], lo[m] - a[i, m], most=False
+                )
+                if least > up[m2] * (1 + 1e-12):
+                    out.append(
+                        Violation(
+                            "balance",
+                            str(problem.ids[i]),
+                            f"a territory holding unit {problem.ids[i]} has at least "
+                            f"{100 * least / mean[m2]:.0f}% of the mean {name2}: reaching the "
+                            f"{name} floor of {100 * (1 - problem.tolerance[m]):.0f}% from the "
+                            f"unit's {100 * a[i, m] / mean[m]:.0f}% pushes {name2} over its cap "
+                            f"of {100 * (1 + problem.tolerance[m2]):.0f}%",
+                        )
+                    )
+                    break
+    return out
+
+
 def precheck(problem: TerritoryProblem) -> list[Violation]:
     """Constraints no plan can meet, found from the data alone, each naming its cause.
 
@@ -641,6 +733,7 @@ def precheck(problem: TerritoryProblem) -> list[Violation]:
                     f"territories must each reach {100 * (1 - problem.tolerance[m]):.0f}% of the mean",
                 )
             )
+    out.extend(_paired_measure_blocks(problem))
     if problem.max_moved is not None and problem.current is not None:
         # current territories beyond k have no slot in the plan: their units must all move
         orphans = problem.current_given & (problem.current < 0)

@@ -1,23 +1,25 @@
 """Location-allocation heuristic for balanced, contiguous, compact territories.
 
-One *start* is (Hess & Samuels; Rios-Mercado's GRASP for the local search):
+Phase 1 runs several cheap *starts*; each one (Hess & Samuels location-allocation, then a
+Rios-Mercado-style local search):
 
-1. **Allocate** units to the k fixed centres by a balanced transportation LP (HiGHS): minimise
+1. **Seeds**: weighted k-means++ or recursive coordinate bisection (balanced by construction),
+   the LP relaxation's centres when the bound is ready, or the current alignment.
+2. **Allocate** units to the k fixed centres by a balanced transportation LP (HiGHS): minimise
    weighted distance subject to every measure of every territory within its band (soft, with
    a large penalty so the LP is always solvable), locks (forbidden pairs) and the disruption
    budget. A basic LP solution splits at most about ``2 * M * k`` units between territories;
-   those few are resolved exactly by a small MILP over the split units only.
-2. **Relocate** each centre to its territory's weighted 1-median among member units.
-3. Repeat 1-2 until the centres stop moving.
+   the final allocation resolves them by a small exact MILP (split units and neighbours).
+3. **Relocate** each centre to its territory's weighted 1-median among member units; repeat
+   2-3 until the centres stop moving.
 4. **Repair contiguity**: pieces of a territory not connected to its centre go to the adjacent
    territory that costs least.
-5. **Local search** on the adjacency graph: boundary moves, then swaps and two-step chains
-   across boundaries, accepted when they lower ``penalty * balance violation + distance``
-   (lexicographic in effect) and keep both territories contiguous; centres re-optimised after
-   every pass.
+5. **Descent and tabu search** on the adjacency graph: boundary moves (and swaps / chains) that
+   keep both territories contiguous; the tabu search oscillates the balance penalty.
 
-Several starts (LP-relaxation centres, weighted k-means++ seeds drawn from ``seed``) are run
-within the time budget and the best plan is kept. Everything is deterministic for a seed.
+Phase 2 polishes the best starts by a **MILP large-neighbourhood search** (a territory and its
+neighbours re-optimised exactly, contiguity by shortest-path constraints) and, on tiny
+instances, a Teitz-Bart vertex substitution. Everything is deterministic for a seed.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from scipy.sparse.csgraph import connected_components as _cc
 from ..geo import distance_matrix_km, haversine_km, nearest_km
 from .problem import TerritoryProblem
 
-__all__ = ["SolveResult", "solve", "evaluate", "centres_of", "component_pieces"]
+__all__ = ["SolveResult", "centres_of", "component_pieces", "evaluate", "solve"]
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +55,6 @@ BUDGET_PENALTY = BALANCE_PENALTY * BUDGET_WEIGHT  # per unit, in the LP/MILP obj
 # largest share wins; the LNS repairs balance afterwards).
 ROUND_NEAR = 8
 LNS_FAILS = None  # default k
-LP_ALLOCATION_PAIRS = 10**12  # above n * k, allocate by prices instead of the LP (off)
 SUBSTITUTION_SIZE = 40  # n * k up to which the vertex substitution polish runs
 STALL_BASE = 120  # tabu iterations without a new best before it stops (+ n/4)
 
@@ -225,8 +226,6 @@ def allocate(
     """
     n, k = problem.n, problem.k
     mcount = problem.values.shape[1]
-    if n * k > LP_ALLOCATION_PAIRS and dist is None:
-        return price_allocate(problem, centres)
     i, j = _candidate_pairs(problem, centres)
     clat, clon = _centre_xy(problem, centres)
     p = len(i)
@@ -245,8 +244,9 @@ def allocate(
     nslack = 2 * k * mcount
     has_budget = problem.max_moved is not None
     nv = p + nslack + int(has_budget)
-    c = np.r_[cost, np.full(nslack, BALANCE_PENALTY / 1.0), np.full(int(has_budget),
-                                                                    BUDGET_PENALTY)]
+    c = np.r_[
+        cost, np.full(nslack, BALANCE_PENALTY / 1.0), np.full(int(has_budget), BUDGET_PENALTY)
+    ]
     # slacks are in relative units (share of the mean): column scale = mean
     rows, cols, vals, ub = [], [], [], []
     r = 0
@@ -278,8 +278,14 @@ def allocate(
     a_eq = sp.csr_matrix((np.ones(p), (i, np.arange(p))), shape=(n, nv))
     bounds = [(0, 1)] * p + [(0, None)] * (nslack + int(has_budget))
     res = linprog(
-        c, A_ub=a_ub, b_ub=np.concatenate(ub), A_eq=a_eq, b_eq=np.ones(n), bounds=bounds,
-        method="highs", options={"time_limit": float(time_limit)},
+        c,
+        A_ub=a_ub,
+        b_ub=np.concatenate(ub),
+        A_eq=a_eq,
+        b_eq=np.ones(n),
+        bounds=bounds,
+        method="highs",
+        options={"time_limit": float(time_limit)},
     )
     if res.status != 0 or res.x is None:
         # fall back to nearest allowed centre (only on HiGHS trouble)
@@ -300,63 +306,6 @@ def allocate(
     if len(split) and round_near >= 0:
         labels = _round_split(problem, labels, split, i, j, x, centres, time_limit, near=round_near)
     return labels
-
-
-def price_allocate(
-    problem: TerritoryProblem, centres, *, iters: int = 400, q: int = 12
-) -> np.ndarray:
-    """Balanced assignment for large instances by prices instead of an LP.
-
-    Each unit goes to the centre (among its ``q`` nearest, plus its locked territory) with
-    the least ``w_i d_ij + sum_m a_im p_jm``; the prices ``p`` rise on territories above the
-    mean and fall below it (subgradient steps on the Lagrangian dual of the balance rows),
-    with geometrically shrinking steps. It is the transportation LP's dual solved
-    approximately in O(n q) per step; units are small against a territory at the sizes where
-    it is used, so rounding is harmless and the local search finishes the job.
-    """
-    n, k = problem.n, problem.k
-    mcount = problem.values.shape[1]
-    clat, clon = _centre_xy(problem, centres)
-    q = min(q, k)
-    idx, km = nearest_km(problem.lat, problem.lon, q, lat2=clat, lon2=clon)
-    lk = problem.locked
-    if (lk >= 0).any():
-        # a locked unit may only go to its territory
-        rows = np.flatnonzero(lk >= 0)
-        idx[rows] = lk[rows, None]
-        km[rows] = haversine_km(problem.lat[rows], problem.lon[rows], clat[lk[rows]],
-                                clon[lk[rows]])[:, None]
-    if problem.centers is None:
-        c = np.asarray(centres)
-        idx[c] = np.arange(k)[:, None]
-        km[c] = 0.0
-    cost = problem.weight[:, None] * km
-    if problem.current is not None:
-        moved = problem.current_given[:, None] & (problem.current[:, None] != idx)
-        cost = cost + _move_unit_cost(problem) * problem.total_weight * moved
-    a = problem.values
-    mean = np.where(problem.mean > 0, problem.mean, 1.0)
-    # price scale: a typical unit's cost of going one centre further, per unit of measure
-    spread = np.median(cost[:, min(1, q - 1)] - cost[:, 0]) if q > 1 else 1.0
-    scale = max(float(spread), 1e-9) / np.maximum(np.median(a, axis=0), 1e-12)
-    prices = np.zeros((k, mcount))
-    best_lab, best_exc = None, np.inf
-    step = 1.0
-    rows = np.arange(n)
-    for _ in range(iters):
-        eff = cost + np.einsum("im,iqm->iq", a, prices[idx])
-        lab = idx[rows, np.argmin(eff, axis=1)]
-        load = np.zeros((k, mcount))
-        np.add.at(load, lab, a)
-        rel = (load - problem.mean) / mean
-        exc = float(_band_excess(problem, load).sum())
-        if exc < best_exc:
-            best_exc, best_lab = exc, lab.copy()
-            if exc <= 1e-12:
-                break
-        prices += step * rel * scale
-        step *= 0.985
-    return best_lab
 
 
 def _nearest_allowed(problem, i, j, cost) -> np.ndarray:
@@ -384,8 +333,9 @@ def _round_split(problem, labels, split, i, j, x, centres, time_limit, *, near: 
     for u, t in zip(i[pos], j[pos]):
         spread.setdefault(int(u), set()).add(int(t))
     allowed: dict[int, set[int]] = {}
-    nb_idx, _ = nearest_km(problem.lat, problem.lon, min(n, near + 1),
-                           lat2=problem.lat, lon2=problem.lon)
+    nb_idx, _ = nearest_km(
+        problem.lat, problem.lon, min(n, near + 1), lat2=problem.lat, lon2=problem.lon
+    )
     for u in split:
         u = int(u)
         slots = spread.get(u, {int(labels[u])})
@@ -425,8 +375,7 @@ def _round_split(problem, labels, split, i, j, x, centres, time_limit, *, near: 
     nslack = 2 * k * mcount
     has_budget = problem.max_moved is not None
     nv = q + nslack + int(has_budget)
-    c = np.r_[sc, np.full(nslack, BALANCE_PENALTY),
-              np.full(int(has_budget), BUDGET_PENALTY)]
+    c = np.r_[sc, np.full(nslack, BALANCE_PENALTY), np.full(int(has_budget), BUDGET_PENALTY)]
     rows, cols, vals, lo, hi = [], [], [], [], []
     r = 0
     for m in range(mcount):
@@ -496,15 +445,11 @@ def component_pieces(graph: sp.csr_matrix, labels: np.ndarray) -> np.ndarray:
     one territory. A territory is contiguous iff all its units share one piece id."""
     g = graph.tocoo()
     same = labels[g.row] == labels[g.col]
-    sub = sp.csr_matrix(
-        (np.ones(same.sum()), (g.row[same], g.col[same])), shape=graph.shape
-    )
+    sub = sp.csr_matrix((np.ones(same.sum()), (g.row[same], g.col[same])), shape=graph.shape)
     return _cc(sub, directed=False)[1]
 
 
-def repair_contiguity(
-    problem: TerritoryProblem, labels: np.ndarray, centres
-) -> np.ndarray:
+def repair_contiguity(problem: TerritoryProblem, labels: np.ndarray, centres) -> np.ndarray:
     """Give every piece of a territory that is cut off from its main piece to a neighbouring
     territory, cheapest first, until every territory is one piece.
 
@@ -514,7 +459,11 @@ def repair_contiguity(
     """
     graph = problem.graph
     labels = labels.copy()
-    clat, clon = _centre_xy(problem, centres) if problem.centers is not None or centres is not None else (None, None)
+    clat, clon = (
+        _centre_xy(problem, centres)
+        if problem.centers is not None or centres is not None
+        else (None, None)
+    )
     for _ in range(problem.n):
         piece = component_pieces(graph, labels)
         changed = False
@@ -543,7 +492,12 @@ def repair_contiguity(
 
 
 def _main_piece(problem, labels, piece, members, s, centres) -> int:
-    if problem.centers is None and centres is not None and centres[s] >= 0 and labels[centres[s]] == s:
+    if (
+        problem.centers is None
+        and centres is not None
+        and centres[s] >= 0
+        and labels[centres[s]] == s
+    ):
         return int(piece[centres[s]])
     pids = piece[members]
     locked = (problem.locked[members] == s).astype(float)
@@ -658,8 +612,11 @@ class _State:
         s = self.labels[i]
         if not self.contiguity:
             return bool(((self.labels == s).sum() - 1 - len(exclude)) > 0)
-        nbrs = [v for v in self.indices[self.indptr[i]:self.indptr[i + 1]]
-                if self.labels[v] == s and v not in exclude]
+        nbrs = [
+            v
+            for v in self.indices[self.indptr[i] : self.indptr[i + 1]]
+            if self.labels[v] == s and v not in exclude
+        ]
         if len(nbrs) <= 1:
             if len(nbrs) == 0:
                 # i is alone in its territory (or cut off): leaving empties it or heals it
@@ -671,7 +628,7 @@ class _State:
         labels, indptr, indices = self.labels, self.indptr, self.indices
         while stack and targets:
             u = stack.pop()
-            for v in indices[indptr[u]:indptr[u + 1]]:
+            for v in indices[indptr[u] : indptr[u + 1]]:
                 if v not in seen and labels[v] == s:
                     seen.add(v)
                     targets.discard(v)
@@ -694,8 +651,9 @@ def _move_graph(problem: TerritoryProblem, knn: int = 8) -> sp.csr_matrix:
     i = np.repeat(np.arange(n), idx.shape[1])
     j = idx.ravel()
     keep = i != j
-    m = sp.csr_matrix((np.ones(2 * keep.sum()), (np.r_[i[keep], j[keep]], np.r_[j[keep], i[keep]])),
-                      shape=(n, n))
+    m = sp.csr_matrix(
+        (np.ones(2 * keep.sum()), (np.r_[i[keep], j[keep]], np.r_[j[keep], i[keep]])), shape=(n, n)
+    )
     m.data[:] = 1.0
     return m
 
@@ -759,7 +717,7 @@ def _vector_scores(st: _State, cand: np.ndarray) -> np.ndarray:
     d_old = haversine_km(p.lat[i], p.lon[i], st.clat[s], st.clon[s])
     dobj = p.weight[i] * (d_new - d_old) / st.W
     a = p.values[i]
-    pen = lambda v: ((np.maximum(v - p.upper, 0) + np.maximum(p.lower - v, 0)) / st.safe).sum(1)  # noqa: E731
+    pen = lambda v: ((np.maximum(v - p.upper, 0) + np.maximum(p.lower - v, 0)) / st.safe).sum(1)
     dviol = pen(st.sums[s] - a) - pen(st.sums[s]) + pen(st.sums[t] + a) - pen(st.sums[t])
     if p.current is not None:
         given = p.current_given[i]
@@ -772,7 +730,7 @@ def _vector_scores(st: _State, cand: np.ndarray) -> np.ndarray:
 
 
 def _touches(st: _State, i: int, t: int) -> bool:
-    nb = st.indices[st.indptr[i]:st.indptr[i + 1]]
+    nb = st.indices[st.indptr[i] : st.indptr[i + 1]]
     return bool((st.labels[nb] == t).any())
 
 
@@ -803,14 +761,20 @@ def _pair_moves(st: _State, g, rng, deadline, *, balance_only: bool) -> bool:
     # per-candidate pieces of the score that simply add up
     i_all, t_all = cand[:, 0], cand[:, 1]
     s_all = src
-    d_obj = p.weight[i_all] * (
-        haversine_km(p.lat[i_all], p.lon[i_all], st.clat[t_all], st.clon[t_all])
-        - haversine_km(p.lat[i_all], p.lon[i_all], st.clat[s_all], st.clon[s_all])
-    ) / st.W
+    d_obj = (
+        p.weight[i_all]
+        * (
+            haversine_km(p.lat[i_all], p.lon[i_all], st.clat[t_all], st.clon[t_all])
+            - haversine_km(p.lat[i_all], p.lon[i_all], st.clat[s_all], st.clon[s_all])
+        )
+        / st.W
+    )
     dm = np.zeros(len(cand), dtype=np.int64)
     if p.current is not None:
         given = p.current_given[i_all]
-        dm = given * ((p.current[i_all] != t_all).astype(int) - (p.current[i_all] != s_all).astype(int))
+        dm = given * (
+            (p.current[i_all] != t_all).astype(int) - (p.current[i_all] != s_all).astype(int)
+        )
     d_obj = d_obj + st.move_cost * dm
     vals = p.values[i_all]
     upper, lower, safe = p.upper, p.lower, st.safe
@@ -877,10 +841,14 @@ def _vector_parts(st: _State, cand: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     p = st.p
     i, t = cand[:, 0], cand[:, 1]
     s = st.labels[i]
-    dobj = p.weight[i] * (
-        haversine_km(p.lat[i], p.lon[i], st.clat[t], st.clon[t])
-        - haversine_km(p.lat[i], p.lon[i], st.clat[s], st.clon[s])
-    ) / st.W
+    dobj = (
+        p.weight[i]
+        * (
+            haversine_km(p.lat[i], p.lon[i], st.clat[t], st.clon[t])
+            - haversine_km(p.lat[i], p.lon[i], st.clat[s], st.clon[s])
+        )
+        / st.W
+    )
     a = p.values[i]
 
     def pen(v):
@@ -980,7 +948,9 @@ def tabu_search(
         else:
             infeasible_streak += 1
             feasible_streak = 0
-        if (viol_now < best[0] - 1e-12) or (feasible and viol_now <= best[0] + 1e-12 and obj_now < best[1] - 1e-9):
+        if (viol_now < best[0] - 1e-12) or (
+            feasible and viol_now <= best[0] + 1e-12 and obj_now < best[1] - 1e-9
+        ):
             obj, viol, c = true_eval()
             if (viol, obj) < (best[0], best[1]):
                 best = (viol, obj, st.labels.copy(), c)
@@ -1055,7 +1025,7 @@ def group_milp(
     """
     from scipy.sparse.csgraph import dijkstra
 
-    n, k = problem.n, problem.k
+    n = problem.n
     mcount = problem.values.shape[1]
     gset = set(group)
     free = np.flatnonzero(np.isin(labels, group))
@@ -1108,7 +1078,9 @@ def group_milp(
     q = len(si)
     col_of = {(int(u), int(t)): c_ for c_, (u, t) in enumerate(zip(si, sj))}
     W = problem.total_weight
-    cost = problem.weight[si] * haversine_km(problem.lat[si], problem.lon[si], clat[sj], clon[sj]) / W
+    cost = (
+        problem.weight[si] * haversine_km(problem.lat[si], problem.lon[si], clat[sj], clon[sj]) / W
+    )
     moved = np.zeros(q, dtype=bool)
     if problem.current is not None:
         moved = problem.current_given[si] & (problem.current[si] != sj)
@@ -1119,8 +1091,7 @@ def group_milp(
     nslack = 2 * gk * mcount
     has_budget = problem.max_moved is not None
     nv = q + nslack + int(has_budget)
-    c_vec = np.r_[cost, np.full(nslack, BALANCE_PENALTY),
-                  np.full(int(has_budget), BUDGET_PENALTY)]
+    c_vec = np.r_[cost, np.full(nslack, BALANCE_PENALTY), np.full(int(has_budget), BUDGET_PENALTY)]
     rows, cols, vals, lo, hi = [], [], [], [], []
     r = 0
     gr = np.array([gpos[int(t)] for t in sj], dtype=np.int64)
@@ -1157,7 +1128,7 @@ def group_milp(
         if not np.isfinite(du):
             continue
         closer = []
-        for v in indices[indptr[u]:indptr[u + 1]]:
+        for v in indices[indptr[u] : indptr[u + 1]]:
             lv = local[v]
             if lv >= 0 and dist[gpos[t], lv] < du:
                 cv = col_of.get((int(v), t))
@@ -1201,7 +1172,9 @@ def _edge_km(problem: TerritoryProblem) -> sp.csr_matrix:
     """Adjacency graph weighted by haversine km between unit centroids (a tiny floor keeps
     coincident units connected: csgraph treats 0 as no edge)."""
     g = problem.graph.tocoo()
-    km = haversine_km(problem.lat[g.row], problem.lon[g.row], problem.lat[g.col], problem.lon[g.col])
+    km = haversine_km(
+        problem.lat[g.row], problem.lon[g.row], problem.lat[g.col], problem.lon[g.col]
+    )
     return sp.csr_matrix((np.maximum(km, 1e-6), (g.row, g.col)), shape=g.shape)
 
 
@@ -1380,7 +1353,9 @@ def _kmeanspp(problem: TerritoryProblem, rng: np.random.Generator, k: int) -> np
         else:
             nxt = int(rng.choice(n, p=prob / prob.sum()))
         chosen.append(nxt)
-        d = np.minimum(d, haversine_km(problem.lat, problem.lon, problem.lat[nxt], problem.lon[nxt]))
+        d = np.minimum(
+            d, haversine_km(problem.lat, problem.lon, problem.lat[nxt], problem.lon[nxt])
+        )
     return np.asarray(chosen, dtype=np.int64)
 
 
@@ -1459,15 +1434,20 @@ def _seed_to_slots(problem: TerritoryProblem, seeds: np.ndarray) -> np.ndarray:
             if s in anchors:
                 centres[s] = _one_median(problem, anchors[s])
             else:
-                free_units = np.flatnonzero((problem.locked < 0) & ~np.isin(np.arange(problem.n), centres))
-                dd = haversine_km(problem.lat[free_units], problem.lon[free_units],
-                                  problem.lat[c], problem.lon[c])
+                free_units = np.flatnonzero(
+                    (problem.locked < 0) & ~np.isin(np.arange(problem.n), centres)
+                )
+                dd = haversine_km(
+                    problem.lat[free_units], problem.lon[free_units], problem.lat[c], problem.lon[c]
+                )
                 centres[s] = free_units[int(np.argmin(dd))]
     # locked slot: the centre must be an allowed unit; fine. Duplicates (rare): replace
     seen: set[int] = set()
     for s in range(k):
         if int(centres[s]) in seen:
-            pool = np.setdiff1d(np.flatnonzero((problem.locked < 0) | (problem.locked == s)), centres)
+            pool = np.setdiff1d(
+                np.flatnonzero((problem.locked < 0) | (problem.locked == s)), centres
+            )
             centres[s] = pool[0]
         seen.add(int(centres[s]))
     return centres
@@ -1496,7 +1476,9 @@ def _location_allocation(problem, centres, *, deadline, max_iter=12, history=Non
         seen.add(key)
         centres = new
     if problem.centers is not None:
-        return allocate(problem, centres, time_limit=max(deadline - time.perf_counter(), 1.0)), centres
+        return allocate(
+            problem, centres, time_limit=max(deadline - time.perf_counter(), 1.0)
+        ), centres
     # the final allocation at the best centres, with split units rounded exactly
     centres = best[2]
     labels = allocate(problem, centres, time_limit=max(deadline - time.perf_counter(), 1.0))
@@ -1512,8 +1494,13 @@ def _current_start(problem: TerritoryProblem) -> np.ndarray:
         have = ~missing
         if have.any():
             src = np.flatnonzero(have)
-            near, _ = nearest_km(problem.lat[missing], problem.lon[missing], 1,
-                                 lat2=problem.lat[src], lon2=problem.lon[src])
+            near, _ = nearest_km(
+                problem.lat[missing],
+                problem.lon[missing],
+                1,
+                lat2=problem.lat[src],
+                lon2=problem.lon[src],
+            )
             labels[missing] = labels[src[near[:, 0]]]
         else:
             labels[:] = 0
@@ -1569,8 +1556,8 @@ def solve(
     time_limit : float
         Seconds for the whole search (soft: the current step finishes).
     lp_centres : callable, optional
-        Returns LP-relaxation centre values y (n,) when available; the next start then uses
-        the k largest.
+        Returns the LP relaxation's centre values y (n,) or None; called once, after phase 1
+        (it may wait for the bound), for one extra start from the k largest.
     progress : callable, optional
         Called with a short message after every start.
     """
@@ -1587,7 +1574,6 @@ def solve(
         n_starts = 1  # fixed centres: the allocation is deterministic
     history = []
     pool = []
-    used_lp = False
     phase1_end = t0 + (0.5 if problem.graph is not None else 0.9) * time_limit
     if problem.current is not None:
         # the current alignment is the natural start when moves are limited or penalised
@@ -1602,18 +1588,10 @@ def solve(
         history.append(("current", -1, obj, viol))
         # ranked first among equals: it is the only start that respects a tight budget
         pool.append((obj + 100.0 * viol - 1e-9, -1, labels, centres))
-    for start in range(n_starts):
-        if start > 0 and time.perf_counter() > phase1_end:
-            break
+
+    def run_start(start: int, seeds: np.ndarray | None) -> None:
         centres = None
         if problem.centers is None:
-            seeds = None
-            if not used_lp and lp_centres is not None:
-                # the LP relaxation's centre values make a good seed once the bound is done
-                y = lp_centres()
-                if y is not None:
-                    seeds = np.argsort(-y, kind="stable")[:k]
-                    used_lp = True
             if seeds is None:
                 # large instances: balanced bisection seeds; small: k-means++ for diversity,
                 # with every other start from bisection
@@ -1627,27 +1605,43 @@ def solve(
             labels = repair_contiguity(problem, labels, centres)
         labels, centres = local_search(problem, labels, centres, deadline=deadline, rng=rng)
         # large instances: the tabu search (one move per step) gets a slice of the time only
-        tabu_end = deadline if size <= 200_000 else min(
-            deadline, time.perf_counter() + 0.15 * time_limit / max(n_starts, 1))
+        tabu_end = (
+            deadline
+            if size <= 200_000
+            else min(deadline, time.perf_counter() + 0.15 * time_limit / max(n_starts, 1))
+        )
         labels, centres = tabu_search(problem, labels, centres, deadline=tabu_end, rng=rng)
         obj, viol, centres = evaluate(problem, labels, None if problem.centers is None else centres)
         history.append(("start", start, obj, viol))
         pool.append((obj + 100.0 * viol, start, labels, centres))
-        msg = f"start {start + 1}/{n_starts}: distance {obj:.3f} km, violation {viol:.2e}"
+        msg = f"start {start + 1}: distance {obj:.3f} km, violation {viol:.2e}"
         log.info(msg)
         if progress is not None:
             progress(msg)
+
+    for start in range(n_starts):
+        if start > 0 and time.perf_counter() > phase1_end:
+            break
+        run_start(start, None)
+    if lp_centres is not None and problem.centers is None and time.perf_counter() < deadline:
+        # one more start from the LP relaxation's centres (the k largest y_j). It runs at this
+        # fixed point - after phase 1, waiting for the bound if need be - so that the plan does
+        # not depend on when the background bound happens to finish.
+        y = lp_centres()
+        if y is not None and np.count_nonzero(y > 1e-9) >= k:
+            run_start(len(history), np.argsort(-y, kind="stable")[:k])
     pool.sort(key=lambda x: (x[0], x[1]))
     elites = pool[: max(n_polish, 1)]
     if problem.max_moved is not None:
         # under a disruption budget the current alignment is always worth polishing
-        elites += [p_ for p_ in pool[max(n_polish, 1):] if p_[1] == -1]
+        elites += [p_ for p_ in pool[max(n_polish, 1) :] if p_[1] == -1]
     best: SolveResult | None = None
     for rank, (_, start, labels, centres) in enumerate(elites):
         if rank > 0 and time.perf_counter() > deadline:
             break
-        labels, centres = lns(problem, labels, centres, deadline=deadline, rng=rng,
-                              max_fails=LNS_FAILS)
+        labels, centres = lns(
+            problem, labels, centres, deadline=deadline, rng=rng, max_fails=LNS_FAILS
+        )
         obj, viol, centres = evaluate(problem, labels, None if problem.centers is None else centres)
         history.append(("polish", start, obj, viol))
         msg = f"polished start {start + 1}: distance {obj:.3f} km, violation {viol:.2e}"
