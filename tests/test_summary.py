@@ -41,3 +41,14 @@ def test_headlines_from_stage_files(tmp_path):
     assert h["Proposed alignment"].link == "03_territory_design.html"
     page = summary_html(list(h.values()))
     assert page.count('class="headline"') == 5 and "04_kpi_review.html#Attainment" in page
+
+
+def test_proposed_alignment_headline_says_when_the_bound_is_weak(tmp_path):
+    rows = {"k": 12, "max_deviation_potential_usd": 0.049, "max_deviation_workload_hours": 0.031,
+            "gap": 4.95, "share_moved": 0.41, "bound_weak": 1.0}
+    save_stage(pd.DataFrame({"metric": list(rows), "value": list(rows.values())}), tmp_path,
+               "territory_summary", Q)
+    (h,) = [x for x in executive_summary(tmp_path, Q) if x.label == "Proposed alignment"]
+    assert h.value == "±4.9% balance"  # the worse of the two measures
+    assert "optimality gap 495% (against a weak bound" in h.detail
+    assert "41% of blocks move" in h.detail

@@ -126,11 +126,14 @@ def proposed_alignment(processed: Path, quarter: str) -> Headline:
            if str(k).startswith("max_deviation_")}
     worst = max(dev.values()) if dev else float("nan")
     gap = float(s.get("gap", np.nan))
+    gap_text = f"optimality gap {_pct(gap)}"
+    if s.get("bound_weak", 0) == 1:
+        gap_text += " (against a weak bound: the LP relaxation was too slow at this size)"
     return Headline(
         "Proposed alignment", f"±{worst:.1%} balance" if np.isfinite(worst) else "n/a",
         f"{int(float(s.get('k', 0)))} territories; worst deviation across "
-        f"{', '.join(dev) or 'measures'}; optimality gap {_pct(gap)}; "
-        f"{_pct(float(s.get('share_moved', np.nan)))} of units move.",
+        f"{', '.join(dev) or 'measures'}; {gap_text}; "
+        f"{_pct(float(s.get('share_moved', np.nan)))} of blocks move.",
         "03_territory_design.html#Proposed-plan",
     )
 
