@@ -236,3 +236,31 @@ class Params:
 
     def as_dict(self) -> dict[str, object]:
         return dataclasses.asdict(self)
+
+
+@dataclasses.dataclass(frozen=True)
+class NotebookParams(Params):
+    """Parameters every notebook shares: the planning quarter and the data folder.
+
+    >>> p = NotebookParams.from_mapping({"quarter": "2025Q4"})
+    >>> str(p.period), p.processed.name
+    ('2025Q4', 'processed')
+    """
+
+    quarter: str = "2026Q3"
+    data_dir: str = "data"
+
+    def check(self) -> list[str]:
+        try:
+            Quarter.parse(self.quarter)
+        except ParameterError as exc:
+            return [str(exc)]
+        return []
+
+    @property
+    def period(self) -> Quarter:
+        return Quarter.parse(self.quarter)
+
+    @property
+    def processed(self) -> Path:
+        return processed_dir(self.data_dir)

@@ -12,39 +12,25 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .config import Params, Quarter, processed_dir
+from .config import NotebookParams, Quarter
 from .geo import nearest_km
 from .io import load, read_manifest
 
 
 @dataclasses.dataclass(frozen=True)
-class DataHealthParams(Params):
+class DataHealthParams(NotebookParams):
     """Parameters of ``notebooks/00_data_health.ipynb``."""
 
-    quarter: str = "2026Q3"
-    data_dir: str = "data"
     trailing_quarters: int = 12
     stale_days: int = 180
 
     def check(self) -> list[str]:
-        problems = []
-        try:
-            Quarter.parse(self.quarter)
-        except ValueError as exc:
-            problems.append(str(exc))
+        problems = super().check()
         if self.trailing_quarters < 1:
             problems.append("trailing_quarters must be ≥ 1")
         if self.stale_days < 1:
             problems.append("stale_days must be ≥ 1")
         return problems
-
-    @property
-    def period(self) -> Quarter:
-        return Quarter.parse(self.quarter)
-
-    @property
-    def processed(self) -> Path:
-        return processed_dir(self.data_dir)
 
 
 def table_overview(processed: str | Path) -> pd.DataFrame:

@@ -32,7 +32,7 @@ from matplotlib.colors import TwoSlopeNorm
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 from scipy import stats
 
-from .config import Params, Quarter, processed_dir
+from .config import NotebookParams, Quarter
 from .geo import haversine_km
 from .io import load, load_geojson, load_stage, save_stage
 from .plots import usd
@@ -73,11 +73,9 @@ class Thresholds:
 
 
 @dataclasses.dataclass(frozen=True)
-class KpiParams(Params):
+class KpiParams(NotebookParams):
     """Parameters of ``notebooks/04_kpi_review.ipynb``."""
 
-    quarter: str = "2026Q3"
-    data_dir: str = "data"
     trailing_quarters: int = 8
     min_attainment: float = 0.8
     min_coverage: float = 0.8
@@ -87,11 +85,7 @@ class KpiParams(Params):
     metro_km: float = 60.0
 
     def check(self) -> list[str]:
-        problems = []
-        try:
-            Quarter.parse(self.quarter)
-        except ValueError as exc:
-            problems.append(str(exc))
+        problems = super().check()
         if self.trailing_quarters < 1:
             problems.append("trailing_quarters must be ≥ 1")
         for name in ("min_attainment", "min_coverage", "max_balance_deviation", "metro_km"):
@@ -101,14 +95,6 @@ class KpiParams(Params):
             if not 0 <= getattr(self, name) <= 1:
                 problems.append(f"{name} must be a share between 0 and 1")
         return problems
-
-    @property
-    def period(self) -> Quarter:
-        return Quarter.parse(self.quarter)
-
-    @property
-    def processed(self) -> Path:
-        return processed_dir(self.data_dir)
 
     @property
     def thresholds(self) -> Thresholds:

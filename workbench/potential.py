@@ -42,7 +42,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .config import Params, Quarter, processed_dir
+from .config import NotebookParams, Quarter
 from .forecast import one_blas_thread
 from .io import load, load_geojson
 
@@ -62,11 +62,9 @@ _QUADRANT_TITLES = {"strength": "Strengths", "weakness": "Weaknesses",
 
 
 @dataclasses.dataclass(frozen=True)
-class PotentialParams(Params):
+class PotentialParams(NotebookParams):
     """Parameters of ``notebooks/01_market_potential.ipynb``."""
 
-    quarter: str = "2026Q3"
-    data_dir: str = "data"
     quantile: float = 0.8
     revenue_quarters: int = 4
     mature_quarters: int = 4
@@ -80,11 +78,7 @@ class PotentialParams(Params):
     seed: int = 0
 
     def check(self) -> list[str]:
-        problems = []
-        try:
-            Quarter.parse(self.quarter)
-        except ValueError as exc:
-            problems.append(str(exc))
+        problems = super().check()
         if not 0.5 <= self.quantile < 1:
             problems.append(
                 f"quantile must be in [0.5, 1) (an upper quantile), got {self.quantile}")
@@ -105,14 +99,6 @@ class PotentialParams(Params):
         if self.cv_folds < 2:
             problems.append("cv_folds must be ≥ 2")
         return problems
-
-    @property
-    def period(self) -> Quarter:
-        return Quarter.parse(self.quarter)
-
-    @property
-    def processed(self) -> Path:
-        return processed_dir(self.data_dir)
 
 
 def _weight_problems(weights: object) -> list[str]:

@@ -53,7 +53,7 @@ from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardSc
 from threadpoolctl import threadpool_limits  # installed with scikit-learn
 
 from . import io
-from .config import Params, Quarter, processed_dir
+from .config import NotebookParams, Quarter
 from .plots import usd
 
 __all__ = [
@@ -120,11 +120,9 @@ UNASSIGNED = "(unassigned)"
 
 
 @dataclasses.dataclass(frozen=True)
-class SegmentationParams(Params):
+class SegmentationParams(NotebookParams):
     """Parameters of ``notebooks/02_segmentation.ipynb`` (defaults: ``docs/segments.md``)."""
 
-    quarter: str = "2026Q3"
-    data_dir: str = "data"
     seed: int = 0
     revenue_quarters: int = 4
     a_share: float = 0.8
@@ -142,11 +140,7 @@ class SegmentationParams(Params):
     hours_per_call: float = DEFAULT_HOURS_PER_CALL
 
     def check(self) -> list[str]:
-        problems = []
-        try:
-            Quarter.parse(self.quarter)
-        except ValueError as exc:
-            problems.append(str(exc))
+        problems = super().check()
         if self.revenue_quarters < 1:
             problems.append("revenue_quarters must be ≥ 1")
         if not 0 < self.a_share < 1:
@@ -175,14 +169,6 @@ class SegmentationParams(Params):
         if self.hours_per_call <= 0:
             problems.append("hours_per_call must be > 0")
         return problems
-
-    @property
-    def period(self) -> Quarter:
-        return Quarter.parse(self.quarter)
-
-    @property
-    def processed(self) -> Path:
-        return processed_dir(self.data_dir)
 
 
 def _check_calls(calls: Mapping[str, object]) -> list[str]:

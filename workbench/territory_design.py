@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from . import geo
-from .config import Params, Quarter, processed_dir
+from .config import NotebookParams, Quarter
 from .io import load, load_geojson, load_stage, save_stage
 from .territory import TerritoryDesigner, TerritoryPlan, disruption_frontier
 from .territory.quota import allocate_quotas, attainment_spread, seasonality
@@ -38,11 +38,9 @@ BLOCKS = ("postal_code", "unit_id")
 
 
 @dataclasses.dataclass(frozen=True)
-class DesignParams(Params):
+class DesignParams(NotebookParams):
     """Parameters of ``notebooks/03_territory_design.ipynb``."""
 
-    quarter: str = "2026Q3"
-    data_dir: str = "data"
     k: int = 0
     building_block: str = "postal_code"
     balance: list[str] = dataclasses.field(default_factory=lambda: ["potential_usd",
@@ -63,11 +61,7 @@ class DesignParams(Params):
     interactive: bool = False
 
     def check(self) -> list[str]:
-        problems = []
-        try:
-            Quarter.parse(self.quarter)
-        except ValueError as exc:
-            problems.append(str(exc))
+        problems = super().check()
         if self.k < 0:
             problems.append("k must be ≥ 0 (0 = as many territories as active reps)")
         if self.building_block not in BLOCKS:
@@ -86,14 +80,6 @@ class DesignParams(Params):
         if self.time_limit <= 0 or self.frontier_time_limit <= 0:
             problems.append("time limits must be > 0 seconds")
         return problems
-
-    @property
-    def period(self) -> Quarter:
-        return Quarter.parse(self.quarter)
-
-    @property
-    def processed(self) -> Path:
-        return processed_dir(self.data_dir)
 
     @property
     def capacity(self) -> Capacity:
