@@ -31,12 +31,9 @@ set was run.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import sys
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -50,21 +47,10 @@ from workbench.forecast import (
     smape,
 )
 
+from _machine import machine  # noqa: E402  (benchmarks/ is the script folder)
+
 LEVEL = 0.8
 MAX_YEARS = 10
-
-
-def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return f"{cpu}, {os.cpu_count()} cores, {mem_gb:.0f} GiB, Python {platform.python_version()}"
 
 
 def _quarterly(values, start_year: int, start_q: int) -> pd.Series:

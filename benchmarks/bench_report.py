@@ -20,7 +20,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from bench_ingest import machine  # noqa: E402
+from _machine import machine  # noqa: E402
 
 
 def main() -> None:

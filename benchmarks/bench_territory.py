@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import resource
 import subprocess
 import sys
@@ -44,26 +43,7 @@ from workbench import geo
 from workbench.territory import build_problem, build_territories
 from workbench.territory.solver import component_pieces, evaluate
 
-
-def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    import scipy
-
-    load = os.getloadavg()
-    return (
-        f"{platform.platform()} | {cpu} | {os.cpu_count()} cores | {mem:.0f} GB RAM | "
-        f"Python {platform.python_version()} | numpy {np.__version__} | scipy {scipy.__version__}"
-        f" | pandas {pd.__version__} | load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}"
-    )
+from _machine import machine  # noqa: E402  (benchmarks/ is the script folder)
 
 
 # ---------------------------------------------------------------------------------------------
