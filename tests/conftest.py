@@ -71,3 +71,13 @@ def tree_hash(folder: Path) -> str:
             h.update(str(p.relative_to(folder)).encode())
             h.update(p.read_bytes())
     return h.hexdigest()
+
+
+def demo_project(home: Path, *, seed: int, n_accounts: int) -> Path:
+    """A scratch project folder: ``data/raw`` from a small demo, ``data/processed`` ingested."""
+    from workbench.demo import write_demo
+    from workbench.io import ingest
+
+    write_demo(home / "data" / "raw", seed=seed, n_accounts=n_accounts)
+    ingest(home / "data" / "raw", home / "data" / "processed")
+    return home

@@ -31,6 +31,8 @@ from urllib.parse import urlparse
 import pandas as pd
 import pytest
 
+from conftest import demo_project
+
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "apps" / "explorer.ipynb"
 ARTIFACTS = ROOT / "test-artifacts"
@@ -72,13 +74,10 @@ def tools() -> None:
 def home(tmp_path_factory) -> Path:
     """A scratch project whose data/processed holds what the explorer reads."""
     from workbench import potential, segments
-    from workbench.demo import write_demo
-    from workbench.io import ingest, read_manifest, save_stage
+    from workbench.io import read_manifest, save_stage
 
-    home = tmp_path_factory.mktemp("explorer_home")
-    raw, processed = home / "data" / "raw", home / "data" / "processed"
-    write_demo(raw, seed=11, n_accounts=400)
-    ingest(raw, processed)
+    home = demo_project(tmp_path_factory.mktemp("explorer_home"), seed=11, n_accounts=400)
+    processed = home / "data" / "processed"
     quarter = read_manifest(processed)["default_quarter"]
     d = potential.load_potential_inputs(processed)
     pot = potential.score_potential(

@@ -24,10 +24,10 @@ import pandas as pd
 import papermill as pm
 import pytest
 
+from conftest import demo_project
 from workbench import kpi
 from workbench.config import ParameterError
-from workbench.demo import write_demo
-from workbench.io import ingest, load, save_stage, stage_path
+from workbench.io import load, save_stage, stage_path
 
 D = pd.Timestamp
 NaT = pd.NaT
@@ -444,9 +444,7 @@ def test_notebook_parameters_match_kpi_params():
 @pytest.fixture(scope="module")
 def demo_data(tmp_path_factory):
     """A small demo company, ingested; 2026Q2 gets a hand-made potential stage."""
-    home = tmp_path_factory.mktemp("kpi_home")
-    write_demo(home / "data" / "raw", seed=5, n_accounts=300)
-    ingest(home / "data" / "raw", home / "data" / "processed")
+    home = demo_project(tmp_path_factory.mktemp("kpi_home"), seed=5, n_accounts=300)
     processed = home / "data" / "processed"
     accounts = load("accounts", processed)
     potential = pd.DataFrame({"account_id": accounts["account_id"],

@@ -15,9 +15,8 @@ from pathlib import Path
 
 import papermill as pm
 import pytest
+from conftest import demo_project
 
-from workbench.demo import write_demo
-from workbench.io import ingest
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -28,10 +27,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="session")
 def demo_home(tmp_path_factory) -> Path:
     """A scratch project: data/raw from a small demo, data/processed from ingest."""
-    home = tmp_path_factory.mktemp("home")
-    write_demo(home / "data" / "raw", seed=11, n_accounts=400)
-    ingest(home / "data" / "raw", home / "data" / "processed")
-    return home
+    return demo_project(tmp_path_factory.mktemp("home"), seed=11, n_accounts=400)
 
 
 def _outputs(nb: dict) -> str:

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from workbench.demo import write_demo
-from workbench.io import STAGE_PRODUCERS, ingest, stage_path
+from conftest import demo_project
+from workbench.io import STAGE_PRODUCERS, stage_path
 from workbench.report import run_report
 
 pytestmark = pytest.mark.slow
@@ -28,9 +28,7 @@ SMALL = {  # quick settings: the point here is the pipeline, not the optimum
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     """Two full report runs on the same inputs; the stage tables of each run are kept."""
-    home = tmp_path_factory.mktemp("pipeline")
-    write_demo(home / "data" / "raw", seed=3, n_accounts=400)
-    ingest(home / "data" / "raw", home / "data" / "processed")
+    home = demo_project(tmp_path_factory.mktemp("pipeline"), seed=3, n_accounts=400)
     params = home / "params.yaml"
     params.write_text(yaml.safe_dump(SMALL))
     results, stages = [], []

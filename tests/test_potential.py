@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import demo_project
 from workbench import potential as pt
 from workbench.config import ParameterError
 
@@ -319,13 +320,7 @@ def test_params_reject_bad_values():
 
 @pytest.fixture(scope="module")
 def small_demo(tmp_path_factory) -> Path:
-    from workbench.demo import write_demo
-    from workbench.io import ingest
-
-    home = tmp_path_factory.mktemp("nb01")
-    write_demo(home / "data" / "raw", seed=11, n_accounts=400)
-    ingest(home / "data" / "raw", home / "data" / "processed")
-    return home
+    return demo_project(tmp_path_factory.mktemp("nb01"), seed=11, n_accounts=400)
 
 
 def _outputs(nb: dict) -> tuple[str, int]:

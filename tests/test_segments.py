@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import adjusted_rand_score, brier_score_loss
 
+from conftest import demo_project
 from workbench import segments
 from workbench.config import ParameterError
 
@@ -413,12 +414,9 @@ def seg_home(tmp_path_factory):
     """A scratch project: small demo, ingested, plus a potential stage with one planted
     account (so the blend is exercised without notebook 01)."""
     from workbench import io
-    from workbench.demo import write_demo
 
-    home = tmp_path_factory.mktemp("seg_home")
-    write_demo(home / "data" / "raw", seed=11, n_accounts=400)
+    home = demo_project(tmp_path_factory.mktemp("seg_home"), seed=11, n_accounts=400)
     processed = home / "data" / "processed"
-    io.ingest(home / "data" / "raw", processed)
     accounts = io.load("accounts", processed)
     facts = io.load("facts_account_quarter", processed)
     window = {"2025Q4", "2026Q1", "2026Q2", "2026Q3"}

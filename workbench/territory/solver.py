@@ -403,12 +403,7 @@ def _round_split(problem, labels, split, i, j, x, centres, time_limit, *, near: 
     r += len(free)
     if has_budget:
         already = int((_moved(problem, labels) & fixed).sum())
-        rows += [np.full(q, r), np.array([r])]
-        cols += [np.arange(q), np.array([nv - 1])]
-        vals += [smv.astype(float), np.array([-1.0])]
-        lo.append(np.array([-np.inf]))
-        hi.append(np.array([float(problem.max_moved - already)]))
-        r += 1
+        r = _budget_row(rows, cols, vals, lo, hi, r, smv, nv, problem.max_moved - already)
     a = sp.csr_matrix(
         (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(r, nv)
     )
@@ -999,6 +994,18 @@ def _territory_graph(problem: TerritoryProblem, labels: np.ndarray) -> list[set[
     return out
 
 
+def _budget_row(rows, cols, vals, lo, hi, r: int, moved: np.ndarray, nv: int, room: float) -> int:
+    """Append the disruption-budget row of a MILP (moves among the free variables, less the
+    last variable's slack, at most ``room``); return the next row index."""
+    q = len(moved)
+    rows += [np.full(q, r), np.array([r])]
+    cols += [np.arange(q), np.array([nv - 1])]
+    vals += [moved.astype(float), np.array([-1.0])]
+    lo.append(np.array([-np.inf]))
+    hi.append(np.array([float(room)]))
+    return r + 1
+
+
 def group_milp(
     problem: TerritoryProblem,
     labels: np.ndarray,
@@ -1144,12 +1151,7 @@ def group_milp(
         outside = np.ones(n, dtype=bool)
         outside[free] = False
         already = int((_moved(problem, labels) & outside).sum())
-        rows += [np.full(q, r), np.array([r])]
-        cols += [np.arange(q), np.array([nv - 1])]
-        vals += [moved.astype(float), np.array([-1.0])]
-        lo.append(np.array([-np.inf]))
-        hi.append(np.array([float(problem.max_moved - already)]))
-        r += 1
+        r = _budget_row(rows, cols, vals, lo, hi, r, moved, nv, problem.max_moved - already)
     mat = sp.csr_matrix(
         (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(r, nv)
     )
