@@ -226,3 +226,85 @@ def test_default_quarter_rule():
     assert str(default_quarter(dt.date(2026, 9, 23))) == "2026Q2"  # 7 days before the end
     assert str(default_quarter(dt.date(2026, 9, 1), dt.date(2026, 9, 30))) == "2026Q3"
     assert default_quarter(None) is None
+
+
+# ---------------------------------------------------------------------------------------------
+# Optional columns: absent is fine; present, they are typed and checked like required ones
+
+
+def test_bad_rep_active_value_named_and_good_ones_typed_as_booleans(raw_factory, tmp_path):
+    reps = ("rep_id,rep_name,home_lat,home_lon,active\n"
+            "R1,Ada Park,33.75,-84.39,Yes\n"
+            "R2,Ben Cole,32.08,-81.09,maybe\n")
+    out = tmp_path / "processed"
+    with pytest.raises(IngestError) as info:
+        ingest(raw_factory({"reps.csv": reps}), out)
+    assert has(info.value.problems, "reps.csv", 3, "active",
+               "expected true or false (also yes/no, 1/0), got 'maybe'")
+    assert not has(info.value.problems, "reps.csv", 2, "active", "")
+    ingest(raw_factory({"reps.csv": reps.replace("maybe", "0")}), out)
+    active = load("reps", out)["active"]
+    assert pd.api.types.is_bool_dtype(active)
+    assert active.tolist() == [True, False]
+
+
+def test_rep_end_date_before_start_date(raw_factory, processed):
+    reps = ("rep_id,rep_name,home_lat,home_lon,start_date,end_date\n"
+            "R1,Ada Park,33.75,-84.39,2020-01-06,\n"
+            "R2,Ben Cole,32.08,-81.09,2024-05-01,2024-04-30\n")
+    probs = problems_of(raw_factory({"reps.csv": reps}), processed)
+    assert has(probs, "reps.csv", 3, "end_date", "end date 2024-04-30 is before start date")
+    assert len(probs) == 1
+
+
+def test_dangling_account_unit_id(raw_factory, processed):
+    accounts = RAW["accounts.csv"].replace("owner_rep_id\n", "owner_rep_id,unit_id\n")
+    accounts = (accounts.replace(",R1\n", ",R1,13121\n").replace(",R2\n", ",R2,99999\n")
+                .replace("prospect,\n", "prospect,,\n"))  # A3: no unit (may be empty)
+    probs = problems_of(raw_factory({"accounts.csv": accounts}), processed)
+    assert has(probs, "accounts.csv", 3, "unit_id",
+               "'99999' not found in geo_units.csv column unit_id")
+    assert len(probs) == 1
+
+
+def test_region_stays_text_even_when_numeric_looking(raw_factory, tmp_path):
+    geo = RAW["geo_units.csv"].replace("pct_rural\n", "pct_rural,region\n", 1)
+    geo = geo.replace(",3.1\n", ",3.1,01\n").replace(",5.0\n", ",5.0,02\n").replace(
+        ",50\n", ",50,10\n")
+    out = tmp_path / "processed"
+    ingest(raw_factory({"geo_units.csv": geo}), out)
+    units = load("geo_units", out)
+    assert units["region"].tolist() == ["01", "02", "10"]  # zeros kept: text, not numbers
+    assert pd.api.types.is_float_dtype(units["pct_rural"])  # undeclared extras still numeric
+
+
+def test_named_accounts_dangling_id_and_duplicate(raw_factory, processed):
+    named = "account_id,team\nA1,Strategic\nA9,Strategic\nA1,Public sector\n"
+    probs = problems_of(raw_factory({"named_accounts.csv": named}), processed)
+    assert has(probs, "named_accounts.csv", 3, "account_id",
+               "'A9' not found in accounts.csv column account_id")
+    assert has(probs, "named_accounts.csv", 4, "account_id", "duplicate id 'A1' (first on line 2)")
+
+
+def test_optional_columns_typed_when_present(raw_factory, tmp_path):
+    opps = RAW["opportunities.csv"].replace("amount_usd\n", "amount_usd,deal_type,product\n")
+    opps = opps.replace(",1000\n", ",1000,new business,Core\n").replace(
+        ",250.5\n", ",250.5,expansion,\n").replace(",400\n", ",400,,Core\n").replace(
+        ",2000\n", ",2000,expansion,Add-on\n")
+    out = tmp_path / "processed"
+    ingest(raw_factory({"opportunities.csv": opps,
+                        "named_accounts.csv": "account_id\nA2\n"}), out)
+    loaded = load("opportunities", out)
+    assert loaded["product"][0] == "Core" and pd.isna(loaded["product"][1])
+    assert loaded["deal_type"][0] == "new business" and pd.isna(loaded["deal_type"][2])
+    assert load("named_accounts", out)["account_id"].tolist() == ["A2"]
+
+
+def test_readme_contract_table_is_the_contract():
+    from pathlib import Path
+
+    from workbench.schema import contract_markdown
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    assert contract_markdown() in readme
+    assert "(optional; default: every rep in reps.csv is active)" in contract_markdown()

@@ -311,7 +311,7 @@ def test_params_reject_bad_values():
     with pytest.raises(ParameterError, match="parameter 'horizon' must be int"):
         pt.PotentialParams.from_mapping({"horizon": "4"})
     p = pt.PotentialParams.from_mapping({"quarter": "2026Q2", "quantile": 0.9})
-    assert str(p.period) == "2026Q2" and p.index_weights == pt.DEFAULT_INDEX_WEIGHTS
+    assert str(p.period) == "2026Q2" and p.index_weights == {}  # {}: weights from the data
 
 
 # ---------------------------------------------------------------------------------------------

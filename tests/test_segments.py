@@ -234,9 +234,30 @@ def lead_fixture(**stage_overrides) -> tuple[pd.DataFrame, pd.DataFrame]:
     return accounts, opp
 
 
+LABELS = ["new_business"]  # the fixture CRM's own label for deals that win a customer
+
+
+def test_new_business_comes_from_the_data_whatever_the_labels():
+    # Relabel every deal with labels the workbench has never seen: by default (deal_types
+    # None) new business is "no won deal with the account before this one was created".
+    accounts, opp = lead_fixture()
+    opp["deal_type"] = ["Net New", "Net New", "Logo", "Upsell", "Logo", "Logo", "Logo"]
+    data = segments.lead_features(accounts, opp, quarter="2026Q3")
+    # O7 (created 2026-04-01) follows O2's win on account A (2026-03-20): not new business.
+    # O4 follows only a loss on B, so it still is; O6 is open.
+    assert sorted(data.closed["opportunity_id"]) == ["O1", "O2", "O3", "O4", "O5"]
+    assert data.open["opportunity_id"].tolist() == ["O6"]
+    assert "deal_type" not in data.feature_columns
+    with pytest.raises(ValueError, match=r"deal_types \['new_business'\] not found"):
+        segments.lead_features(accounts, opp, quarter="2026Q3", deal_types=LABELS)
+    # [] takes every deal, O7 included
+    every = segments.lead_features(accounts, opp, quarter="2026Q3", deal_types=[])
+    assert sorted(every.closed["opportunity_id"]) == ["O1", "O2", "O3", "O4", "O5", "O7"]
+
+
 def test_lead_features_use_only_what_was_known_at_creation():
     accounts, opp = lead_fixture()
-    data = segments.lead_features(accounts, opp, quarter="2026Q3")
+    data = segments.lead_features(accounts, opp, quarter="2026Q3", deal_types=LABELS)
     closed = data.closed.set_index("opportunity_id")
     # Expansion O7 is not an example, but it is history; O6 is still open.
     assert sorted(closed.index) == ["O1", "O2", "O3", "O4", "O5"]
@@ -256,8 +277,9 @@ def test_lead_features_use_only_what_was_known_at_creation():
 
 def test_a_later_outcome_never_changes_earlier_features():
     cols = ["rep_win_rate", "account_prior_wins", "account_prior_losses"]
-    base = segments.lead_features(*lead_fixture(), quarter="2026Q3").closed
-    flipped = segments.lead_features(*lead_fixture(O4="lost", O5="won"), quarter="2026Q3").closed
+    base = segments.lead_features(*lead_fixture(), quarter="2026Q3", deal_types=LABELS).closed
+    flipped = segments.lead_features(*lead_fixture(O4="lost", O5="won"), quarter="2026Q3",
+                                     deal_types=LABELS).closed
     a, b = base.set_index("opportunity_id"), flipped.set_index("opportunity_id")
     # O4 and O5 closed after every other example was created, and their own outcome is the
     # label: no example's features may move.
@@ -266,7 +288,7 @@ def test_a_later_outcome_never_changes_earlier_features():
 
 
 def test_deals_closed_after_quarter_end_count_as_open():
-    data = segments.lead_features(*lead_fixture(), quarter="2026Q2")
+    data = segments.lead_features(*lead_fixture(), quarter="2026Q2", deal_types=LABELS)
     # As of 2026-06-30: O4 (closed 2026-08-15) was still open, O5/O6 did not exist yet.
     assert data.open["opportunity_id"].tolist() == ["O4"]
     assert data.open["close_date"].isna().all()
@@ -274,7 +296,7 @@ def test_deals_closed_after_quarter_end_count_as_open():
 
 
 def test_time_split_trains_before_the_test_quarter():
-    data = segments.lead_features(*lead_fixture(), quarter="2026Q3")
+    data = segments.lead_features(*lead_fixture(), quarter="2026Q3", deal_types=LABELS)
     split = segments.time_split(data, quarter="2026Q3", test_quarters=1)
     assert sorted(split.train["opportunity_id"]) == ["O1", "O2", "O3"]
     assert sorted(split.test["opportunity_id"]) == ["O4", "O5"]
@@ -283,7 +305,7 @@ def test_time_split_trains_before_the_test_quarter():
 
 
 def test_planted_leak_is_caught():
-    data = segments.lead_features(*lead_fixture(), quarter="2026Q3")
+    data = segments.lead_features(*lead_fixture(), quarter="2026Q3", deal_types=LABELS)
     split = segments.time_split(data, quarter="2026Q3")
     # Plant the leak: O4, closed 2026-08-15 inside the test quarter, also in training.
     leaky = segments.TimeSplit(train=pd.concat([split.train, split.test.iloc[:1]]),
@@ -307,15 +329,15 @@ def dataclass_replace(obj, **changes):
 def test_no_closed_opportunities_is_a_clear_error():
     accounts, opp = lead_fixture()
     opp = opp.assign(stage="open", close_date=pd.NaT)
-    data = segments.lead_features(accounts, opp, quarter="2026Q3")
+    data = segments.lead_features(accounts, opp, quarter="2026Q3", deal_types=LABELS)
     with pytest.raises(ValueError, match="no closed \\(won or lost\\) opportunities up to 2026Q3"):
         segments.time_split(data, quarter="2026Q3")
 
 
 def test_a_single_outcome_class_is_a_clear_error():
     accounts, opp = lead_fixture(O1="won", O3="won", O5="won")
-    split = segments.time_split(segments.lead_features(accounts, opp, quarter="2026Q3"),
-                                quarter="2026Q3")
+    data = segments.lead_features(accounts, opp, quarter="2026Q3", deal_types=LABELS)
+    split = segments.time_split(data, quarter="2026Q3")
     with pytest.raises(ValueError, match="needs both won and lost opportunities; all 3 were won"):
         segments.compare_lead_models(split)
 

@@ -28,9 +28,12 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 def _cmd_ingest(args: argparse.Namespace) -> int:
     from .io import IngestError, ingest
+    from .mapping import MappingError
 
     try:
-        result = ingest(args.raw, args.out, problems_file=args.problems)
+        result = ingest(args.raw, args.out, problems_file=args.problems, mapping=args.mapping)
+    except MappingError as exc:  # the mapping is wrong, not the data: a usage error
+        raise CommandError(str(exc)) from None
     except IngestError as exc:
         print(exc.report(), file=sys.stderr)
         return 1
@@ -88,6 +91,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=Path("data/processed"), help="output folder")
     p.add_argument(
         "--problems", type=Path, default=None, help="also write every problem found to this CSV"
+    )
+    p.add_argument(
+        "--mapping", default=None, metavar="FILE",
+        help="read CRM exports through a mapping: a YAML file or a preset (salesforce, hubspot)",
     )
     p.set_defaults(func=_cmd_ingest)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import os
 import re
 import types
@@ -242,15 +243,20 @@ class Params:
 class NotebookParams(Params):
     """Parameters every notebook shares: the planning quarter and the data folder.
 
+    ``quarter`` empty (the default) means the last complete quarter in the data, as the
+    ingest manifest records it (``default_quarter``); no notebook names a quarter of its own.
+
     >>> p = NotebookParams.from_mapping({"quarter": "2025Q4"})
     >>> str(p.period), p.processed.name
     ('2025Q4', 'processed')
     """
 
-    quarter: str = "2026Q3"
+    quarter: str = ""
     data_dir: str = "data"
 
     def check(self) -> list[str]:
+        if not self.quarter:
+            return []
         try:
             Quarter.parse(self.quarter)
         except ParameterError as exc:
@@ -259,8 +265,33 @@ class NotebookParams(Params):
 
     @property
     def period(self) -> Quarter:
-        return Quarter.parse(self.quarter)
+        """The planning quarter: ``quarter`` when given, else the data's default quarter."""
+        if self.quarter:
+            return Quarter.parse(self.quarter)
+        return data_quarter(self.processed)
 
     @property
     def processed(self) -> Path:
         return processed_dir(self.data_dir)
+
+
+def data_quarter(processed: str | os.PathLike[str]) -> Quarter:
+    """The last complete quarter of the ingested data (``default_quarter`` in the manifest).
+
+    Raises
+    ------
+    ParameterError
+        When the folder holds no manifest or the manifest names no quarter: the message says
+        to run ``workbench ingest`` or to give the quarter explicitly.
+    """
+    path = Path(processed) / "manifest.json"
+    try:
+        text = json.loads(path.read_text(encoding="utf-8")).get("default_quarter")
+    except (OSError, ValueError, AttributeError):
+        text = None
+    if not text:
+        raise ParameterError(
+            f"no quarter given and {path} names no default quarter: run `workbench ingest` "
+            "first, or set quarter = \"YYYYQn\""
+        )
+    return Quarter.parse(text)

@@ -21,11 +21,13 @@ Competitors
     Four invented competitors; presence in [0, 1] rises with urbanisation and near each one's
     home city. Competitive pressure (mean presence) lowers win and renewal odds.
 Reps and alignment
-    14 reps in Georgia towns: two left (after 2024Q2 and 2025Q2), one joined in 2025Q1. Each
-    quarter every county belongs to the nearest active rep (vacated counties were absorbed by
-    neighbours); a few large named accounts are held by another rep. Metro Atlanta holds over
-    half the accounts but 4 of 12 active reps: the books are unbalanced on purpose. Skill is a
-    logit shift spread evenly over [-0.6, 0.6].
+    14 reps in Georgia towns: two left (after 2024Q2 and 2025Q2), one joined in 2025Q1. The
+    books drift as real ones do: a balanced ZIP alignment drawn years ago on the market of
+    the time (recursive bisection; each part to the nearest rep home), then growth where
+    degrees are, leavers' ZIPs absorbed by the nearest remaining rep, and the new hire carving
+    ZIPs near home out of the neighbours' books; a few large named accounts are held by another
+    rep. Today's books end up some 15-40 % off balance, as a real company's do after a few
+    years. Skill is a logit shift spread evenly over [-0.6, 0.6].
 Opportunities
     Decided on a day of a quarter skewed towards quarter end; counts scale with seasonality
     (Q1 0.8, Q2 1.0, Q3 0.95, Q4 1.25), a 5 %/yr trend and the economy; net customer gains
@@ -42,7 +44,7 @@ Opportunities
     ``close_date``): the pipeline, created in the last two quarters.
 Status, owners, quotas, economy
     ``customer`` = won and not churned; everybody else (churned included) is a ``prospect``.
-    Owner = the county's current rep or the named-account rep; ~2 % of prospects unassigned;
+    Owner = the ZIP's current rep or the named-account rep; ~2 % of prospects unassigned;
     a deal carries the account's rep when it was created. Quota = the rep's mean seasonally
     adjusted bookings x season x growth x 1.06 x noise. The economy is a synthetic AR(1)
     series (``source = synthetic``) that nudges activity.
@@ -66,6 +68,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import shapely
+from scipy.optimize import linear_sum_assignment
 
 from .config import ParameterError, Quarter
 
@@ -395,8 +398,31 @@ def _market(units: pd.DataFrame, rng: np.random.Generator) -> NS:
     return NS(activity=activity, presence=presence, competitors=competitors, economy=economy)
 
 
-def _sales_force(geo: NS, rng: np.random.Generator) -> NS:
-    """Reps, their tenure and skill, and the owner rep of every county in every quarter."""
+def _bisect(x: np.ndarray, y: np.ndarray, w: np.ndarray, k: int) -> np.ndarray:
+    """Recursive coordinate bisection into ``k`` parts of equal weight (part number per point):
+    split along the longer side where the cumulative weight reaches the parts' share."""
+    part = np.zeros(len(x), dtype=np.int64)
+    if k == 1 or len(x) <= 1:
+        return part
+    k1 = k // 2
+    axis = x if np.ptp(x) >= np.ptp(y) else y
+    order = np.lexsort((y, x, axis))
+    cum = np.cumsum(w[order])
+    cut = int(np.searchsorted(cum, cum[-1] * k1 / k)) + 1
+    lo, hi = order[:cut], order[cut:]
+    part[lo] = _bisect(x[lo], y[lo], w[lo], k1)
+    part[hi] = k1 + _bisect(x[hi], y[hi], w[hi], k - k1)
+    return part
+
+
+def _sales_force(geo: NS, value: np.ndarray, rng: np.random.Generator) -> NS:
+    """Reps, their tenure and skill, and the owner rep of every ZIP in every quarter.
+
+    Books drift as real ones do: a balanced alignment drawn some years ago (recursive
+    bisection of the ZIPs on the market of the time: population with half of today's
+    education tilt), then growth where degrees are, a leaver's ZIPs handed to the nearest
+    remaining rep, and a new hire carving ZIPs out of the neighbours' books.
+    """
     uid = geo.units["unit_id"].to_numpy()
     first = np.array([-1 if a is None else a for *_, a, _ in _REPS])
     last = np.array([_NQ if b is None else b for *_, b in _REPS])
@@ -405,9 +431,39 @@ def _sales_force(geo: NS, rng: np.random.Generator) -> NS:
                       for u, c, *_ in _REPS])  # fmt: skip
     ks = np.arange(_NQ)[:, None]
     active = (first <= ks) & (ks <= last)  # quarters x reps
-    dist = _km(geo.units["lat"].to_numpy()[:, None], geo.units["lon"].to_numpy()[:, None],
-               home["lat"].to_numpy(), home["lon"].to_numpy())  # fmt: skip
-    owner = np.where(active[:, None, :], dist, np.inf).argmin(axis=2)  # quarters x units
+    pool = geo.pool
+    zu = pool["unit"].to_numpy()
+    plat, plon = pool["lat"].to_numpy(), pool["lon"].to_numpy()
+    dist = _km(plat[:, None], plon[:, None], home["lat"].to_numpy(), home["lon"].to_numpy())
+    # the legacy plan: balanced on the accounts as they were then (``value`` per ZIP, with
+    # the growth since taken out), each part to the nearest rep home
+    growth = np.sqrt(0.6 + geo.units["pct_bach"].to_numpy() / 25)[zu]  # more where degrees are
+    w_old = value / growth + 1e-6  # ZIPs without accounts still count (and never divide by 0)
+    start = np.flatnonzero(active[0])
+    part = _bisect(plon * np.cos(np.radians(plat.mean())), plat, w_old, len(start))
+    centre = np.array([np.average(dist[part == p][:, start], axis=0, weights=w_old[part == p])
+                       if (part == p).any() else np.zeros(len(start))  # fewer ZIPs than reps
+                       for p in range(len(start))])
+    rows, cols = linear_sum_assignment(centre)
+    owner_now = start[cols[np.argsort(rows)]][part]
+    owner = np.empty((_NQ, len(pool)), dtype=np.int64)
+    xy = (plon * np.cos(np.radians(plat.mean())), plat)
+    for q in range(_NQ):
+        for r in np.unique(owner_now[~active[q, owner_now]]):
+            # a leaver's book is split in four, each part to the nearest remaining rep
+            mine = np.flatnonzero(owner_now == r)
+            half = _bisect(xy[0][mine], xy[1][mine], w_old[mine], 4)
+            free = np.flatnonzero(active[q])
+            parts = np.unique(half)  # a small book may fill fewer than four parts
+            cost = np.array([np.average(dist[mine[half == h]][:, free], axis=0,
+                                        weights=w_old[mine[half == h]]) for h in parts])
+            hr, hc = linear_sum_assignment(cost)
+            owner_now[mine] = free[hc[np.argsort(hr)]][np.searchsorted(parts, half)]
+        hires = np.flatnonzero(active[q] & (first == q))
+        for r in hires:  # a hire takes the ZIPs near home that are nearer than their owner's home
+            take = (dist[:, r] < 40) & (dist[:, r] < dist[np.arange(len(pool)), owner_now])
+            owner_now = np.where(take, r, owner_now)
+        owner[q] = owner_now
     n = len(_REPS)
     names = zip(rng.permutation(len(_FIRST_NAMES))[:n], rng.permutation(len(_LAST_NAMES))[:n])
     hired = np.where(first < 0, _QS[0] - 4300 + rng.integers(0, 4200, n), _QS[first.clip(0)])
@@ -426,8 +482,8 @@ def _sales_force(geo: NS, rng: np.random.Generator) -> NS:
     return NS(ids=ids, skill=skill, active=active, owner=owner, gone=gone, table=table)
 
 
-def _accounts(geo: NS, mkt: NS, reps: NS, n: int, rng: np.random.Generator) -> NS:
-    """Where accounts are, what they do, how big they are and who holds the named ones."""
+def _accounts(geo: NS, mkt: NS, n: int, rng: np.random.Generator) -> NS:
+    """Where accounts are, what they do and how big they are."""
     units, pool = geo.units, geo.pool
     w_unit = units["population"].to_numpy() * (0.6 + units["pct_bach"].to_numpy() / 25)
     unit = rng.choice(len(units), size=n, p=w_unit / w_unit.sum())
@@ -448,16 +504,6 @@ def _accounts(geo: NS, mkt: NS, reps: NS, n: int, rng: np.random.Generator) -> N
     emp = np.clip(np.round(med_emp[ind] * np.exp(1.3 * rng.standard_normal(n))), 1, 50_000)
     v = 2500 * emp**0.8 * spend[ind] * np.exp(0.55 * rng.standard_normal(n))
 
-    # named accounts: a few large accounts held by a long-serving rep other than the county's
-    steady = np.flatnonzero(reps.active.all(axis=0))
-    big = np.flatnonzero(v >= np.quantile(v, 0.95))
-    named = rng.choice(big, size=min(len(big), max(3, round(0.005 * n))), replace=False)
-    pick = rng.choice(steady, size=len(named))
-    clash = pick == reps.owner[-1, unit[named]]
-    pick[clash] = steady[(np.searchsorted(steady, pick[clash]) + 1) % len(steady)]
-    named_rep = np.full(n, -1)
-    named_rep[named] = pick
-
     nouns = np.array([t[6] for t in _INDUSTRIES])[ind, rng.integers(0, 5, n)]
     city = pool["city"].to_numpy()[z]
     prefix = np.array(_PREFIXES)[rng.integers(0, len(_PREFIXES), n)]
@@ -467,8 +513,23 @@ def _accounts(geo: NS, mkt: NS, reps: NS, n: int, rng: np.random.Generator) -> N
         n=n, unit=unit, z=z, lat=lat, lon=lon, city=city, ind=ind, emp=emp.astype(np.int64),
         v=v, size=np.log10(emp / 30), win=ind_win[ind], press=mkt.presence.mean(axis=0)[unit],
         rate=np.clip(2.4 * (v / np.median(v)) ** 0.45, 0.4, 40.0),  # expansions per quarter
-        named_rep=named_rep, name=np.char.add(np.char.add(np.char.add(lead, " "), nouns), suffix),
+        name=np.char.add(np.char.add(np.char.add(lead, " "), nouns), suffix),
     )  # fmt: skip
+
+
+def _named_accounts(a: NS, reps: NS, rng: np.random.Generator) -> np.ndarray:
+    """A few large accounts held by a long-serving rep other than the ZIP's (rep per account,
+    -1 for the rest)."""
+    n, v, z = a.n, a.v, a.z
+    steady = np.flatnonzero(reps.active.all(axis=0))
+    big = np.flatnonzero(v >= np.quantile(v, 0.95))
+    named = rng.choice(big, size=min(len(big), max(3, round(0.005 * n))), replace=False)
+    pick = rng.choice(steady, size=len(named))
+    clash = pick == reps.owner[-1, z[named]]
+    pick[clash] = steady[(np.searchsorted(steady, pick[clash]) + 1) % len(steady)]
+    named_rep = np.full(n, -1)
+    named_rep[named] = pick
+    return named_rep
 
 
 def _deals(a: NS, reps: NS, acc: np.ndarray, k: np.ndarray, kind: int, rng) -> dict:
@@ -478,7 +539,7 @@ def _deals(a: NS, reps: NS, acc: np.ndarray, k: np.ndarray, kind: int, rng) -> d
     median = (60.0, 75.0, 30.0)[kind] * (1 + 0.15 * np.log10(a.emp[acc]))
     cycle = np.clip(median * np.exp(0.5 * rng.standard_normal(m)), 1, 170).astype(np.int64)
     created = decision - cycle  # may precede the window: the export holds every deal closed in it
-    county_rep = reps.owner[np.clip(_quarter_of(created), 0, _NQ - 1), a.unit[acc]]
+    county_rep = reps.owner[np.clip(_quarter_of(created), 0, _NQ - 1), a.z[acc]]
     rep = np.where(a.named_rep[acc] >= 0, a.named_rep[acc], county_rep)
     s, p, w, size = reps.skill[rep], a.press[acc], a.win[acc], a.size[acc]
     logit = (
@@ -509,7 +570,7 @@ def _history(a: NS, mkt: NS, reps: NS, rng: np.random.Generator) -> tuple[dict, 
     """All opportunities, sorted by created date, and the current customer flag."""
     n, kk, act = a.n, np.arange(_NQ), mkt.activity
     # customers before the history starts; everybody else may be won by new-business deals
-    logit = -0.35 + 0.35 * a.size + a.win + 0.5 * reps.skill[reps.owner[0, a.unit]] - a.press
+    logit = -0.35 + 0.35 * a.size + a.win + 0.5 * reps.skill[reps.owner[0, a.z]] - a.press
     start = rng.random(n) < 1 / (1 + np.exp(-logit))
     rho = np.where(start, 0.0, 0.13 * (a.emp / 30) ** 0.15)
     nb = _deals(a, reps, *_expand(rng.poisson(rho[:, None] * act)), 0, rng)
@@ -538,13 +599,14 @@ def _history(a: NS, mkt: NS, reps: NS, rng: np.random.Generator) -> tuple[dict, 
 
 def _simulate(geo: NS, rng: np.random.Generator, n: int) -> tuple[dict[str, pa.Table], dict]:
     mkt = _market(geo.units, rng)
-    reps = _sales_force(geo, rng)
-    a = _accounts(geo, mkt, reps, n, rng)
+    a = _accounts(geo, mkt, n, rng)
+    reps = _sales_force(geo, np.bincount(a.z, weights=np.sqrt(a.v), minlength=len(geo.pool)), rng)
+    a.named_rep = _named_accounts(a, reps, rng)
     opp, customer = _history(a, mkt, reps, rng)
     is_open = opp["decision"] > _AS_OF
     stage = np.where(is_open, 2, np.where(opp["won"], 0, 1))
 
-    owner = np.where(a.named_rep >= 0, a.named_rep, reps.owner[N_QUARTERS - 1, a.unit])
+    owner = np.where(a.named_rep >= 0, a.named_rep, reps.owner[N_QUARTERS - 1, a.z])
     prospects = np.flatnonzero(~customer & (a.named_rep < 0))
     unassigned = np.zeros(n, dtype=bool)
     unassigned[rng.choice(prospects, size=round(0.02 * len(prospects)), replace=False)] = True

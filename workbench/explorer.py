@@ -172,7 +172,7 @@ class ExplorerData:
 
     @property
     def n_active_reps(self) -> int:
-        return len(td.active_reps(self.reps))
+        return len(td.active_reps(self.reps, quarter=self.quarter))
 
     @property
     def default_k(self) -> int:
@@ -1225,7 +1225,7 @@ class ScenarioExplorer:
             seed=params.seed,
         )
         options.setdefault("scenarios_dir", params.processed / "scenarios")
-        options.setdefault("refine_seconds", params.time_limit)
+        options.setdefault("refine_seconds", params.search_seconds)
         return cls(data, scenario, plan=plan, **options)
 
     # -- settings -------------------------------------------------------------------------
@@ -2197,7 +2197,7 @@ def show(
     ----------
     params : workbench.territory_design.DesignParams
         Notebook 03's validated parameters (k, balance, tolerance, budget, quota settings;
-        ``time_limit`` becomes the background refinement's search time).
+        ``search_seconds`` becomes the background refinement's search time).
     inputs : workbench.territory_design.DesignInputs
     blocks, adjacency : DataFrame
         Notebook 03's building blocks and their adjacency.

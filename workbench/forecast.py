@@ -844,7 +844,7 @@ def forecast_revenue(
     level: float = 0.8,
     n_origins: int = 3,
     economy: pd.DataFrame | None = None,
-    indicators: Sequence[str] = (),
+    indicators: Sequence[str] | None = None,
 ) -> ForecastResults:
     """Forecast :func:`revenue_series` output, optionally with economic indicators.
 
@@ -856,15 +856,20 @@ def forecast_revenue(
         As in :func:`forecast_series`.
     economy : DataFrame, optional
         The ``economy`` table: ``quarter`` and indicator columns.
-    indicators : sequence of str
-        Which economy columns to offer the ``sarimax_x`` candidate; empty: none.
+    indicators : sequence of str, optional
+        Which economy columns to offer the ``sarimax_x`` candidate; ``None`` (default): every
+        numeric column ``economy`` has; empty: none. The backtest keeps the regression only
+        where it beats the candidates without it.
 
     Returns
     -------
     ForecastResults
     """
     exog = None
-    if economy is not None and len(indicators):
+    if economy is not None and indicators is None:
+        indicators = [c for c in economy.columns
+                      if c != "quarter" and pd.api.types.is_numeric_dtype(economy[c])]
+    if economy is not None and indicators:
         unknown = [c for c in indicators if c not in economy.columns]
         if unknown:
             raise ValueError(f"economy has no indicator(s) {unknown}; it holds "

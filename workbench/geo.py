@@ -34,7 +34,11 @@ __all__ = [
     "haversine_km",
     "nearest_km",
     "to_unit_vectors",
+    "unit_drivers",
 ]
+
+NON_DRIVERS = frozenset({"unit_id", "unit_name", "lat", "lon", "latitude", "longitude", "region"})
+"""Columns of ``geo_units`` that are never market drivers: ids, names, coordinates, regions."""
 
 
 def haversine_km(lat1, lon1, lat2, lon2) -> np.ndarray:
@@ -353,3 +357,26 @@ def connected_components(ids: Sequence[str], adjacency: pd.DataFrame | None) -> 
     rank = np.empty_like(order)
     rank[order] = np.arange(len(order))
     return pd.Series(rank[labels], index=pd.Index(ids, name="unit_id"), name="component")
+
+
+def unit_drivers(geo_units: pd.DataFrame) -> list[str]:
+    """The market drivers ``geo_units`` carries: every numeric column but ids, coordinates
+    and regions (booleans and constant columns are no drivers), in file order.
+
+    One rule for every step that reads drivers (potential index and regression, lead and
+    lookalike features), so a company's own columns are used whatever their names.
+
+    >>> u = pd.DataFrame({"unit_id": ["1", "2"], "lat": [0.0, 1.0], "lon": [0.0, 1.0],
+    ...     "population": [10.0, 20.0], "income_k": [40.0, 55.0], "flag": [True, False],
+    ...     "same": [1.0, 1.0], "region": ["N", "S"]})
+    >>> unit_drivers(u)
+    ['population', 'income_k']
+    """
+    out = []
+    for col in geo_units.columns:
+        s = geo_units[col]
+        if col in NON_DRIVERS or pd.api.types.is_bool_dtype(s) or not pd.api.types.is_numeric_dtype(s):
+            continue
+        if s.notna().sum() >= 2 and s.astype(float).std() > 0:
+            out.append(col)
+    return out

@@ -5,6 +5,10 @@ checks it against :data:`workbench.schema.CONTRACT` with DuckDB SQL (so a 3-mill
 is checked in seconds), and only when **no** problem was found writes typed Parquet files, the
 account × rep × quarter facts table and ``manifest.json``. Every problem is reported at once.
 
+With a mapping (:mod:`workbench.mapping`) a CRM's own export is read the same way, its columns
+renamed and its cells converted (labels, date and currency formats) as text, and then checked by
+the very same rules; problems name the export's file, its line and its column.
+
 The facts table is the one heavy aggregation of the pipeline (opportunity history → facts);
 it is plain DuckDB SQL so it can move into a customer's warehouse unchanged.
 """
@@ -22,16 +26,22 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterable
+from importlib import resources
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from . import __version__
 from .config import Quarter, last_complete_quarter
-from .schema import CONTRACT, GEOJSON_NAME, PROVENANCE_NAME, Column, FileSpec, Problem
+from .mapping import FileMap, Mapping, MappingError, convert_column, parse_mapping
+from .schema import (
+    BOOL_FALSE, BOOL_TRUE, CONTRACT, GEOJSON_NAME, PROVENANCE_NAME, Column, FileSpec, Problem,
+)
 
 LINE = "__line"
 MAX_PER_CHECK = 50
@@ -116,16 +126,82 @@ def sha256_file(path: Path) -> str:
 
 @dataclasses.dataclass
 class RawTable:
+    """One raw file as text. ``spec`` holds the required columns plus the optional ones present.
+
+    Read through a mapping, ``source`` is the export's file name, ``labels`` name contract
+    columns as problems should (``Close Date (→ close_date)``), ``original`` keeps converted
+    columns as exported and ``failures`` the cells that could not be converted.
+    """
+
     spec: FileSpec
     path: Path
     table: pa.Table  # every column text, plus LINE (int64)
     sha256: str
     size: int
+    source: str | None = None
+    labels: dict[str, str] = dataclasses.field(default_factory=dict)
+    original: dict[str, pa.Array] = dataclasses.field(default_factory=dict)
+    failures: dict[str, list[tuple[int, str]]] = dataclasses.field(default_factory=dict)
+
+    @property
+    def display(self) -> str:
+        """The file name problems carry: the export's own name when mapped."""
+        return self.source or self.spec.filename
+
+    def label(self, column: str | None) -> str | None:
+        return self.labels.get(column, column) if column else column
+
+    def annotate(self, column: str | None, found: list[tuple[int, str]]) -> list[tuple[int, str]]:
+        """Problems of a converted column: drop cells already reported as not convertible
+        (one problem per cell), and quote the value as exported where conversion changed it."""
+        if column not in self.original:
+            return found
+        failed = {line for line, _ in self.failures.get(column, [])}
+        found = [(line, m) for line, m in found if line not in failed]
+        if not found:
+            return found
+        rows = pa.array(np.searchsorted(self.table.column(LINE).to_numpy(),
+                                        [line for line, _ in found]))
+        was = self.original[column].take(rows).to_pylist()
+        now = self.table.column(column).take(rows).to_pylist()
+        return [(line, m + (f" (exported as {w!r})" if w is not None and w.strip() != n else ""))
+                for (line, m), w, n in zip(found, was, now)]
 
 
 def read_raw(spec: FileSpec, path: Path, problems: list[Problem]) -> RawTable | None:
     """Read ``path`` with every column as text; append problems; ``None`` if unreadable."""
-    fname = spec.filename
+    expected = [(c.name, c.name) for c in spec.required_columns]
+    read = _read_text_csv(path, spec.filename, expected, spec.required, problems)
+    if read is None:
+        return None
+    table, digest, size = read
+    return RawTable(spec.for_header(table.column_names), path, table, digest, size)
+
+
+def _exact(name: str, header: list[str]) -> str | None:
+    return name if name in header else None
+
+
+def _loose(name: str, header: list[str]) -> str | None:
+    """The header's column for ``name``: exact, else the one column equal to it ignoring case
+    and runs of spaces (CRMs relabel ``Deal Owner`` as ``Deal owner`` between releases)."""
+    if name in header:
+        return name
+    key = " ".join(name.split()).casefold()
+    hits = [h for h in header if " ".join(h.split()).casefold() == key]
+    return hits[0] if len(hits) == 1 else None
+
+
+def _read_text_csv(path: Path, fname: str, expected: list[tuple[str, str]], required: bool,
+                   problems: list[Problem],
+                   find: Callable[[str, list[str]], str | None] = _exact,
+                   ) -> tuple[pa.Table, str, int] | None:
+    """Read a CSV with every column as text plus LINE (the file's own line numbers).
+
+    ``expected``: (header name, how problems name it) of the columns the header must have,
+    looked up with ``find``. Returns the table, the sha256 and size of the bytes, or ``None``
+    if unreadable.
+    """
     data = path.read_bytes()
     digest = hashlib.sha256(data).hexdigest()
     size = len(data)
@@ -143,12 +219,12 @@ def read_raw(spec: FileSpec, path: Path, problems: list[Problem]) -> RawTable | 
     if not text.strip():
         problems.append(Problem(fname, None, None, (
             "file is empty; expected a header row with columns "
-            + ", ".join(c.name for c in spec.columns)
+            + ", ".join(dict.fromkeys(name for name, _ in expected))
         )))
         return None
     header_line = text.split("\n", 1)[0]
     header = [h.strip() for h in next(csv.reader([header_line]))]
-    missing = [c.name for c in spec.columns if c.name not in header]
+    missing = [label for name, label in expected if find(name, header) is None]
     for name in missing:
         problems.append(Problem(fname, 1, name, "required column is missing from the header"))
     dupes = sorted({h for h in header if header.count(h) > 1})
@@ -205,10 +281,95 @@ def read_raw(spec: FileSpec, path: Path, problems: list[Problem]) -> RawTable | 
             starts = list(range(2, table.num_rows + 2))
         lines = pa.array(starts, pa.int64())
     problems.extend(bad_rows)
-    if table.num_rows == 0 and spec.required:
+    if table.num_rows == 0 and required:
         problems.append(Problem(fname, None, None, "file has a header but no data rows"))
     table = table.append_column(LINE, lines)
-    return RawTable(spec, path, table, digest, size)
+    return table, digest, size
+
+
+def _whole(cells: pa.Array | pa.ChunkedArray) -> pa.Array:
+    return cells.combine_chunks() if isinstance(cells, pa.ChunkedArray) else cells
+
+
+def _expected_header(spec: FileSpec, fmap: FileMap) -> list[tuple[str, str]]:
+    """(export column, label) pairs an export must have: every column the mapping reads, and
+    required contract columns it does not map (expected under their contract names)."""
+    expected = []
+    for col in spec.columns:
+        cmap = fmap.column(col.name)
+        if cmap is not None and cmap.source is not None:
+            expected.append((cmap.source, cmap.label()))
+        elif cmap is None and not col.optional:
+            expected.append((col.name, col.name))
+    return expected
+
+
+def read_mapped(spec: FileSpec, fmap: FileMap, raw_dir: Path,
+                problems: list[Problem]) -> RawTable | None:
+    """Read a CRM export through a file map: the contract file ``spec`` as text, ready for the
+    same checks as a native file.
+
+    Columns are renamed, cells converted (value maps, date and currency formats) and every
+    cell that cannot be converted recorded with the export's line and column; the export's
+    other columns are kept under their own names.
+    """
+    expected = _expected_header(spec, fmap)
+    path = raw_dir / fmap.file
+    read = _read_text_csv(path, fmap.file, expected, spec.required, problems, find=_loose)
+    if read is None:
+        return None
+    table, digest, size = read
+    header = [h for h in table.column_names if h != LINE]
+    maps = {c.name: m for c in spec.columns if (m := fmap.resolve(c, header)) is not None}
+    spec = spec.for_header(header + list(maps))
+    lines = table.column(LINE)
+    out: dict[str, pa.Array | pa.ChunkedArray] = {}
+    consumed: set[str] = set()
+    labels: dict[str, str] = {}
+    original: dict[str, pa.Array] = {}
+    bad: dict[str, tuple[np.ndarray, list[str]]] = {}
+    for col in spec.columns:
+        cmap = maps.get(col.name)
+        if cmap is None:
+            continue
+        labels[col.name] = cmap.label()
+        if cmap.source is None:
+            out[col.name] = pa.repeat(pa.scalar(cmap.value, pa.string()), table.num_rows)
+            continue
+        source = _loose(cmap.source, header)
+        consumed.add(source)
+        cells = table.column(source)
+        if not cmap.converts:
+            out[col.name] = cells
+            continue
+        converted = convert_column(cmap, col, cells)
+        out[col.name] = converted.values
+        original[col.name] = cells.combine_chunks()
+        bad[col.name] = (converted.bad_rows, converted.messages)
+    # keep_if once every column is converted: it reads another column's contract values
+    for name, cmap in maps.items():
+        if cmap.keep_if is None:
+            continue
+        other, allowed = cmap.keep_if
+        if other not in out and other not in header:
+            continue  # reported as a missing column
+        cond = _whole(out[other] if other in out else table.column(other))
+        keep = pc.fill_null(pc.is_in(pc.utf8_lower(pc.utf8_trim_whitespace(cond)),
+                                     pa.array(allowed)), False)
+        out[name] = pc.if_else(keep, _whole(out[name]), pa.scalar(None, pa.string()))
+        if name in bad:  # a cell that is emptied anyway is no problem
+            rows, messages = bad[name]
+            kept = np.asarray(keep.to_numpy(zero_copy_only=False))[rows] if len(rows) else rows
+            bad[name] = (rows[kept.astype(bool)], [m for m, k in zip(messages, kept) if k])
+    failures = {name: list(zip(lines.take(pa.array(rows)).to_pylist(), messages))
+                for name, (rows, messages) in bad.items() if len(rows)}
+    for h in header:  # unmapped columns (contract names included) pass through as they are
+        if h not in out and h not in consumed:
+            out[h] = table.column(h)
+    out[LINE] = lines
+    mapped = pa.table(out)
+    return RawTable(spec, path, mapped, digest, size, source=fmap.file, labels=labels,
+                    original=original, failures=failures)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -293,8 +454,9 @@ def _row_checks(spec: FileSpec) -> list[_Check]:
                                      got))
         elif col.kind == "date":
             checks.append(_Check(name, f"{present} AND {_date(col)} IS NULL", got))
-        elif col.kind == "enum":
-            allowed = ", ".join(f"'{x}'" for x in col.values)
+        elif col.kind in ("enum", "bool"):
+            values = col.values if col.kind == "enum" else BOOL_TRUE + BOOL_FALSE
+            allowed = ", ".join(f"'{x}'" for x in values)
             checks.append(_Check(name, f"{present} AND lower({v}) NOT IN ({allowed})", got))
         elif col.kind == "quarter":
             checks.append(_Check(name, f"{present} AND NOT regexp_full_match(upper({v}), "
@@ -311,6 +473,11 @@ def _row_checks(spec: FileSpec) -> list[_Check]:
             _Check("close_date", f"{stage} = 'open' AND {_val('close_date')} <> ''", lambda r: (
                 f"an open opportunity must have an empty close date, got {r['close_date']!r}")),
         ]
+    names = {c.name for c in spec.columns}
+    if spec.name == "reps" and {"start_date", "end_date"} <= names:
+        checks.append(_Check("end_date", f"{_date('end_date')} < {_date('start_date')}",
+                             lambda r: (f"end date {r['end_date']} is before start date "
+                                        f"{r['start_date']}")))
     return checks
 
 
@@ -323,7 +490,8 @@ class _Collector:
         self.full: list[Problem] = []
 
     def add(self, file: str, column: str | None, found: list[tuple[int, str]]) -> None:
-        """``found``: (line, message) pairs of one check, in line order."""
+        """``found``: (line, message) pairs of one check, in line order (as named in problems:
+        the export's file and column label when mapped)."""
         for i, (line, message) in enumerate(found):
             p = Problem(file, line, column, message)
             self.full.append(p)
@@ -338,11 +506,18 @@ def check_tables(con, raws: dict[str, RawTable], problems: list[Problem]) -> _Co
     """Run every contract check on the loaded tables (views named after the files).
 
     Row rules run in **one** scan per file (a valid file returns no row); uniqueness and
-    references are one aggregate or anti-join each.
+    references are one aggregate or anti-join each. Cells a mapping could not convert are
+    reported first, once each.
     """
     out = _Collector(problems)
     for name, raw in raws.items():
-        spec, f = raw.spec, raw.spec.filename
+        spec, f = raw.spec, raw.display
+
+        def emit(column: str | None, found: list[tuple[int, str]], raw=raw, f=f) -> None:
+            out.add(f, raw.label(column), raw.annotate(column, found))
+
+        for column, found in raw.failures.items():
+            out.add(f, raw.label(column), found)
         checks = _row_checks(spec)
         cols = ", ".join(_q(c.name) for c in spec.columns)
         texts, parsed = _derived_columns(spec)
@@ -356,7 +531,7 @@ def check_tables(con, raws: dict[str, RawTable], problems: list[Problem]) -> _Co
         names = [LINE, *(c.name for c in spec.columns)]
         rows = [dict(zip(names, r)) | {"__flags": r[len(names):]} for r in bad_rows]
         for i, chk in enumerate(checks):
-            out.add(f, chk.column, [(r[LINE], chk.message(r)) for r in rows if r["__flags"][i]])
+            emit(chk.column, [(r[LINE], chk.message(r)) for r in rows if r["__flags"][i]])
         for col in spec.columns:
             v = _trim(col)
             if col.unique and con.sql(f"SELECT count(*) FROM (SELECT {v} FROM {name} WHERE "
@@ -366,8 +541,8 @@ def check_tables(con, raws: dict[str, RawTable], problems: list[Problem]) -> _Co
                         SELECT {LINE}, {v} AS value, min({LINE}) OVER (PARTITION BY {v}) AS first
                         FROM {name} WHERE {v} <> '')
                     WHERE {LINE} <> first ORDER BY {LINE}""").fetchall()
-                out.add(f, col.name, [(line, f"duplicate id {value!r} (first on line {first})")
-                                      for line, value, first in dupes])
+                emit(col.name, [(line, f"duplicate id {value!r} (first on line {first})")
+                                 for line, value, first in dupes])
             if col.ref and col.ref[0] in raws:
                 target, tcol = col.ref
                 dangling = con.sql(f"""
@@ -375,9 +550,9 @@ def check_tables(con, raws: dict[str, RawTable], problems: list[Problem]) -> _Co
                     WHERE {v} <> '' AND {v} NOT IN (SELECT trim({_q(tcol)}) FROM {target}
                                                     WHERE {_q(tcol)} IS NOT NULL)
                     ORDER BY {LINE}""").fetchall()
-                out.add(f, col.name, [
-                    (line, f"{value!r} not found in {target}.csv column {tcol} (dangling reference)")
-                    for line, value in dangling])
+                where = f"{raws[target].display} column {raws[target].label(tcol)}"
+                emit(col.name, [(line, f"{value!r} not found in {where} (dangling reference)")
+                                for line, value in dangling])
     return out
 
 
@@ -407,6 +582,8 @@ def _typed_select(spec: FileSpec, con, view: str, header: list[str]) -> str:
             expr = f"CAST(left({v}, 10) AS DATE)"
         elif col.kind == "enum":
             expr = f"lower({v})"
+        elif col.kind == "bool":
+            expr = f"lower({v}) IN ({', '.join(repr(x) for x in BOOL_TRUE)})"
         elif col.kind == "quarter":
             expr = f"upper({v})"
         else:
@@ -467,34 +644,80 @@ class IngestResult:
     rows: dict[str, int]
     default_quarter: str | None
     seconds: float
+    mapping: str | None = None
 
     def summary(self) -> str:
         lines = [f"ingested into {self.out_dir} in {self.seconds:.1f} s"]
+        if self.mapping:
+            lines.append(f"  mapping: {self.mapping}")
         lines += [f"  {name:<24} {n:>10,} rows" for name, n in self.rows.items()]
         lines.append(f"  default planning quarter: {self.default_quarter}")
         return "\n".join(lines)
 
 
-def validate(raw_dir: str | os.PathLike[str]) -> tuple[dict[str, RawTable], list[Problem]]:
-    """Read and check every raw file; return the text tables and all problems (no writes)."""
+def validate(raw_dir: str | os.PathLike[str], mapping: Mapping | None = None,
+             ) -> tuple[dict[str, RawTable], list[Problem]]:
+    """Read and check every raw file; return the text tables and all problems (no writes).
+
+    Contract files named in ``mapping`` are read from the CRM export it names (an optional
+    contract file whose export is absent is skipped, as a native optional file would be).
+    """
     raw_dir = Path(raw_dir)
     problems: list[Problem] = []
     if not raw_dir.is_dir():
         raise IngestError([Problem(str(raw_dir), None, None, "raw data folder does not exist")])
     raws: dict[str, RawTable] = {}
     for name, spec in CONTRACT.items():
-        path = raw_dir / spec.filename
+        fmap = mapping.files.get(name) if mapping is not None else None
+        path = raw_dir / (fmap.file if fmap else spec.filename)
         if not path.is_file():
             if spec.required:
-                problems.append(Problem(spec.filename, None, None, (
-                    f"required file is missing from {raw_dir} (expected columns: "
-                    + ", ".join(c.name for c in spec.columns) + ")"
+                wanted = ([name for name, _ in _expected_header(spec, fmap)] if fmap
+                          else [c.name for c in spec.required_columns])
+                via = f"; the mapping reads {spec.filename} from it" if fmap else ""
+                problems.append(Problem(fmap.file if fmap else spec.filename, None, None, (
+                    f"required file is missing from {raw_dir}{via} (expected columns: "
+                    + ", ".join(dict.fromkeys(wanted)) + ")"
                 )))
             continue
-        raw = read_raw(spec, path, problems)
+        raw = read_mapped(spec, fmap, raw_dir, problems) if fmap else read_raw(spec, path, problems)
         if raw is not None:
             raws[name] = raw
     return raws, problems
+
+
+def preset_names() -> list[str]:
+    """The mappings shipped in ``workbench/presets/`` (``--mapping NAME`` selects one).
+
+    >>> preset_names()
+    ['hubspot', 'salesforce']
+    """
+    folder = resources.files("workbench").joinpath("presets")
+    return sorted(p.name.removesuffix(".yaml") for p in folder.iterdir()
+                  if p.name.endswith(".yaml"))
+
+
+def read_mapping(mapping: str | os.PathLike[str] | Mapping) -> Mapping:
+    """A checked mapping from a preset's bare name or a YAML file's path.
+
+    Raises :class:`workbench.mapping.MappingError` (one line) when it cannot be found or is
+    malformed: that happens before any data is read.
+
+    >>> m = read_mapping("salesforce")
+    >>> m.files["opportunities"].file, m.origin
+    ('Opportunities Report.csv', 'preset salesforce')
+    """
+    if isinstance(mapping, Mapping):
+        return mapping
+    ref = os.fspath(mapping)
+    path = Path(ref)
+    if ref in preset_names() and not path.is_file():
+        data = resources.files("workbench").joinpath("presets", f"{ref}.yaml").read_bytes()
+        return parse_mapping(data, origin=f"preset {ref}")
+    if not path.is_file():
+        raise MappingError(f"mapping {ref!r} is neither a file nor a preset "
+                           f"({', '.join(preset_names())})")
+    return parse_mapping(path.read_bytes(), origin=str(path))
 
 
 def _check_geojson(path: Path, unit_ids: set[str], problems: list[Problem]) -> None:
@@ -527,17 +750,23 @@ def ingest(
     out_dir: str | os.PathLike[str] = "data/processed",
     *,
     problems_file: str | os.PathLike[str] | None = None,
+    mapping: str | os.PathLike[str] | Mapping | None = None,
 ) -> IngestResult:
     """Validate ``raw_dir`` against the contract and write typed data to ``out_dir``.
 
     Writes ``<file>.parquet`` for every raw file present, ``facts_account_quarter.parquet``,
     ``geo_units.geojson`` (if given) and ``manifest.json`` (input hashes, row counts, version,
-    time, default planning quarter). Raises :class:`IngestError` with **every** problem found;
-    then nothing under ``out_dir`` is touched.
+    time, default planning quarter, the mapping used). Raises :class:`IngestError` with
+    **every** problem found; then nothing under ``out_dir`` is touched.
+
+    ``mapping`` (a preset name such as ``"salesforce"``, a YAML path or a parsed mapping) reads
+    contract files from CRM exports; a malformed mapping raises
+    :class:`workbench.mapping.MappingError` before any data is read.
     """
     t0 = time.perf_counter()
     raw_dir, out_dir = Path(raw_dir), Path(out_dir)
-    raws, problems = validate(raw_dir)
+    mapping = read_mapping(mapping) if mapping is not None else None
+    raws, problems = validate(raw_dir, mapping)
     con = duckdb.connect()
     try:
         for name, raw in raws.items():
@@ -549,24 +778,31 @@ def ingest(
             _check_geojson(geojson, ids, problems)
         if problems_file is not None and (problems or collector.counts):
             full = collector.full + [p for p in problems if p not in collector.full]
-            frame = pd.DataFrame([dataclasses.asdict(p) for p in sorted(full, key=_sort_key)])
+            key = _sort_key(mapping)
+            frame = pd.DataFrame([dataclasses.asdict(p) for p in sorted(full, key=key)])
             write_frame(frame, problems_file)
         if problems or collector.counts:
-            raise IngestError(sorted(problems, key=_sort_key), collector.counts)
-        return _write_processed(con, raws, raw_dir, out_dir, t0)
+            raise IngestError(sorted(problems, key=_sort_key(mapping)), collector.counts)
+        return _write_processed(con, raws, raw_dir, out_dir, t0, mapping)
     finally:
         con.close()
 
 
-def _sort_key(p: Problem) -> tuple:
+def _sort_key(mapping: Mapping | None) -> Callable[[Problem], tuple]:
+    """Problems in contract file order (an export counts as the file it maps), then by line."""
     order = list(CONTRACT)
-    stem = p.file.rsplit(".", 1)[0]
-    return (order.index(stem) if stem in order else len(order), p.file, p.line or 0,
-            p.column or "", p.message)
+    exports = {f.file: order.index(name) for name, f in (mapping.files if mapping else {}).items()}
+
+    def key(p: Problem) -> tuple:
+        stem = p.file.rsplit(".", 1)[0]
+        rank = exports.get(p.file, order.index(stem) if stem in order else len(order))
+        return (rank, p.file, p.line or 0, p.column or "", p.message)
+
+    return key
 
 
 def _write_processed(con, raws: dict[str, RawTable], raw_dir: Path, out_dir: Path,
-                     t0: float) -> IngestResult:
+                     t0: float, mapping: Mapping | None = None) -> IngestResult:
     out_dir.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=".ingest-", dir=out_dir))
     try:
@@ -596,8 +832,10 @@ def _write_processed(con, raws: dict[str, RawTable], raw_dir: Path, out_dir: Pat
             "inputs": {
                 raw.spec.filename: {"sha256": raw.sha256, "bytes": raw.size,
                                     "rows": raw.table.num_rows}
+                | ({"source": raw.source} if raw.source else {})
                 for raw in raws.values()
             },
+            "mapping": mapping.manifest() if mapping is not None else None,
             "outputs": {name: {"rows": n} for name, n in rows.items()},
             "files": sorted(outputs),
             "latest_activity_date": latest.isoformat() if latest else None,
@@ -612,7 +850,8 @@ def _write_processed(con, raws: dict[str, RawTable], raw_dir: Path, out_dir: Pat
         _swap_in(stage, out_dir, outputs + ["manifest.json"])
     finally:
         shutil.rmtree(stage, ignore_errors=True)
-    return IngestResult(out_dir, rows, manifest["default_quarter"], time.perf_counter() - t0)
+    return IngestResult(out_dir, rows, manifest["default_quarter"], time.perf_counter() - t0,
+                        f"{mapping.name} ({mapping.origin})" if mapping is not None else None)
 
 
 def _copy_parquet(con, sql: str, path: Path) -> int:
@@ -687,6 +926,9 @@ STAGE_PRODUCERS = {
     "workload": "02_segmentation",
     "territory_plan": "03_territory_design",
     "territory_summary": "03_territory_design",
+    "territory_violations": "03_territory_design",
+    "alignment": "03_territory_design",
+    "rep_matching": "03_territory_design",
     "quotas_plan": "03_territory_design",
     "sizing": "03_territory_design",
     "kpi_territory": "04_kpi_review",

@@ -44,12 +44,13 @@ import pandas as pd
 
 from .config import NotebookParams, Quarter
 from .forecast import one_blas_thread
+from .geo import unit_drivers
 from .io import load, load_geojson
 
-DEFAULT_INDEX_WEIGHTS: dict[str, float] = {"pct_bach": 0.5, "1-pct_rural": 0.3, "population": 0.2}
-"""Index weights after the classic buying power index (0.5 income, 0.3 retail sales,
-0.2 population): college-educated headcount stands in for income, urban headcount for
-business density, population for size."""
+AMOUNT_CORRELATION = 0.5
+"""A driver whose correlation with population across units reaches this is an *amount* (it
+grows with the unit's size: income, establishments); below it, a *rate* per head (a share,
+a median) that becomes an amount by multiplying with population."""
 
 REGIONS = ("South", "Central", "North")
 SWOT_KINDS = ("strength", "weakness", "opportunity", "threat")
@@ -68,12 +69,12 @@ class PotentialParams(NotebookParams):
     quantile: float = 0.8
     revenue_quarters: int = 4
     mature_quarters: int = 4
-    index_weights: dict = dataclasses.field(default_factory=lambda: dict(DEFAULT_INDEX_WEIGHTS))
+    index_weights: dict = dataclasses.field(default_factory=dict)
     competitor_strength: float = 0.3
     horizon: int = 4
     level: float = 0.8
     backtest_origins: int = 3
-    indicators: list[str] = dataclasses.field(default_factory=lambda: ["gdp_growth_pct"])
+    indicators: list[str] | None = None
     cv_folds: int = 5
     seed: int = 0
 
@@ -86,7 +87,8 @@ class PotentialParams(NotebookParams):
             problems.append("revenue_quarters must be ≥ 1")
         if self.mature_quarters < 0:
             problems.append("mature_quarters must be ≥ 0")
-        problems += _weight_problems(self.index_weights)
+        if self.index_weights:
+            problems += _weight_problems(self.index_weights)
         if not 0 <= self.competitor_strength < 1:
             problems.append(
                 f"competitor_strength must be in [0, 1), got {self.competitor_strength}")
@@ -171,8 +173,94 @@ def assign_regions(geo_units: pd.DataFrame) -> pd.Series:
     return pd.Series(np.asarray(REGIONS)[band], index=geo_units.index, name="region")
 
 
+PER_HEAD = "*population"
+
+
 def _driver_name(key: str) -> str:
+    if key.endswith(PER_HEAD):
+        return key.removesuffix(PER_HEAD) + "_x_population"
     return "non_" + key[2:] if key.startswith("1-") else key
+
+
+def index_drivers(geo_units: pd.DataFrame) -> list[str]:
+    """The index's candidate driver keys: every numeric column of ``geo_units`` but ids and
+    coordinates, each in the form that can be shared out across units.
+
+    ``population`` and columns that grow with it (correlation with population across units
+    ≥ :data:`AMOUNT_CORRELATION`) are amounts, used as they are. ``pct_X`` columns are
+    headcount rates (``pct_X``, see :func:`driver_amounts`). Any other column is a rate per
+    head and enters as ``X*population``.
+
+    >>> u = pd.DataFrame({"unit_id": ["a", "b", "c"], "lat": [0.0, 1, 2], "lon": [0.0, 1, 2],
+    ...     "population": [100.0, 200, 300], "firms": [9.0, 21, 30],
+    ...     "median_income": [50.0, 40, 45], "pct_degree": [30.0, 20, 25]})
+    >>> index_drivers(u)
+    ['population', 'firms', 'median_income*population', 'pct_degree']
+    """
+    if "population" not in geo_units.columns:
+        raise KeyError("geo_units has no population column (the data contract requires it)")
+    pop = geo_units["population"].astype(float)
+    keys = ["population"]
+    for col in unit_drivers(geo_units):
+        if col == "population":
+            continue
+        if col.startswith("pct_"):
+            keys.append(col)
+        elif geo_units[col].astype(float).corr(pop) >= AMOUNT_CORRELATION:
+            keys.append(col)
+        else:
+            keys.append(col + PER_HEAD)
+    return keys
+
+
+def default_index_weights(geo_units: pd.DataFrame, *, revenue: pd.Series | None = None
+                          ) -> dict[str, float]:
+    """Index weights from the data: the drivers present, weighted by where revenue is won.
+
+    Rule (documented in ``docs/potential.md``): the candidates are :func:`index_drivers`.
+    With ``revenue`` per unit (trailing-year won USD, indexed by ``unit_id``) from at least
+    five units, the weights are the non-negative least-squares fit of each unit's revenue
+    share on its driver shares, ``min_w ‖S w − r‖²`` with ``w ≥ 0``, normalised to sum to 1,
+    and drivers with weight 0 dropped: the index then reproduces today's revenue map as well
+    as the drivers allow. Without revenue (or when the fit gives all zeros), every candidate
+    gets the same weight.
+
+    Returns
+    -------
+    dict
+        Driver key → weight, summing to 1, rounded to 4 decimals.
+
+    Examples
+    --------
+    Revenue follows 0.7 · population share + 0.3 · income share exactly; the fit finds it:
+
+    >>> u = pd.DataFrame({"unit_id": list("abcdef"), "population": [1.0, 2, 3, 4, 5, 6],
+    ...     "income": [6.0, 1, 5, 2, 4, 3]})
+    >>> pop, inc = u["population"] / 21, u["income"] * u["population"]
+    >>> r = pd.Series((0.7 * pop + 0.3 * inc / inc.sum()).to_numpy(), index=u["unit_id"])
+    >>> default_index_weights(u, revenue=r)
+    {'population': 0.7, 'income*population': 0.3}
+    >>> default_index_weights(u)
+    {'population': 0.5, 'income*population': 0.5}
+    """
+    from scipy.optimize import nnls
+
+    keys = index_drivers(geo_units)
+    equal = {k: round(1 / len(keys), 4) for k in keys}
+    if revenue is None:
+        return equal
+    amounts = driver_amounts(geo_units, keys)
+    ids = geo_units["unit_id"].astype(str).to_numpy()
+    r = pd.Series(revenue, dtype=float).reindex(ids).fillna(0.0).clip(lower=0).to_numpy()
+    if (r > 0).sum() < 5:
+        return equal
+    totals = amounts.sum().replace(0, np.nan)
+    shares = (amounts / totals).fillna(0.0).to_numpy()
+    w, _ = nnls(shares, r / r.sum())
+    if w.sum() <= 0:
+        return equal
+    w = w / w.sum()
+    return {k: round(float(x), 4) for k, x in zip(keys, w, strict=True) if round(float(x), 4) > 0}
 
 
 def driver_amounts(geo_units: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
@@ -180,7 +268,9 @@ def driver_amounts(geo_units: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame
 
     ``population`` and other count-like columns are used as they are; a ``pct_X`` column
     becomes the headcount ``population · pct_X / 100``; ``1-pct_X`` the headcount without
-    the attribute, ``population · (1 − pct_X / 100)``. Missing values count as 0.
+    the attribute, ``population · (1 − pct_X / 100)``; ``X*population`` a rate per head
+    times the headcount (``median_income*population`` is total income). Missing values
+    count as 0.
 
     Parameters
     ----------
@@ -198,7 +288,8 @@ def driver_amounts(geo_units: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame
     numeric = [c for c in geo_units.columns if pd.api.types.is_numeric_dtype(geo_units[c])]
     for key in keys:
         complement = key.startswith("1-")
-        col = key[2:] if complement else key
+        per_head = key.endswith(PER_HEAD)
+        col = key[2:] if complement else key.removesuffix(PER_HEAD) if per_head else key
         if col not in geo_units.columns:
             raise KeyError(f"index driver {key!r}: geo_units has no column {col!r}; numeric "
                            f"columns: {', '.join(c for c in numeric if c not in ('lat', 'lon'))}")
@@ -209,6 +300,8 @@ def driver_amounts(geo_units: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame
                 1 - share if complement else share)
         elif complement:
             raise ValueError(f"index driver {key!r}: '1-' applies to pct_ columns only")
+        elif per_head:
+            out[_driver_name(key)] = geo_units["population"].astype(float).fillna(0.0) * values
         else:
             out[_driver_name(key)] = values
     return pd.DataFrame(out, index=geo_units.index)
@@ -228,7 +321,8 @@ def potential_index(geo_units: pd.DataFrame, *, weights: Mapping[str, float] | N
     geo_units : DataFrame
         ``unit_id``, ``population`` and the driver columns (see :func:`driver_amounts`).
     weights : mapping of str to float, optional
-        Driver key → weight ≥ 0 (default :data:`DEFAULT_INDEX_WEIGHTS`).
+        Driver key → weight ≥ 0; empty or ``None``: :func:`default_index_weights` (every
+        driver present, equal weights).
 
     Returns
     -------
@@ -245,7 +339,7 @@ def potential_index(geo_units: pd.DataFrame, *, weights: Mapping[str, float] | N
     >>> potential_index(u, weights={"population": 1, "pct_bach": 1})["index_share"].tolist()
     [0.4375, 0.5625]
     """
-    weights = dict(DEFAULT_INDEX_WEIGHTS if weights is None else weights)
+    weights = dict(weights or default_index_weights(geo_units))
     problems = _weight_problems(weights)
     if problems:
         raise ValueError("; ".join(problems))
@@ -396,13 +490,6 @@ def _nearest_unit(lat: np.ndarray, lon: np.ndarray, units: pd.DataFrame) -> np.n
     return out
 
 
-def regression_drivers(geo_units: pd.DataFrame) -> list[str]:
-    """Unit columns offered to the regression: every numeric driver but coordinates."""
-    skip = {"lat", "lon", "latitude", "longitude"}
-    return [c for c in geo_units.columns
-            if c not in skip and c != "unit_id" and pd.api.types.is_numeric_dtype(geo_units[c])]
-
-
 def account_features(accounts: pd.DataFrame, geo_units: pd.DataFrame) -> pd.DataFrame:
     """Firmographics and unit drivers per account, as the regression uses them.
 
@@ -440,7 +527,7 @@ def account_features(accounts: pd.DataFrame, geo_units: pd.DataFrame) -> pd.Data
                                                                 "Unknown").astype(str)
     out["log_employees"] = np.log1p(accounts["employees"].astype(float).clip(lower=0).fillna(0))
     drivers = {}
-    for col in regression_drivers(units):
+    for col in unit_drivers(units):
         v = units[col].astype(float)
         v = v.fillna(v.median())
         name = col if col.startswith("pct_") else f"log_{col}"
@@ -665,6 +752,16 @@ class PotentialResults:
         """The account table (``potential_accounts``)."""
         return self.accounts.copy()
 
+    def index_weights(self) -> pd.DataFrame:
+        """The index method's drivers, how each enters (amount or rate × population) and its
+        weight — calibrated on the data unless the notebook set ``index_weights``."""
+        w = self.settings["index_weights"]
+        form = ["rate per head × population" if k.endswith(PER_HEAD)
+                else "headcount (pct × population)" if k.startswith(("pct_", "1-pct_"))
+                else "amount" for k in w]
+        return pd.DataFrame({"driver": list(w), "enters as": form,
+                             "weight": [float(v) for v in w.values()]}).set_index("driver")
+
     def model_summary(self):
         """The quantile regression summary (statsmodels)."""
         return self.model.summary()
@@ -751,7 +848,9 @@ def score_potential(
         A customer is *mature* when its first win closed at least this many quarters before
         the revenue window starts (its window is a full year as an established customer).
     index_weights : mapping, optional
-        Index method weights (:func:`potential_index`).
+        Index method weights (:func:`potential_index`); empty or ``None``: calibrated on the
+        data by :func:`default_index_weights` (the drivers ``geo_units`` has, weighted by how
+        well they reproduce where revenue is won today).
     competitor_strength : float
         Share of potential lost where competitive pressure is total (0 disables).
     cv_folds, seed : int
@@ -782,7 +881,6 @@ def score_potential(
     [0.2, 0.8]
     """
     q = Quarter.parse(quarter)
-    weights = dict(DEFAULT_INDEX_WEIGHTS if index_weights is None else index_weights)
     units = geo_units.reset_index(drop=True).copy()
     units["unit_id"] = units["unit_id"].astype(str)
     units["region"] = assign_regions(units).to_numpy()
@@ -832,6 +930,8 @@ def score_potential(
     acc["penetration"] = acc["revenue_usd"] / acc["potential_usd"]
     acc = acc.drop(columns=["first_won_quarter"])
 
+    weights = dict(index_weights or default_index_weights(
+        units, revenue=acc.groupby("unit_id")["revenue_usd"].sum()))
     unit_table = _unit_table(acc, units, pressure, weights)
     results = PotentialResults(
         accounts=acc.reset_index(drop=True),
@@ -865,7 +965,7 @@ def _unit_table(acc: pd.DataFrame, units: pd.DataFrame, pressure: pd.DataFrame,
                 weights: Mapping[str, float]) -> pd.DataFrame:
     idx = potential_index(units, weights=weights)
     out = units[["unit_id"]].copy()
-    for col in ("unit_name", "region", "population"):
+    for col in ("unit_name", "region", "lat", "lon", "population"):
         if col in units.columns:
             out[col] = units[col].to_numpy()
     # the owner of most of the unit's accounts; ties go to the lowest territory id
@@ -1323,9 +1423,14 @@ def plot_potential_map(units: pd.DataFrame, polygons, *,
             gdf.plot(column=col, ax=ax, cmap=cmap, norm=norm, legend=True, linewidth=0.2,
                      edgecolor="white", missing_kwds={"color": "#dddddd", "label": "no accounts"},
                      legend_kwds={"shrink": 0.6, "format": fmt})
-        else:
-            sc = ax.scatter(units["lon"], units["lat"], c=values, s=12, cmap="viridis", norm=norm)
+        else:  # no polygons (an optional file): unit centroids, grey where no accounts
+            known = values.notna().to_numpy()
+            ax.scatter(units["lon"][~known], units["lat"][~known], s=10, c="#dddddd")
+            cmap = "RdYlGn" if col == "penetration" else "viridis"
+            sc = ax.scatter(units["lon"][known], units["lat"][known], c=values[known], s=14,
+                            cmap=cmap, norm=norm)
             fig.colorbar(sc, ax=ax, shrink=0.6, format=fmt)
+            ax.set_aspect(1 / np.cos(np.radians(float(units["lat"].mean()))))
         ax.set_title(labels.get(col, col), fontsize=10)
         ax.set_axis_off()
     if title:

@@ -489,9 +489,11 @@ def run_report(
     tmp = Path(tempfile.mkdtemp(prefix=f".{quarter}.tmp-", dir=out))
     try:
         timings = _execute_all(notebooks, plan, tmp, root, kernel_name, progress)
+        actions = write_action_files(tmp, quarter, processed_dir(data))
         _write_pages(tmp, quarter, timings, data_manifest, pdf=find_chromium() is not None,
-                     processed=processed_dir(data))
-        pdf_note = write_pdfs(tmp, [Path(n).stem for n in timings], quarter, progress)
+                     processed=processed_dir(data), actions=actions)
+        pdf_note = write_pdfs(tmp, [Path(n).stem for n in timings], quarter, progress,
+                              processed=processed_dir(data))
         _write_json(
             tmp / "manifest.json",
             {
@@ -585,13 +587,43 @@ def _describe_failure(src: Path, err: PapermillExecutionError, *, injected: bool
     )
 
 
+def write_action_files(folder: Path, quarter: str, processed: Path) -> list[Path]:
+    """The files a sales team acts on, from notebook 03's ``alignment`` stage: the account
+    list (CSV and xlsx, one sheet per territory), the CRM owner-update file and the territory
+    shapes (:func:`workbench.territory.alignment.write_alignment_files`). None when notebook
+    03 did not run for the quarter."""
+    from .io import load_geojson, load_stage, stage_path
+    from .territory.alignment import write_alignment_files
+
+    if not stage_path(processed, "alignment", quarter).is_file():
+        return []
+    alignment = load_stage(processed, "alignment", quarter)
+    plan = load_stage(processed, "territory_plan", quarter)
+    blocks = plan.rename(columns={"block_id": "unit_id"})[["unit_id", "lat", "lon"]]
+    polygons = None
+    if (plan["block_type"] == "unit_id").all():  # blocks are the units: dissolve their polygons
+        polygons = load_geojson(processed)
+    return write_alignment_files(folder, alignment, quarter=quarter, blocks=blocks,
+                                 polygons=polygons)
+
+
+_ACTION_LABELS = (
+    ("alignment_{q}.xlsx", "Account list per territory (Excel: a summary, one sheet per "
+                           "territory, the changes)"),
+    ("alignment_{q}.csv", "Every account: current and proposed territory and rep, moved or "
+                          "not, and why"),
+    ("crm_owner_updates_{q}.csv", "CRM bulk update: the accounts that change owner"),
+    ("territories_{q}.geojson", "Territory shapes for GIS tools"),
+)
+
+
 def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
 def _write_pages(
     folder: Path, quarter: str, timings: Mapping[str, float], data_manifest: Mapping,
-    *, pdf: bool = False, processed: Path | None = None,
+    *, pdf: bool = False, processed: Path | None = None, actions: list[Path] = (),
 ) -> None:
     """One code-hidden HTML page per executed notebook, and the index page."""
     from nbconvert import HTMLExporter
@@ -617,13 +649,21 @@ def _write_pages(
         False: "Data: real CRM exports.",
     }.get(synthetic, "Data: origin unknown (no processed manifest).")
     title = f"Quarterly planning report {quarter}"
+    written = {p.name for p in actions}
+    action_rows = [
+        f'<li><a href="{html.escape(name.format(q=quarter))}">{html.escape(name.format(q=quarter))}'
+        f"</a>: {html.escape(label)}</li>"
+        for name, label in _ACTION_LABELS if name.format(q=quarter) in written
+    ]
+    action_html = ("<h2>Files for the sales team</h2>\n<ul>" + "".join(action_rows) + "</ul>"
+                   if action_rows else "")
     headlines = ""
     if processed is not None:
         from .summary import executive_summary, summary_html
 
         headlines = "<h2>Executive summary</h2>\n" + summary_html(
             executive_summary(processed, quarter)
-        ) + "\n<h2>Sections</h2>"
+        )
     page = f"""<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -642,6 +682,8 @@ footer {{ color: #666; font-size: .9rem; margin-top: 2rem; }}
 <h1>{title}</h1>
 <p>{data_line}</p>
 {headlines}
+{action_html}
+{"<h2>Sections</h2>" if headlines or action_html else ""}
 <table>
 <thead><tr><th>report</th><th>notebook</th><th>PDF</th><th>run time</th><th>status</th></tr></thead>
 <tbody>
@@ -692,7 +734,8 @@ def html_to_pdf(html_path: Path, pdf_path: Path, *, chromium: str, timeout: floa
 
 
 def write_pdfs(
-    folder: Path, stems: list[str], quarter: str, progress: Callable[[str], None]
+    folder: Path, stems: list[str], quarter: str, progress: Callable[[str], None],
+    *, processed: Path | None = None,
 ) -> str:
     """A PDF per notebook page and one combined planning pack; a note when no browser exists.
 
@@ -710,6 +753,12 @@ def write_pdfs(
     t0 = time.perf_counter()
     pack = nbformat.v4.new_notebook()
     pack.cells.append(nbformat.v4.new_markdown_cell(f"# Quarterly planning pack {quarter}"))
+    if processed is not None:  # the pack opens with the executive summary
+        from .summary import executive_summary, summary_html
+
+        pack.cells.append(nbformat.v4.new_markdown_cell(
+            f"## Executive summary\n\n<style>{SUMMARY_CSS}</style>\n\n"
+            + summary_html(executive_summary(processed, quarter))))
     for stem in stems:
         pack.cells.extend(nbformat.read(folder / f"{stem}.ipynb", as_version=4).cells)
     exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True,

@@ -3,6 +3,10 @@
 ``CONTRACT`` is the single source of truth: :mod:`workbench.io` validates raw CSV files against
 it, and :func:`contract_markdown` renders it for the README. A :class:`Problem` names the file,
 the line as numbered in the file (header = line 1), the column and what was expected.
+
+Optional columns are declared here too (``optional=True``) with what later steps assume when a
+file does not have them (``default``). When present they are typed and checked exactly like
+required columns; when absent nothing is reported.
 """
 
 from __future__ import annotations
@@ -10,7 +14,11 @@ from __future__ import annotations
 import dataclasses
 from typing import Literal
 
-Kind = Literal["id", "text", "int", "number", "date", "enum", "quarter"]
+Kind = Literal["id", "text", "int", "number", "date", "enum", "quarter", "bool"]
+
+BOOL_TRUE = ("true", "yes", "1")
+BOOL_FALSE = ("false", "no", "0")
+"""Spellings of a boolean cell (matched case-insensitively); typed Parquet holds a boolean."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -18,7 +26,8 @@ class Column:
     """One column of a raw file.
 
     ``nullable`` allows empty cells; ``ref`` names ``(file, column)`` that every non-empty
-    value must exist in; ``low``/``high`` bound numbers (inclusive).
+    value must exist in; ``low``/``high`` bound numbers (inclusive). An ``optional`` column may
+    be missing from the header; ``default`` says what later steps assume when it is.
     """
 
     name: str
@@ -30,6 +39,13 @@ class Column:
     high: float | None = None
     values: tuple[str, ...] = ()
     ref: tuple[str, str] | None = None
+    optional: bool = False
+    default: str = ""
+
+    def __post_init__(self) -> None:
+        # An optional column without a stated default would leave downstream steps guessing.
+        if self.optional and not self.default:
+            raise ValueError(f"optional column {self.name!r} needs a default (what absent means)")
 
     def expectation(self) -> str:
         """What a valid value looks like, in words (used in problem messages and docs)."""
@@ -41,6 +57,7 @@ class Column:
             "date": "an ISO date (YYYY-MM-DD)",
             "enum": "one of " + ", ".join(self.values),
             "quarter": "a quarter like 2026Q3",
+            "bool": "true or false (also yes/no, 1/0)",
         }[self.kind]
         if self.low is not None and self.high is not None:
             text += f" in [{self.low:g}, {self.high:g}]"
@@ -67,6 +84,23 @@ class FileSpec:
     def column(self, name: str) -> Column:
         return next(c for c in self.columns if c.name == name)
 
+    @property
+    def required_columns(self) -> tuple[Column, ...]:
+        """The columns every copy of the file must have."""
+        return tuple(c for c in self.columns if not c.optional)
+
+    def for_header(self, header: list[str]) -> FileSpec:
+        """This file's rules for one header: required columns plus the optional ones present.
+
+        >>> spec = CONTRACT["reps"].for_header(["rep_id", "rep_name", "home_lat", "home_lon",
+        ...                                     "active"])
+        >>> [c.name for c in spec.columns]
+        ['rep_id', 'rep_name', 'home_lat', 'home_lon', 'active']
+        """
+        present = set(header)
+        keep = tuple(c for c in self.columns if not c.optional or c.name in present)
+        return dataclasses.replace(self, columns=keep)
+
 
 def _lat(name: str, meaning: str) -> Column:
     return Column(name, "number", meaning, low=-90, high=90)
@@ -86,6 +120,22 @@ CONTRACT: dict[str, FileSpec] = {
                 Column("rep_name", "text", "rep's name"),
                 _lat("home_lat", "home base latitude, WGS84 degrees"),
                 _lon("home_lon", "home base longitude, WGS84 degrees"),
+                Column(
+                    "active", "bool", "still employed and carrying a territory",
+                    optional=True, default="every rep in reps.csv is active",
+                ),
+                Column(
+                    "start_date", "date",
+                    "first day in the role; a start date after the planning quarter's end makes "
+                    "the rep a new hire for that plan",
+                    nullable=True, optional=True, default="no new hires",
+                ),
+                Column(
+                    "end_date", "date",
+                    "last day in the role; an end date on or before the planning quarter's end "
+                    "makes the rep a leaver for that plan",
+                    nullable=True, optional=True, default="no leavers",
+                ),
             ),
             meaning="sales reps and their home bases",
         ),
@@ -97,6 +147,10 @@ CONTRACT: dict[str, FileSpec] = {
                 _lat("lat", "centroid latitude"),
                 _lon("lon", "centroid longitude"),
                 Column("population", "number", "population; more numeric drivers optional", low=0),
+                Column(
+                    "region", "text", "sales region the unit belongs to (kept as text)",
+                    optional=True, default="regions are derived downstream",
+                ),
             ),
             numeric_extras=True,
             meaning="geographic building blocks and market drivers",
@@ -116,6 +170,11 @@ CONTRACT: dict[str, FileSpec] = {
                     "owner_rep_id", "id", "current rep (empty = unassigned)",
                     nullable=True, ref=("reps", "rep_id"),
                 ),
+                Column(
+                    "unit_id", "id", "geographic unit the account lies in",
+                    nullable=True, ref=("geo_units", "unit_id"), optional=True,
+                    default="the nearest geographic unit by lat/lon, computed downstream",
+                ),
             ),
             meaning="customers and prospects",
         ),
@@ -129,8 +188,31 @@ CONTRACT: dict[str, FileSpec] = {
                 Column("close_date", "date", "date closed; empty while open", nullable=True),
                 Column("stage", "enum", "won, lost or open", values=("won", "lost", "open")),
                 Column("amount_usd", "number", "amount in US dollars", low=0),
+                Column(
+                    "deal_type", "text", "kind of deal, e.g. new business, expansion, renewal",
+                    nullable=True, optional=True,
+                    default="derived downstream: new business = a deal on an account with no "
+                    "earlier won deal",
+                ),
+                Column(
+                    "product", "text", "product or product line sold",
+                    nullable=True, optional=True, default="product breadth is not computed",
+                ),
             ),
             meaning="opportunity history and open pipeline",
+        ),
+        FileSpec(
+            "named_accounts",
+            (
+                Column("account_id", "id", "an account worked by name, not by territory",
+                       unique=True, ref=("accounts", "account_id")),
+                Column(
+                    "team", "text", "team or overlay that works the account",
+                    nullable=True, optional=True, default="one named-account team",
+                ),
+            ),
+            required=False,
+            meaning="accounts assigned by name rather than by geography",
         ),
         FileSpec(
             "quotas",
@@ -198,8 +280,14 @@ class Problem:
 def contract_markdown() -> str:
     """The contract as a Markdown table (for the README and docs).
 
-    >>> print(contract_markdown().splitlines()[0])
+    Optional columns say so, with what later steps assume when they are absent.
+
+    >>> table = contract_markdown().splitlines()
+    >>> print(table[0])
     | file | column | type | meaning |
+    >>> active = next(row for row in table if "| active |" in row)
+    >>> active.endswith("(optional; default: every rep in reps.csv is active) |")
+    True
     """
     rows = ["| file | column | type | meaning |", "|---|---|---|---|"]
     for spec in CONTRACT.values():
@@ -213,5 +301,7 @@ def contract_markdown() -> str:
             if col.ref:
                 extra.append(f"→ {col.ref[0]}.{col.ref[1]}")
             meaning = col.meaning + (f" ({', '.join(extra)})" if extra else "")
+            if col.optional:
+                meaning += f" (optional; default: {col.default})"
             rows.append(f"| {label if i == 0 else ''} | {col.name} | {col.expectation()} | {meaning} |")
     return "\n".join(rows)

@@ -54,6 +54,7 @@ from threadpoolctl import threadpool_limits  # installed with scikit-learn
 
 from . import io
 from .config import NotebookParams, Quarter
+from .geo import unit_drivers
 from .plots import usd
 
 __all__ = [
@@ -131,7 +132,7 @@ class SegmentationParams(NotebookParams):
     k_range: list[int] = dataclasses.field(default_factory=lambda: [3, 4, 5, 6])
     cluster_method: str = "kmeans"
     stability_runs: int = 5
-    deal_types: list[str] = dataclasses.field(default_factory=lambda: ["new_business"])
+    deal_types: list[str] | None = None
     test_quarters: int = 1
     hot_share: float = 0.2
     warm_share: float = 0.3
@@ -1205,15 +1206,26 @@ def plot_segment_map(result: SegmentationResult, *, units=None):
 LEAD_FEATURE_LABELS = {
     "industry": "industry",
     "employees": "company size (employees)",
-    "county_rural_pct": "rural share of the county's population (%)",
-    "county_degree_pct": "share of county adults with a degree (%)",
-    "competitor_presence": "competitor presence in the county (0-1)",
+    "competitor_presence": "competitor presence in the account's unit (0-1)",
     "rep_win_rate": "the rep's win rate on earlier deals",
     "account_prior_wins": "earlier won deals with the account",
     "account_prior_losses": "earlier lost deals with the account",
     "deal_type": "deal type",
 }
+NEW_BUSINESS = "new business (no earlier win with the account)"
+"""The default lead-scoring population, derived from the data rather than a CRM's labels."""
+UNIT_PREFIX = "unit_"
+"""Lead features from the account's geographic unit are its drivers, ``unit_<column>``."""
 LEAD_LOG = ("employees", "account_prior_wins", "account_prior_losses")
+
+
+def lead_feature_label(column: str) -> str:
+    """Plain words for a lead feature (unit drivers keep their column name)."""
+    if column in LEAD_FEATURE_LABELS:
+        return LEAD_FEATURE_LABELS[column]
+    if column.startswith(UNIT_PREFIX):
+        return f"{column.removeprefix(UNIT_PREFIX)} of the account's geographic unit"
+    return column
 REP_PRIOR_DEALS = 10.0
 """Pseudo-deals at a 50 % win rate added to every rep's record (a new rep is average)."""
 
@@ -1268,12 +1280,13 @@ class LeadData:
 
 def _unit_features(geo_units: pd.DataFrame | None,
                    competitors: pd.DataFrame | None) -> pd.DataFrame:
-    """County drivers per unit id: rural and degree shares, mean competitor presence."""
+    """Per unit id: every market driver the data has (``unit_<column>``, see
+    :func:`workbench.geo.unit_drivers`) and the mean competitor presence."""
     out = pd.DataFrame(index=pd.Index([], name="unit_id"))
     if geo_units is not None:
         g = geo_units.set_index(geo_units["unit_id"].astype(str))
-        cols = {"pct_rural": "county_rural_pct", "pct_bach": "county_degree_pct"}
-        out = g[[c for c in cols if c in g.columns]].rename(columns=cols)
+        cols = unit_drivers(g.reset_index(drop=True))
+        out = g[cols].astype(float).rename(columns=lambda c: UNIT_PREFIX + c)
     if competitors is not None and len(competitors):
         pres = competitors.groupby(competitors["unit_id"].astype(str))["presence"].mean()
         out = out.join(pres.rename("competitor_presence"), how="outer")
@@ -1330,7 +1343,7 @@ def lead_features(
     quarter: Quarter | str,
     geo_units: pd.DataFrame | None = None,
     competitors: pd.DataFrame | None = None,
-    deal_types: Sequence[str] | None = ("new_business",),
+    deal_types: Sequence[str] | None = None,
 ) -> LeadData:
     """Lead-scoring examples whose features use only what was known at the time.
 
@@ -1353,12 +1366,15 @@ def lead_features(
     quarter : Quarter or str
         Information cut-off: the end of this quarter.
     geo_units : DataFrame, optional
-        ``unit_id`` and drivers ``pct_rural``, ``pct_bach`` (percent) when present.
+        ``unit_id`` and the market drivers it has (every one becomes ``unit_<column>``).
     competitors : DataFrame, optional
         ``unit_id``, ``presence`` (0-1); the mean per unit becomes ``competitor_presence``.
     deal_types : sequence of str, optional
-        Opportunity types to learn from and score (``deal_type`` column); ``None`` or empty
-        (or no ``deal_type`` column) = all. Account and rep history always use every type.
+        Which opportunities to learn from and score. ``None`` (default): **new business
+        from the data** — deals on an account with no won deal closed before the deal was
+        created, whatever a CRM calls them (:data:`NEW_BUSINESS`). A list: those labels of
+        the ``deal_type`` column (a company's own mapping). Empty: every deal. Account and
+        rep history always use every deal.
 
     Returns
     -------
@@ -1402,16 +1418,27 @@ def lead_features(
         firmo = firmo.join(units, on="unit_id").drop(columns="unit_id")
     firmo = firmo.set_index("account_id")
 
-    types = tuple(deal_types or ())
-    if types and "deal_type" in opp.columns:
+    derived = deal_types is None
+    types = (NEW_BUSINESS,) if derived else tuple(deal_types)
+    if types and not derived:
+        if "deal_type" not in opp.columns:
+            raise ValueError(f"deal_types {list(types)} name deal_type labels, but opportunities "
+                             "have no deal_type column: use deal_types=None (new business "
+                             "from the data) or [] (every deal)")
+        unknown = sorted(set(types) - set(opp["deal_type"].dropna().astype(str)))
+        if unknown:
+            raise ValueError(f"deal_types {unknown} not found in opportunities.deal_type; its "
+                             f"labels: {sorted(opp['deal_type'].dropna().astype(str).unique())}")
         examples = opp.loc[opp["deal_type"].isin(types)]
     else:
-        types = ()
         examples = opp
     keep = ["opportunity_id", "account_id", "rep_id", "created_date", "close_date", "stage",
             "amount_usd"] + (["deal_type"] if "deal_type" in examples.columns else [])
     ex = examples[keep].assign(as_of=examples["created_date"])
     ex = _features_at(ex, firmo, events)
+    if derived:  # new business: nothing was won with the account before this deal
+        ex = ex.loc[ex["account_prior_wins"] == 0]
+        ex = ex.drop(columns=[c for c in ("deal_type",) if c in ex.columns])
     is_closed = decided.loc[ex.index]
     ex["won"] = np.where(is_closed, (ex["stage"] == "won").astype(int), np.nan)
     closed = ex.loc[is_closed].copy()
@@ -1422,13 +1449,16 @@ def lead_features(
     pq = pd.DataFrame({"account_id": prospect_rows["account_id"].to_numpy(),
                        "rep_id": prospect_rows["owner_rep_id"].astype(object).to_numpy(),
                        "as_of": end + pd.Timedelta(days=1)})
-    if len(types) == 1:
-        pq["deal_type"] = types[0]
-    elif "deal_type" in ex.columns:
-        pq["deal_type"] = "new_business"  # a prospect's next deal wins it as a customer
+    if "deal_type" in ex.columns:
+        # a prospect's next deal is of the first type listed, or else the type that first
+        # deals with an account most often have in this CRM
+        first_deals = ex.loc[ex["account_prior_wins"] == 0, "deal_type"].dropna().astype(str)
+        pool = first_deals if len(first_deals) else ex["deal_type"].dropna().astype(str)
+        pq["deal_type"] = types[0] if types else (pool.value_counts().sort_index()
+                                                  .idxmax() if len(pool) else None)
     prospects = _features_at(pq, firmo, events)
 
-    features = ["industry", "employees", "county_rural_pct", "county_degree_pct",
+    features = ["industry", "employees", *(c for c in units.columns if c.startswith(UNIT_PREFIX)),
                 "competitor_presence", "rep_win_rate", "account_prior_wins",
                 "account_prior_losses"]
     if "deal_type" in ex.columns and ex["deal_type"].nunique() > 1:
@@ -1537,7 +1567,8 @@ def time_split(closed: pd.DataFrame | LeadData, *, quarter: Quarter | str, test_
     if len(test) == 0:
         raise ValueError(f"no opportunities closed in the test period {start:%Y-%m-%d} to "
                          f"{end:%Y-%m-%d}: choose another quarter or more test_quarters")
-    cols = tuple(feature_columns or [c for c in LEAD_FEATURE_LABELS if c in closed.columns])
+    cols = tuple(feature_columns or [c for c in closed.columns
+                                     if c in LEAD_FEATURE_LABELS or c.startswith(UNIT_PREFIX)])
     return TimeSplit(train=train.reset_index(drop=True), test=test.reset_index(drop=True),
                      test_start=start, test_end=end, feature_columns=cols)
 
@@ -2025,7 +2056,7 @@ def ideal_customer_profile(comparison: LeadModelComparison, *, repeats: int = 5)
 
     rows = []
     for i, col in enumerate(features):
-        label = LEAD_FEATURE_LABELS.get(col, col)
+        label = lead_feature_label(col)
         if col in lr.numeric_:
             lo, hi = X[col].quantile([0.25, 0.75]).to_numpy(dtype=float)
             if hi == lo:
@@ -2154,8 +2185,8 @@ def lookalike_prospects(firmographics: pd.DataFrame, *, best_ids: Iterable[str],
                         scores: pd.DataFrame | None = None) -> pd.DataFrame:
     """Prospects that look most like the best customers (firmographic nearest neighbours).
 
-    Feature space: industry (one-hot), ``log1p(employees)`` and the county drivers present
-    (``county_rural_pct``, ``county_degree_pct``, ``competitor_presence``), each numeric
+    Feature space: industry (one-hot), ``log1p(employees)`` and the unit drivers present
+    (``unit_<driver>`` columns, ``competitor_presence``), each numeric
     standardised over all accounts. A candidate's distance is the mean distance to its
     ``neighbors`` nearest best customers; the ``n`` closest candidates are returned.
 
@@ -2191,8 +2222,8 @@ def lookalike_prospects(firmographics: pd.DataFrame, *, best_ids: Iterable[str],
     if not candidate_ids or n == 0:
         return pd.DataFrame(columns=["lookalike_rank", "account_id", "account_name", "industry",
                                      "employees", "distance", "most_like"])
-    nums = [c for c in ("employees", "county_rural_pct", "county_degree_pct",
-                        "competitor_presence") if c in firmographics.columns]
+    nums = [c for c in firmographics.columns
+            if c in ("employees", "competitor_presence") or c.startswith(UNIT_PREFIX)]
     prep = _preprocessor(nums, ["industry"], ("employees",))
     Z = prep.fit_transform(firmographics[nums + ["industry"]])
     pos = pd.Series(np.arange(len(firmographics)), index=firmographics["account_id"].to_numpy())

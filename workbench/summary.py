@@ -117,7 +117,8 @@ def whitespace(processed: Path, quarter: str) -> Headline:
 
 
 def proposed_alignment(processed: Path, quarter: str) -> Headline:
-    """The proposed plan's worst balance deviation, optimality gap and disruption."""
+    """The proposed plan's worst balance deviation, optimality gap and disruption — or, when
+    the plan misses a constraint, "not feasible" with the reason (never a headline number)."""
     ts = _read(processed, "territory_summary", quarter)
     if ts is None:
         return _missing("Proposed alignment", "03_territory_design")
@@ -125,21 +126,53 @@ def proposed_alignment(processed: Path, quarter: str) -> Headline:
     dev = {k.removeprefix("max_deviation_"): float(v) for k, v in s.items()
            if str(k).startswith("max_deviation_")}
     worst = max(dev.values()) if dev else float("nan")
+    k = int(float(s.get("k", 0)))
+    link = "03_territory_design.html#Proposed-plan"
+    if float(s.get("feasible", 1)) != 1:
+        issues = _read(processed, "territory_violations", quarter)
+        first = "" if issues is None or issues.empty else f" First: {issues['reason'].iloc[0]}"
+        why = ("the search reached its safety time limit without a feasible plan"
+               if float(s.get("safety_stop", 0)) == 1 else
+               "the data rules a feasible plan out" if float(s.get("proven_infeasible", 0)) == 1
+               else "the search found no feasible plan")
+        n = int(float(s.get("violations", 0)))
+        return Headline(
+            "Proposed alignment", "not feasible",
+            f"{k} territories: the best plan found misses {n} constraint(s); {why}.{first} "
+            "Relax the tolerance or the disruption budget, or change k.", link)
     gap = float(s.get("gap", np.nan))
     gap_text = f"optimality gap {_pct(gap)}"
     if s.get("bound_weak", 0) == 1:
         gap_text += " (against a weak bound: the LP relaxation was too slow at this size)"
     return Headline(
         "Proposed alignment", f"±{worst:.1%} balance" if np.isfinite(worst) else "n/a",
-        f"{int(float(s.get('k', 0)))} territories; worst deviation across "
+        f"{k} territories, every constraint met; worst deviation across "
         f"{', '.join(dev) or 'measures'}; {gap_text}; "
         f"{_pct(float(s.get('share_moved', np.nan)))} of blocks move.",
-        "03_territory_design.html#Proposed-plan",
+        link,
     )
 
 
+def headcount(processed: Path, quarter: str) -> Headline:
+    """Territories designed against the headcount the workload needs."""
+    ts = _read(processed, "territory_summary", quarter)
+    if ts is None or "recommended_reps" not in set(ts["metric"]):
+        return _missing("Headcount", "03_territory_design")
+    s = ts.set_index("metric")["value"]
+    k, rec = int(float(s["k"])), int(float(s["recommended_reps"]))
+    use = float(s.get("mean_capacity_use", np.nan))
+    material = float(s.get("headcount_material", 0)) == 1
+    detail = (f"{k} territories designed; the workload needs {rec} reps; mean capacity use "
+              f"{_pct(use)}.")
+    if material:
+        detail = "Warning: material difference. " + detail + " The plan at the recommended k "\
+                 "is in the section."
+    return Headline("Headcount: designed vs needed", f"{k} vs {rec}", detail,
+                    "03_territory_design.html#Headcount-sizing")
+
+
 HEADLINES = (revenue_vs_quota, attainment_spread, next_quarter_forecast, whitespace,
-             proposed_alignment)
+             proposed_alignment, headcount)
 
 
 def executive_summary(processed: str | Path, quarter: str) -> list[Headline]:

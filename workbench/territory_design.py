@@ -20,6 +20,7 @@ Plans
 from __future__ import annotations
 
 import dataclasses
+import html
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -30,6 +31,8 @@ from . import geo
 from .config import NotebookParams, Quarter
 from .io import load, load_geojson, load_stage, save_stage
 from .territory import TerritoryDesigner, TerritoryPlan, disruption_frontier
+from .territory.alignment import account_alignment
+from .territory.matching import RepMatching, match_reps
 from .territory.quota import allocate_quotas, attainment_spread, seasonality
 from .territory.sizing import Capacity, capacity_check, headcount_what_if, recommend_headcount
 
@@ -49,7 +52,8 @@ class DesignParams(NotebookParams):
     max_moved: float = 0.5
     rep_home_centers: bool = False
     seed: int = 0
-    time_limit: float = 8.0
+    search_seconds: float = 8.0
+    time_limit: float = 60.0
     frontier_budgets: list[float] = dataclasses.field(default_factory=lambda: [0.1, 0.2, 0.3, 1.0])
     frontier_time_limit: float = 3.0
     target_growth: float = 0.08
@@ -77,8 +81,8 @@ class DesignParams(NotebookParams):
                 problems.append(f"{name} must be in [0, 1]")
         if any(not 0 <= b <= 1 for b in self.frontier_budgets):
             problems.append("frontier_budgets must be shares in [0, 1]")
-        if self.time_limit <= 0 or self.frontier_time_limit <= 0:
-            problems.append("time limits must be > 0 seconds")
+        if self.time_limit <= 0 or self.frontier_time_limit <= 0 or self.search_seconds <= 0:
+            problems.append("search_seconds and the time limits must be > 0 seconds")
         return problems
 
     @property
@@ -108,11 +112,40 @@ def load_design_inputs(processed: str | Path, *, quarter: Quarter | str) -> Desi
                         load_geojson(processed))
 
 
-def active_reps(reps: pd.DataFrame) -> pd.DataFrame:
-    """Reps still employed (``active`` column true when present)."""
-    if "active" not in reps:
-        return reps
-    return reps[reps["active"].astype(str).str.lower().isin(("true", "1", "yes"))]
+TRUE_TEXT = ("true", "1", "yes", "y", "t")
+
+
+def active_reps(reps: pd.DataFrame, *, quarter: Quarter | str | None = None) -> pd.DataFrame:
+    """The reps who hold a territory in the planning year: the default ``k`` counts them.
+
+    Rule (``docs/territory.md``): every rep in ``reps.csv`` is on the team unless the data
+    says otherwise — ``active`` false (an optional column) marks a leaver, and so does an
+    ``end_date`` on or before the planning quarter's end. A new hire is counted whatever the
+    hire date: a signed hire gets a territory (a vacancy still to fill belongs in ``k``, set
+    by hand).
+
+    >>> reps = pd.DataFrame({"rep_id": ["R1", "R2", "R3"], "active": [True, False, True],
+    ...     "end_date": pd.to_datetime([None, None, "2026-08-31"])})
+    >>> active_reps(reps, quarter="2026Q3")["rep_id"].tolist()
+    ['R1']
+    >>> active_reps(reps, quarter="2026Q2")["rep_id"].tolist()
+    ['R1', 'R3']
+    """
+    keep = pd.Series(True, index=reps.index)
+    if "active" in reps:
+        flag = reps["active"]
+        if not pd.api.types.is_bool_dtype(flag):
+            flag = flag.astype(str).str.strip().str.lower().isin(TRUE_TEXT)
+        keep &= flag.fillna(True).astype(bool)
+    if "end_date" in reps and quarter is not None:
+        end = pd.to_datetime(reps["end_date"], errors="coerce")
+        keep &= end.isna() | (end > pd.Timestamp(Quarter.parse(quarter).end))
+    return reps[keep]
+
+
+def default_k(reps: pd.DataFrame, *, quarter: Quarter | str | None = None) -> int:
+    """Territories when ``k`` = 0: one per rep on the team (:func:`active_reps`), at least 2."""
+    return max(len(active_reps(reps, quarter=quarter)), 2)
 
 
 def building_blocks(accounts: pd.DataFrame, *, block: str = "postal_code") -> pd.DataFrame:
@@ -156,31 +189,71 @@ def block_adjacency(blocks: pd.DataFrame, *, block: str, polygons=None) -> pd.Da
     return geo.adjacency_from_points(blocks[["unit_id", "lat", "lon"]])
 
 
-def rep_centers(reps: pd.DataFrame, k: int) -> pd.DataFrame | None:
+def rep_centers(reps: pd.DataFrame, k: int, *, quarter: Quarter | str | None = None
+                ) -> pd.DataFrame | None:
     """Active reps' home bases as fixed territory centres (only when there are exactly k)."""
-    act = active_reps(reps)
+    act = active_reps(reps, quarter=quarter)
     if len(act) != k:
         return None
     return act.rename(columns={"home_lat": "lat", "home_lon": "lon", "rep_id": "territory"})[
         ["territory", "lat", "lon"]].reset_index(drop=True)
 
 
+def solve_until_feasible(designer: TerritoryDesigner, units: pd.DataFrame, *,
+                         first_seconds: float, safety_seconds: float,
+                         progress=None, **solve_args) -> TerritoryPlan:
+    """Search until the plan meets every constraint, is proven unable to, or the safety stop.
+
+    The first search gets ``first_seconds``; while the plan still misses a constraint that
+    the data does not force (no :func:`~workbench.territory.problem.precheck` finding), the
+    search runs again with twice the time, as long as the total stays within
+    ``safety_seconds``. The plan's ``info`` records ``search_rounds``, ``search_seconds``,
+    ``proven_infeasible`` and ``safety_stop`` (the search ended on the clock with the plan
+    still infeasible), so a report never shows such a plan as a result.
+    """
+    from .territory.problem import precheck
+
+    budget, spent, rounds = float(first_seconds), 0.0, 0
+    while True:
+        rounds += 1
+        plan = designer.set_params(time_limit=min(budget, safety_seconds)).solve(units, **solve_args)
+        spent += plan.seconds
+        proven = bool(precheck(designer.problem_))
+        if plan.feasible or proven or spent + 2 * budget > safety_seconds:
+            break
+        budget *= 2
+        if progress is not None:
+            progress(f"plan not feasible yet: searching again for {budget:.0f} s")
+    info = {**plan.info, "search_rounds": rounds, "search_seconds": round(spent, 1),
+            "proven_infeasible": proven and not plan.feasible,
+            "safety_stop": not plan.feasible and not proven}
+    return dataclasses.replace(plan, info=info)
+
+
 def design_plans(blocks: pd.DataFrame, adjacency: pd.DataFrame, reps: pd.DataFrame,
-                 params: DesignParams, *, progress=None) -> tuple[TerritoryPlan, TerritoryPlan]:
-    """The current alignment scored as a plan, and the proposed plan."""
-    k = params.k or len(active_reps(reps))
+                 params: DesignParams, *, progress=None, k: int | None = None,
+                 ) -> tuple[TerritoryPlan, TerritoryPlan]:
+    """The current alignment scored as a plan, and the proposed plan.
+
+    ``k`` defaults to ``params.k``, or one territory per rep on the team
+    (:func:`default_k`). The proposal searches until it is feasible
+    (:func:`solve_until_feasible`: ``params.search_seconds`` first, ``params.time_limit`` as
+    the safety stop).
+    """
+    k = k or params.k or default_k(reps, quarter=params.period)
     units, current = blocks.drop(columns="territory"), blocks[["unit_id", "territory"]]
     common = dict(k=k, balance=tuple(params.balance), tolerance=params.tolerance,
                   seed=params.seed, progress=progress)
     # k counts today's territories for the scoring run; the bound is not needed for it
     now = TerritoryDesigner(**{**common, "k": current["territory"].nunique()}, max_moved=0.0,
-                            time_limit=min(2.0, params.time_limit), compute_bound=False
+                            time_limit=min(2.0, params.search_seconds), compute_bound=False
                             ).solve(units, adjacency=adjacency, current=current)
-    centers = rep_centers(reps, k) if params.rep_home_centers else None
-    proposed = TerritoryDesigner(
-        **common, max_moved=None if params.max_moved >= 1 else params.max_moved,
-        time_limit=params.time_limit,
-    ).solve(units, adjacency=adjacency, current=current, centers=centers)
+    centers = rep_centers(reps, k, quarter=params.period) if params.rep_home_centers else None
+    designer = TerritoryDesigner(**common, max_moved=None if params.max_moved >= 1
+                                 else params.max_moved)
+    proposed = solve_until_feasible(
+        designer, units, first_seconds=params.search_seconds, safety_seconds=params.time_limit,
+        progress=progress, adjacency=adjacency, current=current, centers=centers)
     return now, proposed
 
 
@@ -188,7 +261,7 @@ def frontier(blocks: pd.DataFrame, adjacency: pd.DataFrame, reps: pd.DataFrame,
              params: DesignParams) -> pd.DataFrame:
     """Disruption–quality frontier over ``params.frontier_budgets``."""
     return disruption_frontier(
-        blocks.drop(columns="territory"), k=params.k or len(active_reps(reps)),
+        blocks.drop(columns="territory"), k=params.k or default_k(reps, quarter=params.period),
         balance=tuple(params.balance), current=blocks[["unit_id", "territory"]],
         budgets=params.frontier_budgets, tolerance=params.tolerance, adjacency=adjacency,
         seed=params.seed, time_limit=params.frontier_time_limit,
@@ -204,17 +277,15 @@ def plan_summary(plan: TerritoryPlan) -> pd.DataFrame:
             "violations": len(plan.violations),
             # a bound without balance prices (the LP timed out) ignores the balance rows:
             # valid, but far below the best balanced plan, so its gap says little
-            "bound_weak": "without balance prices" in plan.bound_method}
+            "bound_weak": "without balance prices" in plan.bound_method,
+            "search_seconds": plan.info.get("search_seconds", plan.seconds),
+            "search_rounds": plan.info.get("search_rounds", 1),
+            "proven_infeasible": bool(plan.info.get("proven_infeasible", False)),
+            "safety_stop": bool(plan.info.get("safety_stop", False))}
     rows |= {f"max_deviation_{m}": v for m, v in plan.max_deviation.items()}
+    rows |= {f"tolerance_{m}": v for m, v in plan.tolerance.items()}
     return pd.DataFrame({"metric": list(rows),
                          "value": [np.nan if v is None else float(v) for v in rows.values()]})
-
-
-def territory_reps(plan: TerritoryPlan, reps: pd.DataFrame) -> pd.Series:
-    """Territory → rep id: territories named after a rep keep that rep; others are vacant."""
-    ids = set(active_reps(reps)["rep_id"])
-    return pd.Series({t: (t if t in ids else "vacant") for t in plan.territories.index},
-                     name="rep_id").rename_axis("territory")
 
 
 def sizing_tables(accounts: pd.DataFrame, plan: TerritoryPlan, params: DesignParams,
@@ -226,6 +297,89 @@ def sizing_tables(accounts: pd.DataFrame, plan: TerritoryPlan, params: DesignPar
         "what_if": headcount_what_if(accounts, capacity=cap),
         "capacity": capacity_check(accounts, plan.assignment, capacity=cap, account_unit=block),
     }
+
+
+HEADCOUNT_MATERIAL = 0.15
+"""k and the recommended headcount differ *materially* when they are more than 15 % (and at
+least one rep) apart: then notebook 03 warns and designs the plan at the recommended k too."""
+
+
+@dataclasses.dataclass(frozen=True)
+class HeadcountCheck:
+    """The territories designed (``k``) against the headcount the workload needs.
+
+    Attributes
+    ----------
+    k : int
+        Territories in the proposed plan.
+    recommended : int
+        Reps the workload buildup recommends (:func:`recommend_headcount`).
+    exact : float
+        The unrounded recommendation (required hours ÷ effective hours per rep).
+    capacity : DataFrame
+        Per proposed territory: required hours, capacity, utilisation and status.
+    alternative : TerritoryPlan or None
+        The plan at the recommended k, designed when the two differ materially.
+    """
+
+    k: int
+    recommended: int
+    exact: float
+    capacity: pd.DataFrame
+    alternative: TerritoryPlan | None = None
+
+    @property
+    def material(self) -> bool:
+        diff = abs(self.recommended - self.k)
+        return diff >= 1 and diff > HEADCOUNT_MATERIAL * self.k
+
+    @property
+    def message(self) -> str:
+        over = int((self.capacity["utilisation"] > 1).sum())
+        mean_use = float(self.capacity["utilisation"].mean())
+        text = (f"{self.k} territories designed; the workload needs {self.recommended} reps "
+                f"({self.exact:.1f} at full target utilisation). Mean capacity use "
+                f"{mean_use:.0%}; {over} territor{'y' if over == 1 else 'ies'} over one rep's "
+                "capacity.")
+        if self.material:
+            side = "under-staffed" if self.recommended > self.k else "over-staffed"
+            text = (f"Warning: the plan looks {side}. " + text + f" The plan at k = "
+                    f"{self.recommended} is shown as the alternative.")
+        return text
+
+    def summary(self) -> pd.DataFrame:
+        rows = {"territories (k)": self.k, "recommended reps": self.recommended,
+                "recommended (exact)": round(self.exact, 2),
+                "mean capacity use": round(float(self.capacity["utilisation"].mean()), 3),
+                "territories over capacity": int((self.capacity["utilisation"] > 1).sum()),
+                "material difference": self.material}
+        return pd.DataFrame({"value": list(rows.values())}, index=pd.Index(rows, name="metric"))
+
+    def _repr_html_(self) -> str:
+        style = "color:#a40000;font-weight:600" if self.material else ""
+        return (f'<p style="{style}">{html.escape(self.message)}</p>'
+                + self.summary().to_html() + self.capacity.to_html(float_format="{:,.2f}".format))
+
+
+def headcount_check(sizing: dict[str, object], plan: TerritoryPlan, blocks: pd.DataFrame,
+                    adjacency: pd.DataFrame, reps: pd.DataFrame, params: DesignParams, *,
+                    progress=None) -> HeadcountCheck:
+    """Reconcile the plan's k with the recommended headcount; design the alternative plan at
+    the recommended k when they differ materially (:data:`HEADCOUNT_MATERIAL`).
+
+    The alternative keeps the balance measures and tolerance but no disruption budget: a plan
+    with another number of territories moves most blocks anyway.
+    """
+    rec = sizing["recommendation"]
+    check = HeadcountCheck(k=plan.k, recommended=int(rec["recommended_reps"]),
+                           exact=float(rec["exact_reps"]), capacity=sizing["capacity"])
+    if not check.material or check.recommended > len(blocks):
+        return check
+    alt_params = dataclasses.replace(params, max_moved=1.0, rep_home_centers=False,
+                                     time_limit=params.search_seconds)  # one search round
+    _, alt = design_plans(blocks, adjacency, reps, alt_params, progress=progress,
+                          k=check.recommended)
+    return dataclasses.replace(check, alternative=alt)
 
 
 def quota_plan(accounts: pd.DataFrame, plan: TerritoryPlan, facts: pd.DataFrame,
@@ -324,22 +478,67 @@ def plot_frontier(front: pd.DataFrame):
     return fig
 
 
+def match_plan_reps(accounts: pd.DataFrame, plan: TerritoryPlan, reps: pd.DataFrame,
+                    params: DesignParams, *, block: str) -> RepMatching:
+    """Reps matched to the proposed territories so each keeps as much of their book (accounts
+    and trailing-year revenue) as possible (:func:`~workbench.territory.matching.match_reps`);
+    more territories than reps leaves vacancies, more reps than territories unassigned reps."""
+    acc = pd.DataFrame({
+        "account_id": accounts["account_id"].astype(str),
+        "current_rep_id": accounts["owner_rep_id"].astype(object),
+        "proposed_territory": accounts[block].astype(str).map(plan.assignment),
+        "revenue_usd": accounts["revenue_usd"].astype(float),
+    })
+    team = active_reps(reps, quarter=params.period)
+    team = team.assign(rep_name=team["rep_name"] if "rep_name" in team else team["rep_id"])
+    return match_reps(acc, team[["rep_id", "rep_name"]], plan.territories)
+
+
+def plan_alignment(accounts: pd.DataFrame, blocks: pd.DataFrame, plan: TerritoryPlan,
+                   matching: RepMatching, *, block: str) -> pd.DataFrame:
+    """One row per account: current and proposed territory and rep, moved or not, and why
+    (:func:`~workbench.territory.alignment.account_alignment`)."""
+    return account_alignment(
+        accounts, blocks.set_index("unit_id")["territory"], plan.assignment, matching.rep_of,
+        block=block, carry=("revenue_usd", "potential_usd"))
+
+
+def violations_table(plan: TerritoryPlan) -> pd.DataFrame:
+    """The constraints the plan misses, one row each (empty when it is feasible)."""
+    return pd.DataFrame([{"constraint": v.constraint, "subject": v.subject, "reason": v.reason}
+                         for v in plan.violations], columns=["constraint", "subject", "reason"])
+
+
 def save_design_outputs(processed: str | Path, quarter: Quarter | str, *, blocks: pd.DataFrame,
-                        plan: TerritoryPlan, reps: pd.DataFrame, quotas: pd.DataFrame,
-                        sizing: dict[str, object], block: str) -> list[Path]:
-    """``territory_plan``, ``territory_summary``, ``quotas_plan`` and ``sizing`` stage files."""
-    owner = territory_reps(plan, reps)
+                        plan: TerritoryPlan, quotas: pd.DataFrame, sizing: dict[str, object],
+                        block: str, matching: RepMatching, alignment: pd.DataFrame,
+                        headcount: HeadcountCheck | None = None) -> list[Path]:
+    """``territory_plan``, ``territory_summary``, ``territory_violations``, ``alignment``,
+    ``rep_matching``, ``quotas_plan`` and ``sizing`` stage files."""
+    owner = pd.Series(matching.rep_of, dtype=object)
     plan_rows = pd.DataFrame({
         "block_id": blocks["unit_id"].astype(str), "block_type": block,
         "territory": blocks["unit_id"].map(plan.assignment),
         "current_territory": blocks["territory"],
+        "lat": blocks["lat"].astype(float), "lon": blocks["lon"].astype(float),
     })
     plan_rows["rep_id"] = plan_rows["territory"].map(owner)
     quota_rows = quotas.rename_axis("territory").reset_index()
     quota_rows.attrs = {}
+    summary = plan_summary(plan)
+    if headcount is not None:
+        extra = {"recommended_reps": headcount.recommended,
+                 "mean_capacity_use": float(headcount.capacity["utilisation"].mean()),
+                 "headcount_material": float(headcount.material)}
+        summary = pd.concat([summary, pd.DataFrame({"metric": list(extra),
+                                                    "value": list(extra.values())})],
+                            ignore_index=True)
     return [
         save_stage(plan_rows, processed, "territory_plan", quarter),
-        save_stage(plan_summary(plan), processed, "territory_summary", quarter),
+        save_stage(summary, processed, "territory_summary", quarter),
+        save_stage(violations_table(plan), processed, "territory_violations", quarter),
+        save_stage(alignment.reset_index(drop=True), processed, "alignment", quarter),
+        save_stage(matching.table.reset_index(drop=True), processed, "rep_matching", quarter),
         save_stage(quota_rows, processed, "quotas_plan", quarter),
         save_stage(sizing["capacity"].reset_index(), processed, "sizing", quarter),
     ]
