@@ -329,7 +329,7 @@ def test_quotas_cover_every_active_rep_each_quarter(data):
     quarters = pd.period_range("2023Q4", "2026Q3", freq="Q")
     assert [str(q) for q in quarters] == sorted(set(quotas["quarter"]))
     for q in quarters:
-        hired = pd.to_datetime(reps["hire_date"]) <= q.end_time
+        hired = pd.to_datetime(reps["start_date"]) <= q.end_time
         left = pd.to_datetime(reps["end_date"].where(reps["end_date"] != "")) < q.start_time
         want = set(reps.loc[hired & ~left, "rep_id"])
         assert set(quotas.loc[quotas["quarter"] == str(q), "rep_id"]) == want, str(q)

@@ -68,3 +68,18 @@ def test_table_overview_lists_hashes(data):
     assert ov.loc["opportunities", "rows"] == 4
     assert ov.loc["facts_account_quarter", "raw_file"] == "(derived)"
     assert len(ov.loc["accounts", "raw_sha256"]) == 12
+
+
+def test_optional_inputs_say_what_came_in(data):
+    # conftest.RAW ships quotas.csv and a pct_rural driver, no other optional file, and none
+    # of the optional columns (active, start/end dates, region, unit_id, deal_type, product).
+    _, out = data
+    table = health.optional_inputs(out).set_index("input")
+    supplied = table["supplied"]
+    assert supplied["quotas.csv"] and not supplied["competitors.csv"]
+    assert not supplied["economy.csv"] and not supplied["swot.csv"]
+    assert not supplied["geo_units.geojson"] and not supplied["named_accounts.csv"]
+    for col in ("reps.csv: active", "geo_units.csv: region", "accounts.csv: unit_id",
+                "opportunities.csv: deal_type", "opportunities.csv: product"):
+        assert not supplied[col]
+    assert "points" in table.loc["geo_units.geojson", "adds"]

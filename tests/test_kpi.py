@@ -29,6 +29,8 @@ from workbench import kpi
 from workbench.config import ParameterError
 from workbench.io import load, save_stage, stage_path
 
+METRO_KM = 60.0  # this fixture's regions: metro vs outside by the rep's home (opt-in)
+
 D = pd.Timestamp
 NaT = pd.NaT
 
@@ -96,7 +98,8 @@ def make_inputs(*, potential: bool = False) -> kpi.KpiInputs:
 def tables():
     inputs = make_inputs(potential=True)
     qs = ["2026Q1", "2026Q2", "2026Q3"]
-    return {lv: kpi.kpi_table(inputs, level=lv, quarters=qs) for lv in kpi.LEVEL_IDS}
+    return {lv: kpi.kpi_table(inputs, level=lv, quarters=qs, metro_km=METRO_KM)
+            for lv in kpi.LEVEL_IDS}
 
 
 STRICT = kpi.Thresholds(min_attainment=0.8, min_coverage=2.0, min_logo_retention=0.85,
@@ -108,7 +111,8 @@ def review_q3():
     """The 2026Q3 review with a 12-quarter trend and strict thresholds; inputs kept to compare."""
     inputs = make_inputs(potential=True)
     before = {k: v.copy() for k, v in vars(inputs).items() if isinstance(v, pd.DataFrame)}
-    return kpi.review_kpis(inputs, quarter="2026Q3", trailing_quarters=12, thresholds=STRICT), \
+    return kpi.review_kpis(inputs, quarter="2026Q3", trailing_quarters=12, thresholds=STRICT,
+                           metro_km=METRO_KM), \
         inputs, before
 
 

@@ -40,7 +40,7 @@ def test_headlines_from_stage_files(tmp_path):
     assert h["Proposed alignment"].value == "n/a"
     assert h["Proposed alignment"].link == "03_territory_design.html"
     page = summary_html(list(h.values()))
-    assert page.count('class="headline"') == 5 and "04_kpi_review.html#Attainment" in page
+    assert page.count('class="headline"') == 6 and "04_kpi_review.html#Attainment" in page
 
 
 def test_proposed_alignment_headline_says_when_the_bound_is_weak(tmp_path):
@@ -52,3 +52,24 @@ def test_proposed_alignment_headline_says_when_the_bound_is_weak(tmp_path):
     assert h.value == "±4.9% balance"  # the worse of the two measures
     assert "optimality gap 495% (against a weak bound" in h.detail
     assert "41% of blocks move" in h.detail
+
+
+def test_an_infeasible_plan_is_never_a_headline_number(tmp_path):
+    rows = {"k": 4.0, "feasible": 0.0, "violations": 2.0, "safety_stop": 1.0,
+            "proven_infeasible": 0.0, "max_deviation_potential_usd": 0.563, "gap": float("nan"),
+            "share_moved": 0.5, "recommended_reps": 6.0, "mean_capacity_use": 1.4,
+            "headcount_material": 1.0}
+    save_stage(pd.DataFrame({"metric": list(rows), "value": list(rows.values())}), tmp_path,
+               "territory_summary", Q)
+    save_stage(pd.DataFrame({"constraint": ["balance"], "subject": ["T02"],
+                             "reason": ["potential_usd +56.3% from the mean"]}), tmp_path,
+               "territory_violations", Q)
+    h = {x.label: x for x in executive_summary(tmp_path, Q)}
+    plan = h["Proposed alignment"]
+    assert plan.value == "not feasible" and "56.3%" not in plan.value
+    assert "misses 2 constraint(s)" in plan.detail and "safety time limit" in plan.detail
+    assert "potential_usd +56.3% from the mean" in plan.detail  # the first reason, verbatim
+    # 4 territories against 6 needed: more than 15 % apart, so a warning
+    head = h["Headcount: designed vs needed"]
+    assert head.value == "4 vs 6" and head.detail.startswith("Warning")
+    assert "mean capacity use 140%" in head.detail

@@ -22,11 +22,12 @@ Competitors
     home city. Competitive pressure (mean presence) lowers win and renewal odds.
 Reps and alignment
     14 reps in Georgia towns: two left (after 2024Q2 and 2025Q2), one joined in 2025Q1. The
-    books drift as real ones do: a balanced ZIP alignment drawn years ago on the market of
-    the time (recursive bisection; each part to the nearest rep home), then growth where
-    degrees are, leavers' ZIPs absorbed by the nearest remaining rep, and the new hire carving
-    ZIPs near home out of the neighbours' books; a few large named accounts are held by another
-    rep. Today's books end up some 15-40 % off balance, as a real company's do after a few
+    books drift as real ones do: a balanced ZIP alignment drawn years ago on the accounts as
+    they were then (recursive bisection; each part to the nearest rep home), then growth where
+    degrees are, leavers' books split in four among the nearest remaining reps, and the new
+    hire taking the ZIPs nearest home until the book is 80 % of an average one; a few large
+    named accounts are held by another rep. Most of today's books end up 5-45 % off the mean
+    (the worst about 55 %), as a real company's do after a few
     years. Skill is a logit shift spread evenly over [-0.6, 0.6].
 Opportunities
     Decided on a day of a quarter skewed towards quarter end; counts scale with seasonality
@@ -419,9 +420,9 @@ def _sales_force(geo: NS, value: np.ndarray, rng: np.random.Generator) -> NS:
     """Reps, their tenure and skill, and the owner rep of every ZIP in every quarter.
 
     Books drift as real ones do: a balanced alignment drawn some years ago (recursive
-    bisection of the ZIPs on the market of the time: population with half of today's
-    education tilt), then growth where degrees are, a leaver's ZIPs handed to the nearest
-    remaining rep, and a new hire carving ZIPs out of the neighbours' books.
+    bisection of the ZIPs on their accounts as they were then: today's account values with the
+    growth since taken out), then growth where degrees are, a leaver's book split among the nearest
+    remaining reps, and a new hire taking the ZIPs nearest home (80 % of an average book).
     """
     uid = geo.units["unit_id"].to_numpy()
     first = np.array([-1 if a is None else a for *_, a, _ in _REPS])
@@ -460,9 +461,12 @@ def _sales_force(geo: NS, value: np.ndarray, rng: np.random.Generator) -> NS:
             hr, hc = linear_sum_assignment(cost)
             owner_now[mine] = free[hc[np.argsort(hr)]][np.searchsorted(parts, half)]
         hires = np.flatnonzero(active[q] & (first == q))
-        for r in hires:  # a hire takes the ZIPs near home that are nearer than their owner's home
-            take = (dist[:, r] < 40) & (dist[:, r] < dist[np.arange(len(pool)), owner_now])
-            owner_now = np.where(take, r, owner_now)
+        for r in hires:
+            # a hire takes the ZIPs nearest home until the book is 80 % of an average one
+            order = np.argsort(dist[:, r], kind="stable")
+            book = np.cumsum(value[order])
+            n_take = int(np.searchsorted(book, 0.8 * value.sum() / active[q].sum())) + 1
+            owner_now[order[:n_take]] = r
         owner[q] = owner_now
     n = len(_REPS)
     names = zip(rng.permutation(len(_FIRST_NAMES))[:n], rng.permutation(len(_LAST_NAMES))[:n])
@@ -474,7 +478,7 @@ def _sales_force(geo: NS, value: np.ndarray, rng: np.random.Generator) -> NS:
         "rep_name": [f"{_FIRST_NAMES[a]} {_LAST_NAMES[b]}" for a, b in names],
         "home_lat": home["lat"].to_numpy(), "home_lon": home["lon"].to_numpy(),
         "home_city": home["city"].to_numpy(), "home_unit_id": uid[home["unit"].to_numpy()],
-        "hire_date": _dates(hired),
+        "start_date": _dates(hired),
         "end_date": _dates(_QS[np.minimum(last + 1, _NQ)] - 1, mask=~gone),
         "active": ~gone,
     })  # fmt: skip
@@ -600,7 +604,11 @@ def _history(a: NS, mkt: NS, reps: NS, rng: np.random.Generator) -> tuple[dict, 
 def _simulate(geo: NS, rng: np.random.Generator, n: int) -> tuple[dict[str, pa.Table], dict]:
     mkt = _market(geo.units, rng)
     a = _accounts(geo, mkt, n, rng)
-    reps = _sales_force(geo, np.bincount(a.z, weights=np.sqrt(a.v), minlength=len(geo.pool)), rng)
+    # a ZIP's weight in the legacy plan: half its share of accounts, half its share of value
+    # (the two things books are balanced on: workload and potential)
+    count = np.bincount(a.z, minlength=len(geo.pool))
+    value = np.bincount(a.z, weights=a.v, minlength=len(geo.pool))
+    reps = _sales_force(geo, count / count.sum() + value / value.sum(), rng)
     a.named_rep = _named_accounts(a, reps, rng)
     opp, customer = _history(a, mkt, reps, rng)
     is_open = opp["decision"] > _AS_OF

@@ -2105,7 +2105,7 @@ class ExplorerParams(Params):
         default_factory=lambda: ["potential_usd", "workload_hours"]
     )
     tolerance: float = 0.05
-    max_moved: float = 0.3
+    max_moved: float = 0.5
     history_weight: float = 0.5
     target_growth: float = 0.08
     seed: int = 0

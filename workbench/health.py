@@ -15,6 +15,21 @@ import pandas as pd
 from .config import NotebookParams, Quarter
 from .geo import nearest_km
 from .io import load, read_manifest
+from .schema import CONTRACT, GEOJSON_NAME
+
+OPTIONAL_FILE_ADDS = {
+    "quotas": "quota attainment and the fairness verdict (notebook 04); without it, attainment "
+              "is empty and quotas come only from notebook 03's plan",
+    "competitors": "the competitor adjustment of potential (notebook 01) and competitor "
+                   "features in lead scoring; without it, no adjustment",
+    "economy": "economic indicators as forecast regressors (notebook 01); without it, "
+               "forecasts use history alone",
+    "swot": "the analyst's own SWOT entries beside the data-driven ones (notebook 01)",
+    "named_accounts": "accounts worked by name rather than by territory",
+    GEOJSON_NAME: "unit polygons: choropleth maps and county-block contiguity; without them, "
+                  "maps draw unit centroids as points",
+}
+"""What each optional file adds, and what the workbench does without it."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,6 +61,32 @@ def table_overview(processed: str | Path) -> pd.DataFrame:
             "raw_sha256": raw.get("sha256", "")[:12],
         })
     return pd.DataFrame(rows)
+
+
+def optional_inputs(processed: str | Path) -> pd.DataFrame:
+    """Which optional files and columns of the data contract this company supplied, and
+    what each missing one would add (every step runs without them).
+
+    Columns: ``input``, ``supplied`` (bool), ``adds`` (what it brings, or the default used
+    when absent).
+    """
+    manifest = read_manifest(processed)
+    given = set(manifest.get("inputs", {}))
+    rows = []
+    for name, spec in CONTRACT.items():
+        if not spec.required:
+            rows.append((spec.filename, spec.filename in given,
+                         OPTIONAL_FILE_ADDS.get(name, spec.meaning)))
+    rows.append((GEOJSON_NAME, GEOJSON_NAME in given, OPTIONAL_FILE_ADDS[GEOJSON_NAME]))
+    for name, spec in CONTRACT.items():
+        if not spec.required or spec.filename not in given:
+            continue
+        columns = set(load(name, processed).columns)
+        for col in spec.columns:
+            if getattr(col, "optional", False):
+                rows.append((f"{spec.filename}: {col.name}", col.name in columns,
+                             f"{col.meaning} (when absent: {col.default})"))
+    return pd.DataFrame(rows, columns=["input", "supplied", "adds"])
 
 
 def date_coverage(opportunities: pd.DataFrame) -> pd.DataFrame:

@@ -9,8 +9,9 @@ turned into ratios by one function, so a ratio is never averaged and the levels 
   recast onto today's books.
 * **rep** — deal KPIs follow the rep *on the deal* (who worked it, even if the account moved
   since); book KPIs (accounts, customers, retention, potential) follow the *current owner*.
-* **region** — territories grouped by the owner rep's home: ``metro <city>`` within
-  ``metro_km`` of the most populous geographic unit, else ``outside metro``.
+* **region** — territories grouped by the owner rep's home unit's region, the regions notebook
+  01 uses (``geo_units.region``, else latitude thirds); with ``metro_km`` > 0 instead
+  ``metro <city>`` within ``metro_km`` of the most populous unit, else ``outside metro``.
 * **company** — everything.
 
 Every ratio is empty (NaN) when its denominator is zero or unknown — never ``inf`` and never a
@@ -82,7 +83,7 @@ class KpiParams(NotebookParams):
     min_logo_retention: float = 0.85
     min_win_rate: float = 0.4
     max_balance_deviation: float = 0.25
-    metro_km: float = 60.0
+    metro_km: float = 0.0
 
     def check(self) -> list[str]:
         problems = super().check()
@@ -173,12 +174,14 @@ def territory_of(accounts: pd.DataFrame) -> pd.Series:
 
 
 def assign_regions(reps: pd.DataFrame, geo_units: pd.DataFrame | None, *,
-                   metro_km: float = 60.0) -> pd.Series:
+                   metro_km: float = 0.0) -> pd.Series:
     """Each rep's region from their home.
 
-    When ``geo_units`` has a ``region`` column (the demo writes one; notebook 01 uses it too),
-    a rep's region is that of the unit nearest their home. Otherwise: ``metro <city>`` or
-    ``outside metro``, as follows.
+    By default (``metro_km`` 0) one region definition serves notebooks 01 and 04: a rep's
+    region is that of the unit nearest their home, the units' regions being
+    :func:`workbench.potential.assign_regions` (the ``region`` column of ``geo_units`` when
+    it has one, else latitude thirds). With ``metro_km`` > 0 (an explicit choice, whatever
+    the units carry): ``metro <city>`` or ``outside metro``, as follows.
 
     The metro core is the most populous geographic unit; a rep whose home (``home_lat``,
     ``home_lon``) lies within ``metro_km`` of its centroid is in the metro, named after the
@@ -189,18 +192,21 @@ def assign_regions(reps: pd.DataFrame, geo_units: pd.DataFrame | None, *,
     ...                      "home_lon": [-84.39, -81.09], "home_city": ["Atlanta", "Savannah"]})
     >>> units = pd.DataFrame({"unit_name": ["Fulton", "Chatham"], "population": [900, 200],
     ...                       "lat": [33.79, 31.97], "lon": [-84.47, -81.09]})
-    >>> assign_regions(reps, units).to_dict()
+    >>> assign_regions(reps, units, metro_km=60).to_dict()
     {'R1': 'metro Atlanta', 'R2': 'outside metro'}
     """
     ids = reps["rep_id"].to_numpy()
     if geo_units is None or geo_units.empty or "home_lat" not in reps:
         return pd.Series("all", index=ids, name="region").rename_axis("rep_id")
-    if "region" in geo_units:
-        # The data names regions (as notebook 01 uses them): a rep's is their home unit's.
+    if metro_km <= 0:
+        # The regions notebook 01 uses: a rep's is their home unit's.
+        from .potential import assign_regions as unit_regions
+
         units = geo_units.reset_index(drop=True)
-        km = haversine_km(reps["home_lat"].to_numpy(float)[:, None], reps["home_lon"].to_numpy(float)[:, None],
-                 units["lat"].to_numpy(float)[None, :], units["lon"].to_numpy(float)[None, :])
-        home = units["region"].astype(str).to_numpy()[np.nanargmin(km, axis=1)]
+        km = haversine_km(reps["home_lat"].to_numpy(float)[:, None],
+                          reps["home_lon"].to_numpy(float)[:, None],
+                          units["lat"].to_numpy(float)[None, :], units["lon"].to_numpy(float)[None, :])
+        home = unit_regions(units).astype(str).to_numpy()[np.nanargmin(km, axis=1)]
         return pd.Series(home, index=ids, name="region").rename_axis("rep_id")
     core = geo_units.loc[geo_units["population"].idxmax()]
     km = haversine_km(reps["home_lat"].to_numpy(float), reps["home_lon"].to_numpy(float),
@@ -371,7 +377,7 @@ def _ratios(f: pd.DataFrame) -> pd.DataFrame:
 
 
 def kpi_table(inputs: KpiInputs, *, level: str, quarters: Sequence[Quarter | str],
-              metro_km: float = 60.0) -> pd.DataFrame:
+              metro_km: float = 0.0) -> pd.DataFrame:
     """Every KPI per group of ``level`` and quarter (see ``docs/kpis.md`` for formulas).
 
     Parameters
@@ -383,7 +389,8 @@ def kpi_table(inputs: KpiInputs, *, level: str, quarters: Sequence[Quarter | str
     quarters : sequence of Quarter or str
         The quarters to report (e.g. ``Quarter.parse("2026Q3").range_back(8)``).
     metro_km : float
-        Radius of the metro region around the most populous unit, km.
+        0 (default): regions of the units (:func:`assign_regions`); > 0: radius of the metro
+        region around the most populous unit, km.
 
     Returns
     -------
@@ -809,7 +816,7 @@ class KpiReview:
 
 
 def review_kpis(inputs: KpiInputs, *, quarter: Quarter | str, trailing_quarters: int = 8,
-                thresholds: Thresholds = Thresholds(), metro_km: float = 60.0) -> KpiReview:
+                thresholds: Thresholds = Thresholds(), metro_km: float = 0.0) -> KpiReview:
     """The quarter's KPI review: KPI tables per level with a trailing trend, flags, fairness, balance.
 
     Parameters

@@ -269,7 +269,9 @@ def frontier(blocks: pd.DataFrame, adjacency: pd.DataFrame, reps: pd.DataFrame,
 
 
 def plan_summary(plan: TerritoryPlan) -> pd.DataFrame:
-    """The plan's headline metrics as a tidy ``metric, value`` table (for the report)."""
+    """The plan's headline metrics as a tidy ``metric, value`` table (for the report).
+
+    No wall-clock figure goes in: the same data and seed give the same table."""
     rows = {"k": plan.k, "median_km": plan.median_km,
             "lower_bound_km": plan.lower_bound_km, "gap": plan.gap,
             "share_moved": plan.share_moved, "n_moved": plan.n_moved,
@@ -278,7 +280,6 @@ def plan_summary(plan: TerritoryPlan) -> pd.DataFrame:
             # a bound without balance prices (the LP timed out) ignores the balance rows:
             # valid, but far below the best balanced plan, so its gap says little
             "bound_weak": "without balance prices" in plan.bound_method,
-            "search_seconds": plan.info.get("search_seconds", plan.seconds),
             "search_rounds": plan.info.get("search_rounds", 1),
             "proven_infeasible": bool(plan.info.get("proven_infeasible", False)),
             "safety_stop": bool(plan.info.get("safety_stop", False))}
