@@ -62,10 +62,13 @@ class DesignParams(NotebookParams):
     hours_per_day: float = 8.0
     selling_share: float = 0.6
     travel_share: float = 0.35
+    performance_weight: float = 0.0
     interactive: bool = False
 
     def check(self) -> list[str]:
         problems = super().check()
+        if self.performance_weight < 0:
+            problems.append("performance_weight must be ≥ 0 (0: match on continuity only)")
         if self.k < 0:
             problems.append("k must be ≥ 0 (0 = as many territories as active reps)")
         if self.building_block not in BLOCKS:
@@ -97,6 +100,7 @@ class DesignInputs:
     reps: pd.DataFrame
     facts: pd.DataFrame
     polygons: object  # GeoDataFrame of units, or None
+    quotas: pd.DataFrame | None = None  # quotas.csv (optional): rep attainment for matching
 
 
 def load_design_inputs(processed: str | Path, *, quarter: Quarter | str) -> DesignInputs:
@@ -108,8 +112,9 @@ def load_design_inputs(processed: str | Path, *, quarter: Quarter | str) -> Desi
     acc = (accounts.merge(pot, on="account_id", how="left")
            .merge(work, on="account_id", how="left")
            .fillna({"potential_usd": 0.0, "revenue_usd": 0.0, "hours_per_year": 0.0}))
+    quotas = load("quotas", processed) if (Path(processed) / "quotas.parquet").is_file() else None
     return DesignInputs(acc, load("reps", processed), load("facts_account_quarter", processed),
-                        load_geojson(processed))
+                        load_geojson(processed), quotas)
 
 
 TRUE_TEXT = ("true", "1", "yes", "y", "t")
@@ -479,11 +484,38 @@ def plot_frontier(front: pd.DataFrame):
     return fig
 
 
+def rep_performance(facts: pd.DataFrame, *, quarter: Quarter | str, quarters: int = 4,
+                    quotas: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Each rep's win rate (won ÷ decided deals, by count) and, with quotas, attainment (won
+    USD ÷ quota) over the ``quarters`` ending with ``quarter``.
+
+    >>> f = pd.DataFrame({"rep_id": ["R1", "R1", "R2"], "quarter": ["2026Q2", "2026Q3", "2026Q3"],
+    ...     "won_n": [1, 2, 0], "lost_n": [1, 0, 2], "won_usd": [10.0, 30.0, 0.0]})
+    >>> q = pd.DataFrame({"rep_id": ["R1", "R2"], "quarter": ["2026Q3", "2026Q3"],
+    ...     "quota_usd": [20.0, 50.0]})
+    >>> rep_performance(f, quarter="2026Q3", quotas=q).round(2).values.tolist()
+    [['R1', 0.75, 2.0], ['R2', 0.0, 0.0]]
+    """
+    window = {str(q) for q in Quarter.parse(quarter).range_back(quarters)}
+    f = facts[facts["quarter"].astype(str).isin(window)]
+    g = f.groupby("rep_id")[["won_n", "lost_n", "won_usd"]].sum()
+    out = pd.DataFrame({"rep_id": g.index.astype(str),
+                        "win_rate": (g["won_n"] / (g["won_n"] + g["lost_n"]).where(
+                            lambda d: d > 0)).to_numpy()})
+    if quotas is not None and len(quotas):
+        qq = quotas[quotas["quarter"].astype(str).isin(window)].groupby("rep_id")["quota_usd"].sum()
+        out["attainment"] = (g["won_usd"] / qq.reindex(g.index).where(lambda x: x > 0)).to_numpy()
+    return out.reset_index(drop=True)
+
+
 def match_plan_reps(accounts: pd.DataFrame, plan: TerritoryPlan, reps: pd.DataFrame,
-                    params: DesignParams, *, block: str) -> RepMatching:
+                    params: DesignParams, *, block: str, facts: pd.DataFrame | None = None,
+                    quotas: pd.DataFrame | None = None) -> RepMatching:
     """Reps matched to the proposed territories so each keeps as much of their book (accounts
     and trailing-year revenue) as possible (:func:`~workbench.territory.matching.match_reps`);
-    more territories than reps leaves vacancies, more reps than territories unassigned reps."""
+    more territories than reps leaves vacancies, more reps than territories unassigned reps.
+    With ``params.performance_weight`` > 0, proven performers (:func:`rep_performance`) are
+    pushed toward the highest-potential territories."""
     acc = pd.DataFrame({
         "account_id": accounts["account_id"].astype(str),
         "current_rep_id": accounts["owner_rep_id"].astype(object),
@@ -492,7 +524,12 @@ def match_plan_reps(accounts: pd.DataFrame, plan: TerritoryPlan, reps: pd.DataFr
     })
     team = active_reps(reps, quarter=params.period)
     team = team.assign(rep_name=team["rep_name"] if "rep_name" in team else team["rep_id"])
-    return match_reps(acc, team[["rep_id", "rep_name"]], plan.territories)
+    team = team[["rep_id", "rep_name"]]
+    if params.performance_weight > 0 and facts is not None:
+        perf = rep_performance(facts, quarter=params.period, quotas=quotas)
+        team = team.merge(perf, on="rep_id", how="left")
+    return match_reps(acc, team, plan.territories,
+                      performance_weight=params.performance_weight)
 
 
 def plan_alignment(accounts: pd.DataFrame, blocks: pd.DataFrame, plan: TerritoryPlan,
