@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 import subprocess
 import sys
 
@@ -15,6 +16,8 @@ import pandas as pd
 import pytest
 
 from conftest import RAW, tree_hash
+from workbench.cli import main
+from workbench.config import OutputPathError
 from workbench.io import IngestError, default_quarter, ingest, load, read_manifest
 from workbench.schema import Problem
 
@@ -308,3 +311,38 @@ def test_readme_contract_table_is_the_contract():
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
     assert contract_markdown() in readme
     assert "(optional; default: every rep in reps.csv is active)" in contract_markdown()
+
+
+# --- hardening (issue 12): confinement and output paths ------------------------------------
+
+
+def test_a_doctored_manifest_deletes_nothing_outside_the_folder(raw_factory, tmp_path):
+    out = tmp_path / "processed"
+    ingest(raw_factory(), out)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    inside = out / "notes.txt"  # a file of the user's own in the processed folder
+    inside.write_text("mine")
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest["files"] += ["../victim.txt", str(victim), "notes.txt", "quotas.parquet"]
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    ingest(raw_factory({"quotas.csv": None}), out)  # quotas.csv removed from raw
+    assert victim.read_text() == "keep me" and inside.read_text() == "mine"
+    assert not (out / "quotas.parquet").exists()  # a file ingest wrote and no longer writes
+
+
+def test_outputs_refuse_symlinks_and_special_files(raw_factory, tmp_path):
+    target = tmp_path / "real.csv"
+    target.write_text("precious")
+    link = tmp_path / "link.csv"
+    link.symlink_to(target)
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+    bad = raw_factory({"accounts.csv": RAW["accounts.csv"].replace("120", "12x")})
+    for path in (link, fifo):
+        with pytest.raises(OutputPathError, match="refusing to write"):
+            ingest(bad, tmp_path / "processed", problems_file=path)
+    assert target.read_text() == "precious" and link.is_symlink()
+    rc = main(["ingest", "--raw", str(bad), "--out", str(tmp_path / "p2"), "--problems",
+               str(link)])
+    assert rc == 2 and target.read_text() == "precious"

@@ -386,3 +386,26 @@ def test_notebook_01_rejects_bad_parameters(small_demo, tmp_path):
             parameters={"data_dir": str(small_demo / "data"), "quantile": 0.3},
             cwd=str(ROOT), kernel_name="python3", progress_bar=False,
         )
+
+
+def test_model_summary_escapes_crm_text():
+    # An industry name is CRM text: statsmodels' own HTML summary would carry it into the
+    # report as markup. The summary is shown as escaped text instead.
+    rng = np.random.default_rng(1)
+    n = 80
+    units = pd.DataFrame({"unit_id": ["U1", "U2"], "lat": [33.0, 34.0], "lon": [-84.0, -84.0],
+                          "population": [1000.0, 4000.0]})
+    evil = "<script>alert(1)</script>"
+    acc = pd.DataFrame({"account_id": [f"A{i}" for i in range(n)],
+                        "industry": [evil if i % 2 else "Retail" for i in range(n)],
+                        "employees": rng.integers(5, 500, n), "lat": 33.0, "lon": -84.0,
+                        "unit_id": "U1", "status": "customer", "owner_rep_id": "R1"})
+    facts = pd.DataFrame({"account_id": acc["account_id"], "quarter": "2026Q2",
+                          "won_usd": 100 * acc["employees"] * rng.lognormal(0, .3, n),
+                          "won_n": 1, "lost_n": 0})
+    first = facts.assign(quarter="2024Q1")
+    res = pt.score_potential(acc, units, pd.concat([first, facts]), quarter="2026Q3",
+                             index_weights={"population": 1})
+    page = res.model_summary()._repr_html_()
+    assert "<script" not in page and "&lt;script&gt;" in page
+    assert evil in str(res.model_summary())  # the text itself is kept, only escaped in HTML

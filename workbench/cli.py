@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from .config import ParameterError
+from .config import OutputPathError, ParameterError
 
 
 class CommandError(Exception):
@@ -142,8 +142,12 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except (CommandError, ParameterError) as exc:
+    except (CommandError, ParameterError, OutputPathError) as exc:
         print(f"workbench {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a read-only folder, a full disk, a path into /proc: one line
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"workbench {args.command}: {exc.strerror or exc}{where}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted; nothing was half-written", file=sys.stderr)

@@ -24,6 +24,10 @@ class ParameterError(ValueError):
     """A notebook or command parameter is unknown, ill-typed or out of range."""
 
 
+class OutputPathError(ValueError):
+    """An output path the atomic writers refuse (a symlink, a device, a FIFO, a folder)."""
+
+
 @total_ordering
 @dataclasses.dataclass(frozen=True)
 class Quarter:

@@ -37,7 +37,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from . import __version__
-from .config import Quarter, last_complete_quarter
+from .config import OutputPathError, Quarter, last_complete_quarter
 from .mapping import FileMap, Mapping, MappingError, convert_column, parse_mapping
 from .schema import (
     BOOL_FALSE, BOOL_TRUE, CONTRACT, GEOJSON_NAME, PROVENANCE_NAME, Column, FileSpec, Problem,
@@ -79,8 +79,32 @@ def _tmp_path(path: Path) -> Path:
     return path.with_name(f".{path.name}.tmp-{os.getpid()}")
 
 
+def check_output_path(path: Path) -> Path:
+    """The rule for every file the workbench writes: the target is a new file or an existing
+    *regular* file, which is replaced whole by a rename. A symlink, device, FIFO, socket or
+    folder at the target is refused (a rename would replace the link or the device itself,
+    not write through it), so ``--problems /dev/null`` or a link planted in an output folder
+    can never destroy what it points to.
+
+    >>> check_output_path(Path("/dev/null"))
+    Traceback (most recent call last):
+    ...
+    workbench.config.OutputPathError: refusing to write /dev/null: it is a device or special file, not a regular file
+    """
+    path = Path(path)
+    if path.is_symlink():
+        raise OutputPathError(f"refusing to write {path}: it is a symbolic link (write to the "
+                              "file it points to instead)")
+    if path.exists() and not path.is_file():
+        kind = "a folder" if path.is_dir() else "a device or special file"
+        raise OutputPathError(f"refusing to write {path}: it is {kind}, not a regular file")
+    return path
+
+
 def write_bytes_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file and rename: never a half-written file."""
+    """Write ``data`` to ``path`` via a temporary file and rename: never a half-written file
+    (the target must pass :func:`check_output_path`)."""
+    check_output_path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = _tmp_path(path)
     try:
@@ -97,8 +121,9 @@ def write_json(path: Path, obj: object) -> None:
 
 
 def write_frame(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
-    """Write a DataFrame as Parquet (or CSV when the name ends in .csv) atomically."""
-    path = Path(path)
+    """Write a DataFrame as Parquet (or CSV when the name ends in .csv) atomically (the
+    target must pass :func:`check_output_path`)."""
+    path = check_output_path(Path(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = _tmp_path(path)
     try:
@@ -880,8 +905,17 @@ def _swap_in(stage: Path, out_dir: Path, names: Iterable[str]) -> None:
         if name != "manifest.json":
             os.replace(stage / name, out_dir / name)
     os.replace(stage / "manifest.json", out_dir / "manifest.json")
-    for stale in set(old.get("files", [])) - set(names):
-        (out_dir / stale).unlink(missing_ok=True)
+    # Only files an ingest can write are ever removed, by their own plain names: never a path
+    # read from the old manifest (a doctored manifest must not delete anything else).
+    for stale in set(old.get("files", [])) & (_ingest_outputs() - set(names)):
+        target = out_dir / stale
+        if target.is_file() and not target.is_symlink():
+            target.unlink()
+
+
+def _ingest_outputs() -> set[str]:
+    """Every file name an ingest may write into the processed folder (besides the manifest)."""
+    return {f"{name}.parquet" for name in CONTRACT} | {f"{FACTS_NAME}.parquet", GEOJSON_NAME}
 
 
 # ---------------------------------------------------------------------------------------------

@@ -542,6 +542,20 @@ def _pinball(y: np.ndarray, q: np.ndarray, tau: float) -> float:
     return float(np.mean(np.maximum(tau * d, (tau - 1) * d)))
 
 
+@dataclasses.dataclass(frozen=True)
+class EscapedText:
+    """Preformatted text that shows in a notebook (and the report's HTML) escaped, so text
+    from the CRM can never become markup or script."""
+
+    text: str
+
+    def __str__(self) -> str:
+        return self.text
+
+    def _repr_html_(self) -> str:
+        return f"<pre>{html.escape(self.text)}</pre>"
+
+
 class AchievablePotentialModel:
     """Quantile regression of mature customers' annual spend (scikit-learn contract).
 
@@ -674,9 +688,10 @@ class AchievablePotentialModel:
         log_q = x[self.columns_].to_numpy() @ np.asarray(self.results_.params)
         return pd.Series(np.exp(log_q), index=features.index, name="model_potential_usd")
 
-    def summary(self):
-        """statsmodels' regression summary (text and HTML)."""
-        return self.results_.summary()
+    def summary(self) -> EscapedText:
+        """statsmodels' regression summary, as text (its own HTML would carry CRM text such as
+        industry names into the report unescaped)."""
+        return EscapedText(str(self.results_.summary()))
 
     def diagnostics(self) -> pd.DataFrame:
         """In-sample and out-of-sample checks, one row per metric with what to expect."""

@@ -587,6 +587,19 @@ def _describe_failure(src: Path, err: PapermillExecutionError, *, injected: bool
     )
 
 
+TEMPLATES = Path(__file__).with_name("templates")
+
+
+def html_exporter():
+    """nbconvert's HTML exporter with the code hidden and the package's ``offline`` template:
+    the lab template without its CDN scripts, so a page loads nothing from the network."""
+    from nbconvert import HTMLExporter
+
+    return HTMLExporter(exclude_input=True, exclude_input_prompt=True,
+                        exclude_output_prompt=True, template_name="offline",
+                        extra_template_basedirs=[str(TEMPLATES)])
+
+
 def write_action_files(folder: Path, quarter: str, processed: Path) -> list[Path]:
     """The files a sales team acts on, from notebook 03's ``alignment`` stage: the account
     list (CSV and xlsx, one sheet per territory), the CRM owner-update file and the territory
@@ -626,11 +639,8 @@ def _write_pages(
     *, pdf: bool = False, processed: Path | None = None, actions: list[Path] = (),
 ) -> None:
     """One code-hidden HTML page per executed notebook, and the index page."""
-    from nbconvert import HTMLExporter
 
-    exporter = HTMLExporter(
-        exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True
-    )
+    exporter = html_exporter()
     rows = []
     for name, seconds in timings.items():
         stem = Path(name).stem
@@ -700,6 +710,13 @@ footer {{ color: #666; font-size: .9rem; margin-top: 2rem; }}
 CHROMIUM_ARGS = (
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--disable-default-apps", "--disable-extensions", "--disable-domain-reliability",
+    "--disable-client-side-phishing-detection", "--disable-breakpad", "--no-default-browser-check",
+    "--metrics-recording-only", "--no-pings",
+    "--disable-features=OptimizationHints,MediaRouter,Translate,AutofillServerCommunication,"
+    "CertificateTransparencyComponentUpdater,InterestFeedContentSuggestions",
+    # a proxy that points nowhere: anything that still tries the network fails at once
+    "--proxy-server=http://127.0.0.1:9", "--proxy-bypass-list=<-loopback>",
     "--no-pdf-header-footer",
 )
 """Headless Chromium flags that make no network requests (the report must work offline)."""
@@ -721,11 +738,18 @@ def html_to_pdf(html_path: Path, pdf_path: Path, *, chromium: str, timeout: floa
     """Print one HTML page to PDF with headless Chromium (written atomically)."""
     tmp_pdf = pdf_path.with_name(f".{pdf_path.name}.tmp")
     with tempfile.TemporaryDirectory(prefix="chromium-") as profile:
-        run = subprocess.run(
-            [chromium, *CHROMIUM_ARGS, f"--user-data-dir={profile}",
-             f"--print-to-pdf={tmp_pdf}", html_path.resolve().as_uri()],
-            capture_output=True, text=True, timeout=timeout,
-        )
+        try:
+            run = subprocess.run(
+                [chromium, *CHROMIUM_ARGS, f"--user-data-dir={profile}",
+                 f"--print-to-pdf={tmp_pdf}", html_path.resolve().as_uri()],
+                capture_output=True, text=True, timeout=timeout,
+            )
+        except subprocess.TimeoutExpired:
+            tmp_pdf.unlink(missing_ok=True)
+            raise ReportError(
+                f"Chromium did not finish printing {html_path.name} to PDF within {timeout:.0f} s "
+                "(the page may be too large, or the browser stalled); the HTML pages are fine"
+            ) from None
     if run.returncode != 0 or not tmp_pdf.is_file() or tmp_pdf.read_bytes()[:5] != b"%PDF-":
         tmp_pdf.unlink(missing_ok=True)
         tail = (run.stderr or "").strip().splitlines()[-1:] or ["no output"]
@@ -748,7 +772,6 @@ def write_pdfs(
                 "or set WORKBENCH_CHROMIUM)")
         progress(note)
         return note
-    from nbconvert import HTMLExporter
 
     t0 = time.perf_counter()
     pack = nbformat.v4.new_notebook()
@@ -761,8 +784,7 @@ def write_pdfs(
             + summary_html(executive_summary(processed, quarter))))
     for stem in stems:
         pack.cells.extend(nbformat.read(folder / f"{stem}.ipynb", as_version=4).cells)
-    exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True,
-                            exclude_output_prompt=True)
+    exporter = html_exporter()
     body, _ = exporter.from_notebook_node(pack, resources={"metadata": {"name": "pack"}})
     with tempfile.TemporaryDirectory(prefix="pack-") as scratch:
         pack_html = Path(scratch) / "planning_pack.html"

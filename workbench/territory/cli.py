@@ -63,12 +63,17 @@ def _parse_tolerance(text: str, problems: list[str]) -> list[float] | None:
 
 def _write_atomic(frame: pd.DataFrame, out: Path) -> None:
     """Write to a temporary file next to ``out`` and rename: readers never see half a plan."""
-    out = Path(out)
+    from ..io import check_output_path
+
+    out = check_output_path(Path(out))
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
             frame.to_csv(fh, index=False)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; the plan follows the umask
         os.replace(tmp, out)
     except BaseException:
         if os.path.exists(tmp):
