@@ -246,3 +246,16 @@ def test_cli_missing_file_and_bad_horizon(tmp_path, capsys):
     src = write(tmp_path / "s.csv", "series_id,period,value\na,2024Q1,3\n")
     assert main(["forecast", "--series", str(src), "--horizon", "0", "--out", str(out)]) == 2
     assert "--horizon must be ≥ 1" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("where", ["folder", "proc"])
+def test_cli_bad_out_path_is_one_line_not_a_traceback(tmp_path, capsys, where):
+    planted = planted_seasonal(n=12)
+    rows = ["series_id,period,value"] + [
+        f"east,{p},{v:.2f}" for p, v in zip(planted["period"], planted["value"], strict=True)]
+    src = write(tmp_path / "s.csv", "\n".join(rows) + "\n")
+    out = tmp_path if where == "folder" else "/proc/workbench-forecast.csv"
+    assert main(["forecast", "--series", str(src), "--horizon", "2", "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("workbench forecast: ")
+    assert "Traceback" not in err[0]

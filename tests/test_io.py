@@ -346,3 +346,81 @@ def test_outputs_refuse_symlinks_and_special_files(raw_factory, tmp_path):
     rc = main(["ingest", "--raw", str(bad), "--out", str(tmp_path / "p2"), "--problems",
                str(link)])
     assert rc == 2 and target.read_text() == "precious"
+
+
+def test_non_finite_driver_values_are_named_by_line(raw_factory, tmp_path):
+    geo = RAW["geo_units.csv"].replace("13051,Chatham,31.97,-81.09,216935,5.0",
+                                       "13051,Chatham,31.97,-81.09,216935,inf")
+    geo = geo.replace("01001,Leading Zero,32.5,-86.6,100,50", "01001,Leading Zero,32.5,-86.6,100,NaN")
+    out = tmp_path / "processed"
+    with pytest.raises(IngestError) as err:
+        ingest(raw_factory({"geo_units.csv": geo}), out)
+    text = err.value.report()
+    assert "geo_units.csv:3: column pct_rural: expected a finite number" in text and "'inf'" in text
+    assert "geo_units.csv:4: column pct_rural: expected a finite number" in text and "'NaN'" in text
+    assert not out.exists()
+
+
+def test_line_numbers_stay_exact_after_blank_and_all_empty_rows(raw_factory, tmp_path):
+    acc = RAW["accounts.csv"].splitlines()
+    # line 1 header, 2 A1, 3 blank, 4 all-empty fields, 5 A2 with a bad count, 6 A3
+    lines = [acc[0], acc[1], "", ",,,,,,,,", acc[2].replace(",8,", ",8x,"), acc[3]]
+    with pytest.raises(IngestError) as err:
+        ingest(raw_factory({"accounts.csv": "\n".join(lines) + "\n"}), tmp_path / "out")
+    text = err.value.report()
+    assert "accounts.csv:5: column employees: expected a whole number ≥ 0, got '8x'" in text
+    assert "accounts.csv:4: column account_id: value is empty" in text
+    assert "accounts.csv:3:" not in text  # the blank line itself is no record
+
+
+def test_cr_only_line_ends_are_read_with_their_own_line_numbers(raw_factory, tmp_path):
+    reps = RAW["reps.csv"].replace("\n", "\r")
+    out = tmp_path / "processed"
+    ingest(raw_factory({"reps.csv": reps}), out)
+    assert load("reps", out)["rep_id"].tolist() == ["R1", "R2"]
+    bad = reps.replace("32.08", "north")  # R2 is on line 3
+    with pytest.raises(IngestError) as err:
+        ingest(raw_factory({"reps.csv": bad}), tmp_path / "other")
+    assert "reps.csv:3: column home_lat: expected a number in [-90, 90], got 'north'" in (
+        err.value.report())
+
+
+def test_huge_lines_and_quoted_fields_stream_through(raw_factory, tmp_path):
+    big = "x" * (50 << 20)  # a 50 MB line: several Arrow parse blocks long
+    field = "y\n" * (100 << 10)  # a 200 KB quoted field with newlines: over csv's 128 KiB
+    acc = RAW["accounts.csv"].replace('"Acme, Inc."', f'"Acme {big}"').replace(
+        "Beta LLC", f'"Beta {field}"')
+    out = tmp_path / "processed"
+    ingest(raw_factory({"accounts.csv": acc}), out)
+    names = load("accounts", out)["account_name"].tolist()
+    assert len(names[0]) == len(big) + 5 and names[1].count("\n") == 100 << 10
+    # and a problem after the quoted field still carries the file's own line number
+    field_lines = field.count("\n")
+    bad = acc.replace("Gamma Co,Healthcare,0,", "Gamma Co,Healthcare,0x,")
+    with pytest.raises(IngestError) as err:
+        ingest(raw_factory({"accounts.csv": bad}), tmp_path / "other")
+    assert f"accounts.csv:{4 + field_lines}: column employees" in err.value.report()
+
+
+@pytest.mark.parametrize(("name", "line"), [("Beta LLC", 3), ("Gamma Co", 4)])
+def test_an_unterminated_quote_is_named_with_its_line(raw_factory, tmp_path, name, line):
+    acc = RAW["accounts.csv"].replace(name, f'"{name}')
+    with pytest.raises(IngestError) as err:
+        ingest(raw_factory({"accounts.csv": acc}), tmp_path / "out")
+    assert f"accounts.csv:{line}: unterminated quote: a field opened with \" on line {line}" in (
+        err.value.report())
+
+
+@pytest.mark.parametrize(("text", "said"), [
+    ("{not json", "not valid JSON"),
+    ("[1, 2]", "expected a JSON object"),
+    ('{"synthetic": true, "as_of": "30/09/2026"}', "as_of must be an ISO date"),
+])
+def test_a_malformed_provenance_note_is_a_problem_not_a_traceback(raw_factory, tmp_path, text,
+                                                                  said):
+    raw = raw_factory()
+    (raw / "demo_provenance.json").write_text(text)
+    with pytest.raises(IngestError) as err:
+        ingest(raw, tmp_path / "out")
+    assert f"demo_provenance.json: {said}" in err.value.report()
+    assert not (tmp_path / "out").exists()

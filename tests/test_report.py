@@ -149,6 +149,18 @@ def test_parameters_reach_the_notebooks(built):
 
 
 @pytest.mark.slow
+def test_manifest_shows_no_machine_path_and_the_folder_follows_the_umask(built):
+    paths, _, _ = built
+    folder = paths["out"] / QUARTER
+    text = (folder / "manifest.json").read_text()
+    assert str(paths["data"]) not in text and str(paths["out"]) not in text
+    assert json.loads(text)["data"]["processed_dir"] == "…/processed"
+    umask = os.umask(0)
+    os.umask(umask)
+    assert folder.stat().st_mode & 0o777 == 0o777 & ~umask
+
+
+@pytest.mark.slow
 def test_html_hides_code_but_keeps_output(built):
     paths, _, _ = built
     page = (paths["out"] / QUARTER / "00_health.html").read_text()
@@ -176,7 +188,7 @@ def test_manifest_records_parameters_versions_and_inputs(built):
     assert manifest["quarter"] == QUARTER
     assert manifest["parameters"]["00_health"] == {
         "quarter": QUARTER,
-        "data_dir": str(paths["data"]),
+        "data_dir": "…/data",  # outside the project: no machine path in the manifest
     }
     # overrides and the defaults they leave alone
     assert manifest["parameters"]["01_plan"] == {
@@ -191,7 +203,7 @@ def test_manifest_records_parameters_versions_and_inputs(built):
     assert "git_commit" in manifest
     assert manifest["data"]["synthetic"] is True
     assert manifest["data"]["inputs"] == {"accounts.csv": "sha256:aaa", "reps.csv": "sha256:bbb"}
-    assert manifest["params_file"] == str(paths["out"] / "params" / f"{QUARTER}.yaml")
+    assert manifest["params_file"] == f"…/{QUARTER}.yaml"  # found, named without its path
 
 
 @pytest.mark.slow

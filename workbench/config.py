@@ -132,6 +132,24 @@ def resolve(path: str | os.PathLike[str], root: Path | None = None) -> Path:
     return p if p.is_absolute() else (root or project_root()) / p
 
 
+def shown_path(path: str | os.PathLike[str], root: Path | None = None) -> str:
+    """A path as manifests and report pages record it: relative to the project root when it
+    lies inside the project, else only its last part (``…/name``), so no home directory or
+    machine layout ends up in a report that leaves the machine.
+
+    >>> shown_path("/srv/project/data/raw", root=Path("/srv/project"))
+    'data/raw'
+    >>> shown_path("/home/ana/exports/raw", root=Path("/srv/project"))
+    '…/raw'
+    """
+    p = Path(path).expanduser().absolute()
+    base = (root or project_root()).absolute()
+    try:
+        return p.relative_to(base).as_posix() or "."
+    except ValueError:
+        return f"…/{p.name}"
+
+
 def raw_dir(data_dir: str | os.PathLike[str] = "data") -> Path:
     return resolve(data_dir) / "raw"
 

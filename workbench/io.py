@@ -37,7 +37,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from . import __version__
-from .config import OutputPathError, Quarter, last_complete_quarter
+from .config import OutputPathError, Quarter, last_complete_quarter, shown_path
 from .mapping import FileMap, Mapping, MappingError, convert_column, parse_mapping
 from .schema import (
     BOOL_FALSE, BOOL_TRUE, CONTRACT, GEOJSON_NAME, PROVENANCE_NAME, Column, FileSpec, Problem,
@@ -241,6 +241,10 @@ def _read_text_csv(path: Path, fname: str, expected: list[tuple[str, str]], requ
             f"file is not UTF-8 (byte 0x{bad} cannot be decoded); re-save the export as UTF-8"
         )))
         return None
+    if "\r" in text and "\n" not in text:
+        # old Mac line ends (CR only): each CR ends a line, so line numbers stay the file's own
+        text = text.replace("\r", "\n")
+        data = text.encode("utf-8")
     if not text.strip():
         problems.append(Problem(fname, None, None, (
             "file is empty; expected a header row with columns "
@@ -269,31 +273,47 @@ def _read_text_csv(path: Path, fname: str, expected: list[tuple[str, str]], requ
         )))
         return "skip"
 
-    table = pacsv.read_csv(
-        pa.py_buffer(data),
-        read_options=pacsv.ReadOptions(column_names=header, skip_rows=1, block_size=16 << 20),
-        # Quoted fields may hold newlines; without any quote the faster parallel parse is exact.
-        parse_options=pacsv.ParseOptions(newlines_in_values=b'"' in data,
-                                         invalid_row_handler=on_invalid),
-        convert_options=pacsv.ConvertOptions(
-            column_types={h: pa.string() for h in header},
-            strings_can_be_null=True,
-            quoted_strings_can_be_null=True,
-            null_values=[""],
-        ),
-    )
+    def parse(block_size: int) -> pa.Table:
+        return pacsv.read_csv(
+            pa.py_buffer(data),
+            read_options=pacsv.ReadOptions(column_names=header, skip_rows=1,
+                                           block_size=block_size),
+            # Quoted fields may hold newlines; without any quote the faster parallel parse is
+            # exact.
+            parse_options=pacsv.ParseOptions(newlines_in_values=b'"' in data,
+                                             invalid_row_handler=on_invalid),
+            convert_options=pacsv.ConvertOptions(
+                column_types={h: pa.string() for h in header},
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=True,
+                null_values=[""],
+            ),
+        )
+
+    try:
+        table = parse(16 << 20)
+    except pa.ArrowInvalid as exc:
+        if "straddling" not in str(exc) and "block" not in str(exc):
+            problems.append(Problem(fname, None, None, f"not a readable CSV file ({exc})"))
+            return None
+        # a record longer than a parse block (a huge line or quoted field): one block
+        bad_rows.clear()
+        table = parse(len(data) + 1)
     n_lines = text.count("\n") + (0 if text.endswith("\n") else 1)
     if not bad_rows and n_lines - 1 == table.num_rows:
         lines = pa.array(range(2, table.num_rows + 2), pa.int64())
     else:
         # Quoted newlines, blank lines or ragged rows: number records the exact (slow) way.
         starts = []
+        csv.field_size_limit(2**31 - 1)  # valid CSV fields may be far over 128 KiB
         reader = csv.reader(_io.StringIO(text, newline=""))
         prev = 0
         for rec in reader:
             line = prev + 1
             prev = reader.line_num
-            if line == 1 or not rec or not any(f.strip() for f in rec):
+            # Arrow skips blank lines but keeps a row of empty fields (",,,"): so must we,
+            # or every later line number would shift by one
+            if line == 1 or not rec:
                 continue
             if len(rec) != len(header):
                 bad_rows.append(Problem(fname, line, None, (
@@ -302,6 +322,12 @@ def _read_text_csv(path: Path, fname: str, expected: list[tuple[str, str]], requ
                 continue
             starts.append(line)
         bad_rows = [p for p in bad_rows if p.line is not None]
+        if text.count('"') % 2 and bad_rows:
+            # an odd number of quotes: the last ragged record is where a quote never closed
+            last = bad_rows[-1]
+            bad_rows[-1] = dataclasses.replace(last, message=(
+                f"unterminated quote: a field opened with \" on line {last.line} runs to the "
+                f"end of the file ({last.message})"))
         if len(starts) != table.num_rows:  # pragma: no cover - parser disagreement
             starts = list(range(2, table.num_rows + 2))
         lines = pa.array(starts, pa.int64())
@@ -578,7 +604,28 @@ def check_tables(con, raws: dict[str, RawTable], problems: list[Problem]) -> _Co
                 where = f"{raws[target].display} column {raws[target].label(tcol)}"
                 emit(col.name, [(line, f"{value!r} not found in {where} (dangling reference)")
                                 for line, value in dangling])
+        if spec.numeric_extras:
+            _check_numeric_extras(con, name, raw, emit)
     return out
+
+
+def _check_numeric_extras(con, view: str, raw: RawTable, emit) -> None:
+    """Extra all-numeric columns (market drivers, indicators) are typed as numbers, so they
+    must be finite: ``inf`` or ``nan`` would pass a cast and break the models later, far from
+    the file and line that hold them."""
+    known = {c.name for c in raw.spec.columns} | {LINE}
+    for h in raw.table.column_names:
+        if h in known:
+            continue
+        v = f"NULLIF(trim({_q(h)}), '')"
+        text_cells = con.sql(f"SELECT count(*) FROM {view} WHERE {v} IS NOT NULL "
+                             f"AND TRY_CAST({v} AS DOUBLE) IS NULL").fetchall()[0][0]
+        if text_cells:
+            continue  # a text column, kept as text
+        bad = con.sql(f"SELECT {LINE}, {v} FROM {view} WHERE {v} IS NOT NULL "
+                      f"AND NOT isfinite(TRY_CAST({v} AS DOUBLE)) ORDER BY {LINE}").fetchall()
+        emit(h, [(line, f"expected a finite number (a numeric column), got {value!r}")
+                 for line, value in bad])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -801,11 +848,14 @@ def ingest(
         if geojson.is_file() and "geo_units" in raws:
             ids = {str(x).strip() for x in raws["geo_units"].table.column("unit_id").to_pylist()}
             _check_geojson(geojson, ids, problems)
+        _read_provenance(raw_dir, problems)
         if problems_file is not None and (problems or collector.counts):
             full = collector.full + [p for p in problems if p not in collector.full]
             key = _sort_key(mapping)
             frame = pd.DataFrame([dataclasses.asdict(p) for p in sorted(full, key=key)])
-            write_frame(frame, problems_file)
+            from .territory.alignment import neutralise_formulas  # a CSV people open in Excel
+
+            write_frame(neutralise_formulas(frame), problems_file)
         if problems or collector.counts:
             raise IngestError(sorted(problems, key=_sort_key(mapping)), collector.counts)
         return _write_processed(con, raws, raw_dir, out_dir, t0, mapping)
@@ -853,7 +903,7 @@ def _write_processed(con, raws: dict[str, RawTable], raw_dir: Path, out_dir: Pat
         manifest = {
             "created_utc": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             "workbench_version": __version__,
-            "raw_dir": str(raw_dir.resolve()),
+            "raw_dir": shown_path(raw_dir),
             "inputs": {
                 raw.spec.filename: {"sha256": raw.sha256, "bytes": raw.size,
                                     "rows": raw.table.num_rows}
@@ -886,14 +936,29 @@ def _copy_parquet(con, sql: str, path: Path) -> int:
                        ).fetchall()[0][0]
 
 
-def _read_provenance(raw_dir: Path) -> dict:
+def _read_provenance(raw_dir: Path, problems: list[Problem] | None = None) -> dict:
+    """The demo's provenance note (optional): a JSON object; ``as_of``, when given, an ISO
+    date. A malformed one is a problem (named, like any other file's), never a traceback."""
     path = raw_dir / PROVENANCE_NAME
     if not path.is_file():
         return {}
+    found: list[str] = []
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except ValueError:
-        return {}
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        doc, found = {}, [f"not valid JSON ({exc.__class__.__name__}: {exc})"]
+    if not isinstance(doc, dict):
+        doc, found = {}, ["expected a JSON object (the demo's provenance note)"]
+    as_of = doc.get("as_of")
+    if as_of is not None:
+        try:
+            dt.date.fromisoformat(str(as_of))
+        except ValueError:
+            found.append(f"as_of must be an ISO date (YYYY-MM-DD), got {as_of!r}")
+            doc = {k: v for k, v in doc.items() if k != "as_of"}
+    if problems is not None:
+        problems.extend(Problem(PROVENANCE_NAME, None, None, text) for text in found)
+    return doc
 
 
 def _swap_in(stage: Path, out_dir: Path, names: Iterable[str]) -> None:

@@ -37,7 +37,7 @@ import nbformat
 import yaml
 
 from . import __version__
-from .config import ParameterError, Quarter, processed_dir, project_root, resolve
+from .config import ParameterError, Quarter, processed_dir, project_root, resolve, shown_path
 from .summary import SUMMARY_CSS
 
 if TYPE_CHECKING:
@@ -487,6 +487,9 @@ def run_report(
 
     out.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{quarter}.tmp-", dir=out))
+    umask = os.umask(0)
+    os.umask(umask)
+    tmp.chmod(0o777 & ~umask)  # mkdtemp makes 0700; the report follows the umask
     try:
         timings = _execute_all(notebooks, plan, tmp, root, kernel_name, progress)
         actions = write_action_files(tmp, quarter, processed_dir(data))
@@ -499,9 +502,11 @@ def run_report(
             {
                 "quarter": quarter,
                 "generated_at": _now(),
-                "params_file": str(params_path) if params_path else None,
+                "params_file": shown_path(params_path, root) if params_path else None,
                 "parameters": {
-                    Path(n).stem: {**{k: d for k, (_, d) in specs[n].items()}, **plan[n]}
+                    Path(n).stem: {**{k: d for k, (_, d) in specs[n].items()}, **plan[n],
+                                   **({"data_dir": shown_path(data, root)}
+                                      if "data_dir" in plan[n] else {})}
                     for n in specs
                 },
                 "timings_seconds": {Path(n).stem: round(s, 3) for n, s in timings.items()},
@@ -510,7 +515,7 @@ def run_report(
                 "git_commit": _git_commit(root),
                 "pdf": pdf_note,
                 "data": {
-                    "processed_dir": str(processed_dir(data)),
+                    "processed_dir": shown_path(processed_dir(data), root),
                     "synthetic": data_manifest.get("synthetic"),
                     "ingested_utc": data_manifest.get("created_utc"),
                     "inputs": data_manifest.get("inputs", {}),  # raw file hashes from ingest
