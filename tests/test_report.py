@@ -457,3 +457,28 @@ def test_pdfs_have_pages_when_chromium_is_installed(built):
     assert pages[f"planning_pack_{QUARTER}.pdf"] >= max(pages["00_health.pdf"], pages["01_plan.pdf"])
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["pdf"].startswith("PDF: 2 notebook PDFs + planning pack")
+
+
+@pytest.mark.slow
+def test_stage_outputs_reach_processed_only_when_the_report_succeeds(tmp_path):
+    paths = make_project(tmp_path)
+    processed = paths["data"] / "processed"
+    # a notebook that writes a stage file for the quarter, and one that then fails
+    write_notebook(paths["notebooks"] / "03_write.ipynb", HEALTH_PARAMS,
+                   "from workbench.io import save_stage\nimport pandas as pd\n"
+                   "save_stage(pd.DataFrame({'x': [1]}), data_dir + '/processed', 'segments', "
+                   "quarter)")
+    write_notebook(paths["notebooks"] / "04_fail.ipynb", HEALTH_PARAMS, "1 / 0")
+    # a staging folder left by a killed run (pid 1 is alive: kept; a dead pid: removed)
+    dead = paths["data"] / ".report-999999-abc"
+    alive = paths["data"] / ".report-1-abc"
+    dead.mkdir(), alive.mkdir()
+    with pytest.raises(ReportError):
+        run(paths)
+    assert not (processed / f"segments_{QUARTER}.parquet").exists()  # not committed
+    assert not dead.exists() and alive.exists()
+    assert [p.name for p in paths["data"].glob(".report-*")] == [alive.name]
+    (paths["notebooks"] / "04_fail.ipynb").unlink()
+    run(paths)
+    assert (processed / f"segments_{QUARTER}.parquet").is_file()  # committed with the report
+    assert [p.name for p in paths["data"].glob(".report-*")] == [alive.name]

@@ -879,7 +879,11 @@ def _sort_key(mapping: Mapping | None) -> Callable[[Problem], tuple]:
 def _write_processed(con, raws: dict[str, RawTable], raw_dir: Path, out_dir: Path,
                      t0: float, mapping: Mapping | None = None) -> IngestResult:
     out_dir.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=".ingest-", dir=out_dir))
+    for left in out_dir.glob(".ingest-*"):  # staging folders of killed ingests
+        pid = left.name.split("-")[1] if left.name.count("-") >= 2 else ""
+        if left.is_dir() and pid.isdigit() and not _pid_alive(int(pid)):
+            shutil.rmtree(left, ignore_errors=True)
+    stage = Path(tempfile.mkdtemp(prefix=f".ingest-{os.getpid()}-", dir=out_dir))
     try:
         rows: dict[str, int] = {}
         for name, raw in raws.items():
@@ -934,6 +938,16 @@ def _copy_parquet(con, sql: str, path: Path) -> int:
     target = str(path).replace("'", "''")
     return con.execute(f"COPY ({sql}) TO '{target}' (FORMAT parquet, COMPRESSION zstd)"
                        ).fetchall()[0][0]
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
 
 
 def _read_provenance(raw_dir: Path, problems: list[Problem] | None = None) -> dict:

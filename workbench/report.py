@@ -486,17 +486,27 @@ def run_report(
     )
 
     out.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{quarter}.tmp-", dir=out))
+    remove_leftovers(out, data)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{quarter}.tmp-{os.getpid()}-", dir=out))
     umask = os.umask(0)
     os.umask(umask)
     tmp.chmod(0o777 & ~umask)  # mkdtemp makes 0700; the report follows the umask
+    # The notebooks write their outputs into a staged copy of the processed folder (hard
+    # links: no data is copied); they reach data/processed only when the whole report worked.
+    staging = stage_processed(data)
+    staged = processed_dir(staging)
+    # relative to the project when inside it (the kernels run there): no machine path in pages
+    inside = not shown_path(staging, root).startswith("…")
+    given = shown_path(staging, root) if inside else str(staging)
+    plan = {nb: ({**values, "data_dir": given} if "data_dir" in values else values)
+            for nb, values in plan.items()}
     try:
         timings = _execute_all(notebooks, plan, tmp, root, kernel_name, progress)
-        actions = write_action_files(tmp, quarter, processed_dir(data))
+        actions = write_action_files(tmp, quarter, staged)
         _write_pages(tmp, quarter, timings, data_manifest, pdf=find_chromium() is not None,
-                     processed=processed_dir(data), actions=actions)
+                     processed=staged, actions=actions)
         pdf_note = write_pdfs(tmp, [Path(n).stem for n in timings], quarter, progress,
-                              processed=processed_dir(data))
+                              processed=staged)
         _write_json(
             tmp / "manifest.json",
             {
@@ -523,16 +533,23 @@ def run_report(
             },
         )
     except ReportError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
         failed = _keep_failed(tmp, out / f"{quarter}.failed")
         raise ReportError(f"{exc}\npartial output kept in {failed}") from exc
     except Exception as exc:
+        shutil.rmtree(staging, ignore_errors=True)
         failed = _keep_failed(tmp, out / f"{quarter}.failed")
         raise ReportError(
             f"{type(exc).__name__}: {exc}\npartial output kept in {failed}"
         ) from exc
     except BaseException:  # KeyboardInterrupt: leave no half-written report behind
+        shutil.rmtree(staging, ignore_errors=True)
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    try:
+        commit_stages(staged, processed_dir(data), quarter)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     folder = _swap_in(tmp, out / quarter)
     return ReportResult(
         quarter=quarter,
@@ -540,6 +557,52 @@ def run_report(
         notebooks=tuple(timings.items()),
         seconds=time.perf_counter() - started,
     )
+
+
+def remove_leftovers(out: Path, data: Path) -> list[Path]:
+    """Remove staging folders of killed runs (``<out>/.<quarter>.tmp-<pid>-*`` and
+    ``<data>/.report-<pid>-*``): only those whose process is gone, so a report running at the
+    same time keeps its own."""
+    from .io import _pid_alive
+
+    removed = []
+    for folder, pattern in ((out, ".*.tmp-*"), (Path(data), ".report-*")):
+        for path in folder.glob(pattern) if folder.is_dir() else ():
+            parts = path.name.split("-")
+            pid = next((int(p) for p in parts[1:] if p.isdigit()), None)
+            if path.is_dir() and pid is not None and not _pid_alive(pid):
+                shutil.rmtree(path, ignore_errors=True)
+                removed.append(path)
+    return removed
+
+
+def stage_processed(data: Path) -> Path:
+    """A staging data folder: ``<data>/.report-<pid>-*/processed`` holding hard links to every
+    file of ``<data>/processed`` (copies where links cannot be made)."""
+    staging = Path(tempfile.mkdtemp(prefix=f".report-{os.getpid()}-", dir=data))
+    source, target = processed_dir(data), processed_dir(staging)
+    target.mkdir()
+    for f in sorted(source.iterdir()) if source.is_dir() else ():
+        if f.is_file() and not f.is_symlink():
+            try:
+                os.link(f, target / f.name)
+            except OSError:
+                shutil.copy2(f, target / f.name)
+    return staging
+
+
+def commit_stages(staged: Path, processed: Path, quarter: str) -> list[str]:
+    """Move the quarter's notebook outputs from the staging folder into ``processed`` (one
+    rename each); files the notebooks did not rewrite (still the same inode) stay as they
+    are."""
+    moved = []
+    for f in sorted(staged.glob(f"*_{quarter}.parquet")):
+        target = processed / f.name
+        if target.exists() and os.path.samefile(f, target):
+            continue
+        os.replace(f, target)
+        moved.append(f.name)
+    return moved
 
 
 def _execute_all(
