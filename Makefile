@@ -8,6 +8,8 @@ QUARTER ?=
 SEED ?= 7
 PORT ?= 8888
 APP_PORT ?= 8866
+APP_IP ?= 127.0.0.1
+APP_TOKEN ?= auto
 
 .DEFAULT_GOAL := help
 .PHONY: help install demo ingest report test lab app bench clean
@@ -42,8 +44,8 @@ test: $(STAMP) ## run the whole test suite
 lab: $(STAMP) ## open JupyterLab on the project
 	$(BIN)/jupyter lab --port $(PORT) notebooks/
 
-app: $(STAMP) ## the scenario explorer as a web app (Voila, offline map; run `make report` first)
-	$(BIN)/voila apps/explorer.ipynb --port=$(APP_PORT) --no-browser
+app: $(STAMP) ## the scenario explorer as a web app (Voila, offline map, localhost, token; run `make report` first)
+	$(BIN)/voila apps/explorer.ipynb --port=$(APP_PORT) --no-browser --Voila.ip=$(APP_IP) $(if $(filter none,$(APP_TOKEN)),,$(if $(filter auto,$(APP_TOKEN)),--token,--token=$(APP_TOKEN)))
 
 bench: $(STAMP) ## run the benchmarks (prints figures for the README; installs the [bench] extras)
 	$(BIN)/python -m pip install --quiet -e ".[bench]"

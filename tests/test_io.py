@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -424,3 +425,32 @@ def test_a_malformed_provenance_note_is_a_problem_not_a_traceback(raw_factory, t
         ingest(raw, tmp_path / "out")
     assert f"demo_provenance.json: {said}" in err.value.report()
     assert not (tmp_path / "out").exists()
+
+
+def test_a_crash_between_renames_is_refused_by_readers(raw_factory, tmp_path, monkeypatch):
+    out = tmp_path / "processed"
+    ingest(raw_factory(), out)
+    assert len(load("accounts", out)) == 3
+    # the next ingest dies after its first rename: new accounts, old manifest and the rest
+    import workbench.io as io_module
+
+    real = os.replace
+    calls = []
+
+    def dying(src, dst):
+        if Path(dst).parent == out:  # a rename of the swap into the processed folder
+            calls.append(Path(dst).name)
+            if Path(dst).name == "opportunities.parquet":  # accounts went in just before
+                raise OSError("power cut")
+        real(src, dst)
+
+    monkeypatch.setattr(io_module.os, "replace", dying)
+    changed = RAW["accounts.csv"].replace("Beta LLC", "Beta Holdings")
+    with pytest.raises(OSError, match="power cut"):
+        ingest(raw_factory({"accounts.csv": changed}), out)
+    monkeypatch.undo()
+    assert "accounts.parquet" in calls and "manifest.json" not in calls
+    with pytest.raises(FileNotFoundError, match="does not match its manifest"):
+        load("accounts", out)  # new accounts beside the old manifest: refused
+    ingest(raw_factory({"accounts.csv": changed}), out)  # rerunning heals it
+    assert "Beta Holdings" in load("accounts", out)["account_name"].tolist()

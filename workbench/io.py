@@ -915,7 +915,10 @@ def _write_processed(con, raws: dict[str, RawTable], raw_dir: Path, out_dir: Pat
                 for raw in raws.values()
             },
             "mapping": mapping.manifest() if mapping is not None else None,
-            "outputs": {name: {"rows": n} for name, n in rows.items()},
+            # each output's hash: readers check that a file belongs to this manifest, so a
+            # crash between two renames of the swap can never be read as one ingest
+            "outputs": {name: {"rows": n, "sha256": sha256_file(stage / f"{name}.parquet")}
+                        for name, n in rows.items()},
             "files": sorted(outputs),
             "latest_activity_date": latest.isoformat() if latest else None,
             "default_quarter": str(quarter) if quarter else None,
@@ -1019,7 +1022,31 @@ def load(name: str, processed: str | os.PathLike[str]) -> pd.DataFrame:
             f"{path} not found; processed tables here: {', '.join(known) or 'none'} "
             "(run `workbench ingest` first)"
         )
+    _verify(path, name, Path(processed))
     return _read_parquet(path)
+
+
+_VERIFIED: dict[tuple, bool] = {}
+
+
+def _verify(path: Path, name: str, processed: Path) -> None:
+    """Refuse a table that is not the one the manifest names (a mix of two ingests, left by a
+    crash between renames, or a file changed by hand). Checked once per file version."""
+    manifest_path = processed / "manifest.json"
+    if not manifest_path.is_file():
+        return
+    expected = (read_manifest(processed).get("outputs", {}).get(name) or {}).get("sha256")
+    if expected is None:
+        return  # an older manifest without hashes
+    stat = path.stat()
+    key = (str(path), stat.st_mtime_ns, stat.st_size, stat.st_ino, expected)
+    if key not in _VERIFIED:
+        _VERIFIED[key] = sha256_file(path) == expected
+    if not _VERIFIED[key]:
+        raise FileNotFoundError(
+            f"{path.name} in {processed} does not match its manifest (an ingest was interrupted "
+            "between renames, or the file was changed by hand): run `workbench ingest` again"
+        )
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:
