@@ -781,9 +781,14 @@ CHROMIUM_ARGS = (
     "--disable-default-apps", "--disable-extensions", "--disable-domain-reliability",
     "--disable-client-side-phishing-detection", "--disable-breakpad", "--no-default-browser-check",
     "--metrics-recording-only", "--no-pings",
-    "--disable-features=OptimizationHints,MediaRouter,Translate,AutofillServerCommunication,"
-    "CertificateTransparencyComponentUpdater,InterestFeedContentSuggestions",
-    # a proxy that points nowhere: anything that still tries the network fails at once
+    "--bwsi",
+    "--disable-features=NetworkTimeServiceQuerying,OptimizationHints,MediaRouter,Translate,"
+    "AutofillServerCommunication,CertificateTransparencyComponentUpdater,"
+    "InterestFeedContentSuggestions",
+    # what Chromium still calls home for (account list, component updates) goes to the local
+    # discard port, and so does anything else, through a proxy that points nowhere: no request
+    # leaves the machine (tests/test_report_offline.py reads Chromium's own network log)
+    "--gaia-url=http://127.0.0.1:9/", "--component-updater=url-source=http://127.0.0.1:9/",
     "--proxy-server=http://127.0.0.1:9", "--proxy-bypass-list=<-loopback>",
     "--no-pdf-header-footer",
 )
@@ -802,13 +807,14 @@ def find_chromium() -> str | None:
     return None
 
 
-def html_to_pdf(html_path: Path, pdf_path: Path, *, chromium: str, timeout: float = 120) -> None:
+def html_to_pdf(html_path: Path, pdf_path: Path, *, chromium: str, timeout: float = 120,
+                extra_args: tuple[str, ...] = ()) -> None:
     """Print one HTML page to PDF with headless Chromium (written atomically)."""
     tmp_pdf = pdf_path.with_name(f".{pdf_path.name}.tmp")
     with tempfile.TemporaryDirectory(prefix="chromium-") as profile:
         try:
             run = subprocess.run(
-                [chromium, *CHROMIUM_ARGS, f"--user-data-dir={profile}",
+                [chromium, *CHROMIUM_ARGS, *extra_args, f"--user-data-dir={profile}",
                  f"--print-to-pdf={tmp_pdf}", html_path.resolve().as_uri()],
                 capture_output=True, text=True, timeout=timeout,
             )
