@@ -47,6 +47,12 @@ def _cmd_design(args: argparse.Namespace) -> int:
     return run_design(args)
 
 
+def _cmd_adjacency(args: argparse.Namespace) -> int:
+    from .territory.cli import run_adjacency
+
+    return run_adjacency(args)
+
+
 def _cmd_forecast(args: argparse.Namespace) -> int:
     from .forecast import run_forecast_command
 
@@ -114,8 +120,24 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-moved", type=float, default=None, help="share of units allowed to change territory"
     )
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--centers", type=Path, default=None,
+                   help="k fixed territory centres: lat,lon (and an optional territory name)")
+    p.add_argument("--time-limit", type=float, default=60.0, dest="time_limit",
+                   help="seconds of search (a safety stop; default 60)")
+    p.add_argument("--no-bound", action="store_true", dest="no_bound",
+                   help="skip the lower bound and the gap (faster; the plan is not certified)")
+    p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     p.add_argument("--out", type=Path, required=True, help="output plan unit_id,territory")
     p.set_defaults(func=_cmd_design)
+
+    p = sub.add_parser("adjacency", help="adjacent unit pairs from polygons or points")
+    p.add_argument("--units", type=Path, required=True, help="unit_id,lat,lon CSV")
+    p.add_argument("--polygons", type=Path, default=None,
+                   help="GeoJSON of unit polygons (property unit_id): Queen contiguity")
+    p.add_argument("--max-km", type=float, default=None, dest="max_km",
+                   help="points only: drop Delaunay edges longer than this (km)")
+    p.add_argument("--out", type=Path, required=True, help="output a,b pairs CSV")
+    p.set_defaults(func=_cmd_adjacency)
 
     p = sub.add_parser("forecast", help="forecast many series with prediction intervals")
     p.add_argument("--series", type=Path, required=True, help="series_id,period,value CSV")

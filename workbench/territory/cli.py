@@ -16,7 +16,7 @@ import pandas as pd
 
 from ..config import ParameterError
 
-__all__ = ["EXIT_BAD_INPUT", "EXIT_CONSTRAINT", "EXIT_OK", "run_design"]
+__all__ = ["EXIT_BAD_INPUT", "EXIT_CONSTRAINT", "EXIT_OK", "run_adjacency", "run_design"]
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
@@ -144,6 +144,17 @@ def run_design(args: argparse.Namespace) -> int:
 
     problems: list[str] = []
     units = _read_csv(args.units, "units", problems)
+    centers = _read_csv(getattr(args, "centers", None), "centers", problems)
+    if centers is not None:
+        for col in ("lat", "lon"):
+            if col not in centers.columns:
+                problems.append(f"{args.centers}: column {col} is missing (--centers: lat,lon)")
+            else:
+                values = pd.to_numeric(centers[col], errors="coerce")
+                for i in values.index[values.isna()]:
+                    problems.append(f"{args.centers}:{i + 2}: column {col}: expected a number, "
+                                    f"got {centers.at[i, col]!r}")
+                centers[col] = values
     adjacency = _read_csv(getattr(args, "adjacency", None), "adjacency", problems)
     current = _read_csv(getattr(args, "current", None), "current", problems)
     locked = _read_csv(getattr(args, "locked", None), "locked", problems)
@@ -165,16 +176,24 @@ def run_design(args: argparse.Namespace) -> int:
         "current": str(getattr(args, "current", "") or "current"),
         "locked": str(getattr(args, "locked", "") or "locked"),
     }
+    time_limit = getattr(args, "time_limit", 60.0)
+    if not time_limit > 0:
+        problems.append(f"--time-limit: expected seconds > 0, got {time_limit}")
+    quiet = getattr(args, "quiet", False)
     designer = TerritoryDesigner(
         k=args.k,
         balance=balance,
         tolerance=tolerance if tolerance is not None else 0.05,
         max_moved=getattr(args, "max_moved", None),
         seed=getattr(args, "seed", 0),
+        time_limit=time_limit if time_limit > 0 else 60.0,
+        compute_bound=not getattr(args, "no_bound", False),
+        progress=None if quiet else (lambda msg: print(msg, file=sys.stderr, flush=True)),
     )
     try:
         plan = designer.solve(
-            units, adjacency=adjacency, current=current, locked=locked, names=names
+            units, adjacency=adjacency, current=current, locked=locked, names=names,
+            centers=centers,
         )
     except ParameterError as exc:
         problems.extend(str(exc).splitlines())
@@ -194,6 +213,58 @@ def run_design(args: argparse.Namespace) -> int:
         for v in plan.violations:
             print(f"  {v}", file=sys.stderr)
         return EXIT_CONSTRAINT
+    return EXIT_OK
+
+
+def run_adjacency(args: argparse.Namespace) -> int:
+    """``workbench adjacency``: Queen contiguity from polygons (``--polygons``), else Delaunay
+    adjacency of the unit points (edges longer than ``--max-km`` dropped; none by default).
+    Writes ``a,b`` pairs (text ids, ``a < b``) and says how many components the graph has."""
+    from ..geo import adjacency_from_points, adjacency_from_polygons, connected_components
+
+    problems: list[str] = []
+    units = _read_csv(args.units, "units", problems)
+    if units is not None:
+        need = ["unit_id"] + ([] if args.polygons else ["lat", "lon"])
+        for col in need:
+            if col not in units.columns:
+                problems.append(f"{args.units}: column {col} is missing")
+        for col in ("lat", "lon"):
+            if col in units.columns and not args.polygons:
+                values = pd.to_numeric(units[col], errors="coerce")
+                for i in values.index[values.isna()]:
+                    problems.append(f"{args.units}:{i + 2}: column {col}: expected a number, "
+                                    f"got {units.at[i, col]!r}")
+                units[col] = values
+    if args.polygons is not None and not Path(args.polygons).is_file():
+        problems.append(f"{args.polygons}: file not found (--polygons)")
+    if problems:
+        print(f"workbench adjacency: {len(problems)} input problem(s); nothing written:",
+              file=sys.stderr)
+        for p in problems:
+            print(f"  {p}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if args.polygons is not None:
+        import geopandas as gpd
+
+        polys = gpd.read_file(args.polygons)
+        if "unit_id" not in polys.columns:
+            print(f"workbench adjacency: {args.polygons}: features have no unit_id property",
+                  file=sys.stderr)
+            return EXIT_BAD_INPUT
+        polys["unit_id"] = polys["unit_id"].astype(str)
+        keep = set(units["unit_id"].astype(str))
+        polys = polys[polys["unit_id"].isin(keep)]
+        pairs = adjacency_from_polygons(polys)
+        how = "Queen contiguity of the polygons"
+    else:
+        pairs = adjacency_from_points(units, max_km=args.max_km)
+        how = "Delaunay triangulation of the points" + (
+            f", edges over {args.max_km:g} km dropped" if args.max_km else "")
+    _write_atomic(pairs[["a", "b"]], args.out)
+    parts = connected_components(units["unit_id"].astype(str), pairs).nunique()
+    print(f"wrote {args.out}: {len(pairs)} pairs among {len(units)} units ({how}); "
+          f"{parts} connected component{'s' * (parts != 1)}")
     return EXIT_OK
 
 
