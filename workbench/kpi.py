@@ -205,7 +205,8 @@ def assign_regions(reps: pd.DataFrame, geo_units: pd.DataFrame | None, *,
         units = geo_units.reset_index(drop=True)
         km = haversine_km(reps["home_lat"].to_numpy(float)[:, None],
                           reps["home_lon"].to_numpy(float)[:, None],
-                          units["lat"].to_numpy(float)[None, :], units["lon"].to_numpy(float)[None, :])
+                          units["lat"].to_numpy(float)[None, :],
+                          units["lon"].to_numpy(float)[None, :])
         home = unit_regions(units).astype(str).to_numpy()[np.nanargmin(km, axis=1)]
         return pd.Series(home, index=ids, name="region").rename_axis("rep_id")
     core = geo_units.loc[geo_units["population"].idxmax()]

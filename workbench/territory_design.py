@@ -221,7 +221,8 @@ def solve_until_feasible(designer: TerritoryDesigner, units: pd.DataFrame, *,
     budget, spent, rounds = float(first_seconds), 0.0, 0
     while True:
         rounds += 1
-        plan = designer.set_params(time_limit=min(budget, safety_seconds)).solve(units, **solve_args)
+        designer.set_params(time_limit=min(budget, safety_seconds))
+        plan = designer.solve(units, **solve_args)
         spent += plan.seconds
         proven = bool(precheck(designer.problem_))
         if plan.feasible or proven or spent + 2 * budget > safety_seconds:
