@@ -14,7 +14,7 @@ import pandas as pd
 
 from .config import NotebookParams, Quarter
 from .geo import nearest_km
-from .io import load, read_manifest
+from .io import columns_of, load, read_manifest
 from .schema import CONTRACT, GEOJSON_NAME
 
 OPTIONAL_FILE_ADDS = {
@@ -81,7 +81,7 @@ def optional_inputs(processed: str | Path) -> pd.DataFrame:
     for name, spec in CONTRACT.items():
         if not spec.required or spec.filename not in given:
             continue
-        columns = set(load(name, processed).columns)
+        columns = set(columns_of(name, processed))
         for col in spec.columns:
             if getattr(col, "optional", False):
                 rows.append((f"{spec.filename}: {col.name}", col.name in columns,

@@ -137,6 +137,35 @@ def write_frame(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
     return path
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+"""First characters that make a spreadsheet read a text cell as a formula."""
+
+
+def _neutral(value: object) -> object:
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy in which text that a spreadsheet would run as a formula starts with ``'``.
+
+    Text values (and column names) starting with ``=``, ``+``, ``-``, ``@``, a tab or a
+    carriage return are prefixed with a single quote; numbers are left alone.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"id": ["=1+2", "-3", "ok"], "usd": [-5.0, 1.0, 2.0]})
+    >>> neutralise_formulas(df).values.tolist()
+    [["'=1+2", -5.0], ["'-3", 1.0], ['ok', 2.0]]
+    """
+    out = frame.rename(columns=_neutral)
+    for c in out.columns:
+        if not pd.api.types.is_numeric_dtype(out[c]):
+            out[c] = out[c].astype(object).map(_neutral)
+    return out
+
+
 def sha256_file(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as fh:
@@ -848,17 +877,15 @@ def ingest(
         if geojson.is_file() and "geo_units" in raws:
             ids = {str(x).strip() for x in raws["geo_units"].table.column("unit_id").to_pylist()}
             _check_geojson(geojson, ids, problems)
-        _read_provenance(raw_dir, problems)
+        provenance = _read_provenance(raw_dir, problems)
         if problems_file is not None and (problems or collector.counts):
             full = collector.full + [p for p in problems if p not in collector.full]
             key = _sort_key(mapping)
             frame = pd.DataFrame([dataclasses.asdict(p) for p in sorted(full, key=key)])
-            from .territory.alignment import neutralise_formulas  # a CSV people open in Excel
-
-            write_frame(neutralise_formulas(frame), problems_file)
+            write_frame(neutralise_formulas(frame), problems_file)  # people open it in Excel
         if problems or collector.counts:
             raise IngestError(sorted(problems, key=_sort_key(mapping)), collector.counts)
-        return _write_processed(con, raws, raw_dir, out_dir, t0, mapping)
+        return _write_processed(con, raws, raw_dir, out_dir, t0, mapping, provenance)
     finally:
         con.close()
 
@@ -877,12 +904,9 @@ def _sort_key(mapping: Mapping | None) -> Callable[[Problem], tuple]:
 
 
 def _write_processed(con, raws: dict[str, RawTable], raw_dir: Path, out_dir: Path,
-                     t0: float, mapping: Mapping | None = None) -> IngestResult:
+                     t0: float, mapping: Mapping | None, provenance: dict) -> IngestResult:
     out_dir.mkdir(parents=True, exist_ok=True)
-    for left in out_dir.glob(".ingest-*"):  # staging folders of killed ingests
-        pid = left.name.split("-")[1] if left.name.count("-") >= 2 else ""
-        if left.is_dir() and pid.isdigit() and not _pid_alive(int(pid)):
-            shutil.rmtree(left, ignore_errors=True)
+    remove_dead_staging(out_dir, ".ingest-*")
     stage = Path(tempfile.mkdtemp(prefix=f".ingest-{os.getpid()}-", dir=out_dir))
     try:
         rows: dict[str, int] = {}
@@ -896,7 +920,6 @@ def _write_processed(con, raws: dict[str, RawTable], raw_dir: Path, out_dir: Pat
             "SELECT max(greatest(created_date, coalesce(close_date, created_date))) "
             "FROM typed_opportunities"
         ).fetchall()[0][0]
-        provenance = _read_provenance(raw_dir)
         as_of = provenance.get("as_of")
         quarter = default_quarter(latest, dt.date.fromisoformat(as_of) if as_of else None)
         outputs = [f"{n}.parquet" for n in rows]
@@ -951,6 +974,19 @@ def _pid_alive(pid: int) -> bool:
     except PermissionError:  # another user's live process
         return True
     return True
+
+
+def remove_dead_staging(folder: Path, pattern: str) -> list[Path]:
+    """Remove the staging folders of killed runs in ``folder``: names matching ``pattern``
+    that carry the writer's pid (``.<what>-<pid>-<random>``) whose process is gone. A run
+    going on at the same time keeps its own."""
+    removed = []
+    for path in sorted(folder.glob(pattern)) if folder.is_dir() else ():
+        pid = next((int(p) for p in path.name.split("-")[1:] if p.isdigit()), None)
+        if path.is_dir() and pid is not None and not _pid_alive(pid):
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
 
 
 def _read_provenance(raw_dir: Path, problems: list[Problem] | None = None) -> dict:
@@ -1035,18 +1071,25 @@ def _verify(path: Path, name: str, processed: Path) -> None:
     manifest_path = processed / "manifest.json"
     if not manifest_path.is_file():
         return
-    expected = (read_manifest(processed).get("outputs", {}).get(name) or {}).get("sha256")
-    if expected is None:
-        return  # an older manifest without hashes
-    stat = path.stat()
-    key = (str(path), stat.st_mtime_ns, stat.st_size, stat.st_ino, expected)
-    if key not in _VERIFIED:
-        _VERIFIED[key] = sha256_file(path) == expected
+    stat, mstat = path.stat(), manifest_path.stat()
+    key = (str(path), stat.st_mtime_ns, stat.st_size, stat.st_ino, mstat.st_mtime_ns,
+           mstat.st_ino)
+    if key not in _VERIFIED:  # the manifest is read and the file hashed once per version
+        expected = (read_manifest(processed).get("outputs", {}).get(name) or {}).get("sha256")
+        # an older manifest without hashes cannot tell: the file is taken as it is
+        _VERIFIED[key] = expected is None or sha256_file(path) == expected
     if not _VERIFIED[key]:
         raise FileNotFoundError(
             f"{path.name} in {processed} does not match its manifest (an ingest was interrupted "
             "between renames, or the file was changed by hand): run `workbench ingest` again"
         )
+
+
+def columns_of(name: str, processed: str | os.PathLike[str]) -> list[str]:
+    """A processed table's column names, from the Parquet footer (no data is read)."""
+    import pyarrow.parquet as pq
+
+    return pq.read_schema(Path(processed) / f"{name}.parquet").names
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:

@@ -38,7 +38,7 @@ import yaml
 
 from . import __version__
 from .config import ParameterError, Quarter, processed_dir, project_root, resolve, shown_path
-from .summary import SUMMARY_CSS
+from .summary import SUMMARY_CSS, executive_summary, summary_html
 
 if TYPE_CHECKING:
     from papermill.exceptions import PapermillExecutionError
@@ -485,8 +485,11 @@ def run_report(
         specs, {"quarter": quarter, "data_dir": str(data)}, _read_params_file(params_path)
     )
 
+    from .io import remove_dead_staging
+
     out.mkdir(parents=True, exist_ok=True)
-    remove_leftovers(out, data)
+    remove_dead_staging(out, ".*.tmp-*")  # staging folders of killed runs
+    remove_dead_staging(data, ".report-*")
     tmp = Path(tempfile.mkdtemp(prefix=f".{quarter}.tmp-{os.getpid()}-", dir=out))
     umask = os.umask(0)
     os.umask(umask)
@@ -496,57 +499,56 @@ def run_report(
     staging = stage_processed(data)
     staged = processed_dir(staging)
     # relative to the project when inside it (the kernels run there): no machine path in pages
-    inside = not shown_path(staging, root).startswith("…")
-    given = shown_path(staging, root) if inside else str(staging)
+    given = shown_path(staging, root) if staging.is_relative_to(root) else str(staging)
     plan = {nb: ({**values, "data_dir": given} if "data_dir" in values else values)
             for nb, values in plan.items()}
-    try:
-        timings = _execute_all(notebooks, plan, tmp, root, kernel_name, progress)
-        actions = write_action_files(tmp, quarter, staged)
-        _write_pages(tmp, quarter, timings, data_manifest, pdf=find_chromium() is not None,
-                     processed=staged, actions=actions)
-        pdf_note = write_pdfs(tmp, [Path(n).stem for n in timings], quarter, progress,
-                              processed=staged)
-        _write_json(
-            tmp / "manifest.json",
-            {
-                "quarter": quarter,
-                "generated_at": _now(),
-                "params_file": shown_path(params_path, root) if params_path else None,
-                "parameters": {
-                    Path(n).stem: {**{k: d for k, (_, d) in specs[n].items()}, **plan[n],
-                                   **({"data_dir": shown_path(data, root)}
-                                      if "data_dir" in plan[n] else {})}
-                    for n in specs
+    try:  # the staged copy goes whatever happens; its outputs only after a success
+        try:
+            timings = _execute_all(notebooks, plan, tmp, root, kernel_name, progress)
+            actions = write_action_files(tmp, quarter, staged)
+            summary = summary_html(executive_summary(staged, quarter))  # the index and the pack
+            _write_pages(tmp, quarter, timings, data_manifest, pdf=find_chromium() is not None,
+                         summary=summary, actions=actions)
+            pdf_note = write_pdfs(tmp, [Path(n).stem for n in timings], quarter, progress,
+                                  summary=summary)
+            _write_json(
+                tmp / "manifest.json",
+                {
+                    "quarter": quarter,
+                    "generated_at": _now(),
+                    "params_file": shown_path(params_path, root) if params_path else None,
+                    "parameters": {
+                        Path(n).stem: {**{k: d for k, (_, d) in specs[n].items()}, **plan[n],
+                                       **({"data_dir": shown_path(data, root)}
+                                          if "data_dir" in plan[n] else {})}
+                        for n in specs
+                    },
+                    "timings_seconds": {Path(n).stem: round(sec, 3)
+                                        for n, sec in timings.items()},
+                    "total_seconds": round(time.perf_counter() - started, 3),
+                    "versions": _versions(),
+                    "git_commit": _git_commit(root),
+                    "pdf": pdf_note,
+                    "data": {
+                        "processed_dir": shown_path(processed_dir(data), root),
+                        "synthetic": data_manifest.get("synthetic"),
+                        "ingested_utc": data_manifest.get("created_utc"),
+                        # the raw files' hashes, from ingest
+                        "inputs": data_manifest.get("inputs", {}),
+                    },
                 },
-                "timings_seconds": {Path(n).stem: round(s, 3) for n, s in timings.items()},
-                "total_seconds": round(time.perf_counter() - started, 3),
-                "versions": _versions(),
-                "git_commit": _git_commit(root),
-                "pdf": pdf_note,
-                "data": {
-                    "processed_dir": shown_path(processed_dir(data), root),
-                    "synthetic": data_manifest.get("synthetic"),
-                    "ingested_utc": data_manifest.get("created_utc"),
-                    "inputs": data_manifest.get("inputs", {}),  # raw file hashes from ingest
-                },
-            },
-        )
-    except ReportError as exc:
-        shutil.rmtree(staging, ignore_errors=True)
-        failed = _keep_failed(tmp, out / f"{quarter}.failed")
-        raise ReportError(f"{exc}\npartial output kept in {failed}") from exc
-    except Exception as exc:
-        shutil.rmtree(staging, ignore_errors=True)
-        failed = _keep_failed(tmp, out / f"{quarter}.failed")
-        raise ReportError(
-            f"{type(exc).__name__}: {exc}\npartial output kept in {failed}"
-        ) from exc
-    except BaseException:  # KeyboardInterrupt: leave no half-written report behind
-        shutil.rmtree(staging, ignore_errors=True)
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    try:
+            )
+        except ReportError as exc:
+            failed = _keep_failed(tmp, out / f"{quarter}.failed")
+            raise ReportError(f"{exc}\npartial output kept in {failed}") from exc
+        except Exception as exc:
+            failed = _keep_failed(tmp, out / f"{quarter}.failed")
+            raise ReportError(
+                f"{type(exc).__name__}: {exc}\npartial output kept in {failed}"
+            ) from exc
+        except BaseException:  # KeyboardInterrupt: leave no half-written report behind
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
         commit_stages(staged, processed_dir(data), quarter)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -557,23 +559,6 @@ def run_report(
         notebooks=tuple(timings.items()),
         seconds=time.perf_counter() - started,
     )
-
-
-def remove_leftovers(out: Path, data: Path) -> list[Path]:
-    """Remove staging folders of killed runs (``<out>/.<quarter>.tmp-<pid>-*`` and
-    ``<data>/.report-<pid>-*``): only those whose process is gone, so a report running at the
-    same time keeps its own."""
-    from .io import _pid_alive
-
-    removed = []
-    for folder, pattern in ((out, ".*.tmp-*"), (Path(data), ".report-*")):
-        for path in folder.glob(pattern) if folder.is_dir() else ():
-            parts = path.name.split("-")
-            pid = next((int(p) for p in parts[1:] if p.isdigit()), None)
-            if path.is_dir() and pid is not None and not _pid_alive(pid):
-                shutil.rmtree(path, ignore_errors=True)
-                removed.append(path)
-    return removed
 
 
 def stage_processed(data: Path) -> Path:
@@ -704,7 +689,7 @@ def _now() -> str:
 
 def _write_pages(
     folder: Path, quarter: str, timings: Mapping[str, float], data_manifest: Mapping,
-    *, pdf: bool = False, processed: Path | None = None, actions: list[Path] = (),
+    *, pdf: bool = False, summary: str | None = None, actions: list[Path] = (),
 ) -> None:
     """One code-hidden HTML page per executed notebook, and the index page."""
 
@@ -736,12 +721,8 @@ def _write_pages(
     action_html = ("<h2>Files for the sales team</h2>\n<ul>" + "".join(action_rows) + "</ul>"
                    if action_rows else "")
     headlines = ""
-    if processed is not None:
-        from .summary import executive_summary, summary_html
-
-        headlines = "<h2>Executive summary</h2>\n" + summary_html(
-            executive_summary(processed, quarter)
-        )
+    if summary is not None:
+        headlines = "<h2>Executive summary</h2>\n" + summary
     page = f"""<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -833,7 +814,7 @@ def html_to_pdf(html_path: Path, pdf_path: Path, *, chromium: str, timeout: floa
 
 def write_pdfs(
     folder: Path, stems: list[str], quarter: str, progress: Callable[[str], None],
-    *, processed: Path | None = None,
+    *, summary: str | None = None,
 ) -> str:
     """A PDF per notebook page and one combined planning pack; a note when no browser exists.
 
@@ -850,12 +831,9 @@ def write_pdfs(
     t0 = time.perf_counter()
     pack = nbformat.v4.new_notebook()
     pack.cells.append(nbformat.v4.new_markdown_cell(f"# Quarterly planning pack {quarter}"))
-    if processed is not None:  # the pack opens with the executive summary
-        from .summary import executive_summary, summary_html
-
+    if summary is not None:  # the pack opens with the executive summary
         pack.cells.append(nbformat.v4.new_markdown_cell(
-            f"## Executive summary\n\n<style>{SUMMARY_CSS}</style>\n\n"
-            + summary_html(executive_summary(processed, quarter))))
+            f"## Executive summary\n\n<style>{SUMMARY_CSS}</style>\n\n{summary}"))
     for stem in stems:
         pack.cells.extend(nbformat.read(folder / f"{stem}.ipynb", as_version=4).cells)
     exporter = html_exporter()

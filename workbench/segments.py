@@ -1285,8 +1285,7 @@ def _unit_features(geo_units: pd.DataFrame | None,
     out = pd.DataFrame(index=pd.Index([], name="unit_id"))
     if geo_units is not None:
         g = geo_units.set_index(geo_units["unit_id"].astype(str))
-        cols = unit_drivers(g.reset_index(drop=True))
-        out = g[cols].astype(float).rename(columns=lambda c: UNIT_PREFIX + c)
+        out = g[unit_drivers(geo_units)].astype(float).rename(columns=lambda c: UNIT_PREFIX + c)
     if competitors is not None and len(competitors):
         pres = competitors.groupby(competitors["unit_id"].astype(str))["presence"].mean()
         out = out.join(pres.rename("competitor_presence"), how="outer")

@@ -30,6 +30,7 @@ import pandas as pd
 from . import geo
 from .config import NotebookParams, Quarter
 from .io import load, load_geojson, load_stage, save_stage
+from .schema import BOOL_TRUE
 from .territory import TerritoryDesigner, TerritoryPlan, disruption_frontier
 from .territory.alignment import account_alignment
 from .territory.matching import RepMatching, match_reps
@@ -117,9 +118,6 @@ def load_design_inputs(processed: str | Path, *, quarter: Quarter | str) -> Desi
                         load_geojson(processed), quotas)
 
 
-TRUE_TEXT = ("true", "1", "yes", "y", "t")
-
-
 def active_reps(reps: pd.DataFrame, *, quarter: Quarter | str | None = None) -> pd.DataFrame:
     """The reps who hold a territory in the planning year: the default ``k`` counts them.
 
@@ -140,7 +138,7 @@ def active_reps(reps: pd.DataFrame, *, quarter: Quarter | str | None = None) -> 
     if "active" in reps:
         flag = reps["active"]
         if not pd.api.types.is_bool_dtype(flag):
-            flag = flag.astype(str).str.strip().str.lower().isin(TRUE_TEXT)
+            flag = flag.astype(str).str.strip().str.lower().isin(BOOL_TRUE)  # the contract's
         keep &= flag.fillna(True).astype(bool)
     if "end_date" in reps and quarter is not None:
         end = pd.to_datetime(reps["end_date"], errors="coerce")
@@ -237,30 +235,36 @@ def solve_until_feasible(designer: TerritoryDesigner, units: pd.DataFrame, *,
 
 
 def design_plans(blocks: pd.DataFrame, adjacency: pd.DataFrame, reps: pd.DataFrame,
-                 params: DesignParams, *, progress=None, k: int | None = None,
-                 ) -> tuple[TerritoryPlan, TerritoryPlan]:
-    """The current alignment scored as a plan, and the proposed plan.
+                 params: DesignParams, *, progress=None) -> tuple[TerritoryPlan, TerritoryPlan]:
+    """The current alignment scored as a plan, and the proposed plan (:func:`propose_plan`)."""
+    units, current = blocks.drop(columns="territory"), blocks[["unit_id", "territory"]]
+    # k counts today's territories for the scoring run; the bound is not needed for it
+    now = TerritoryDesigner(k=current["territory"].nunique(), balance=tuple(params.balance),
+                            tolerance=params.tolerance, seed=params.seed, progress=progress,
+                            max_moved=0.0, time_limit=min(2.0, params.search_seconds),
+                            compute_bound=False
+                            ).solve(units, adjacency=adjacency, current=current)
+    return now, propose_plan(blocks, adjacency, reps, params, progress=progress)
+
+
+def propose_plan(blocks: pd.DataFrame, adjacency: pd.DataFrame, reps: pd.DataFrame,
+                 params: DesignParams, *, progress=None, k: int | None = None) -> TerritoryPlan:
+    """The proposed plan for ``blocks`` (current territory in ``territory``).
 
     ``k`` defaults to ``params.k``, or one territory per rep on the team
-    (:func:`default_k`). The proposal searches until it is feasible
+    (:func:`default_k`). The search runs until the plan is feasible
     (:func:`solve_until_feasible`: ``params.search_seconds`` first, ``params.time_limit`` as
     the safety stop).
     """
     k = k or params.k or default_k(reps, quarter=params.period)
     units, current = blocks.drop(columns="territory"), blocks[["unit_id", "territory"]]
-    common = dict(k=k, balance=tuple(params.balance), tolerance=params.tolerance,
-                  seed=params.seed, progress=progress)
-    # k counts today's territories for the scoring run; the bound is not needed for it
-    now = TerritoryDesigner(**{**common, "k": current["territory"].nunique()}, max_moved=0.0,
-                            time_limit=min(2.0, params.search_seconds), compute_bound=False
-                            ).solve(units, adjacency=adjacency, current=current)
     centers = rep_centers(reps, k, quarter=params.period) if params.rep_home_centers else None
-    designer = TerritoryDesigner(**common, max_moved=None if params.max_moved >= 1
-                                 else params.max_moved)
-    proposed = solve_until_feasible(
+    designer = TerritoryDesigner(k=k, balance=tuple(params.balance), tolerance=params.tolerance,
+                                 seed=params.seed, progress=progress,
+                                 max_moved=None if params.max_moved >= 1 else params.max_moved)
+    return solve_until_feasible(
         designer, units, first_seconds=params.search_seconds, safety_seconds=params.time_limit,
         progress=progress, adjacency=adjacency, current=current, centers=centers)
-    return now, proposed
 
 
 def frontier(blocks: pd.DataFrame, adjacency: pd.DataFrame, reps: pd.DataFrame,
@@ -384,8 +388,8 @@ def headcount_check(sizing: dict[str, object], plan: TerritoryPlan, blocks: pd.D
         return check
     alt_params = dataclasses.replace(params, max_moved=1.0, rep_home_centers=False,
                                      time_limit=params.search_seconds)  # one search round
-    _, alt = design_plans(blocks, adjacency, reps, alt_params, progress=progress,
-                          k=check.recommended)
+    alt = propose_plan(blocks, adjacency, reps, alt_params, progress=progress,
+                       k=check.recommended)
     return dataclasses.replace(check, alternative=alt)
 
 

@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 from ..config import Quarter
+from ..io import neutralise_formulas
 
 __all__ = [
     "Reason",
@@ -62,9 +63,6 @@ class Reason(enum.StrEnum):
     REP_CHANGE = "rep change (territory kept)"
     UNCHANGED = "unchanged"
 
-
-#: First characters that make a spreadsheet read a text cell as a formula.
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 #: Excel: at most 31 characters, none of these, not starting or ending with an apostrophe.
 SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
@@ -324,29 +322,6 @@ def territory_summary(alignment: pd.DataFrame, *,
 # Spreadsheet safety
 
 
-def _neutral(value: object) -> object:
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
-    return value
-
-
-def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
-    """A copy in which text that a spreadsheet would run as a formula starts with ``'``.
-
-    Text values (and column names) starting with ``=``, ``+``, ``-``, ``@``, a tab or a
-    carriage return are prefixed with a single quote; numbers are left alone.
-
-    Examples
-    --------
-    >>> df = pd.DataFrame({"id": ["=1+2", "-3", "ok"], "usd": [-5.0, 1.0, 2.0]})
-    >>> neutralise_formulas(df).values.tolist()
-    [["'=1+2", -5.0], ["'-3", 1.0], ['ok', 2.0]]
-    """
-    out = frame.rename(columns=_neutral)
-    for c in out.columns:
-        if not pd.api.types.is_numeric_dtype(out[c]):
-            out[c] = out[c].astype(object).map(_neutral)
-    return out
 
 
 def excel_sheet_names(labels: Iterable[object], *,

@@ -7,9 +7,7 @@ but some constraint could not be met (each one explained on stderr).
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -62,23 +60,11 @@ def _parse_tolerance(text: str, problems: list[str]) -> list[float] | None:
 
 
 def _write_atomic(frame: pd.DataFrame, out: Path) -> None:
-    """Write to a temporary file next to ``out`` and rename: readers never see half a plan."""
-    from ..io import check_output_path
+    """Write the CSV through :func:`workbench.io.write_bytes_atomic`: readers never see half a
+    plan, symlinks and special files are refused, and the file follows the umask."""
+    from ..io import write_bytes_atomic
 
-    out = check_output_path(Path(out))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            frame.to_csv(fh, index=False)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; the plan follows the umask
-        os.replace(tmp, out)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    write_bytes_atomic(Path(out), frame.to_csv(index=False).encode("utf-8"))
 
 
 def format_plan(plan, *, source: str = "") -> str:
