@@ -18,7 +18,15 @@ the best member unit "median_km", contiguity, time, gap against our lower bound)
 * spopt ``RegionKMeansHeuristic`` (contiguous k-means) and spopt's capacitated ``PMedian``
   (CBC, population cap = mean x 1.05, 60 s limit) on Georgia, if installed.
 
-Run: ``python benchmarks/bench_territory.py [--set georgia|counties|zips|all] [--repeats N]``.
+* ``texas``    - 254 Texas counties (plotly-geo polygons), k = 4: few, large territories, balancing
+  standard ZIP codes per county against land area (two measures that pull apart).
+* ``realign``  - the 1,500 standard ZIP codes nearest Atlanta, k = 16, SYNTHETIC accounts and
+  revenue (seeded), a current alignment of 15 books, at most 50 % of the ZIPs moved.
+
+Each run is ``workbench design`` as a user runs it (default effort, target gap 1 %, 60 s safety
+stop); ``--set all`` ends with the issue's targets table, every instance side by side.
+
+Run: ``python benchmarks/bench_territory.py [--set NAME|all] [--repeats N]``.
 Times are medians over the repeats (seeds 0..N-1); quality is reported per seed 0 and as the
 worst over seeds. ``--set all`` runs each instance in its own process so peak memory (max RSS)
 is per instance.
@@ -27,6 +35,7 @@ is per instance.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import subprocess
@@ -39,12 +48,11 @@ import pandas as pd
 
 warnings.filterwarnings("ignore")
 
+from _machine import machine
+
 from workbench import geo
 from workbench.territory import build_problem, build_territories
 from workbench.territory.solver import component_pieces, evaluate
-
-from _machine import machine  # noqa: E402  (benchmarks/ is the script folder)
-
 
 # ---------------------------------------------------------------------------------------------
 # instances
@@ -109,9 +117,86 @@ def zips():
     return units, geo.adjacency_from_points(units), ["zip_codes"], 300, 0.05
 
 
-INSTANCES = {"georgia": georgia, "counties": counties, "zips": zips}
-REPEATS = {"georgia": 5, "counties": 3, "zips": 3}
-TIME_LIMIT = {"georgia": 60.0, "counties": 20.0, "zips": 100.0}
+def texas():
+    """254 Texas counties, k = 4 (few, large territories), two measures that pull apart: the
+    number of standard ZIP codes (where people are) and land area (where they are not)."""
+    import _plotly_geo
+    import geopandas as gpd
+    import zipcodes
+
+    path = os.path.join(
+        os.path.dirname(_plotly_geo.__file__), "package_data", "cb_2016_us_county_500k.shp"
+    )
+    g = gpd.read_file(path).set_crs(4269, allow_override=True)
+    g = g[g["STATEFP"] == "48"].reset_index(drop=True)
+    g["unit_id"] = g["GEOID"].astype(str)
+    z = pd.DataFrame(zipcodes.list_all())
+    z = z[(z["zip_code_type"] == "STANDARD") & (z["state"] == "TX")]
+    pts = gpd.GeoDataFrame(
+        geometry=gpd.points_from_xy(z["long"].astype(float), z["lat"].astype(float)), crs=4326
+    ).to_crs(4269)
+    hit = gpd.sjoin(pts, g[["GEOID", "geometry"]], predicate="within")
+    zips_per = hit.groupby("GEOID").size()
+    rep = g.to_crs(5070).geometry.representative_point().to_crs(4326)
+    units = pd.DataFrame(
+        {
+            "unit_id": g["GEOID"].astype(str),
+            "lat": rep.y.to_numpy(),
+            "lon": rep.x.to_numpy(),
+            # every county counts at least one ZIP's worth (a few hold only PO boxes)
+            "zip_codes": g["GEOID"].map(zips_per).fillna(0).clip(lower=1).to_numpy(float),
+            "aland_km2": g["ALAND"].astype(float).to_numpy() / 1e6,
+        }
+    )
+    return units, geo.adjacency_from_polygons(g), ["zip_codes", "aland_km2"], 4, 0.05
+
+
+def realign():
+    """A realignment: the 1,500 standard ZIP codes nearest Atlanta (GA, AL, SC, TN...), two
+    SYNTHETIC measures (accounts and revenue, seeded), a current alignment of 15 books (k-means
+    on the map, so unbalanced) and k = 16 with at most 50 % of the ZIPs moving."""
+    import zipcodes
+    from sklearn.cluster import KMeans
+
+    z = pd.DataFrame(zipcodes.list_all())
+    z = z[(z["zip_code_type"] == "STANDARD") & ~z["state"].isin(["AK", "HI", "PR"])].copy()
+    z["lat"], z["lon"] = z["lat"].astype(float), z["long"].astype(float)
+    d = geo.haversine_km(z["lat"].to_numpy(), z["lon"].to_numpy(), 33.749, -84.388)
+    z = z.iloc[np.argsort(d, kind="stable")[:1500]].reset_index(drop=True)
+    rng = np.random.default_rng(20261129)
+    units = pd.DataFrame(
+        {
+            "unit_id": z["zip_code"].astype(str),
+            "lat": z["lat"],
+            "lon": z["lon"],
+            "accounts": rng.poisson(6, len(z)).astype(float) + 1.0,
+            "revenue": np.round(rng.lognormal(11, 1.0, len(z)), 2),
+        }
+    )
+    km = KMeans(15, n_init=4, random_state=0).fit(geo.to_unit_vectors(units["lat"], units["lon"]))
+    current = pd.DataFrame(
+        {"unit_id": units["unit_id"], "territory": [f"B{c + 1:02d}" for c in km.labels_]}
+    )
+    return units, geo.adjacency_from_points(units), ["accounts", "revenue"], 16, 0.05, current
+
+
+INSTANCES = {
+    "georgia": georgia,
+    "texas": texas,
+    "realign": realign,
+    "counties": counties,
+    "zips": zips,
+}
+#: The issue's targets: (feasible plan, certified gap at most, wall seconds at most)
+TARGETS = {
+    "georgia": (0.005, 30.0),
+    "texas": (None, 10.0),
+    "realign": (0.10, 15.0),
+    "counties": (0.15, 30.0),
+    "zips": (0.15, 60.0),
+}
+REPEATS = {"georgia": 3, "texas": 3, "realign": 3, "counties": 3, "zips": 3}
+MAX_MOVED = {"realign": 0.5}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -154,10 +239,11 @@ def unit_xyz(units):
 # methods
 
 
-def run_ours(units, adj, measures, k, tol, seed, time_limit):
+def run_ours(units, adj, measures, k, tol, seed, extra):
+    """``workbench design`` as a user runs it: default effort, target gap and safety stop."""
     t, c = time.perf_counter(), time.process_time()
     plan = build_territories(
-        units, k=k, balance=measures, tolerance=tol, adjacency=adj, seed=seed, time_limit=time_limit
+        units, k=k, balance=measures, tolerance=tol, adjacency=adj, seed=seed, **extra
     )
     return plan, time.perf_counter() - t, time.process_time() - c
 
@@ -256,25 +342,50 @@ def with_timeout(fn, args, seconds: float):
 def bench(name: str, repeats: int) -> None:
     print(f"\n=== {name} ===", flush=True)
     t = time.perf_counter()
-    units, adj, measures, k, tol = INSTANCES[name]()
+    units, adj, measures, k, tol, *more = INSTANCES[name]()
+    extra = {"current": more[0], "max_moved": MAX_MOVED[name]} if more else {}
     print(
         f"{len(units)} units, {len(adj)} adjacency pairs, k = {k}, balance {measures} +-"
-        f"{100 * tol:.0f}%  (data load + adjacency {time.perf_counter() - t:.1f} s)",
+        f"{100 * tol:.0f}%{'' if not more else f', current alignment of {more[0].territory.nunique()} books, at most {MAX_MOVED[name]:.0%} moved'}"
+        f"  (data load + adjacency {time.perf_counter() - t:.1f} s)",
         flush=True,
     )
     rows, plans, times, cpus = [], [], [], []
     for seed in range(repeats):
-        plan, secs, cpu = run_ours(units, adj, measures, k, tol, seed, TIME_LIMIT[name])
+        plan, secs, cpu = run_ours(units, adj, measures, k, tol, seed, extra)
         plans.append(plan)
         times.append(secs)
         cpus.append(cpu)
+        lb_text = "none" if plan.lower_bound_km is None else f"{plan.lower_bound_km:.3f}"
         print(
-            f"  ours seed {seed}: {secs:.2f} s wall ({cpu:.2f} s CPU, all threads), median_km {plan.median_km:.3f}, bound "
-            f"{plan.lower_bound_km:.3f}, gap {100 * (plan.gap or float('nan')):.2f}%, max dev "
+            f"  ours seed {seed}: {secs:.2f} s wall ({cpu:.2f} s CPU, all threads), median_km "
+            f"{plan.median_km:.3f}, bound {lb_text} ({plan.bound_method}), gap "
+            f"{100 * (plan.gap if plan.gap is not None else float('nan')):.2f}%, proven "
+            f"{plan.proven_optimal}, max dev "
             f"{', '.join(f'{100 * v:.2f}%' for v in plan.max_deviation)}, contiguous "
-            f"{plan.contiguous}, violations {len(plan.violations)}",
+            f"{plan.contiguous}, moved {plan.n_moved}, violations {len(plan.violations)}, "
+            f"safety stop {plan.info['safety_stop']}",
             flush=True,
         )
+    gap_target, time_target = TARGETS[name]
+    rss_now = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    result = {
+        "instance": name, "n": len(units), "k": k, "feasible": all(p.feasible for p in plans),
+        "worst_gap_%": None if any(p.gap is None for p in plans)
+        else round(100 * max(p.gap for p in plans), 2),
+        "proven": sum(p.proven_optimal for p in plans), "runs": len(plans),
+        "median_s": round(float(np.median(times)), 1), "max_s": round(max(times), 1),
+        "safety_stops": sum(p.info["safety_stop"] for p in plans), "peak_MB": round(rss_now),
+        "target_gap_%": None if gap_target is None else 100 * gap_target,
+        "target_s": time_target,
+    }
+    result["meets"] = bool(
+        result["feasible"]
+        and (gap_target is None or (result["worst_gap_%"] is not None
+                                    and result["worst_gap_%"] <= 100 * gap_target))
+        and result["max_s"] <= time_target
+    )
+    print("RESULT " + json.dumps(result), flush=True)
     lb = plans[0].lower_bound_km
     ours = score(
         units, adj, measures, k, tol, plans[0].assignment.to_numpy(), float(np.median(times)), lb
@@ -282,6 +393,8 @@ def bench(name: str, repeats: int) -> None:
     ours["gap_vs_our_bound_%"] = round(100 * plans[0].gap, 2) if plans[0].gap is not None else None
     rows.append({"method": f"workbench (median time of {repeats})", **ours})
     worst_gap = max((p.gap or 0) for p in plans)
+    if name in MAX_MOVED:  # baselines know nothing of the current alignment: skip them
+        return
     print(
         f"  ours over {repeats} seeds: all feasible {all(p.feasible for p in plans)}, median time "
         f"{np.median(times):.2f} s wall (min {min(times):.2f}, max {max(times):.2f}; median CPU "
@@ -345,11 +458,18 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     print(machine(), flush=True)
     if args.set == "all":
+        results = []
         for name in INSTANCES:  # one process each: peak memory per instance
             cmd = [sys.executable, __file__, "--set", name]
             if args.repeats:
                 cmd += ["--repeats", str(args.repeats)]
-            subprocess.run(cmd, check=False)
+            out = subprocess.run(cmd, check=False, capture_output=True, text=True)
+            print(out.stdout, end="", flush=True)
+            results += [json.loads(line[7:]) for line in out.stdout.splitlines()
+                        if line.startswith("RESULT ")]
+        print("\n=== targets (issue 13), side by side ===")
+        with pd.option_context("display.width", 200, "display.max_columns", 20):
+            print(pd.DataFrame(results).set_index("instance").to_string())
         return 0
     bench(args.set, args.repeats or REPEATS[args.set])
     return 0

@@ -43,15 +43,20 @@ def test_headlines_from_stage_files(tmp_path):
     assert page.count('class="headline"') == 6 and "04_kpi_review.html#Attainment" in page
 
 
-def test_proposed_alignment_headline_says_when_the_bound_is_weak(tmp_path):
+def test_proposed_alignment_headline_says_when_the_plan_is_proven_optimal(tmp_path):
     rows = {"k": 12, "max_deviation_potential_usd": 0.049, "max_deviation_workload_hours": 0.031,
-            "gap": 4.95, "share_moved": 0.41, "bound_weak": 1.0}
+            "gap": 0.0004, "share_moved": 0.41, "proven_optimal": 1.0}
     save_stage(pd.DataFrame({"metric": list(rows), "value": list(rows.values())}), tmp_path,
                "territory_summary", Q)
     (h,) = [x for x in executive_summary(tmp_path, Q) if x.label == "Proposed alignment"]
     assert h.value == "±4.9% balance"  # the worse of the two measures
-    assert "optimality gap 495% (against a weak bound" in h.detail
+    assert "proven optimal (contiguity included)" in h.detail and "gap" not in h.detail
     assert "41% of blocks move" in h.detail
+    rows["proven_optimal"] = 0.0
+    save_stage(pd.DataFrame({"metric": list(rows), "value": list(rows.values())}), tmp_path,
+               "territory_summary", Q)
+    (h,) = [x for x in executive_summary(tmp_path, Q) if x.label == "Proposed alignment"]
+    assert "optimality gap 0.0%" in h.detail or "optimality gap 0%" in h.detail
 
 
 def test_an_infeasible_plan_is_never_a_headline_number(tmp_path):

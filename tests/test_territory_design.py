@@ -29,16 +29,29 @@ def test_k_counts_the_team_less_leavers():
 
 def test_search_stops_on_a_feasible_plan_or_a_proof():
     # four equal units, two territories: feasible at once, in one round
-    plan = td.solve_until_feasible(TerritoryDesigner(k=2, balance="m", tolerance=0.0),
-                                   grid([1.0, 1.0, 1.0, 1.0]), first_seconds=2, safety_seconds=30)
+    plan = TerritoryDesigner(k=2, balance="m", tolerance=0.0, time_limit=30).solve(
+        grid([1.0, 1.0, 1.0, 1.0]))
     assert plan.feasible and plan.info["search_rounds"] == 1
     assert not plan.info["safety_stop"] and not plan.info["proven_infeasible"]
     # one unit holds 10 of 13: above the cap of any territory at ±10 %, whatever the search
-    plan = td.solve_until_feasible(TerritoryDesigner(k=2, balance="m", tolerance=0.1),
-                                   grid([10.0, 1.0, 1.0, 1.0]), first_seconds=2,
-                                   safety_seconds=30)
+    plan = TerritoryDesigner(k=2, balance="m", tolerance=0.1, time_limit=30).solve(
+        grid([10.0, 1.0, 1.0, 1.0]))
     assert not plan.feasible and plan.info["proven_infeasible"]
     assert plan.info["search_rounds"] == 1 and not plan.info["safety_stop"]
+
+
+def test_search_doubles_its_effort_while_no_plan_is_feasible():
+    # five units of 17 in all: two territories of exactly 8.5 are impossible, but only the
+    # integrality says so - no pre-check and no LP relaxation proves it - so the engine searches
+    # again at twice the effort until its round limit
+    units = grid([2.0, 3.0, 5.0, 3.0, 4.0])
+    adj = pd.DataFrame({"a": units["unit_id"][:-1].to_numpy(),
+                        "b": units["unit_id"][1:].to_numpy()})
+    plan = TerritoryDesigner(k=2, balance="m", tolerance=0.0, max_rounds=3,
+                             time_limit=60).solve(units, adjacency=adj)
+    assert not plan.feasible
+    assert plan.info["search_rounds"] == 3 and not plan.info["proven_infeasible"]
+    assert not plan.info["safety_stop"]
 
 
 @pytest.mark.parametrize(("k", "recommended", "material"), [

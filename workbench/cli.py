@@ -123,7 +123,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--centers", type=Path, default=None,
                    help="k fixed territory centres: lat,lon (and an optional territory name)")
     p.add_argument("--time-limit", type=float, default=60.0, dest="time_limit",
-                   help="seconds of search (a safety stop; default 60)")
+                   help="safety stop in seconds (default 60): the search normally ends on its "
+                        "work budget, and a plan that ends on this stop says so")
+    p.add_argument("--target-gap", type=float, default=0.01, dest="target_gap",
+                   help="stop once a feasible plan is certified within this gap (default 0.01)")
+    p.add_argument("--effort", type=float, default=1.0,
+                   help="work budget multiplier (default 1; the same effort gives the same plan "
+                        "on any machine)")
     p.add_argument("--no-bound", action="store_true", dest="no_bound",
                    help="skip the lower bound and the gap (faster; the plan is not certified)")
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")

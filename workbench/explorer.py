@@ -49,6 +49,7 @@ from . import territory_design as td
 from .config import ParameterError, Params, Quarter, processed_dir
 from .io import read_manifest, write_json
 from .territory import TerritoryDesigner, TerritoryPlan
+from .territory.designer import MAX_ROUNDS
 
 __all__ = [
     "MEASURES",
@@ -356,6 +357,7 @@ def design_scenario(
     scenario: Scenario,
     *,
     time_limit: float,
+    effort: float = 1.0,
     n_starts: int | None = None,
     compute_bound: bool = False,
     progress: Callable[[str], None] | None = None,
@@ -367,7 +369,9 @@ def design_scenario(
     data : ExplorerData
     scenario : Scenario
     time_limit : float
-        Seconds of search (soft).
+        Safety stop in seconds (the preview's responsiveness; a plan cut short says so).
+    effort : float
+        Work budget of the search (1 = the designer's default).
     n_starts : int, optional
         Fresh starts besides today's alignment; 0 only improves today's alignment (the fast
         preview), None lets the designer choose by size.
@@ -407,8 +411,11 @@ def design_scenario(
         max_moved=None if scenario.max_moved >= 1 else scenario.max_moved,
         seed=scenario.seed,
         n_starts=n_starts,
+        effort=effort,
         time_limit=time_limit,
         compute_bound=compute_bound,
+        exact=compute_bound,
+        max_rounds=1 if n_starts == 0 else MAX_ROUNDS,
         progress=progress,
     )
     return designer.solve(
@@ -445,7 +452,7 @@ def evaluate_assignment(
             f"(e.g. {sorted(extra)[:3]}); was it saved for other data or another block type?"
         )
     fixed = scenario.replace(k=a.nunique(), locks=a.to_dict(), max_moved=1.0)
-    return design_scenario(data, fixed, time_limit=1.0, n_starts=0)
+    return design_scenario(data, fixed, time_limit=10.0, effort=0.25, n_starts=0)
 
 
 def with_bound(plan: TerritoryPlan, lower_bound_km: float | None, method: str) -> TerritoryPlan:
@@ -1119,9 +1126,11 @@ class ScenarioExplorer:
     scenarios_dir : str or Path, optional
         Folder of saved scenarios (``<processed>/scenarios``); ``None`` disables saving.
     live_seconds : float
-        Search time of :meth:`solve` (the preview shown at once).
+        Safety stop of :meth:`solve` (the preview shown at once; a small work budget).
     refine_seconds : float
-        Search time of :meth:`refine` (full multi-start search with the lower bound).
+        Safety stop of :meth:`refine` (full multi-start search with the lower bound).
+    refine_effort : float
+        Work budget of :meth:`refine` (1 = the designer's default).
     plan : TerritoryPlan, optional
         A plan to show first (e.g. notebook 03's proposal); default: today's alignment.
 
@@ -1152,7 +1161,8 @@ class ScenarioExplorer:
         *,
         scenarios_dir: str | Path | None = None,
         live_seconds: float = 0.5,
-        refine_seconds: float = 8.0,
+        refine_seconds: float = 60.0,
+        refine_effort: float = 1.0,
         plan: TerritoryPlan | None = None,
     ):
         self.data = data
@@ -1163,6 +1173,7 @@ class ScenarioExplorer:
         self.scenarios_dir = None if scenarios_dir is None else Path(scenarios_dir)
         self.live_seconds = float(live_seconds)
         self.refine_seconds = float(refine_seconds)
+        self.refine_effort = float(refine_effort)
         self.generation = 0
         self._lock = threading.RLock()
         cur = data.current
@@ -1225,7 +1236,8 @@ class ScenarioExplorer:
             seed=params.seed,
         )
         options.setdefault("scenarios_dir", params.processed / "scenarios")
-        options.setdefault("refine_seconds", params.search_seconds)
+        options.setdefault("refine_seconds", params.time_limit)
+        options.setdefault("refine_effort", params.effort)
         return cls(data, scenario, plan=plan, **options)
 
     # -- settings -------------------------------------------------------------------------
@@ -1296,7 +1308,8 @@ class ScenarioExplorer:
         with self._lock:
             self.generation += 1
             gen, scenario = self.generation, self.scenario
-        plan = design_scenario(self.data, scenario, time_limit=self.live_seconds, n_starts=0)
+        plan = design_scenario(self.data, scenario, time_limit=self.live_seconds, effort=0.25,
+                               n_starts=0)
         with self._lock:
             if gen == self.generation:
                 self._install(plan, "preview", scenario)
@@ -1325,6 +1338,7 @@ class ScenarioExplorer:
                 self.data,
                 scenario,
                 time_limit=self.refine_seconds,
+                effort=self.refine_effort,
                 compute_bound=True,
                 progress=progress,
             )
@@ -1583,7 +1597,7 @@ class ExplorerApp:
             value=refine and ex.refine_seconds > 0,
             indent=False,
             layout=wide,
-            description=f"Refine in background ({ex.refine_seconds:g} s, adds the gap)",
+            description="Refine in background (full search, adds the gap)",
             disabled=ex.refine_seconds <= 0,
         )
         self.solve_button = W.Button(
@@ -2197,7 +2211,7 @@ def show(
     ----------
     params : workbench.territory_design.DesignParams
         Notebook 03's validated parameters (k, balance, tolerance, budget, quota settings;
-        ``search_seconds`` becomes the background refinement's search time).
+        ``effort`` and ``time_limit`` become the background refinement's).
     inputs : workbench.territory_design.DesignInputs
     blocks, adjacency : DataFrame
         Notebook 03's building blocks and their adjacency.

@@ -142,8 +142,8 @@ def proposed_alignment(processed: Path, quarter: str) -> Headline:
             "Relax the tolerance or the disruption budget, or change k.", link)
     gap = float(s.get("gap", np.nan))
     gap_text = f"optimality gap {_pct(gap)}"
-    if s.get("bound_weak", 0) == 1:
-        gap_text += " (against a weak bound: the LP relaxation was too slow at this size)"
+    if s.get("proven_optimal", 0) == 1:
+        gap_text = "proven optimal (contiguity included)"
     return Headline(
         "Proposed alignment", f"±{worst:.1%} balance" if np.isfinite(worst) else "n/a",
         f"{k} territories, every constraint met; worst deviation across "

@@ -33,6 +33,8 @@ from .io import load, load_geojson, load_stage, save_stage
 from .schema import BOOL_TRUE
 from .territory import TerritoryDesigner, TerritoryPlan, disruption_frontier
 from .territory.alignment import account_alignment
+from .territory.bound import BoundMethod
+from .territory.designer import MAX_ROUNDS
 from .territory.matching import RepMatching, match_reps
 from .territory.quota import allocate_quotas, attainment_spread, seasonality
 from .territory.sizing import Capacity, capacity_check, headcount_what_if, recommend_headcount
@@ -53,10 +55,11 @@ class DesignParams(NotebookParams):
     max_moved: float = 0.5
     rep_home_centers: bool = False
     seed: int = 0
-    search_seconds: float = 8.0
+    effort: float = 1.0
+    target_gap: float = 0.01
     time_limit: float = 60.0
     frontier_budgets: list[float] = dataclasses.field(default_factory=lambda: [0.1, 0.2, 0.3, 1.0])
-    frontier_time_limit: float = 3.0
+    frontier_effort: float = 0.25
     target_growth: float = 0.08
     history_weight: float = 0.5
     selling_days: float = 220.0
@@ -85,8 +88,12 @@ class DesignParams(NotebookParams):
                 problems.append(f"{name} must be in [0, 1]")
         if any(not 0 <= b <= 1 for b in self.frontier_budgets):
             problems.append("frontier_budgets must be shares in [0, 1]")
-        if self.time_limit <= 0 or self.frontier_time_limit <= 0 or self.search_seconds <= 0:
-            problems.append("search_seconds and the time limits must be > 0 seconds")
+        if self.effort <= 0 or self.frontier_effort <= 0:
+            problems.append("effort and frontier_effort must be > 0 (1 = the default search)")
+        if self.time_limit <= 0:
+            problems.append("time_limit (the safety stop) must be > 0 seconds")
+        if self.target_gap < 0:
+            problems.append("target_gap must be ≥ 0 (0.01 = stop once certified within 1%)")
         return problems
 
     @property
@@ -202,38 +209,6 @@ def rep_centers(reps: pd.DataFrame, k: int, *, quarter: Quarter | str | None = N
         ["territory", "lat", "lon"]].reset_index(drop=True)
 
 
-def solve_until_feasible(designer: TerritoryDesigner, units: pd.DataFrame, *,
-                         first_seconds: float, safety_seconds: float,
-                         progress=None, **solve_args) -> TerritoryPlan:
-    """Search until the plan meets every constraint, is proven unable to, or the safety stop.
-
-    The first search gets ``first_seconds``; while the plan still misses a constraint that
-    the data does not force (no :func:`~workbench.territory.problem.precheck` finding), the
-    search runs again with twice the time, as long as the total stays within
-    ``safety_seconds``. The plan's ``info`` records ``search_rounds``, ``search_seconds``,
-    ``proven_infeasible`` and ``safety_stop`` (the search ended on the clock with the plan
-    still infeasible), so a report never shows such a plan as a result.
-    """
-    from .territory.problem import precheck
-
-    budget, spent, rounds = float(first_seconds), 0.0, 0
-    while True:
-        rounds += 1
-        designer.set_params(time_limit=min(budget, safety_seconds))
-        plan = designer.solve(units, **solve_args)
-        spent += plan.seconds
-        proven = bool(precheck(designer.problem_))
-        if plan.feasible or proven or spent + 2 * budget > safety_seconds:
-            break
-        budget *= 2
-        if progress is not None:
-            progress(f"plan not feasible yet: searching again for {budget:.0f} s")
-    info = {**plan.info, "search_rounds": rounds, "search_seconds": round(spent, 1),
-            "proven_infeasible": proven and not plan.feasible,
-            "safety_stop": not plan.feasible and not proven}
-    return dataclasses.replace(plan, info=info)
-
-
 def design_plans(blocks: pd.DataFrame, adjacency: pd.DataFrame, reps: pd.DataFrame,
                  params: DesignParams, *, progress=None) -> tuple[TerritoryPlan, TerritoryPlan]:
     """The current alignment scored as a plan, and the proposed plan (:func:`propose_plan`)."""
@@ -241,30 +216,33 @@ def design_plans(blocks: pd.DataFrame, adjacency: pd.DataFrame, reps: pd.DataFra
     # k counts today's territories for the scoring run; the bound is not needed for it
     now = TerritoryDesigner(k=current["territory"].nunique(), balance=tuple(params.balance),
                             tolerance=params.tolerance, seed=params.seed, progress=progress,
-                            max_moved=0.0, time_limit=min(2.0, params.search_seconds),
-                            compute_bound=False
+                            max_moved=0.0, effort=0.25, time_limit=params.time_limit,
+                            compute_bound=False, max_rounds=1,
                             ).solve(units, adjacency=adjacency, current=current)
     return now, propose_plan(blocks, adjacency, reps, params, progress=progress)
 
 
 def propose_plan(blocks: pd.DataFrame, adjacency: pd.DataFrame, reps: pd.DataFrame,
-                 params: DesignParams, *, progress=None, k: int | None = None) -> TerritoryPlan:
+                 params: DesignParams, *, progress=None, k: int | None = None,
+                 max_rounds: int = MAX_ROUNDS) -> TerritoryPlan:
     """The proposed plan for ``blocks`` (current territory in ``territory``).
 
     ``k`` defaults to ``params.k``, or one territory per rep on the team
-    (:func:`default_k`). The search runs until the plan is feasible
-    (:func:`solve_until_feasible`: ``params.search_seconds`` first, ``params.time_limit`` as
-    the safety stop).
+    (:func:`default_k`). The engine searches at ``params.effort`` and again at double the
+    effort while the plan misses a constraint the data does not force, stops early once the
+    plan is certified within ``params.target_gap``; ``params.time_limit`` is only the safety
+    stop. The plan's ``info`` records ``search_rounds``, ``proven_infeasible`` and
+    ``safety_stop``.
     """
     k = k or params.k or default_k(reps, quarter=params.period)
     units, current = blocks.drop(columns="territory"), blocks[["unit_id", "territory"]]
     centers = rep_centers(reps, k, quarter=params.period) if params.rep_home_centers else None
     designer = TerritoryDesigner(k=k, balance=tuple(params.balance), tolerance=params.tolerance,
-                                 seed=params.seed, progress=progress,
+                                 seed=params.seed, progress=progress, effort=params.effort,
+                                 time_limit=params.time_limit, target_gap=params.target_gap,
+                                 max_rounds=max_rounds,
                                  max_moved=None if params.max_moved >= 1 else params.max_moved)
-    return solve_until_feasible(
-        designer, units, first_seconds=params.search_seconds, safety_seconds=params.time_limit,
-        progress=progress, adjacency=adjacency, current=current, centers=centers)
+    return designer.solve(units, adjacency=adjacency, current=current, centers=centers)
 
 
 def frontier(blocks: pd.DataFrame, adjacency: pd.DataFrame, reps: pd.DataFrame,
@@ -274,7 +252,7 @@ def frontier(blocks: pd.DataFrame, adjacency: pd.DataFrame, reps: pd.DataFrame,
         blocks.drop(columns="territory"), k=params.k or default_k(reps, quarter=params.period),
         balance=tuple(params.balance), current=blocks[["unit_id", "territory"]],
         budgets=params.frontier_budgets, tolerance=params.tolerance, adjacency=adjacency,
-        seed=params.seed, time_limit=params.frontier_time_limit,
+        seed=params.seed, effort=params.frontier_effort, time_limit=params.time_limit,
     )
 
 
@@ -287,9 +265,9 @@ def plan_summary(plan: TerritoryPlan) -> pd.DataFrame:
             "share_moved": plan.share_moved, "n_moved": plan.n_moved,
             "contiguous": plan.contiguous, "feasible": plan.feasible,
             "violations": len(plan.violations),
-            # a bound without balance prices (the LP timed out) ignores the balance rows:
-            # valid, but far below the best balanced plan, so its gap says little
-            "bound_weak": "without balance prices" in plan.bound_method,
+            # which bound certifies the gap, and whether it proves the plan optimal
+            "bound_lagrangian": plan.bound_method == BoundMethod.LAGRANGIAN.value,
+            "proven_optimal": plan.proven_optimal,
             "search_rounds": plan.info.get("search_rounds", 1),
             "proven_infeasible": bool(plan.info.get("proven_infeasible", False)),
             "safety_stop": bool(plan.info.get("safety_stop", False))}
@@ -386,10 +364,9 @@ def headcount_check(sizing: dict[str, object], plan: TerritoryPlan, blocks: pd.D
                            exact=float(rec["exact_reps"]), capacity=sizing["capacity"])
     if not check.material or check.recommended > len(blocks):
         return check
-    alt_params = dataclasses.replace(params, max_moved=1.0, rep_home_centers=False,
-                                     time_limit=params.search_seconds)  # one search round
+    alt_params = dataclasses.replace(params, max_moved=1.0, rep_home_centers=False)
     alt = propose_plan(blocks, adjacency, reps, alt_params, progress=progress,
-                       k=check.recommended)
+                       k=check.recommended, max_rounds=1)  # one search round
     return dataclasses.replace(check, alternative=alt)
 
 

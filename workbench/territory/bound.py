@@ -36,6 +36,7 @@ locks, disruption budget`` with the same restricted-then-Lagrangian treatment.
 from __future__ import annotations
 
 import dataclasses
+import enum
 import time
 
 import numpy as np
@@ -43,34 +44,92 @@ import scipy.sparse as sp
 from scipy.optimize import linprog
 
 from ..geo import distance_matrix_km, nearest_km
+from .budget import Budget
+from .lagrangian import NearLagrangian
 from .problem import TerritoryProblem
 
-__all__ = ["BoundResult", "lower_bound"]
+__all__ = ["BoundMethod", "BoundResult", "lagrangian_bound", "lower_bound", "relevant_constraints"]
 
 # Above this many units the dense n x n Lagrangian evaluation is done in column chunks.
 _CHUNK = 2048
+#: Free centres: the restricted LP relaxation is solved up to this many units (beyond, HiGHS
+#: needs more than its iteration budget on the strong linking rows; the ascent does better).
+LP_UNITS = 200
+#: The Lagrangian uses all n^2 pairs (and prices the lower bands) up to this many units.
+ALL_PAIRS_UNITS = 1000
+#: Simplex iterations of one LP solve (x effort): the LP's work budget.
+LP_ITERATIONS = 20_000
+#: Lagrangian ascent steps (x effort).
+ASCENT_STEPS = 300
+
+
+class BoundMethod(str, enum.Enum):
+    """How a lower bound was obtained (``plan.bound_method``). Code branches on these values,
+    never on the prose in ``BoundResult.detail``."""
+
+    NONE = "none"  # not computed
+    TRIVIAL = "trivial"  # k = n: every unit its own territory
+    LP = "lp"  # the LP relaxation itself (all pairs)
+    LP_DUALS = "lp_duals"  # Lagrangian at the duals of a restricted LP (exact over all pairs)
+    LAGRANGIAN = "lagrangian"  # Lagrangian dual ascent (exact over all pairs)
+    TRANSPORT_LP = "transport_lp"  # fixed centres: the transportation LP (all pairs)
+    TRANSPORT_DUALS = "transport_duals"  # fixed centres: Lagrangian at restricted-LP duals
+    MIP = "mip"  # branch and bound with contiguity cuts: the MIP's best bound
+    INFEASIBLE = "infeasible"  # the relaxation has no solution: no plan meets the bands
+
+
+#: The constraints a bound can cover (``BoundResult.covers``).
+CONSTRAINTS = ("balance", "contiguity", "locks", "budget", "fixed_centres")
+
+
+def relevant_constraints(problem: TerritoryProblem) -> tuple[str, ...]:
+    """The constraints of ``CONSTRAINTS`` that this problem actually has."""
+    have = {
+        "balance": True,
+        "contiguity": problem.graph is not None,
+        "locks": bool((problem.locked >= 0).any()),
+        "budget": problem.max_moved is not None,
+        "fixed_centres": problem.centers is not None,
+    }
+    return tuple(c for c in CONSTRAINTS if have[c])
 
 
 @dataclasses.dataclass(frozen=True)
 class BoundResult:
-    """A valid lower bound on ``sum_i w_i d(i, centre)`` (weighted km)."""
+    """A valid lower bound on ``sum_i w_i d(i, centre)`` (weighted km).
+
+    ``covers`` names the constraints the bound respects: a plan's gap measures its distance
+    from the best plan meeting *those* constraints (the others are relaxed, so their price is
+    inside the gap). ``proven`` means the bound equals the plan's objective (optimality proof).
+    """
 
     value: float
-    method: str
+    method: BoundMethod
     seconds: float
     lp_value: float | None = None  # restricted LP optimum (an upper estimate of the LP)
     y: np.ndarray | None = None  # LP centre values (free centres), for seeding the solver
     infeasible: bool = False  # the balance LP has no solution at all: balance is impossible
     pairs: int = 0
+    detail: str = ""
+    covers: frozenset = frozenset({"balance"})
+    # multipliers of the Lagrangian of .lagrangian (free centres), for warm starts and fixing
+    lam: np.ndarray | None = dataclasses.field(default=None, repr=False)
+    mu: np.ndarray | None = dataclasses.field(default=None, repr=False)  # (M, n) upper bands
+    nu: np.ndarray | None = dataclasses.field(default=None, repr=False)  # (M, n) lower bands
+    proven: bool = False
+    safety_stop: bool = False
 
 
 def lower_bound(
     problem: TerritoryProblem,
     *,
     pairs_per_unit: int | None = None,
-    time_limit: float = 60.0,
+    budget: Budget | None = None,
 ) -> BoundResult:
-    """Certified lower bound on the weighted distance of any plan meeting the balance rows.
+    """Certified lower bound from the LP relaxation (restricted, then exact by duality).
+
+    Free centres: up to ``LP_UNITS`` units (beyond, :func:`lagrangian_bound` from a plan is
+    the bound). Fixed centres: the transportation LP on each unit's nearest centres.
 
     Parameters
     ----------
@@ -78,19 +137,95 @@ def lower_bound(
     pairs_per_unit : int, optional
         Candidate centres per unit in the restricted LP (default: all for <= 120 units, 60
         nearest otherwise). More pairs: slower LP, bound closer to the full LP.
-    time_limit : float
-        Seconds for HiGHS. On time-out a weaker bound (no balance multipliers) is returned.
+    budget : Budget, optional
+        Work budget: each LP solve stops after ``LP_ITERATIONS x effort`` simplex iterations
+        (then the result is method ``NONE``); wall-clock time only as the safety stop.
 
     Returns
     -------
     BoundResult
     """
+    budget = budget if budget is not None else Budget(safety_seconds=None)
     t0 = time.perf_counter()
     if problem.centers is not None:
-        res = _fixed_centre_bound(problem, pairs_per_unit, time_limit)
+        res = _fixed_centre_bound(problem, pairs_per_unit, budget)
+    elif problem.n > LP_UNITS:
+        res = BoundResult(0.0, BoundMethod.NONE, 0.0, detail="no LP above "
+                          f"{LP_UNITS} units: the Lagrangian ascent from a plan gives the bound")
     else:
-        res = _free_centre_bound(problem, pairs_per_unit, time_limit)
-    return dataclasses.replace(res, seconds=time.perf_counter() - t0)
+        res = _free_centre_bound(problem, pairs_per_unit, budget)
+    return dataclasses.replace(res, seconds=time.perf_counter() - t0,
+                               safety_stop=budget.safety_stop)
+
+
+def lagrangian_bound(
+    problem: TerritoryProblem,
+    prior: BoundResult | None,
+    *,
+    budget: Budget | None = None,
+    upper: float | None = None,
+    steps: int | None = None,
+    lag: NearLagrangian | None = None,
+) -> BoundResult | None:
+    """Free centres: the Lagrangian dual ascent of :mod:`.lagrangian`, for ``steps`` steps
+    (default ``ASCENT_STEPS x effort``).
+
+    Warm start: ``prior``'s multipliers (the LP's duals, or an earlier ascent); without them
+    each unit's cost to its ``n / 2k``-th nearest unit (about a territory's radius). Polyak
+    target: ``upper`` (a feasible plan's weighted cost), else the cost of serving every unit
+    from the nearest of k balanced bisection seeds. Returns the better of it and ``prior``.
+    """
+    if problem.centers is not None or problem.k >= problem.n:
+        return prior
+    if prior is not None and (prior.infeasible or prior.proven):
+        return prior
+    budget = budget if budget is not None else Budget(safety_seconds=None)
+    t0 = time.perf_counter()
+    n, k = problem.n, problem.k
+    lag = lag if lag is not None else near_lagrangian(problem)
+    mcount = problem.values.shape[1]
+    if prior is not None and prior.lam is not None:
+        lam, mu, nu = prior.lam, prior.mu, prior.nu
+    else:
+        radius = min(max(int(n / (2 * k)), 1), lag.neighbours) - 1
+        lam, mu, nu = lag.cost[:, radius].copy(), np.zeros((mcount, n)), None
+    target = upper if upper is not None else _seed_estimate(problem)
+    steps = budget.scaled(ASCENT_STEPS) if steps is None else steps
+    res = lag.ascend(lam, mu, nu, steps=steps, target=target, patience=15, theta=1.0, alpha=0.5,
+                     stop=budget.expired)
+    took = time.perf_counter() - t0 + (prior.seconds if prior is not None else 0.0)
+    if prior is not None and prior.method != BoundMethod.NONE and prior.value >= res.value:
+        return dataclasses.replace(prior, seconds=took)
+    detail = (
+        f"Lagrangian dual ascent over all {n} centres ({lag.neighbours} nearest candidate "
+        f"centres per unit, exact by the multiplier caps; "
+        + ("both bands priced" if lag.full else "upper bands priced")
+        + f"; {res.steps} steps)"
+    )
+    return BoundResult(
+        max(res.value, 0.0), BoundMethod.LAGRANGIAN, took, None,
+        prior.y if prior is not None else None, False, lag.pairs, detail,
+        frozenset({"balance"}), res.lam, res.mu, res.nu, False, budget.safety_stop,
+    )
+
+
+def near_lagrangian(problem: TerritoryProblem) -> NearLagrangian:
+    """The Lagrangian on all pairs up to ``ALL_PAIRS_UNITS`` units, else on each unit's
+    ``max(2 n / k, 100)`` nearest candidate centres."""
+    n, k = problem.n, problem.k
+    full = n <= ALL_PAIRS_UNITS
+    return NearLagrangian(problem, n - 1 if full else max(2 * int(np.ceil(n / k)), 100))
+
+
+def _seed_estimate(problem: TerritoryProblem) -> float:
+    """Weighted cost of serving every unit from its nearest of k bisection seeds: a cheap
+    estimate of the optimum (the ascent's first target)."""
+    from .solver import _bisection_seeds
+
+    seeds = _bisection_seeds(problem, np.random.default_rng(0), problem.k)
+    _, km = nearest_km(problem.lat, problem.lon, 1, lat2=problem.lat[seeds],
+                       lon2=problem.lon[seeds])
+    return float(problem.weight @ km[:, 0])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -146,8 +281,7 @@ def _free_lp(
     cand: np.ndarray,
     i: np.ndarray,
     c: np.ndarray,
-    time_limit: float,
-    strong: bool = True,
+    budget: Budget,
 ):
     """Restricted LP: x for the (unit, candidate) pairs, y for the candidates (y_c is also the
     candidate unit's own assignment x_cc)."""
@@ -168,16 +302,10 @@ def _free_lp(
         shape=(n + 1, p + q),
     )
     b_eq = np.r_[np.ones(n), k]
-    if strong:
-        rows = [np.arange(p), np.arange(p)]
-        cols = [np.arange(p), p + c]
-        vals = [np.ones(p), -np.ones(p)]
-        off = p
-    else:
-        # weak form: the balance rows are the only link between x and y (a capacitated
-        # p-median LP); far fewer rows, much faster, and its duals still price the strong
-        # Lagrangian below
-        rows, cols, vals, off = [], [], [], 0
+    rows = [np.arange(p), np.arange(p)]
+    cols = [np.arange(p), p + c]
+    vals = [np.ones(p), -np.ones(p)]
+    off = p
     for m in range(mcount):
         # upper row of candidate c: sum_i a_im x_ic + (a_cm - U) y_c <= 0
         rows += [off + c, off + np.arange(q)]
@@ -200,111 +328,53 @@ def _free_lp(
         b_eq=b_eq,
         bounds=(0, 1),
         method="highs",
-        options={"time_limit": float(time_limit), "presolve": True},
+        options=budget.highs(presolve=True, maxiter=budget.scaled(LP_ITERATIONS)),
     )
     return res, p
 
 
-def _free_centre_bound(problem: TerritoryProblem, r: int | None, time_limit: float) -> BoundResult:
+def _free_centre_bound(problem: TerritoryProblem, r: int | None, budget: Budget) -> BoundResult:
     n, k = problem.n, problem.k
     mcount = problem.values.shape[1]
     if k >= n:  # every unit its own territory: distance 0
-        return BoundResult(0.0, "trivial (k = n)", 0.0, 0.0)
-    if n <= 120:
-        cand, r_now = np.arange(n), n - 1
-    elif n <= 600:
-        cand, r_now = np.arange(n), 60
-    else:
-        # large: candidates reduced to a spread subset; the bound is still over ALL centres
-        cand, r_now = _candidate_centres(problem, min(n, max(12 * k, 400))), 24
-    # above 600 units the strong LP (n * r linking rows) is too slow for HiGHS: solve the weak
-    # LP for starting prices, then improve them by subgradient steps on the strong Lagrangian
-    strong = n <= 600
+        return BoundResult(0.0, BoundMethod.TRIVIAL, 0.0, 0.0, detail="k = n: distance 0",
+                           covers=frozenset(CONSTRAINTS))
+    cand = np.arange(n)
+    r_now = n - 1 if n <= 120 else 60
     if r is not None:
         r_now = r
-    deadline = time.perf_counter() + time_limit
-    while True:
-        left = deadline - time.perf_counter()
-        if left <= 0:
-            break
+    while not budget.expired():
         i, c = _cand_pairs(problem, cand, r_now)
-        res, p = _free_lp(problem, cand, i, c, left if strong else left / 2, strong=strong)
-        full = len(cand) == n and r_now >= n - 1 and strong
+        res, p = _free_lp(problem, cand, i, c, budget)
+        full = r_now >= n - 1
         if res.status == 0:
             lam = res.eqlin.marginals[:n]
-            u = res.ineqlin.marginals[p if strong else 0 :].reshape(2 * mcount, len(cand))
-            uu_c, ul_c = np.minimum(u[0::2], 0.0), np.minimum(u[1::2], 0.0)
-            if len(cand) == n:
-                uu, ul = uu_c, ul_c
-            else:
-                # prices for non-candidate centres: those of the nearest candidate (any prices
-                # <= 0 give a valid bound; near ones give a good one)
-                near, _ = nearest_km(
-                    problem.lat, problem.lon, 1, lat2=problem.lat[cand], lon2=problem.lon[cand]
-                )
-                uu, ul = uu_c[:, near[:, 0]], ul_c[:, near[:, 0]]
-                uu[:, cand], ul[:, cand] = uu_c, ul_c
+            u = res.ineqlin.marginals[p:].reshape(2 * mcount, n)
+            uu, ul = np.minimum(u[0::2], 0.0), np.minimum(u[1::2], 0.0)
             value = _free_lagrangian(problem, lam, uu, ul)
-            if not strong:
-                # a few steps only: the plan-based refinement (refine_bound) does the rest
-                value, steps = _subgradient(
-                    problem, lam, uu, ul, value, min(deadline, time.perf_counter() + 5.0)
-                )
-                method = (
-                    f"Lagrangian bound over all {n} centres: weak-LP prices on "
-                    f"{len(cand)} candidates improved by {steps} subgradient steps "
-                    f"(weaker than the LP relaxation; valid)"
-                )
-                y = np.zeros(n)
-                y[cand] = res.x[p:]
-                return BoundResult(max(value, 0.0), method, 0.0, None, y, False, len(i))
             if full:
-                method = "LP relaxation of the balanced p-median (all pairs)"
-            elif len(cand) == n:
-                method = (
-                    f"Lagrangian bound at the duals of the LP restricted to each unit's "
-                    f"{r_now} nearest candidate centres"
-                )
+                method, detail = BoundMethod.LP, "LP relaxation of the balanced p-median (all pairs)"
             else:
-                method = (
-                    f"Lagrangian bound over all {n} centres at the duals of the LP on "
-                    f"{len(cand)} candidate centres ({r_now} nearest per unit)"
+                method, detail = BoundMethod.LP_DUALS, (
+                    f"Lagrangian bound (all pairs) at the duals of the LP restricted to each "
+                    f"unit's {r_now} nearest candidate centres"
                 )
-            y = np.zeros(n)
-            y[cand] = res.x[p:]
-            return BoundResult(max(value, 0.0), method, 0.0, float(res.fun), y, False, len(i))
+            safe = np.where(problem.mean > 0, problem.mean, 1.0)
+            return BoundResult(
+                max(value, 0.0), method, 0.0, float(res.fun), res.x[p:].copy(), False, len(i),
+                detail, frozenset({"balance"}), lam.copy(), -uu * safe[:, None],
+                -ul * safe[:, None] if full or len(cand) == n else None,
+            )
         if res.status == 2:
             if full:
                 # the full LP relaxation is infeasible: no plan meets the balance rows
-                return BoundResult(0.0, "LP relaxation infeasible", 0.0, None, None, True, len(i))
-            if r_now >= len(cand) - 1 and len(cand) < n:
-                cand = (
-                    np.arange(n)
-                    if len(cand) * 2 >= n
-                    else _candidate_centres(problem, 2 * len(cand))
-                )
-                continue
-            r_now = min(max(len(cand) - 1, 1), 2 * r_now)  # too few candidates to balance: widen
+                return BoundResult(0.0, BoundMethod.INFEASIBLE, 0.0, None, None, True, len(i),
+                                   "LP relaxation infeasible: no plan meets every band")
+            r_now = min(n - 1, 2 * r_now)  # too few candidates to balance: widen
             continue
-        break  # time limit or numerical trouble
-    value = _free_lagrangian(
-        problem,
-        _nearest_lambda(problem),
-        np.zeros((mcount, n)),
-        np.zeros((mcount, n)),
-    )
-    return BoundResult(
-        max(value, 0.0), "Lagrangian bound without balance prices (LP timed out)", 0.0
-    )
-
-
-def _nearest_lambda(problem: TerritoryProblem) -> np.ndarray:
-    """Cheap multipliers: each unit's weighted distance to its nearest other unit (a unit that
-    is not a centre pays at least that)."""
-    if problem.n < 2:
-        return np.zeros(problem.n)
-    _, km = nearest_km(problem.lat, problem.lon, 2)
-    return problem.weight * km[:, 1]
+        break  # iteration limit or numerical trouble
+    return BoundResult(0.0, BoundMethod.NONE, 0.0, detail=(
+        "LP relaxation not solved within its simplex iteration budget"))
 
 
 def _pair_km(problem: TerritoryProblem, i: np.ndarray, j: np.ndarray) -> np.ndarray:
@@ -322,9 +392,7 @@ def _free_lagrangian(problem: TerritoryProblem, lam, uu, ul) -> float:
 def _centre_values(problem: TerritoryProblem, lam, uu, ul) -> np.ndarray:
     """s_j = r_j + sum_{i != j} min(0, g_ij) for every unit j as a centre.
 
-    Dense in column chunks up to 8,000 units; beyond, only pairs that can have g_ij < 0 are
-    visited: g_ij < 0 needs w_i d_ij < lambda_i + sum_m a_im max_j beta_mj, a radius per unit
-    searched with a k-d tree (units of zero weight are scanned in full).
+    Dense, in column chunks (used up to ``LP_UNITS`` units).
     """
     n = problem.n
     a = problem.values  # (n, M)
@@ -333,146 +401,14 @@ def _centre_values(problem: TerritoryProblem, lam, uu, ul) -> np.ndarray:
     r0 = -lam - ((a.T - up[:, None]) * uu).sum(0) + ((a.T - lo[:, None]) * ul).sum(0)
     s = r0.copy()
     w = problem.weight
-    if n <= 8000:
-        chunk = max(1, min(_CHUNK, 20_000_000 // max(n, 1)))
-        for start in range(0, n, chunk):
-            cols = np.arange(start, min(n, start + chunk))
-            d = distance_matrix_km(problem.lat, problem.lon, problem.lat[cols], problem.lon[cols])
-            g = w[:, None] * d - lam[:, None] - a @ beta[:, cols]
-            g[cols, np.arange(len(cols))] = 0.0  # x_jj is y_j, counted in r0
-            s[cols] += np.minimum(g, 0.0).sum(axis=0)
-        return s
-    from scipy.spatial import cKDTree
-
-    from ..geo import EARTH_RADIUS_KM, to_unit_vectors
-
-    reach = lam + a @ beta.max(axis=1)  # g_ij < 0 needs w_i d_ij < reach_i
-    xyz = to_unit_vectors(problem.lat, problem.lon)
-    tree = cKDTree(xyz)
-    active = np.flatnonzero(reach > 0)
-    dense = active[w[active] <= 0]
-    sparse_rows = active[w[active] > 0]
-    km = np.minimum(reach[sparse_rows] / w[sparse_rows], np.pi * EARTH_RADIUS_KM)
-    chord = 2 * np.sin(km / (2 * EARTH_RADIUS_KM))
-    for start in range(0, len(sparse_rows), 2000):
-        rows = sparse_rows[start : start + 2000]
-        hits = tree.query_ball_point(xyz[rows], chord[start : start + 2000] * (1 + 1e-9))
-        counts = np.fromiter((len(h) for h in hits), dtype=np.int64, count=len(hits))
-        if counts.sum() == 0:
-            continue
-        ii = np.repeat(rows, counts)
-        jj = np.fromiter((x for h in hits for x in h), dtype=np.int64, count=int(counts.sum()))
-        keep = ii != jj
-        ii, jj = ii[keep], jj[keep]
-        g = w[ii] * _pair_km(problem, ii, jj) - lam[ii] - (a[ii] * beta[:, jj].T).sum(1)
-        s += np.bincount(jj, weights=np.minimum(g, 0.0), minlength=n)
-    for i in dense:  # zero-weight units: every centre may price them below zero
-        g = -lam[i] - a[i] @ beta
-        g[i] = 0.0
-        s += np.minimum(g, 0.0)
+    chunk = max(1, min(_CHUNK, 20_000_000 // max(n, 1)))
+    for start in range(0, n, chunk):
+        cols = np.arange(start, min(n, start + chunk))
+        d = distance_matrix_km(problem.lat, problem.lon, problem.lat[cols], problem.lon[cols])
+        g = w[:, None] * d - lam[:, None] - a @ beta[:, cols]
+        g[cols, np.arange(len(cols))] = 0.0  # x_jj is y_j, counted in r0
+        s[cols] += np.minimum(g, 0.0).sum(axis=0)
     return s
-
-
-def _lagrangian_grad(problem: TerritoryProblem, lam, uu, ul):
-    """L and a subgradient in (lambda, uU, uL) (see module docstring).
-
-    At the inner minimiser (y_j = 1 for the k centres with the smallest s_j, x_ij = 1 where
-    g_ij < 0 for them): dL/dlambda_i = 1 - (times i is served), dL/duU_mj = U_m - load_mj and
-    dL/duL_mj = load_mj - L_m for the chosen centres j (0 for the others).
-    """
-    k = problem.k
-    a = problem.values
-    up, lo = problem.upper, problem.lower
-    beta = uu - ul
-    s = _centre_values(problem, lam, uu, ul)
-    chosen = np.argsort(s, kind="stable")[:k]
-    value = float(lam.sum() + s[chosen].sum())
-    d = distance_matrix_km(problem.lat, problem.lon, problem.lat[chosen], problem.lon[chosen])
-    g = problem.weight[:, None] * d - lam[:, None] - a @ beta[:, chosen]
-    x = g < 0
-    x[chosen, np.arange(k)] = False
-    grad_lam = 1.0 - x.sum(axis=1)
-    grad_lam[chosen] -= 1.0
-    load = a.T @ x + a[chosen].T  # (M, k) measure served by each chosen centre
-    g_uu = np.zeros_like(uu)
-    g_ul = np.zeros_like(ul)
-    g_uu[:, chosen] = up[:, None] - load
-    g_ul[:, chosen] = load - lo[:, None]
-    return value, grad_lam, g_uu, g_ul
-
-
-def _subgradient(
-    problem: TerritoryProblem,
-    lam,
-    uu,
-    ul,
-    value,
-    deadline,
-    *,
-    target: float | None = None,
-    max_steps: int = 400,
-):
-    """Projected subgradient ascent with Polyak steps towards ``target`` (a known plan's cost;
-    default 1.3 x the best value), step halved after 6 steps without progress. Returns the
-    best value seen (each one is a valid bound) and the number of steps."""
-    best = value
-    lam, uu, ul = lam.copy(), uu.copy(), ul.copy()
-    step_scale, stall, steps = 1.0, 0, 0
-    for steps in range(1, max_steps + 1):
-        if time.perf_counter() > deadline:
-            break
-        val, g_lam, g_uu, g_ul = _lagrangian_grad(problem, lam, uu, ul)
-        if val > best + 1e-9 * max(abs(best), 1.0):
-            best, stall = val, 0
-        else:
-            stall += 1
-            if stall >= 6:
-                step_scale, stall = step_scale / 2, 0
-                if step_scale < 1e-3:
-                    break
-        norm = float((g_lam**2).sum() + (g_uu**2).sum() + (g_ul**2).sum())
-        if norm <= 0:
-            break
-        goal = target if target is not None and target > best else 1.3 * max(best, 1e-9)
-        t = step_scale * (goal - val) / norm
-        lam = lam + t * g_lam
-        uu = np.minimum(uu + t * g_uu, 0.0)
-        ul = np.minimum(ul + t * g_ul, 0.0)
-    return best, steps
-
-
-def refine_bound(
-    problem: TerritoryProblem,
-    labels: np.ndarray,
-    centres: np.ndarray,
-    prior: BoundResult | None,
-    *,
-    seconds: float,
-) -> BoundResult | None:
-    """Tighten a weak free-centre bound using a plan: multipliers lambda_i = the unit's cost in
-    the plan (their sum is the plan's cost), then Polyak subgradient steps aimed at the plan's
-    cost. Every value is a valid bound; the best of it and ``prior`` is returned."""
-    if problem.centers is not None or problem.k >= problem.n:
-        return prior
-    t0 = time.perf_counter()
-    from ..geo import haversine_km
-
-    c = np.asarray(centres)[labels]
-    lam = problem.weight * haversine_km(problem.lat, problem.lon, problem.lat[c], problem.lon[c])
-    mcount = problem.values.shape[1]
-    uu = np.zeros((mcount, problem.n))
-    ul = np.zeros((mcount, problem.n))
-    start = _free_lagrangian(problem, lam, uu, ul)
-    value, steps = _subgradient(problem, lam, uu, ul, start, t0 + seconds, target=float(lam.sum()))
-    if prior is not None and not prior.infeasible and prior.value >= value:
-        return prior
-    method = (
-        f"Lagrangian bound over all {problem.n} centres from the plan's multipliers and "
-        f"{steps} subgradient steps (weaker than the LP relaxation; valid)"
-    )
-    took = time.perf_counter() - t0 + (prior.seconds if prior is not None else 0.0)
-    y = prior.y if prior is not None else None
-    return BoundResult(max(value, 0.0), method, took, None, y, False, 0)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -486,11 +422,15 @@ def _fixed_cost(problem: TerritoryProblem, rows: np.ndarray) -> np.ndarray:
     )
 
 
-def _fixed_centre_bound(problem: TerritoryProblem, r: int | None, time_limit: float) -> BoundResult:
+def _fixed_centre_bound(problem: TerritoryProblem, r: int | None, budget: Budget) -> BoundResult:
     n, k = problem.n, problem.k
     a = problem.values
     mcount = a.shape[1]
-    r = k if r is None or n * k <= 400_000 else min(k, max(r, 8))
+    if r is None:
+        # all pairs while the LP stays small; at ZIP scale each unit's 8 nearest centres (plus
+        # its lock and current territory): the Lagrangian below is exact over all pairs anyway
+        r = k if n * k <= 400_000 else 8
+    r = min(k, max(r, 1))
     allowed = _allowed_fixed(problem)
     if r >= k:
         i, j = np.nonzero(allowed)
@@ -522,12 +462,11 @@ def _fixed_centre_bound(problem: TerritoryProblem, r: int | None, time_limit: fl
         vals += [a[i, m], -a[i, m]]
         b_ub += [np.full(k, problem.upper[m]), np.full(k, -problem.lower[m])]
     nrow = 2 * mcount * k
-    budget = problem.max_moved
-    if budget is not None:
+    if problem.max_moved is not None:
         rows.append(np.full(p, nrow))
         cols.append(np.arange(p))
         vals.append(moved.astype(float))
-        b_ub.append(np.array([budget], float))
+        b_ub.append(np.array([problem.max_moved], float))
         nrow += 1
     a_ub = sp.csr_matrix(
         (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(nrow, p)
@@ -540,10 +479,11 @@ def _fixed_centre_bound(problem: TerritoryProblem, r: int | None, time_limit: fl
         b_eq=np.ones(n),
         bounds=(0, 1),
         method="highs",
-        options={"time_limit": float(time_limit)},
+        options=budget.highs(maxiter=budget.scaled(LP_ITERATIONS)),
     )
     if res.status == 2 and r >= k:
-        return BoundResult(0.0, "transportation LP infeasible", 0.0, None, None, True, p)
+        return BoundResult(0.0, BoundMethod.INFEASIBLE, 0.0, None, None, True, p,
+                           "transportation LP infeasible: no assignment meets every band")
     if res.status != 0:
         lam = np.zeros(n)
         u = np.zeros(nrow)
@@ -551,13 +491,22 @@ def _fixed_centre_bound(problem: TerritoryProblem, r: int | None, time_limit: fl
         lam = res.eqlin.marginals
         u = np.minimum(res.ineqlin.marginals, 0.0)
     value = _fixed_lagrangian(problem, lam, u, allowed)
-    method = (
-        "LP relaxation of the balanced assignment to fixed centres"
-        if r >= k
-        else f"Lagrangian bound at the duals of the LP on {r} nearest centres"
-    )
+    if res.status != 0:
+        method, detail = BoundMethod.TRANSPORT_DUALS, (
+            "Lagrangian bound (all pairs) at zero balance prices: the assignment LP was not "
+            "solved within its iteration budget")
+    elif r >= k:
+        method, detail = BoundMethod.TRANSPORT_LP, (
+            "LP relaxation of the balanced assignment to fixed centres")
+    else:
+        method, detail = BoundMethod.TRANSPORT_DUALS, (
+            f"Lagrangian bound (all pairs) at the duals of the assignment LP on each unit's {r} "
+            "nearest centres")
+    covers = {"balance", "fixed_centres", "locks"} | (
+        {"budget"} if problem.max_moved is not None else set())
     return BoundResult(
-        max(value, 0.0), method, 0.0, float(res.fun) if res.status == 0 else None, None, False, p
+        max(value, 0.0), method, 0.0, float(res.fun) if res.status == 0 else None, None, False, p,
+        detail, frozenset(covers),
     )
 
 

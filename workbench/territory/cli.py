@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..config import ParameterError
+from .problem import BAND_TOL
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_CONSTRAINT", "EXIT_OK", "run_adjacency", "run_design"]
 
@@ -76,25 +77,30 @@ def format_plan(plan, *, source: str = "") -> str:
         dev = 100 * plan.max_deviation[m]
         tol = 100 * plan.tolerance[m]
         lines.append(
-            f"  {m:<20} {dev:6.2f}%  (tolerance {tol:.2f}%)  {'ok' if dev <= tol + 1e-7 else 'NOT MET'}"
+            f"  {m:<20} {dev:6.2f}%  (tolerance {tol:.2f}%)  "
+            f"{'ok' if plan.max_deviation[m] <= plan.tolerance[m] + BAND_TOL else 'NOT MET'}"
         )
     lines.append(
         f"compactness: median_km {plan.median_km:.3f} km "
         "(activity-weighted mean distance to the territory centre)"
     )
     if plan.lower_bound_km is not None:
-        lines.append(f"lower bound: {plan.lower_bound_km:.3f} km ({plan.bound_method})")
+        lines.append(f"lower bound: {plan.lower_bound_km:.3f} km ({plan.bound_detail})")
+        if plan.proven_optimal:
+            lines.append("proven optimal: no plan meeting every constraint is more compact")
         if plan.gap is not None:
+            relaxed = (f"; the bound relaxes {', '.join(plan.bound_ignores)}, so their price is "
+                       "inside the gap" if plan.bound_ignores else "")
             lines.append(
                 f"gap: {100 * plan.gap:.2f}% (objective / bound - 1: the plan is at most "
-                "this far from the best possible)"
+                f"this far from the best possible{relaxed})"
             )
         else:
             lines.append(
                 "gap: n/a (the plan misses a balance band; the bound covers balanced plans only)"
             )
     else:
-        lines.append(f"lower bound: none ({plan.bound_method})")
+        lines.append(f"lower bound: none ({plan.bound_detail})")
     c = plan.contiguous
     if c is None:
         lines.append("contiguity: not checked (no --adjacency)")
@@ -165,6 +171,12 @@ def run_design(args: argparse.Namespace) -> int:
     time_limit = getattr(args, "time_limit", 60.0)
     if not time_limit > 0:
         problems.append(f"--time-limit: expected seconds > 0, got {time_limit}")
+    target_gap = getattr(args, "target_gap", 0.01)
+    if not target_gap >= 0:
+        problems.append(f"--target-gap: expected a share >= 0 (0.01 = 1 %), got {target_gap}")
+    effort = getattr(args, "effort", 1.0)
+    if not effort > 0:
+        problems.append(f"--effort: expected a number > 0, got {effort}")
     quiet = getattr(args, "quiet", False)
     designer = TerritoryDesigner(
         k=args.k,
@@ -173,6 +185,8 @@ def run_design(args: argparse.Namespace) -> int:
         max_moved=getattr(args, "max_moved", None),
         seed=getattr(args, "seed", 0),
         time_limit=time_limit if time_limit > 0 else 60.0,
+        target_gap=target_gap if target_gap >= 0 else 0.01,
+        effort=effort if effort > 0 else 1.0,
         compute_bound=not getattr(args, "no_bound", False),
         progress=None if quiet else (lambda msg: print(msg, file=sys.stderr, flush=True)),
     )

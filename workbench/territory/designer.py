@@ -1,13 +1,16 @@
 """``TerritoryDesigner`` (scikit-learn/spopt contract) and ``build_territories``.
 
 The designer stores its parameters unchanged; :meth:`TerritoryDesigner.solve` validates the
-data, starts the lower bound (HiGHS, in a background thread: HiGHS releases the GIL, so on two
-cores the bound costs no wall time), runs the multi-start heuristic, names the territories
-and explains every constraint the plan does not meet.
+data, starts the lower bound alongside the search (a background thread read only at fixed
+points, so timing never changes the plan), runs the multi-start heuristic in rounds until a
+plan is feasible, tries to prove it optimal on small instances, names the territories and
+explains every constraint the plan does not meet.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -16,12 +19,26 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import linear_sum_assignment
 
+from . import exact as _exact
 from . import solver as _solver
-from .bound import BoundResult, lower_bound, refine_bound
+from .bound import (
+    ASCENT_STEPS,
+    BoundMethod,
+    BoundResult,
+    lagrangian_bound,
+    lower_bound,
+    near_lagrangian,
+)
+from .budget import Budget
 from .plan import TerritoryPlan, build_plan
-from .problem import TerritoryProblem, Violation, build_problem, precheck
+from .problem import TerritoryProblem, Violation, band_excess, build_problem, precheck
 
 __all__ = ["TerritoryDesigner", "build_territories", "design"]
+
+#: Stop early once a feasible plan is certified within this gap.
+DEFAULT_TARGET_GAP = 0.01
+#: Feasibility rounds (effort doubles each round) before giving up short of the safety stop.
+MAX_ROUNDS = 5
 
 
 class TerritoryDesigner:
@@ -44,11 +61,22 @@ class TerritoryDesigner:
     seed : int, default 0
         Same seed, same plan.
     n_starts : int, optional
-        Heuristic starts (default by size).
+        Heuristic starts (default by size, times ``effort``).
+    effort : float, default 1
+        Work budget of the search and the bound (starts, iterations, nodes; see
+        :mod:`workbench.territory.budget`). Doubled each round while no feasible plan is found.
     time_limit : float, default 60
-        Seconds for the search (the bound gets the same budget in parallel).
+        Safety stop in seconds (None: none). Only this reads the clock; a plan that ends on it
+        says so (``plan.info["safety_stop"]``).
+    target_gap : float, default 0.01
+        Stop early once a feasible plan's certified gap is at most this.
     compute_bound : bool, default True
-        Compute the LP/Lagrangian lower bound and the gap.
+        Compute the lower bound and the gap.
+    max_rounds : int, default 5
+        Feasibility rounds at most (effort doubles each round).
+    exact : bool, default True
+        Small instances: try to prove the plan optimal (or improve it) by branch and bound
+        with contiguity cuts (:mod:`workbench.territory.exact`).
     progress : callable, optional
         Called with short progress messages (the library never prints).
 
@@ -82,8 +110,12 @@ class TerritoryDesigner:
         move_penalty: float = 0.0,
         seed: int = 0,
         n_starts: int | None = None,
-        time_limit: float = 60.0,
+        effort: float = 1.0,
+        time_limit: float | None = 60.0,
+        target_gap: float = DEFAULT_TARGET_GAP,
+        max_rounds: int = MAX_ROUNDS,
         compute_bound: bool = True,
+        exact: bool = True,
         progress: Callable[[str], None] | None = None,
     ):
         self.k = k
@@ -94,8 +126,12 @@ class TerritoryDesigner:
         self.move_penalty = move_penalty
         self.seed = seed
         self.n_starts = n_starts
+        self.effort = effort
         self.time_limit = time_limit
+        self.target_gap = target_gap
+        self.max_rounds = max_rounds
         self.compute_bound = compute_bound
+        self.exact = exact
         self.progress = progress
 
     _PARAMS = (
@@ -107,8 +143,12 @@ class TerritoryDesigner:
         "move_penalty",
         "seed",
         "n_starts",
+        "effort",
         "time_limit",
+        "target_gap",
+        "max_rounds",
         "compute_bound",
+        "exact",
         "progress",
     )
 
@@ -174,8 +214,12 @@ class TerritoryDesigner:
             problem,
             seed=self.seed,
             n_starts=self.n_starts,
+            effort=self.effort,
             time_limit=self.time_limit,
+            target_gap=self.target_gap,
+            max_rounds=self.max_rounds,
             compute_bound=self.compute_bound,
+            exact=self.exact,
             progress=self.progress,
         )
         self.bound_ = bound
@@ -222,75 +266,132 @@ def design(
     *,
     seed: int = 0,
     n_starts: int | None = None,
-    time_limit: float = 60.0,
+    effort: float = 1.0,
+    time_limit: float | None = 60.0,
+    target_gap: float = DEFAULT_TARGET_GAP,
+    max_rounds: int = MAX_ROUNDS,
     compute_bound: bool = True,
+    exact: bool = True,
     bound: BoundResult | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> tuple[TerritoryPlan, BoundResult | None, _solver.SolveResult]:
-    """Solve a validated problem: bound (in parallel), heuristic, names, diagnosis."""
+    """Solve a validated problem: bound (alongside), search rounds, exact proof, diagnosis.
+
+    Feasibility first: the search runs at ``effort``; while its plan misses a constraint that
+    the data does not force (no :func:`precheck` finding, balance LP feasible), it runs again
+    at twice the effort (another seed), up to ``max_rounds`` rounds, or until the safety stop
+    ``time_limit``. Within a round it stops early once the plan is feasible and its certified
+    gap is at most ``target_gap``. Every stop is a count, never the clock (but the safety
+    stop, which the plan reports), so the plan is the same on any machine.
+    """
+    switch = sys.getswitchinterval()
+    # the bound thread needs the GIL between its numpy calls: hand it over more often than
+    # every 5 ms, or the Python-heavy search starves it (timing only; results are the same)
+    sys.setswitchinterval(min(switch, 2e-4))
+    try:
+        return _design(problem, seed=seed, n_starts=n_starts, effort=effort,
+                       time_limit=time_limit, target_gap=target_gap, max_rounds=max_rounds,
+                       compute_bound=compute_bound, exact=exact, bound=bound, progress=progress)
+    finally:
+        sys.setswitchinterval(switch)
+
+
+def _design(problem, *, seed, n_starts, effort, time_limit, target_gap, max_rounds,
+            compute_bound, exact, bound, progress):
     t0 = time.perf_counter()
     pre = precheck(problem)
-    box: dict[str, BoundResult] = {}
-    thread = None
-    if bound is not None:
-        box["bound"] = bound
-    elif compute_bound and problem.n > 8000 and problem.centers is None:
-        pass  # no LP at this size: the plan-based Lagrangian bound is computed afterwards
-    elif compute_bound:
+    clock = Budget(effort, safety_seconds=time_limit)  # the one safety clock of this design
+    bounds = _BoundWorker(problem, clock, compute_bound=compute_bound, given=bound)
+    W = problem.total_weight
 
-        def run_bound():
-            try:
-                box["bound"] = lower_bound(problem, time_limit=time_limit)
-            except Exception as exc:  # noqa: BLE001 - a failed bound must not lose the plan
-                box["error"] = exc
+    def good_enough(obj: float, viol: float) -> bool:
+        if viol > 1e-12 or target_gap is None or not compute_bound:
+            return False
+        b = bounds.now()
+        return b is not None and not b.infeasible and _gap(obj * W, b.value) <= target_gap
 
-        thread = threading.Thread(target=run_bound, name="territory-bound", daemon=True)
-        thread.start()
-
-    def lp_centres():
-        # waits for the bound: the LP-seeded start must not depend on thread timing
-        if thread is not None:
-            thread.join()
-        b = box.get("bound")
-        return None if b is None else b.y
-
-    # large free-centre instances refine the bound from the plan afterwards: the time limit
-    # covers both, so the search gets 70 % of it
-    refine = problem.centers is None and problem.n > 600 and compute_bound
-    search_limit = 0.7 * time_limit if refine else time_limit
-    result = _solver.solve(
-        problem,
-        seed=seed,
-        n_starts=n_starts,
-        time_limit=search_limit,
-        lp_centres=lp_centres,
-        progress=progress,
-    )
-    if thread is not None:
-        thread.join()
-    bound = box.get("bound")
-    if refine and (bound is None or "weaker" in bound.method) and result.violation <= 1e-12:
-        # large instance: the LP is out of reach; tighten the Lagrangian bound from the plan
-        left = t0 + time_limit - time.perf_counter()
-        bound = refine_bound(
-            problem, result.labels, result.centres, bound, seconds=max(left, 0.1 * time_limit)
+    best: _solver.SolveResult | None = None
+    rounds = 0
+    history: list = []
+    for rounds in range(1, max(max_rounds, 1) + 1):
+        budget = Budget(effort * 2 ** (rounds - 1), safety_seconds=time_limit)
+        budget.t0 = clock.t0
+        result = _solver.solve(
+            problem,
+            seed=seed + 1000 * (rounds - 1),
+            n_starts=n_starts,
+            budget=budget,
+            lp_centres=bounds.lp_centres,
+            progress=progress,
+            good_enough=good_enough,
+            first_plan=bounds.first_plan if rounds == 1 else None,
         )
+        history += [(f"round {rounds}: {h[0]}", *h[1:]) for h in result.history]
+        if best is None or (result.violation, result.objective) < (best.violation, best.objective):
+            best = result
+        clock.safety_stop |= result.safety_stop
+        b = bounds.now()
+        proven_infeasible = bool(pre) or (b is not None and b.infeasible)
+        if best.violation <= 1e-12 or proven_infeasible or clock.expired():
+            break
+        if progress is not None and rounds < max_rounds:
+            progress(f"round {rounds}: no feasible plan yet; searching again at "
+                     f"{2 ** rounds}x the effort")
+    result = best
+    bound = bounds.final(result)
+    if (
+        exact
+        and compute_bound
+        and result.violation <= 1e-12
+        and bound is not None
+        and _exact.PROOF_GAP < _gap(result.objective * W, bound.value)
+        and (_gap(result.objective * W, bound.value) <= _exact.EXACT_MAX_GAP
+             or problem.n <= _exact.EXACT_ANY_GAP_UNITS)
+        and _exact.applicable(problem)
+    ):
+        bound, labels_x = _exact.prove(
+            problem, result.labels, result.centres, result.objective, bound, clock,
+            target_gap=target_gap, progress=progress,
+        )
+        if labels_x is not None:
+            obj, viol, centres_x = _solver.evaluate(problem, labels_x)
+            if viol <= 1e-12 and obj < result.objective - 1e-12:
+                result = dataclasses.replace(result, labels=labels_x, centres=centres_x,
+                                             objective=obj, violation=viol)
+                history.append(("exact", -1, obj, viol))
+    if (
+        bound is not None
+        and not bound.proven
+        and not bound.infeasible
+        and bound.method != BoundMethod.NONE
+        and result.violation <= 1e-12
+        and _gap(result.objective * W, bound.value) <= _exact.PROOF_GAP
+    ):
+        # the plan meets every constraint and costs no more than a bound on a relaxation of
+        # them: no plan is better (to 0.01 %), whatever the bound relaxed
+        bound = dataclasses.replace(bound, proven=True)
     if bound is not None and progress is not None:
-        progress(
-            f"bound: {bound.value / problem.total_weight:.3f} km ({bound.method}, "
-            f"{bound.seconds:.1f} s)"
-        )
+        progress(f"bound: {bound.value / W:.3f} km ({bound.detail}, {bound.seconds:.1f} s)")
     labels, centres = relabel(problem, result.labels, result.centres)
     violations = diagnose(problem, labels, pre, bound)
     notes = list(problem.notes) + _bridge_notes(problem, labels)
-    if "error" in box:
-        notes.append(f"lower bound failed: {box['error']}")
+    if bounds.error is not None:
+        notes.append(f"lower bound failed: {bounds.error}")
+    safety = clock.safety_stop or result.safety_stop or (bound is not None and bound.safety_stop)
+    if safety:
+        notes.append(
+            f"the safety stop ({time_limit:g} s) ended the search before its work budget: this "
+            "plan may differ on a faster or less loaded machine"
+        )
     info = {
         "seed": seed,
-        "starts": result.starts,
-        "search_seconds": round(result.seconds, 3),
-        "bound_seconds": None if bound is None else round(bound.seconds, 3),
-        "history": result.history,
+        "effort": effort,
+        "starts": sum(1 for h in history if "start" in str(h[0])),
+        "search_rounds": rounds,
+        "proven_infeasible": bool(pre) or (bound is not None and bound.infeasible),
+        "safety_stop": bool(safety),
+        "target_gap": target_gap,
+        "history": history,
     }
     plan = build_plan(
         problem,
@@ -303,6 +404,93 @@ def design(
         info=info,
     )
     return plan, bound, result
+
+
+def _gap(cost: float, bound: float) -> float:
+    """``cost / bound - 1`` (weighted km), never clipped; 0 when both are 0."""
+    if bound <= 0:
+        return 0.0 if cost <= 1e-12 else float("inf")
+    return cost / bound - 1.0
+
+
+class _BoundWorker:
+    """The lower bound, computed alongside the search in one background thread.
+
+    The thread solves the LP relaxation (small instances, fixed centres) or, without one, runs
+    a first Lagrangian ascent from scratch; then it waits for the first start's plan and
+    continues the ascent aimed at that plan's cost. Every read joins the thread at a fixed
+    point of the search, so what the search sees never depends on timing. HiGHS and numpy
+    release the GIL, so on two cores the bound costs little wall time.
+    """
+
+    def __init__(self, problem, clock: Budget, *, compute_bound: bool, given: BoundResult | None):
+        self.problem = problem
+        self.clock = clock
+        self.error: Exception | None = None
+        self.result: BoundResult | None = given
+        self._plan = None
+        self._lp_done = threading.Event()
+        self._plan_ready = threading.Event()
+        self.thread = None
+        if given is not None or not compute_bound:
+            self._lp_done.set()
+            return
+        self.thread = threading.Thread(target=self._run, name="territory-bound", daemon=True)
+        self.thread.start()
+
+    def _budget(self) -> Budget:
+        b = Budget(self.clock.effort, safety_seconds=self.clock.safety_seconds)
+        b.t0 = self.clock.t0
+        return b
+
+    def _run(self) -> None:
+        problem = self.problem
+        try:
+            self.result = lower_bound(problem, budget=self._budget())
+        except Exception as exc:  # noqa: BLE001 - a failed bound must not lose the plan
+            self.error = exc
+        finally:
+            self._lp_done.set()
+        if problem.centers is not None or self.error is not None:
+            return
+        if self.result is not None and (self.result.infeasible or self.result.proven):
+            return
+        try:
+            lag = near_lagrangian(problem)
+            if self.result is None or self.result.lam is None:
+                self.result = lagrangian_bound(problem, self.result, budget=self._budget(),
+                                               lag=lag)
+            self._plan_ready.wait()
+            if self._plan is not None:
+                budget = self._budget()
+                self.result = lagrangian_bound(problem, self.result, budget=budget,
+                                               upper=self._plan, lag=lag,
+                                               steps=budget.scaled(ASCENT_STEPS // 3))
+        except Exception as exc:  # noqa: BLE001
+            self.error = exc
+
+    def first_plan(self, labels, centres, objective: float, violation: float) -> None:
+        """The first start's plan (called once by the search): the ascent's target."""
+        if self._plan_ready.is_set():
+            return
+        if violation <= 1e-12:
+            self._plan = objective * self.problem.total_weight
+        self._plan_ready.set()
+
+    def lp_centres(self):
+        self._lp_done.wait()
+        return None if self.result is None else self.result.y
+
+    def now(self) -> BoundResult | None:
+        """The finished bound (joins the thread; it needs the first plan to finish)."""
+        if self.thread is not None:
+            self.thread.join()
+        return self.result
+
+    def final(self, result) -> BoundResult | None:
+        if not self._plan_ready.is_set():
+            self.first_plan(result.labels, result.centres, result.objective, result.violation)
+        return self.now()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -373,10 +561,10 @@ def diagnose(
     out.extend(pre)
     for m, name in enumerate(problem.measures):
         knock_on: list[str] = []
+        excess = band_excess(problem, sums)[:, m]
         for s in range(problem.k):
             v = sums[s, m]
-            slack = 1e-9 * max(mean[m], 1)
-            if problem.lower[m] - slack <= v <= problem.upper[m] + slack:
+            if excess[s] <= 0:
                 continue
             dev = 100 * (v - mean[m]) / mean[m]
             side = "above the cap" if v > problem.upper[m] else "below the floor"
@@ -407,7 +595,7 @@ def diagnose(
                 what = " and ".join(extra) or "the sizes of the units"
                 cause = (
                     f"the search found no plan meeting every band together with {what} "
-                    "in the time allowed; the balance rows alone are feasible (LP relaxation)"
+                    "within the work budget; the balance rows alone are feasible (LP relaxation)"
                 )
             out.append(Violation("balance", names[s], f"{band}: {cause}"))
         if knock_on:
@@ -458,7 +646,7 @@ def diagnose(
                 "see above: those moves are forced"
                 if forced
                 else "the search found no plan within the budget (it ranks the budget above "
-                "balance, so this should not happen unless time ran out)"
+                "balance, so this should not happen unless the safety stop ended it)"
             )
             out.append(
                 Violation(

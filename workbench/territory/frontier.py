@@ -31,7 +31,8 @@ def disruption_frontier(
     locked: pd.DataFrame | pd.Series | None = None,
     weight: str | None = None,
     seed: int = 0,
-    time_limit: float = 60.0,
+    effort: float = 1.0,
+    time_limit: float | None = 60.0,
     progress: Callable[[str], None] | None = None,
 ) -> pd.DataFrame:
     """Best plan found for each disruption budget (epsilon-constraint sweep).
@@ -42,8 +43,10 @@ def disruption_frontier(
         As for :class:`~workbench.territory.TerritoryDesigner`; ``current`` is required.
     budgets : sequence of float
         Shares of units (in [0, 1]) allowed to change territory.
+    effort : float
+        Work budget of each point's search (1 = the designer's default).
     time_limit : float
-        Seconds per budget.
+        Safety stop in seconds per budget.
 
     Returns
     -------
@@ -83,7 +86,10 @@ def disruption_frontier(
         plan, bound_used, _ = design(
             problem,
             seed=seed,
+            effort=effort,
             time_limit=time_limit,
+            max_rounds=1,
+            exact=False,
             bound=bound if problem.centers is None else None,
             progress=progress,
         )

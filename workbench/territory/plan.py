@@ -12,7 +12,8 @@ Definitions (also in ``docs/territory.md``):
 * ``lower_bound_km``: a certified lower bound on ``median_km`` of ANY plan meeting the balance
   constraints (plus the disruption penalty when one is set);
 * ``gap``: ``objective_km / lower_bound_km - 1``, the most the plan can be worse than the best
-  possible plan (measured against the bound, so it is conservative).
+  possible plan that meets the constraints the bound covers (``bound_covers``; the others -
+  ``bound_ignores`` - are relaxed, so their price is inside the gap). Never clipped.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ import html
 import numpy as np
 import pandas as pd
 
-from .problem import Violation
+from .bound import BoundMethod, relevant_constraints
+from .problem import BAND_TOL, Violation
 
 __all__ = ["TerritoryPlan"]
 
@@ -49,6 +51,16 @@ class TerritoryPlan:
         ``median_km`` plus the disruption penalty (equal to it when no penalty is set).
     lower_bound_km : float or None
     bound_method : str
+        A :class:`~workbench.territory.bound.BoundMethod` value (``"lp"``, ``"lagrangian"``,
+        ``"mip"``, ...; ``"none"`` when not computed).
+    bound_detail : str
+        How the bound was obtained, in words.
+    bound_covers, bound_ignores : tuple of str
+        The problem's constraints the bound respects / relaxes (``balance``, ``contiguity``,
+        ``locks``, ``budget``, ``fixed_centres``).
+    proven_optimal : bool
+        The bound equals the plan's objective within 0.01 %, contiguity included: no better
+        plan exists.
     violations : tuple of Violation
     notes : tuple of str
         Facts a planner should know (e.g. islands linked by bridges).
@@ -70,6 +82,10 @@ class TerritoryPlan:
     lower_bound_km: float | None
     bound_method: str
     violations: tuple[Violation, ...] = ()
+    bound_detail: str = ""
+    bound_covers: tuple[str, ...] = ()
+    bound_ignores: tuple[str, ...] = ()
+    proven_optimal: bool = False
     notes: tuple[str, ...] = ()
     current_given: bool = False
     max_moved: int | None = None
@@ -96,7 +112,7 @@ class TerritoryPlan:
     @property
     def balanced(self) -> bool:
         """Every measure within its tolerance in every territory."""
-        return bool((self.max_deviation <= self.tolerance + 1e-9).all())
+        return bool((self.max_deviation <= self.tolerance + BAND_TOL).all())
 
     @property
     def median_km(self) -> float:
@@ -109,12 +125,13 @@ class TerritoryPlan:
     def gap(self) -> float | None:
         """``objective_km / lower_bound_km - 1`` (None without a bound, and None when the plan
         misses a balance band: the bound covers balanced plans only, so an unbalanced plan can
-        even be cheaper than it)."""
+        even be cheaper than it). Not clipped: a valid bound never exceeds a feasible plan's
+        objective, so a negative gap would expose a defect, not be hidden."""
         if self.lower_bound_km is None or not self.balanced:
             return None
         if self.lower_bound_km <= 0:
             return 0.0 if self.objective_km <= 1e-12 else float("inf")
-        return max(self.objective_km / self.lower_bound_km - 1.0, 0.0)
+        return self.objective_km / self.lower_bound_km - 1.0
 
     @property
     def n_moved(self) -> int:
@@ -148,7 +165,7 @@ class TerritoryPlan:
                     f"max deviation {m} (%)",
                     round(100 * self.max_deviation[m], 2),
                     round(100 * self.tolerance[m], 2),
-                    bool(self.max_deviation[m] <= self.tolerance[m] + 1e-9),
+                    bool(self.max_deviation[m] <= self.tolerance[m] + BAND_TOL),
                 )
             )
         rows.append(("median_km", round(self.median_km, 3), None, None))
@@ -160,6 +177,11 @@ class TerritoryPlan:
         rows.append(("lower_bound_km", None if lb is None else round(lb, 3), None, None))
         g = self.gap
         rows.append(("gap (%)", None if g is None else round(100 * g, 2), None, None))
+        if self.lower_bound_km is not None:
+            rows.append(("bound covers", ", ".join(self.bound_covers), None, None))
+            if self.bound_ignores:
+                rows.append(("bound relaxes", ", ".join(self.bound_ignores), None, None))
+            rows.append(("proven optimal", self.proven_optimal, None, None))
         c = self.contiguous
         rows.append(("contiguous", c, None, c))
         if self.current_given:
@@ -319,7 +341,12 @@ def build_plan(problem, labels, centres, *, bound, violations, notes, seconds, i
     if problem.current is not None and problem.move_penalty > 0:
         obj += problem.move_penalty * moved.sum() / max(has_cur.sum(), 1)
     lb = None if bound is None or bound.infeasible else bound.value / problem.total_weight
-    method = "not computed" if bound is None else bound.method
+    if bound is not None and bound.method == BoundMethod.NONE:
+        lb = None
+    method = BoundMethod.NONE.value if bound is None else BoundMethod(bound.method).value
+    relevant = relevant_constraints(problem)
+    covers = () if lb is None else tuple(c for c in relevant if c in bound.covers)
+    ignores = () if lb is None else tuple(c for c in relevant if c not in bound.covers)
     assignment = pd.Series(terr, index=ids, name="territory")
     return TerritoryPlan(
         assignment=assignment,
@@ -330,6 +357,10 @@ def build_plan(problem, labels, centres, *, bound, violations, notes, seconds, i
         objective_km=obj,
         lower_bound_km=lb,
         bound_method=method,
+        bound_detail="not computed" if bound is None else bound.detail,
+        bound_covers=covers,
+        bound_ignores=ignores,
+        proven_optimal=bool(lb is not None and bound.proven),
         violations=tuple(violations),
         notes=tuple(notes),
         current_given=problem.current is not None,

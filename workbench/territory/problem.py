@@ -22,7 +22,28 @@ from scipy.spatial import cKDTree
 from ..config import ParameterError
 from ..geo import haversine_km, to_unit_vectors
 
-__all__ = ["TerritoryProblem", "Violation", "build_problem", "precheck", "territory_labels"]
+__all__ = [
+    "BAND_TOL",
+    "TerritoryProblem",
+    "Violation",
+    "band_excess",
+    "build_problem",
+    "precheck",
+    "territory_labels",
+]
+
+#: The one balance test (solver, diagnosis, plan): a territory is inside a band when its sum
+#: is at most ``BAND_TOL`` x the mean outside it (float rounding only).
+BAND_TOL = 1e-9
+
+
+def band_excess(problem: TerritoryProblem, sums: np.ndarray) -> np.ndarray:
+    """Relative distance outside each band, ``(k, M)`` in shares of the mean; 0 inside the band
+    or within ``BAND_TOL`` of it."""
+    mean = problem.mean
+    safe = np.where(mean > 0, mean, 1.0)
+    out = (np.maximum(sums - problem.upper, 0) + np.maximum(problem.lower - sums, 0)) / safe
+    return np.where(out <= BAND_TOL, 0.0, out)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -615,64 +636,77 @@ def _knapsack_extreme(gain: np.ndarray, cost: np.ndarray, budget: float, *, most
 
 
 def _paired_measure_blocks(problem: TerritoryProblem) -> list[Violation]:
-    """Big units whose territory cannot meet two bands at once, named.
+    """Big units, and groups of units locked together, whose territory cannot meet two bands
+    at once, named.
 
-    A territory holding unit i has at most ``U_m - a_im`` of measure m left; filled with the
-    units richest in measure m2 per unit of m (a fractional knapsack, so an over-estimate of
-    any real choice) it still may not reach m2's floor - or, needing ``L_m - a_im`` more of m,
-    it may overshoot m2's cap even with the units poorest in m2. Either way no plan can balance
-    the territory that holds i. Checked for units holding at least half a mean of a measure.
+    A territory holding a core (one unit i, or the units locked to one territory) has at most
+    ``U_m - a_core,m`` of measure m left; filled with the units richest in measure m2 per unit
+    of m (a fractional knapsack, so an over-estimate of any real choice) it still may not
+    reach m2's floor - or, needing ``L_m - a_core,m`` more of m, it may overshoot m2's cap even
+    with the units poorest in m2. Either way no plan can balance that territory. Checked for
+    units holding at least half a mean of a measure, and for every lock group.
     """
     out: list[Violation] = []
     a = problem.values
-    mcount = a.shape[1]
-    if mcount < 2:
+    if a.shape[1] < 2:
         return out
-    mean, up, lo = problem.mean, problem.upper, problem.lower
-    big = np.flatnonzero((a >= 0.5 * mean).any(axis=1))
+    big = np.flatnonzero((a >= 0.5 * problem.mean).any(axis=1))
     for i in big[:50]:
-        others = np.ones(problem.n, dtype=bool)
-        others[i] = False
-        for m in range(mcount):
-            if a[i, m] > up[m]:
-                continue  # reported as a single unit above the cap
-            for m2 in range(mcount):
-                if m2 == m:
-                    continue
-                name, name2 = problem.measures[m], problem.measures[m2]
-                most = a[i, m2] + _knapsack_extreme(
-                    a[others, m2], a[others, m], up[m] - a[i, m], most=True
-                )
-                if most < lo[m2] * (1 - 1e-12):
-                    out.append(
-                        Violation(
-                            "balance",
-                            str(problem.ids[i]),
-                            f"a territory holding unit {problem.ids[i]} reaches at most "
-                            f"{100 * most / mean[m2]:.0f}% of the mean {name2}: the unit "
-                            f"already has {100 * a[i, m] / mean[m]:.0f}% of the mean {name}, "
-                            f"and what fits under the {name} cap cannot lift {name2} to its "
-                            f"floor of {100 * (1 - problem.tolerance[m2]):.0f}%",
-                        )
-                    )
-                    break
-                least = a[i, m2] + _knapsack_extreme(
-                    a[others, m2], a[others, m], lo[m] - a[i, m], most=False
-                )
-                if least > up[m2] * (1 + 1e-12):
-                    out.append(
-                        Violation(
-                            "balance",
-                            str(problem.ids[i]),
-                            f"a territory holding unit {problem.ids[i]} has at least "
-                            f"{100 * least / mean[m2]:.0f}% of the mean {name2}: reaching the "
-                            f"{name} floor of {100 * (1 - problem.tolerance[m]):.0f}% from the "
-                            f"unit's {100 * a[i, m] / mean[m]:.0f}% pushes {name2} over its cap "
-                            f"of {100 * (1 + problem.tolerance[m2]):.0f}%",
-                        )
-                    )
-                    break
+        core = np.zeros(problem.n, dtype=bool)
+        core[i] = True
+        # any unit may join a big unit's territory (locks elsewhere only shrink the choice)
+        v = _paired_core_block(problem, core, ~core, str(problem.ids[i]),
+                               f"a territory holding unit {problem.ids[i]}",
+                               ("the unit already has", "the unit's"))
+        if v is not None:
+            out.append(v)
+    for s in np.unique(problem.locked[problem.locked >= 0]):
+        core = problem.locked == s
+        if core.sum() < 2 and problem.values[core].max(initial=0) >= 0.5 * problem.mean.min():
+            continue  # a single big locked unit is checked above
+        others = problem.locked < 0  # units locked elsewhere cannot join
+        v = _paired_core_block(problem, core, others, problem.labels[s],
+                               f"{problem.labels[s]} (its {int(core.sum())} locked unit(s))",
+                               ("its locked units already have", "its locked units'"))
+        if v is not None:
+            out.append(Violation("lock", v.subject, v.reason))
     return out
+
+
+def _paired_core_block(problem, core, others, subject: str, holder: str, what: tuple):
+    """The first pair of measures the territory holding ``core`` cannot meet together (see
+    :func:`_paired_measure_blocks`), as a Violation, or None."""
+    a = problem.values
+    mean, up, lo = problem.mean, problem.upper, problem.lower
+    base = a[core].sum(axis=0)
+    for m in range(a.shape[1]):
+        if base[m] > up[m]:
+            continue  # reported as a single unit or lock group above the cap
+        for m2 in range(a.shape[1]):
+            if m2 == m:
+                continue
+            name, name2 = problem.measures[m], problem.measures[m2]
+            most = base[m2] + _knapsack_extreme(a[others, m2], a[others, m], up[m] - base[m],
+                                                most=True)
+            if most < lo[m2] * (1 - 1e-12):
+                return Violation(
+                    "balance", subject,
+                    f"{holder} reaches at most {100 * most / mean[m2]:.0f}% of the mean {name2}: "
+                    f"{what[0]} {100 * base[m] / mean[m]:.0f}% of the mean {name}, and "
+                    f"what fits under the {name} cap cannot lift {name2} to its floor of "
+                    f"{100 * (1 - problem.tolerance[m2]):.0f}%",
+                )
+            least = base[m2] + _knapsack_extreme(a[others, m2], a[others, m], lo[m] - base[m],
+                                                 most=False)
+            if least > up[m2] * (1 + 1e-12):
+                return Violation(
+                    "balance", subject,
+                    f"{holder} has at least {100 * least / mean[m2]:.0f}% of the mean {name2}: "
+                    f"reaching the {name} floor of {100 * (1 - problem.tolerance[m]):.0f}% from "
+                    f"{what[1]} {100 * base[m] / mean[m]:.0f}% pushes {name2} over its cap of "
+                    f"{100 * (1 + problem.tolerance[m2]):.0f}%",
+                )
+    return None
 
 
 def precheck(problem: TerritoryProblem) -> list[Violation]:

@@ -35,7 +35,8 @@ from scipy.optimize import Bounds, LinearConstraint, linear_sum_assignment, linp
 from scipy.sparse.csgraph import connected_components as _cc
 
 from ..geo import distance_matrix_km, haversine_km, nearest_km
-from .problem import TerritoryProblem
+from .budget import Budget
+from .problem import TerritoryProblem, band_excess
 
 __all__ = ["SolveResult", "centres_of", "component_pieces", "evaluate", "solve"]
 
@@ -54,6 +55,13 @@ BUDGET_PENALTY = BALANCE_PENALTY * BUDGET_WEIGHT  # per unit, in the LP/MILP obj
 # Neighbours freed with each split unit when rounding the allocation LP (-1: no MILP, the
 # largest share wins; the LNS repairs balance afterwards).
 ROUND_NEAR = 8
+# Work limits (see budget.py): branch-and-bound nodes of the rounding and LNS MILPs, tabu
+# iterations, LNS group solves per territory.
+ROUND_NODES = 200
+GROUP_NODES = 100
+TABU_CAP = 20_000  # at most this many tabu iterations (x effort)
+TABU_LARGE = 1_500  # on large instances (n k > 200,000)
+LNS_TRIES_PER_TERRITORY = 1
 LNS_FAILS = None  # default k
 SUBSTITUTION_SIZE = 40  # n * k up to which the vertex substitution polish runs
 STALL_BASE = 120  # tabu iterations without a new best before it stops (+ n/4)
@@ -71,6 +79,7 @@ class SolveResult:
     starts: int = 0
     seconds: float = 0.0
     history: list = dataclasses.field(default_factory=list)
+    safety_stop: bool = False  # the wall-clock safety stop ended the search
 
 
 # ---------------------------------------------------------------------------------------------
@@ -91,10 +100,7 @@ def _moved(problem: TerritoryProblem, labels: np.ndarray) -> np.ndarray:
 
 
 def _band_excess(problem: TerritoryProblem, sums: np.ndarray) -> np.ndarray:
-    """Relative distance outside each band, per territory and measure (0 inside)."""
-    mean = problem.mean
-    safe = np.where(mean > 0, mean, 1.0)
-    return (np.maximum(sums - problem.upper, 0) + np.maximum(problem.lower - sums, 0)) / safe
+    return band_excess(problem, sums)
 
 
 def centres_of(problem: TerritoryProblem, labels: np.ndarray) -> np.ndarray:
@@ -215,7 +221,7 @@ def allocate(
     problem: TerritoryProblem,
     centres,
     *,
-    time_limit: float = 30.0,
+    budget: Budget | None = None,
     dist: np.ndarray | None = None,
     round_near: int | None = None,
 ) -> np.ndarray:
@@ -225,6 +231,7 @@ def allocate(
     units of the LP are then rounded by an exact MILP over just those units.
     """
     n, k = problem.n, problem.k
+    budget = budget if budget is not None else Budget(safety_seconds=None)
     mcount = problem.values.shape[1]
     i, j = _candidate_pairs(problem, centres)
     clat, clon = _centre_xy(problem, centres)
@@ -285,7 +292,7 @@ def allocate(
         b_eq=np.ones(n),
         bounds=bounds,
         method="highs",
-        options={"time_limit": float(time_limit)},
+        options=budget.highs(),
     )
     if res.status != 0 or res.x is None:
         # fall back to nearest allowed centre (only on HiGHS trouble)
@@ -304,7 +311,7 @@ def allocate(
     if round_near is None:
         round_near = ROUND_NEAR
     if len(split) and round_near >= 0:
-        labels = _round_split(problem, labels, split, i, j, x, centres, time_limit, near=round_near)
+        labels = _round_split(problem, labels, split, i, j, x, centres, budget, near=round_near)
     return labels
 
 
@@ -316,7 +323,7 @@ def _nearest_allowed(problem, i, j, cost) -> np.ndarray:
     return labels
 
 
-def _round_split(problem, labels, split, i, j, x, centres, time_limit, *, near: int = 8):
+def _round_split(problem, labels, split, i, j, x, centres, budget, *, near: int = 8):
     """Round the LP's split units by an exact MILP over a small neighbourhood.
 
     The split units alone are not enough when units are big (a county holding a quarter of a
@@ -412,7 +419,7 @@ def _round_split(problem, labels, split, i, j, x, centres, time_limit, *, near: 
         constraints=LinearConstraint(a, np.concatenate(lo), np.concatenate(hi)),
         integrality=np.r_[np.ones(q), np.zeros(nv - q)],
         bounds=Bounds(np.zeros(nv), np.r_[np.ones(q), np.full(nv - q, np.inf)]),
-        options={"time_limit": float(min(time_limit, 1.0)), "mip_rel_gap": 1e-3},
+        options=budget.highs(node_limit=ROUND_NODES, mip_rel_gap=1e-3),
     )
     out = labels.copy()
     if res.x is not None:
@@ -653,6 +660,13 @@ def _move_graph(problem: TerritoryProblem, knn: int = 8) -> sp.csr_matrix:
     return m
 
 
+def _boundary_pairs(units: np.ndarray, territories: np.ndarray, k: int) -> np.ndarray:
+    """Distinct (unit, neighbouring territory) rows, sorted by unit then territory (the
+    order of ``np.unique(..., axis=0)``, through one integer key: much faster)."""
+    key = np.unique(units.astype(np.int64) * k + territories)
+    return np.c_[key // k, key % k]
+
+
 def _key(dviol: float, dobj: float) -> float:
     return dviol * BALANCE_PENALTY + dobj
 
@@ -662,7 +676,7 @@ def local_search(
     labels: np.ndarray,
     centres,
     *,
-    deadline: float,
+    budget: Budget,
     rng: np.random.Generator,
     max_passes: int = 60,
 ) -> tuple[np.ndarray, np.ndarray | None]:
@@ -671,12 +685,12 @@ def local_search(
     g = st.graph.tocoo()
     eps = 1e-12
     for _ in range(max_passes):
-        if time.perf_counter() > deadline:
+        if budget.expired():
             break
         improved = False
         # -- single boundary moves, best first
         cross = st.labels[g.row] != st.labels[g.col]
-        cand = np.unique(np.c_[g.row[cross], st.labels[g.col[cross]]], axis=0)
+        cand = _boundary_pairs(g.row[cross], st.labels[g.col[cross]], problem.k)
         if len(cand):
             scores = _vector_scores(st, cand)
             for idx in np.argsort(scores, kind="stable"):
@@ -694,7 +708,7 @@ def local_search(
         viol = sum(st.pen(st.sums[s]) for s in range(problem.k)) + st.budget_pen(st.moved)
         if not improved:
             # -- pairs: swap across a boundary, or chain a->b, b->c
-            improved = _pair_moves(st, g, rng, deadline, balance_only=viol > 1e-12)
+            improved = _pair_moves(st, g, rng, budget, balance_only=viol > 1e-12)
         old = st.centres.copy() if st.centres is not None else None
         st.refresh_centres()
         if not improved and (old is None or np.array_equal(old, st.centres)):
@@ -729,7 +743,7 @@ def _touches(st: _State, i: int, t: int) -> bool:
     return bool((st.labels[nb] == t).any())
 
 
-def _pair_moves(st: _State, g, rng, deadline, *, balance_only: bool) -> bool:
+def _pair_moves(st: _State, g, rng, budget: Budget, *, balance_only: bool) -> bool:
     """Try two coordinated moves: a swap (i: a->b, j: b->a) or a chain (i: a->b, j: b->c).
 
     Single moves get stuck when balance is tight: moving i out of a makes a too light. A pair
@@ -739,7 +753,7 @@ def _pair_moves(st: _State, g, rng, deadline, *, balance_only: bool) -> bool:
     """
     p = st.p
     cross = st.labels[g.row] != st.labels[g.col]
-    cand = np.unique(np.c_[g.row[cross], st.labels[g.col[cross]]], axis=0)
+    cand = _boundary_pairs(g.row[cross], st.labels[g.col[cross]], st.p.k)
     if len(cand) == 0:
         return False
     keep = np.array([st.movable(int(i)) for i in cand[:, 0]])
@@ -748,7 +762,7 @@ def _pair_moves(st: _State, g, rng, deadline, *, balance_only: bool) -> bool:
         return False
     single = _vector_scores(st, cand)
     src = st.labels[cand[:, 0]]
-    limit = 40
+    limit = 40 if p.k <= 50 else 12  # pairs are checked in Python: fewer per territory at large k
     trimmed: dict[int, np.ndarray] = {}
     for s in np.unique(src):
         rows = np.flatnonzero(src == s)
@@ -781,7 +795,7 @@ def _pair_moves(st: _State, g, rng, deadline, *, balance_only: bool) -> bool:
     over0 = st.budget_pen(st.moved)
     best_key, best_pair = -1e-12, None
     for s, rows in trimmed.items():
-        if time.perf_counter() > deadline:
+        if budget.expired():
             break
         for r in rows:
             t = int(t_all[r])
@@ -865,7 +879,7 @@ def tabu_search(
     labels: np.ndarray,
     centres,
     *,
-    deadline: float,
+    budget: Budget,
     rng: np.random.Generator,
     max_iter: int | None = None,
     stall: int | None = None,
@@ -885,9 +899,9 @@ def tabu_search(
     row, col = g.row, g.col
     n, k = problem.n, problem.k
     if max_iter is None:
-        max_iter = 400 + 4 * n
+        max_iter = budget.scaled(min(400 + 4 * n, TABU_CAP))
     if stall is None:
-        stall = STALL_BASE + n // 4
+        stall = budget.scaled(STALL_BASE + n // 4)
 
     def true_eval():
         obj, viol, c = evaluate(problem, st.labels, None if problem.centers is None else st.centres)
@@ -902,12 +916,12 @@ def tabu_search(
     last_improve = 0
     feasible_streak = infeasible_streak = 0
     for it in range(max_iter):
-        if it - last_improve > stall or time.perf_counter() > deadline:
+        if it - last_improve > stall or budget.expired():
             break
         cross = st.labels[row] != st.labels[col]
         if not cross.any():
             break
-        cand = np.unique(np.c_[row[cross], st.labels[col[cross]]], axis=0)
+        cand = _boundary_pairs(row[cross], st.labels[col[cross]], k)
         ok = (problem.locked[cand[:, 0]] < 0) & ~st.is_centre[cand[:, 0]]
         cand = cand[ok]
         if len(cand) == 0:
@@ -1012,7 +1026,7 @@ def group_milp(
     centres,
     group: list[int],
     *,
-    time_limit: float = 2.0,
+    budget: Budget | None = None,
     edge_km: sp.csr_matrix | None = None,
 ) -> np.ndarray | None:
     """Re-assign every unit of the territories in ``group`` optimally (MILP), contiguously.
@@ -1028,7 +1042,7 @@ def group_milp(
     of j then has a path to the root inside j, so j is contiguous after one solve. (The
     constraint excludes some contiguous plans; as a neighbourhood of a heuristic that is fine.)
 
-    Returns the new labels, or None when the MILP found nothing in time.
+    Returns the new labels, or None when the MILP found nothing within its node limit.
     """
     from scipy.sparse.csgraph import dijkstra
 
@@ -1160,7 +1174,7 @@ def group_milp(
         constraints=LinearConstraint(mat, np.concatenate(lo), np.concatenate(hi)),
         integrality=np.r_[np.ones(q), np.zeros(nv - q)],
         bounds=Bounds(np.zeros(nv), np.r_[np.ones(q), np.full(nv - q, np.inf)]),
-        options={"time_limit": float(time_limit), "mip_rel_gap": 1e-4},
+        options=budget.highs(node_limit=GROUP_NODES, mip_rel_gap=1e-4),
     )
     if res.x is None:
         return None
@@ -1218,10 +1232,9 @@ def lns(
     labels: np.ndarray,
     centres,
     *,
-    deadline: float,
+    budget: Budget,
     rng: np.random.Generator,
     group_size: int = 3,
-    milp_time: float = 2.0,
     max_fails: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Large-neighbourhood search with :func:`group_milp`.
@@ -1237,6 +1250,8 @@ def lns(
     if max_fails is None:
         # large instances: repair and a short improvement run only (each group MILP is big)
         max_fails = max(k, 6) if problem.n * k <= 20_000 else 3
+    max_fails = budget.scaled(max_fails)
+    max_tries = budget.scaled(LNS_TRIES_PER_TERRITORY * k)
     edge_km = _edge_km(problem) if problem.graph is not None else None
     labels = labels.copy()
     obj, viol, c_now = evaluate(problem, labels, None if problem.centers is None else centres)
@@ -1244,7 +1259,9 @@ def lns(
     fails = 0
     attempts: dict[tuple[int, bytes], int] = {}
     seen: set[tuple] = set()
-    while fails < max_fails and time.perf_counter() < deadline:
+    tries = 0
+    while fails < max_fails and tries < max_tries and not budget.expired():
+        tries += 1
         sums = _territory_sums(problem, labels)
         excess = _band_excess(problem, sums).sum(axis=1)
         tgraph = _territory_graph(problem, labels)
@@ -1273,7 +1290,7 @@ def lns(
                 fails += 1
                 continue
             seen.add(key2)
-        new = group_milp(problem, labels, centres, group, time_limit=milp_time, edge_km=edge_km)
+        new = group_milp(problem, labels, centres, group, budget=budget, edge_km=edge_km)
         if new is None:
             fails += 1
             continue
@@ -1293,7 +1310,7 @@ def vertex_substitution(
     labels: np.ndarray,
     centres,
     *,
-    deadline: float,
+    budget: Budget,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Teitz-Bart vertex substitution for small instances: replace one centre by another unit,
     re-allocate exactly, keep the change when (violation, distance) improves; repeat until no
@@ -1311,22 +1328,22 @@ def vertex_substitution(
     obj, viol, _ = evaluate(problem, labels, centres)
     everyone = list(range(k))
     improved = True
-    while improved and time.perf_counter() < deadline:
+    while improved and not budget.expired():
         improved = False
         for s in range(k):
             for u in range(n):
-                if time.perf_counter() > deadline:
+                if budget.expired():
                     return labels, centres
                 if u in centres or (problem.locked[u] >= 0 and problem.locked[u] != s):
                     continue
                 trial_c = centres.copy()
                 trial_c[s] = u
                 if problem.graph is None:
-                    new = allocate(problem, trial_c, time_limit=5.0)
+                    new = allocate(problem, trial_c, budget=budget)
                 else:
                     start = labels.copy()
                     start[u] = s  # the new centre's territory must contain it
-                    new = group_milp(problem, start, trial_c, everyone, time_limit=5.0)
+                    new = group_milp(problem, start, trial_c, everyone, budget=budget)
                     if new is None:
                         continue
                 o2, v2, c2 = evaluate(problem, new)
@@ -1455,16 +1472,15 @@ def _seed_to_slots(problem: TerritoryProblem, seeds: np.ndarray) -> np.ndarray:
     return centres
 
 
-def _location_allocation(problem, centres, *, deadline, max_iter=12, history=None):
+def _location_allocation(problem, centres, *, budget: Budget, max_iter=12):
     labels = None
     best = None
     seen = set()
-    for it in range(max_iter):
-        left = deadline - time.perf_counter()
-        if left <= 0 and labels is not None:
+    for _ in range(max_iter):
+        if budget.expired() and labels is not None:
             break
         # intermediate allocations only move the centres: round split units the cheap way
-        labels = allocate(problem, centres, time_limit=max(left, 1.0), round_near=-1)
+        labels = allocate(problem, centres, budget=budget, round_near=-1)
         if problem.centers is not None:
             break
         new = centres_of(problem, labels)
@@ -1478,12 +1494,10 @@ def _location_allocation(problem, centres, *, deadline, max_iter=12, history=Non
         seen.add(key)
         centres = new
     if problem.centers is not None:
-        return allocate(
-            problem, centres, time_limit=max(deadline - time.perf_counter(), 1.0)
-        ), centres
+        return allocate(problem, centres, budget=budget), centres
     # the final allocation at the best centres, with split units rounded exactly
     centres = best[2]
-    labels = allocate(problem, centres, time_limit=max(deadline - time.perf_counter(), 1.0))
+    labels = allocate(problem, centres, budget=budget)
     return labels, centres
 
 
@@ -1537,9 +1551,11 @@ def solve(
     seed: int = 0,
     n_starts: int | None = None,
     n_polish: int | None = None,
-    time_limit: float = 60.0,
+    budget: Budget | None = None,
     lp_centres: Callable[[], np.ndarray | None] | None = None,
     progress: Callable[[str], None] | None = None,
+    good_enough: Callable[[float, float], bool] | None = None,
+    first_plan: Callable[[np.ndarray, np.ndarray, float, float], None] | None = None,
 ) -> SolveResult:
     """Run the multi-start heuristic and return the best plan found.
 
@@ -1553,30 +1569,37 @@ def solve(
     seed : int
         Seeds the k-means++ starts and tie-breaking; same seed, same plan.
     n_starts, n_polish : int, optional
-        Starts and elites (defaults by size). The time limit may stop phase 1 early, but
-        never before one complete start.
-    time_limit : float
-        Seconds for the whole search (soft: the current step finishes).
+        Starts and elites (defaults by size; the starts scale with the budget's effort).
+    budget : Budget, optional
+        Work counts and the safety stop (:mod:`workbench.territory.budget`). Nothing here
+        reads the clock except the safety stop, so the plan is the same on any machine.
     lp_centres : callable, optional
         Returns the LP relaxation's centre values y (n,) or None; called once, after phase 1
         (it may wait for the bound), for one extra start from the k largest.
     progress : callable, optional
         Called with a short message after every start.
+    good_enough : callable, optional
+        ``good_enough(objective, violation)`` is asked after phase 1 and after every polish
+        (fixed points of the search, so the answer cannot depend on timing); True ends it.
+    first_plan : callable, optional
+        Called once with ``(labels, centres, objective, violation)`` of the first start (the
+        bound's warm start).
     """
+    budget = budget if budget is not None else Budget()
     t0 = time.perf_counter()
-    deadline = t0 + time_limit
     rng = np.random.default_rng(seed)
     n, k = problem.n, problem.k
     size = n * k
     if n_starts is None:
-        n_starts = 8 if size <= 20_000 else (4 if size <= 200_000 else 1)
+        n_starts = budget.scaled(8 if size <= 5_000 else (4 if size <= 200_000 else 1))
     if n_polish is None:
         n_polish = 2 if size <= 200_000 else 1
     if problem.centers is not None:
         n_starts = 1  # fixed centres: the allocation is deterministic
+    # large instances: the tabu search (one move per step) gets a share of the work only
+    tabu_iter = None if size <= 200_000 else budget.scaled(TABU_LARGE)
     history = []
     pool = []
-    phase1_end = t0 + (0.5 if problem.graph is not None else 0.9) * time_limit
     if problem.current is not None:
         # the current alignment is the natural start when moves are limited or penalised
         labels = _current_start(problem)
@@ -1585,7 +1608,7 @@ def solve(
             centres = _fix_centres(problem, centres, labels)
         if problem.graph is not None:
             labels = repair_contiguity(problem, labels, centres)
-        labels, centres = tabu_search(problem, labels, centres, deadline=deadline, rng=rng)
+        labels, centres = tabu_search(problem, labels, centres, budget=budget, rng=rng)
         obj, viol, centres = evaluate(problem, labels, None if problem.centers is None else centres)
         history.append(("current", -1, obj, viol))
         # ranked first among equals: it is the only start that respects a tight budget
@@ -1602,17 +1625,15 @@ def solve(
                 if len(seeds) < k:
                     seeds = _kmeanspp(problem, rng, k)
             centres = _seed_to_slots(problem, seeds)
-        labels, centres = _location_allocation(problem, centres, deadline=deadline)
+        labels, centres = _location_allocation(
+            problem, centres, budget=budget, max_iter=12 if size <= 200_000 else 5
+        )
         if problem.graph is not None:
             labels = repair_contiguity(problem, labels, centres)
-        labels, centres = local_search(problem, labels, centres, deadline=deadline, rng=rng)
-        # large instances: the tabu search (one move per step) gets a slice of the time only
-        tabu_end = (
-            deadline
-            if size <= 200_000
-            else min(deadline, time.perf_counter() + 0.15 * time_limit / max(n_starts, 1))
+        labels, centres = local_search(problem, labels, centres, budget=budget, rng=rng)
+        labels, centres = tabu_search(
+            problem, labels, centres, budget=budget, rng=rng, max_iter=tabu_iter
         )
-        labels, centres = tabu_search(problem, labels, centres, deadline=tabu_end, rng=rng)
         obj, viol, centres = evaluate(problem, labels, None if problem.centers is None else centres)
         history.append(("start", start, obj, viol))
         pool.append((obj + 100.0 * viol, start, labels, centres))
@@ -1621,28 +1642,57 @@ def solve(
         if progress is not None:
             progress(msg)
 
+    def done(labels, centres) -> bool:
+        if budget.expired():
+            return True
+        if good_enough is None:
+            return False
+        obj, viol, _ = evaluate(problem, labels, None if problem.centers is None else centres)
+        return good_enough(obj, viol)
+
     for start in range(n_starts):
-        if start > 0 and time.perf_counter() > phase1_end:
-            break
         run_start(start, None)
-    if lp_centres is not None and problem.centers is None and time.perf_counter() < deadline:
+        if start == 0 and first_plan is not None:
+            _, _, obj, viol = history[-1]
+            first_plan(pool[-1][2], pool[-1][3], obj, viol)
+        if budget.expired():
+            break
+    if lp_centres is not None and problem.centers is None and not budget.expired():
         # one more start from the LP relaxation's centres (the k largest y_j). It runs at this
-        # fixed point - after phase 1, waiting for the bound if need be - so that the plan does
+        # fixed point - after phase 1, waiting for the LP if need be - so that the plan does
         # not depend on when the background bound happens to finish.
         y = lp_centres()
         if y is not None and np.count_nonzero(y > 1e-9) >= k:
             run_start(len(history), np.argsort(-y, kind="stable")[:k])
+    _, _, lab, cen = min(pool, key=lambda x: (x[0], x[1]))
+    finished = done(lab, cen)
     pool.sort(key=lambda x: (x[0], x[1]))
+    if finished:
+        _, _, labels, centres = pool[0]
+        obj, viol, centres = evaluate(problem, labels, None if problem.centers is None else centres)
+        best = SolveResult(labels.copy(), centres, obj, viol)
+    else:
+        best = _polish(problem, pool, n_polish, budget, rng, history, progress, done)
+    best.starts = sum(1 for h in history if h[0] == "start")
+    best.seconds = time.perf_counter() - t0
+    best.history = history
+    best.safety_stop = budget.safety_stop
+    return best
+
+
+def _polish(problem, pool, n_polish, budget, rng, history, progress, done) -> SolveResult:
+    """Phase 2: the MILP large-neighbourhood search on the elite starts, then (tiny instances)
+    the vertex substitution."""
     elites = pool[: max(n_polish, 1)]
     if problem.max_moved is not None:
         # under a disruption budget the current alignment is always worth polishing
         elites += [p_ for p_ in pool[max(n_polish, 1) :] if p_[1] == -1]
     best: SolveResult | None = None
     for rank, (_, start, labels, centres) in enumerate(elites):
-        if rank > 0 and time.perf_counter() > deadline:
+        if rank > 0 and best is not None and done(best.labels, best.centres):
             break
         labels, centres = lns(
-            problem, labels, centres, deadline=deadline, rng=rng, max_fails=LNS_FAILS
+            problem, labels, centres, budget=budget, rng=rng, max_fails=LNS_FAILS
         )
         obj, viol, centres = evaluate(problem, labels, None if problem.centers is None else centres)
         history.append(("polish", start, obj, viol))
@@ -1652,13 +1702,11 @@ def solve(
             progress(msg)
         if best is None or (viol, obj) < (best.violation, best.objective):
             best = SolveResult(labels.copy(), centres, obj, viol)
+    n, k = problem.n, problem.k
     if problem.centers is None and n * k <= SUBSTITUTION_SIZE and k > 1:
-        labels, centres = vertex_substitution(problem, best.labels, best.centres, deadline=deadline)
+        labels, centres = vertex_substitution(problem, best.labels, best.centres, budget=budget)
         obj, viol, centres = evaluate(problem, labels)
         history.append(("substitution", -1, obj, viol))
         if (viol, obj) < (best.violation, best.objective):
             best = SolveResult(labels.copy(), centres, obj, viol)
-    best.starts = sum(1 for h in history if h[0] == "start")
-    best.seconds = time.perf_counter() - t0
-    best.history = history
     return best

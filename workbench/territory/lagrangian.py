@@ -1,0 +1,179 @@
+"""Lagrangian lower bound of the balanced p-median over nearby pairs, with a real dual ascent.
+
+Relax the assignment rows ``sum_j x_ij = 1`` (multipliers ``lambda_i``, free) and the balance
+rows ``L_m y_j <= sum_i a_im x_ij <= U_m y_j`` (multipliers ``nu_mj, mu_mj >= 0``; measures in
+shares of their mean, so every multiplier is in weighted km) of the LP relaxation of the
+balanced p-median (``x_ij <= y_j``, ``x_jj = y_j``, ``sum_j y_j = k``, ``0 <= x, y <= 1``)::
+
+    L(lambda, mu, nu) = sum_i lambda_i + (sum of the k smallest s_j)
+    s_j  = -lambda_j + sum_m [(a_jm - U_m) mu_mj + (L_m - a_jm) nu_mj] + sum_{i != j} min(0, g_ij)
+    g_ij = c_ij - lambda_i + sum_m a_im (mu_mj - nu_mj)          (c_ij = w_i d_ij)
+
+Weak duality makes ``L`` a lower bound on every plan that meets the bands, whatever the
+multipliers (contiguity, locks and budget are relaxed: still valid). At the LP's own duals it
+equals the LP optimum.
+
+**Nearby pairs, still exact.** Each unit keeps its ``K`` nearest other units as candidate
+centres, and its multiplier is held at ``lambda_i <= cap_i = w_i d(i, K-th nearest)``. For every
+pair outside the list ``c_ij >= cap_i >= lambda_i`` and ``a, mu >= 0``, so ``g_ij >= 0`` and
+the pair adds nothing to ``s_j``: ``L`` evaluated on the lists equals ``L`` over all ``n^2``
+pairs. Restricting where the multipliers may go only restricts the dual; every value is a
+valid bound. With ``K = n - 1`` (all pairs) the cap is lifted and the lower-band prices
+``nu`` are used too; with shorter lists ``nu = 0`` (a floor price could make a far pair
+attractive).
+
+**Ascent.** Projected subgradient steps ``t = theta (target - L) / |g|^2`` (Polyak), with
+``theta`` halved after ``patience`` steps without a new best, from a warm start (the LP's
+duals, or the plan's own unit costs). The number of steps is fixed: the bound does not depend
+on the clock. The best value seen is returned, with its multipliers (for reduced-cost fixing).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+import numpy as np
+
+from ..geo import nearest_km
+from .problem import TerritoryProblem
+
+__all__ = ["AscentResult", "NearLagrangian"]
+
+
+@dataclasses.dataclass
+class AscentResult:
+    value: float  # best L seen (weighted km): a valid lower bound
+    lam: np.ndarray  # (n,) multipliers at the best value
+    mu: np.ndarray  # (M, n) upper-band prices
+    nu: np.ndarray  # (M, n) lower-band prices
+    steps: int
+    s: np.ndarray  # (n,) centre values s_j at the best multipliers
+    chosen: np.ndarray  # the k centres of the inner minimiser at the best multipliers
+
+
+class NearLagrangian:
+    """The function ``L`` above on each unit's ``K`` nearest candidate centres."""
+
+    def __init__(self, problem: TerritoryProblem, neighbours: int):
+        n = problem.n
+        self.problem = problem
+        self.n, self.k = n, problem.k
+        kk = int(min(max(neighbours, 1), n - 1))
+        idx, km = nearest_km(problem.lat, problem.lon, min(kk + 1, n))
+        # drop each unit itself (coincident units may come first in either order)
+        not_self = idx != np.arange(n)[:, None]
+        first_k = np.cumsum(not_self, axis=1) <= kk
+        keep = not_self & first_k
+        self.nbr = idx[keep].reshape(n, kk)
+        km = km[keep].reshape(n, kk)
+        self.cost = problem.weight[:, None] * km
+        self.full = kk >= n - 1
+        self.cap = np.full(n, np.inf) if self.full else self.cost[:, -1].copy()
+        safe = np.where(problem.mean > 0, problem.mean, 1.0)
+        self.a = problem.values / safe  # (n, M) in shares of the mean
+        self.upper = problem.upper / safe  # (M,)
+        self.lower = problem.lower / safe
+        self.neighbours = kk
+
+    @property
+    def pairs(self) -> int:
+        return int(self.nbr.size)
+
+    def project(self, lam, mu, nu):
+        nu = np.maximum(nu, 0.0) if self.full else np.zeros_like(nu)
+        return np.minimum(lam, self.cap), np.maximum(mu, 0.0), nu
+
+    def reduced(self, lam, mu, nu) -> np.ndarray:
+        """``g_ij`` on the lists, (n, K)."""
+        g = self.cost - lam[:, None]
+        beta = mu - nu
+        for m in range(self.a.shape[1]):
+            g += self.a[:, m, None] * beta[m][self.nbr]
+        return g
+
+    def evaluate(self, lam: np.ndarray, mu: np.ndarray, nu: np.ndarray | None = None):
+        """``L``, its subgradient ``(d lambda, d mu, d nu)``, ``s``, the chosen centres."""
+        n, k = self.n, self.k
+        nu = np.zeros_like(mu) if nu is None else nu
+        g = self.reduced(lam, mu, nu)
+        neg = np.minimum(g, 0.0)
+        s = -lam + ((self.a - self.upper) * mu.T).sum(axis=1)
+        s += ((self.lower - self.a) * nu.T).sum(axis=1)
+        s += np.bincount(self.nbr.ravel(), weights=neg.ravel(), minlength=n)
+        chosen = np.argsort(s, kind="stable")[:k]
+        value = float(lam.sum() + s[chosen].sum())
+        in_c = np.zeros(n, dtype=bool)
+        in_c[chosen] = True
+        x = (g < 0) & in_c[self.nbr]
+        grad_lam = 1.0 - x.sum(axis=1) - in_c
+        rows = np.nonzero(x)
+        cols = self.nbr[rows]
+        grad_mu = np.zeros_like(mu)
+        grad_nu = np.zeros_like(mu)
+        for m in range(self.a.shape[1]):
+            load = np.bincount(cols, weights=self.a[rows[0], m], minlength=n) + self.a[:, m]
+            grad_mu[m] = np.where(in_c, load - self.upper[m], 0.0)
+            grad_nu[m] = np.where(in_c, self.lower[m] - load, 0.0) if self.full else 0.0
+        return value, (grad_lam, grad_mu, grad_nu), s, chosen
+
+    def ascend(
+        self,
+        lam: np.ndarray,
+        mu: np.ndarray,
+        nu: np.ndarray | None = None,
+        *,
+        steps: int,
+        target: float | None = None,
+        patience: int = 8,
+        theta: float = 1.0,
+        alpha: float = 1.0,
+        stop: Callable[[], bool] | None = None,
+    ) -> AscentResult:
+        """Projected subgradient ascent for exactly ``steps`` evaluations (fewer only when the
+        subgradient vanishes - the multipliers are then optimal - or ``stop()``, the safety
+        stop, says so)."""
+        nu = np.zeros_like(mu) if nu is None else nu
+        x = self.project(*(np.asarray(v, float).copy() for v in (lam, mu, nu)))
+        best = None
+        stall = 0
+        done = 0
+        direction = None
+        for done in range(1, steps + 1):
+            value, grads, s, chosen = self.evaluate(*x)
+            if best is None or value > best.value + 1e-12 * max(abs(best.value), 1.0):
+                best = AscentResult(value, *(v.copy() for v in x), done, s, chosen)
+                stall = 0
+            else:
+                stall += 1
+                if stall >= patience:
+                    theta, stall = theta / 2.0, 0
+            if direction is not None and alpha < 1.0:  # deflected subgradient
+                grads = tuple(alpha * g + (1 - alpha) * d for g, d in zip(grads, direction))
+            # the step must respect the projection: drop components that push into a bound
+            g_lam, g_mu, g_nu = grads
+            g_lam = np.where((x[0] >= self.cap) & (g_lam > 0), 0.0, g_lam)
+            g_mu = np.where((x[1] <= 0) & (g_mu < 0), 0.0, g_mu)
+            g_nu = np.where((x[2] <= 0) & (g_nu < 0), 0.0, g_nu) if self.full else 0.0 * g_nu
+            direction = (g_lam, g_mu, g_nu)
+            norm = float(sum((g**2).sum() for g in direction))
+            if norm <= 0 or theta < 1e-6 or (stop is not None and stop()):
+                break
+            scale = max(abs(best.value), abs(target) if target is not None else 0.0, 1e-9)
+            goal = target if target is not None and target > best.value else None
+            if goal is None:  # moving target: a little above the best value so far
+                goal = best.value + 0.02 * scale
+            t = theta * (goal - value) / norm
+            x = self.project(*(v + t * g for v, g in zip(x, direction)))
+        best.steps = done
+        return best
+
+    def plan_start(self, labels: np.ndarray, centres: np.ndarray) -> np.ndarray:
+        """Multipliers from a plan: each unit's cost to its centre (their sum is the plan's
+        cost), capped."""
+        p = self.problem
+        from ..geo import haversine_km
+
+        c = np.asarray(centres)[labels]
+        lam = p.weight * haversine_km(p.lat, p.lon, p.lat[c], p.lon[c])
+        return np.minimum(lam, self.cap)
