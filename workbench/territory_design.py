@@ -33,7 +33,6 @@ from .io import load, load_geojson, load_stage, save_stage
 from .schema import BOOL_TRUE
 from .territory import TerritoryDesigner, TerritoryPlan, disruption_frontier
 from .territory.alignment import account_alignment
-from .territory.bound import BoundMethod
 from .territory.designer import MAX_ROUNDS
 from .territory.matching import RepMatching, match_reps
 from .territory.quota import allocate_quotas, attainment_spread, seasonality
@@ -265,8 +264,6 @@ def plan_summary(plan: TerritoryPlan) -> pd.DataFrame:
             "share_moved": plan.share_moved, "n_moved": plan.n_moved,
             "contiguous": plan.contiguous, "feasible": plan.feasible,
             "violations": len(plan.violations),
-            # which bound certifies the gap, and whether it proves the plan optimal
-            "bound_lagrangian": plan.bound_method == BoundMethod.LAGRANGIAN.value,
             "proven_optimal": plan.proven_optimal,
             "search_rounds": plan.info.get("search_rounds", 1),
             "proven_infeasible": bool(plan.info.get("proven_infeasible", False)),

@@ -99,10 +99,6 @@ def _moved(problem: TerritoryProblem, labels: np.ndarray) -> np.ndarray:
     return problem.current_given & (problem.current != labels)
 
 
-def _band_excess(problem: TerritoryProblem, sums: np.ndarray) -> np.ndarray:
-    return band_excess(problem, sums)
-
-
 def centres_of(problem: TerritoryProblem, labels: np.ndarray) -> np.ndarray:
     """Best member unit of each territory: the weighted 1-median ``argmin_c sum w_i d(i, c)``.
 
@@ -148,7 +144,7 @@ def evaluate(problem: TerritoryProblem, labels: np.ndarray, centres: np.ndarray 
     moved = _moved(problem, labels)
     obj += _move_unit_cost(problem) * moved.sum()
     sums = _territory_sums(problem, labels)
-    viol = float(_band_excess(problem, sums).sum())
+    viol = float(band_excess(problem, sums).sum())
     if problem.max_moved is not None:
         viol += BUDGET_WEIGHT * max(0, int(moved.sum()) - problem.max_moved)
     return obj, viol, centres
@@ -1263,7 +1259,7 @@ def lns(
     while fails < max_fails and tries < max_tries and not budget.expired():
         tries += 1
         sums = _territory_sums(problem, labels)
-        excess = _band_excess(problem, sums).sum(axis=1)
+        excess = band_excess(problem, sums).sum(axis=1)
         tgraph = _territory_graph(problem, labels)
         group = None
         state = labels.tobytes()
