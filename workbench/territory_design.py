@@ -361,7 +361,9 @@ def headcount_check(sizing: dict[str, object], plan: TerritoryPlan, blocks: pd.D
                            exact=float(rec["exact_reps"]), capacity=sizing["capacity"])
     if not check.material or check.recommended > len(blocks):
         return check
-    alt_params = dataclasses.replace(params, max_moved=1.0, rep_home_centers=False)
+    # an illustration of the other headcount, not the plan: half the effort, one round
+    alt_params = dataclasses.replace(params, max_moved=1.0, rep_home_centers=False,
+                                     effort=params.effort / 2)
     alt = propose_plan(blocks, adjacency, reps, alt_params, progress=progress,
                        k=check.recommended, max_rounds=1)  # one search round
     return dataclasses.replace(check, alternative=alt)

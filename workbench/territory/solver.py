@@ -57,8 +57,8 @@ BUDGET_PENALTY = BALANCE_PENALTY * BUDGET_WEIGHT  # per unit, in the LP/MILP obj
 ROUND_NEAR = 8
 # Work limits (see budget.py): branch-and-bound nodes of the rounding and LNS MILPs, tabu
 # iterations, LNS group solves per territory.
-ROUND_NODES = 200
-GROUP_NODES = 100
+ROUND_NODES = 50
+GROUP_NODES = 50
 TABU_CAP = 20_000  # at most this many tabu iterations (x effort)
 TABU_LARGE = 1_500  # on large instances (n k > 200,000)
 LNS_TRIES_PER_TERRITORY = 1
@@ -415,7 +415,7 @@ def _round_split(problem, labels, split, i, j, x, centres, budget, *, near: int 
         constraints=LinearConstraint(a, np.concatenate(lo), np.concatenate(hi)),
         integrality=np.r_[np.ones(q), np.zeros(nv - q)],
         bounds=Bounds(np.zeros(nv), np.r_[np.ones(q), np.full(nv - q, np.inf)]),
-        options=budget.highs(node_limit=ROUND_NODES, mip_rel_gap=1e-3),
+        options=budget.highs(node_limit=ROUND_NODES, mip_rel_gap=1e-2),
     )
     out = labels.copy()
     if res.x is not None:
@@ -1170,7 +1170,7 @@ def group_milp(
         constraints=LinearConstraint(mat, np.concatenate(lo), np.concatenate(hi)),
         integrality=np.r_[np.ones(q), np.zeros(nv - q)],
         bounds=Bounds(np.zeros(nv), np.r_[np.ones(q), np.full(nv - q, np.inf)]),
-        options=budget.highs(node_limit=GROUP_NODES, mip_rel_gap=1e-4),
+        options=budget.highs(node_limit=GROUP_NODES, mip_rel_gap=2e-3),
     )
     if res.x is None:
         return None
@@ -1589,7 +1589,7 @@ def solve(
     if n_starts is None:
         n_starts = budget.scaled(8 if size <= 5_000 else (4 if size <= 200_000 else 1))
     if n_polish is None:
-        n_polish = 2 if size <= 200_000 else 1
+        n_polish = 2 if size <= 200_000 and budget.effort >= 1 else 1
     if problem.centers is not None:
         n_starts = 1  # fixed centres: the allocation is deterministic
     # large instances: the tabu search (one move per step) gets a share of the work only
@@ -1681,11 +1681,14 @@ def _polish(problem, pool, n_polish, budget, rng, history, progress, done) -> So
     the vertex substitution."""
     elites = pool[: max(n_polish, 1)]
     if problem.max_moved is not None:
-        # under a disruption budget the current alignment is always worth polishing
+        # under a disruption budget the current alignment is worth polishing when the elites
+        # stay infeasible (it is the one start that surely respects a tight budget)
         elites += [p_ for p_ in pool[max(n_polish, 1) :] if p_[1] == -1]
     best: SolveResult | None = None
     for rank, (_, start, labels, centres) in enumerate(elites):
         if rank > 0 and best is not None and done(best.labels, best.centres):
+            break
+        if start == -1 and rank >= max(n_polish, 1) and best is not None and best.violation <= 0:
             break
         labels, centres = lns(
             problem, labels, centres, budget=budget, rng=rng, max_fails=LNS_FAILS
