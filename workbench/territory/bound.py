@@ -44,7 +44,7 @@ import scipy.sparse as sp
 from scipy.optimize import linprog
 
 from ..geo import distance_matrix_km, nearest_km
-from .budget import Budget
+from .budget import Budget, unlimited_if_none
 from .lagrangian import NearLagrangian
 from .problem import TerritoryProblem
 
@@ -145,7 +145,7 @@ def lower_bound(
     -------
     BoundResult
     """
-    budget = budget if budget is not None else Budget(safety_seconds=None)
+    budget = unlimited_if_none(budget)
     t0 = time.perf_counter()
     if problem.centers is not None:
         res = _fixed_centre_bound(problem, pairs_per_unit, budget)
@@ -179,7 +179,7 @@ def lagrangian_bound(
         return prior
     if prior is not None and (prior.infeasible or prior.proven):
         return prior
-    budget = budget if budget is not None else Budget(safety_seconds=None)
+    budget = unlimited_if_none(budget)
     t0 = time.perf_counter()
     n, k = problem.n, problem.k
     lag = lag if lag is not None else near_lagrangian(problem)
@@ -230,29 +230,6 @@ def _seed_estimate(problem: TerritoryProblem) -> float:
 
 # ---------------------------------------------------------------------------------------------
 # free centres: balanced p-median
-
-
-def _candidate_centres(problem: TerritoryProblem, q: int) -> np.ndarray:
-    """A spread-out subset of q units as candidate centres for the restricted LP: weighted
-    k-means++ picks (deterministic), so dense areas get more candidates."""
-    n = problem.n
-    if q >= n:
-        return np.arange(n)
-    rng = np.random.default_rng(12345)
-    w = problem.weight + 1e-12 * max(problem.weight.max(), 1.0)
-    from ..geo import haversine_km
-
-    chosen = [int(np.argmax(w))]
-    d = haversine_km(problem.lat, problem.lon, problem.lat[chosen[0]], problem.lon[chosen[0]])
-    for _ in range(1, q):
-        prob = w * d**2
-        tot = prob.sum()
-        nxt = int(rng.choice(n, p=prob / tot)) if tot > 0 else int(np.argmax(d))
-        chosen.append(nxt)
-        d = np.minimum(
-            d, haversine_km(problem.lat, problem.lon, problem.lat[nxt], problem.lon[nxt])
-        )
-    return np.unique(np.asarray(chosen, dtype=np.int64))
 
 
 def _cand_pairs(problem: TerritoryProblem, cand: np.ndarray, r: int):
@@ -348,10 +325,13 @@ def _free_centre_bound(problem: TerritoryProblem, r: int | None, budget: Budget)
         res, p = _free_lp(problem, cand, i, c, budget)
         full = r_now >= n - 1
         if res.status == 0:
-            lam = res.eqlin.marginals[:n]
-            u = res.ineqlin.marginals[p:].reshape(2 * mcount, n)
-            uu, ul = np.minimum(u[0::2], 0.0), np.minimum(u[1::2], 0.0)
-            value = _free_lagrangian(problem, lam, uu, ul)
+            # the LP's duals priced on the full problem: the Lagrangian of .lagrangian on all
+            # pairs (band prices per share of the mean: -u x mean)
+            safe = np.where(problem.mean > 0, problem.mean, 1.0)
+            u = np.minimum(res.ineqlin.marginals[p:].reshape(2 * mcount, n), 0.0)
+            lam = res.eqlin.marginals[:n].copy()
+            mu, nu = -u[0::2] * safe[:, None], -u[1::2] * safe[:, None]
+            value = NearLagrangian(problem, n - 1).evaluate(lam, mu, nu)[0]
             if full:
                 method, detail = BoundMethod.LP, "LP relaxation of the balanced p-median (all pairs)"
             else:
@@ -359,11 +339,9 @@ def _free_centre_bound(problem: TerritoryProblem, r: int | None, budget: Budget)
                     f"Lagrangian bound (all pairs) at the duals of the LP restricted to each "
                     f"unit's {r_now} nearest candidate centres"
                 )
-            safe = np.where(problem.mean > 0, problem.mean, 1.0)
             return BoundResult(
                 max(value, 0.0), method, 0.0, float(res.fun), res.x[p:].copy(), False, len(i),
-                detail, frozenset({"balance"}), lam.copy(), -uu * safe[:, None],
-                -ul * safe[:, None] if full or len(cand) == n else None,
+                detail, frozenset({"balance"}), lam, mu, nu,
             )
         if res.status == 2:
             if full:
@@ -381,34 +359,6 @@ def _pair_km(problem: TerritoryProblem, i: np.ndarray, j: np.ndarray) -> np.ndar
     from ..geo import haversine_km
 
     return haversine_km(problem.lat[i], problem.lon[i], problem.lat[j], problem.lon[j])
-
-
-def _free_lagrangian(problem: TerritoryProblem, lam, uu, ul) -> float:
-    """L(lambda, uU, uL) of the full balanced p-median (module docstring), exact."""
-    s = _centre_values(problem, lam, uu, ul)
-    return float(lam.sum() + np.sort(s)[: problem.k].sum())
-
-
-def _centre_values(problem: TerritoryProblem, lam, uu, ul) -> np.ndarray:
-    """s_j = r_j + sum_{i != j} min(0, g_ij) for every unit j as a centre.
-
-    Dense, in column chunks (used up to ``LP_UNITS`` units).
-    """
-    n = problem.n
-    a = problem.values  # (n, M)
-    up, lo = problem.upper, problem.lower
-    beta = uu - ul  # (M, n): balance price per unit of measure at centre j
-    r0 = -lam - ((a.T - up[:, None]) * uu).sum(0) + ((a.T - lo[:, None]) * ul).sum(0)
-    s = r0.copy()
-    w = problem.weight
-    chunk = max(1, min(_CHUNK, 20_000_000 // max(n, 1)))
-    for start in range(0, n, chunk):
-        cols = np.arange(start, min(n, start + chunk))
-        d = distance_matrix_km(problem.lat, problem.lon, problem.lat[cols], problem.lon[cols])
-        g = w[:, None] * d - lam[:, None] - a @ beta[:, cols]
-        g[cols, np.arange(len(cols))] = 0.0  # x_jj is y_j, counted in r0
-        s[cols] += np.minimum(g, 0.0).sum(axis=0)
-    return s
 
 
 # ---------------------------------------------------------------------------------------------

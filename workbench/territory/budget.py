@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 
-__all__ = ["Budget"]
+__all__ = ["Budget", "unlimited_if_none"]
 
 
 class Budget:
@@ -32,6 +32,13 @@ class Budget:
         self.safety_seconds = safety_seconds
         self.t0 = time.perf_counter()
         self.safety_stop = False
+
+    def sharing_clock(self, effort: float | None = None) -> Budget:
+        """A budget of its own (``effort``, default this one's) on this budget's safety clock,
+        for work done beside it or after it (another thread, another round)."""
+        other = Budget(self.effort if effort is None else effort, self.safety_seconds)
+        other.t0 = self.t0
+        return other
 
     def scaled(self, count: float, *, at_least: int = 1) -> int:
         """``count`` work units at this effort (an int, at least ``at_least``)."""
@@ -59,3 +66,8 @@ class Budget:
 
     def elapsed(self) -> float:
         return time.perf_counter() - self.t0
+
+
+def unlimited_if_none(budget: Budget | None) -> Budget:
+    """``budget``, or a default budget without a safety stop (for direct calls of one step)."""
+    return budget if budget is not None else Budget(safety_seconds=None)

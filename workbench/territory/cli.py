@@ -141,12 +141,7 @@ def run_design(args: argparse.Namespace) -> int:
         for col in ("lat", "lon"):
             if col not in centers.columns:
                 problems.append(f"{args.centers}: column {col} is missing (--centers: lat,lon)")
-            else:
-                values = pd.to_numeric(centers[col], errors="coerce")
-                for i in values.index[values.isna()]:
-                    problems.append(f"{args.centers}:{i + 2}: column {col}: expected a number, "
-                                    f"got {centers.at[i, col]!r}")
-                centers[col] = values
+        _numeric(centers, args.centers, ("lat", "lon"), problems)
     adjacency = _read_csv(getattr(args, "adjacency", None), "adjacency", problems)
     current = _read_csv(getattr(args, "current", None), "current", problems)
     locked = _read_csv(getattr(args, "locked", None), "locked", problems)
@@ -229,21 +224,12 @@ def run_adjacency(args: argparse.Namespace) -> int:
         for col in need:
             if col not in units.columns:
                 problems.append(f"{args.units}: column {col} is missing")
-        for col in ("lat", "lon"):
-            if col in units.columns and not args.polygons:
-                values = pd.to_numeric(units[col], errors="coerce")
-                for i in values.index[values.isna()]:
-                    problems.append(f"{args.units}:{i + 2}: column {col}: expected a number, "
-                                    f"got {units.at[i, col]!r}")
-                units[col] = values
+        if not args.polygons:
+            _numeric(units, args.units, ("lat", "lon"), problems)
     if args.polygons is not None and not Path(args.polygons).is_file():
         problems.append(f"{args.polygons}: file not found (--polygons)")
     if problems:
-        print(f"workbench adjacency: {len(problems)} input problem(s); nothing written:",
-              file=sys.stderr)
-        for p in problems:
-            print(f"  {p}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return _fail(problems, "adjacency")
     if args.polygons is not None:
         import geopandas as gpd
 
@@ -268,8 +254,22 @@ def run_adjacency(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _fail(problems: list[str]) -> int:
-    print(f"workbench design: {len(problems)} input problem(s); nothing written:", file=sys.stderr)
+def _numeric(frame: pd.DataFrame, path, columns, problems: list[str]) -> None:
+    """Parse ``columns`` (those present) of a CSV read as text as numbers, in place; every
+    cell that is not one becomes a problem naming the file, line and column."""
+    for col in columns:
+        if col not in frame.columns:
+            continue
+        values = pd.to_numeric(frame[col], errors="coerce")
+        for i in values.index[values.isna()]:
+            problems.append(f"{path}:{i + 2}: column {col}: expected a number, "
+                            f"got {frame.at[i, col]!r}")
+        frame[col] = values
+
+
+def _fail(problems: list[str], command: str = "design") -> int:
+    print(f"workbench {command}: {len(problems)} input problem(s); nothing written:",
+          file=sys.stderr)
     for p in problems:
         print(f"  {p}", file=sys.stderr)
     return EXIT_BAD_INPUT

@@ -314,8 +314,7 @@ def _design(problem, *, seed, n_starts, effort, time_limit, target_gap, max_roun
     rounds = 0
     history: list = []
     for rounds in range(1, max(max_rounds, 1) + 1):
-        budget = Budget(effort * 2 ** (rounds - 1), safety_seconds=time_limit)
-        budget.t0 = clock.t0
+        budget = clock.sharing_clock(effort * 2 ** (rounds - 1))
         result = _solver.solve(
             problem,
             seed=seed + 1000 * (rounds - 1),
@@ -339,14 +338,14 @@ def _design(problem, *, seed, n_starts, effort, time_limit, target_gap, max_roun
                      f"{2 ** rounds}x the effort")
     result = best
     bound = bounds.final(result)
+    feasible = result.violation <= 1e-12
+    gap = None if bound is None or not feasible else _gap(result.objective * W, bound.value)
     if (
         exact
         and compute_bound
-        and result.violation <= 1e-12
-        and bound is not None
-        and _exact.PROOF_GAP < _gap(result.objective * W, bound.value)
-        and (_gap(result.objective * W, bound.value) <= _exact.EXACT_MAX_GAP
-             or problem.n <= _exact.EXACT_ANY_GAP_UNITS)
+        and gap is not None
+        and _exact.PROOF_GAP < gap
+        and (gap <= _exact.EXACT_MAX_GAP or problem.n <= _exact.EXACT_ANY_GAP_UNITS)
         and _exact.applicable(problem)
     ):
         bound, labels_x = _exact.prove(
@@ -438,15 +437,10 @@ class _BoundWorker:
         self.thread = threading.Thread(target=self._run, name="territory-bound", daemon=True)
         self.thread.start()
 
-    def _budget(self) -> Budget:
-        b = Budget(self.clock.effort, safety_seconds=self.clock.safety_seconds)
-        b.t0 = self.clock.t0
-        return b
-
     def _run(self) -> None:
         problem = self.problem
         try:
-            self.result = lower_bound(problem, budget=self._budget())
+            self.result = lower_bound(problem, budget=self.clock.sharing_clock())
         except Exception as exc:  # noqa: BLE001 - a failed bound must not lose the plan
             self.error = exc
         finally:
@@ -457,12 +451,11 @@ class _BoundWorker:
             return
         try:
             lag = near_lagrangian(problem)
+            budget = self.clock.sharing_clock()
             if self.result is None or self.result.lam is None:
-                self.result = lagrangian_bound(problem, self.result, budget=self._budget(),
-                                               lag=lag)
+                self.result = lagrangian_bound(problem, self.result, budget=budget, lag=lag)
             self._plan_ready.wait()
             if self._plan is not None:
-                budget = self._budget()
                 self.result = lagrangian_bound(problem, self.result, budget=budget,
                                                upper=self._plan, lag=lag,
                                                steps=budget.scaled(ASCENT_STEPS // 3))

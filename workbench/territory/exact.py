@@ -270,14 +270,12 @@ def prove(
     upper = objective * W
     pi, pj, _ = _fixing(problem, bound, upper)
     # the incumbent's columns always survive fixing (its cost is UB); make sure of rounding
-    extra = [(i, centres[labels[i]]) for i in range(problem.n)]
-    have = set(zip(pi.tolist(), pj.tolist()))
-    add = [(i, int(j)) for i, j in extra if (i, int(j)) not in have]
-    if add:
-        pi = np.r_[pi, [a for a, _ in add]]
-        pj = np.r_[pj, [b for _, b in add]]
+    n = problem.n
+    own = np.asarray(centres)[labels]
+    missing = ~np.isin(np.arange(n) * n + own, pi * n + pj)
+    pi, pj = np.r_[pi, np.arange(n)[missing]], np.r_[pj, own[missing]]
     lp, model = _build(problem, pi, pj)
-    kept = len(pi) / float(problem.n * problem.n)
+    kept = len(pi) / float(n * n)
     with _stdout_silenced():  # HiGHS prints a banner on stdout when it is created
         h = highspy.Highs()
     h.setOptionValue("output_flag", False)
@@ -288,8 +286,7 @@ def prove(
     h.setOptionValue("random_seed", 0)
     h.passModel(lp)
     start = np.zeros(len(pi))
-    for i in range(problem.n):
-        start[model.col[(i, int(centres[labels[i]]))]] = 1.0
+    start[[model.col[(i, int(own[i]))] for i in range(n)]] = 1.0
     best_x = start
     best_cost = float(model.cost @ start)
     dual = -np.inf
@@ -344,10 +341,8 @@ def prove(
         slot = {int(c): s for s, c in enumerate(centre_ids)}
         new_labels = np.empty(problem.n, dtype=np.int64)
         new_labels[model.pi[pick]] = [slot[int(c)] for c in model.pj[pick]]
-    value = max(dual, bound.value) if np.isfinite(dual) else bound.value
-    if proven:
-        # HiGHS stops within PROOF_GAP of its incumbent: the bound is that dual bound
-        value = max(bound.value, dual)
+    # HiGHS's dual bound (within PROOF_GAP of its incumbent when proven) is valid at any stop
+    value = max(dual, bound.value)
     took = time.perf_counter() - t0
     covers = set(bound.covers)
     if proven and problem.graph is not None:

@@ -48,8 +48,6 @@ class AscentResult:
     mu: np.ndarray  # (M, n) upper-band prices
     nu: np.ndarray  # (M, n) lower-band prices
     steps: int
-    s: np.ndarray  # (n,) centre values s_j at the best multipliers
-    chosen: np.ndarray  # the k centres of the inner minimiser at the best multipliers
 
 
 class NearLagrangian:
@@ -140,9 +138,9 @@ class NearLagrangian:
         done = 0
         direction = None
         for done in range(1, steps + 1):
-            value, grads, s, chosen = self.evaluate(*x)
+            value, grads, _, _ = self.evaluate(*x)
             if best is None or value > best.value + 1e-12 * max(abs(best.value), 1.0):
-                best = AscentResult(value, *(v.copy() for v in x), done, s, chosen)
+                best = AscentResult(value, *(v.copy() for v in x), done)
                 stall = 0
             else:
                 stall += 1
@@ -154,7 +152,7 @@ class NearLagrangian:
             g_lam, g_mu, g_nu = grads
             g_lam = np.where((x[0] >= self.cap) & (g_lam > 0), 0.0, g_lam)
             g_mu = np.where((x[1] <= 0) & (g_mu < 0), 0.0, g_mu)
-            g_nu = np.where((x[2] <= 0) & (g_nu < 0), 0.0, g_nu) if self.full else 0.0 * g_nu
+            g_nu = np.where((x[2] <= 0) & (g_nu < 0), 0.0, g_nu)  # 0 without all pairs
             direction = (g_lam, g_mu, g_nu)
             norm = float(sum((g**2).sum() for g in direction))
             if norm <= 0 or theta < 1e-6 or (stop is not None and stop()):
@@ -167,13 +165,3 @@ class NearLagrangian:
             x = self.project(*(v + t * g for v, g in zip(x, direction)))
         best.steps = done
         return best
-
-    def plan_start(self, labels: np.ndarray, centres: np.ndarray) -> np.ndarray:
-        """Multipliers from a plan: each unit's cost to its centre (their sum is the plan's
-        cost), capped."""
-        p = self.problem
-        from ..geo import haversine_km
-
-        c = np.asarray(centres)[labels]
-        lam = p.weight * haversine_km(p.lat, p.lon, p.lat[c], p.lon[c])
-        return np.minimum(lam, self.cap)

@@ -655,25 +655,26 @@ def _paired_measure_blocks(problem: TerritoryProblem) -> list[Violation]:
         core = np.zeros(problem.n, dtype=bool)
         core[i] = True
         # any unit may join a big unit's territory (locks elsewhere only shrink the choice)
-        v = _paired_core_block(problem, core, ~core, str(problem.ids[i]),
+        v = _paired_core_block(problem, core, ~core, "balance", str(problem.ids[i]),
                                f"a territory holding unit {problem.ids[i]}",
                                ("the unit already has", "the unit's"))
         if v is not None:
             out.append(v)
     for s in np.unique(problem.locked[problem.locked >= 0]):
         core = problem.locked == s
-        if core.sum() < 2 and problem.values[core].max(initial=0) >= 0.5 * problem.mean.min():
+        if core.sum() < 2 and (a[core] >= 0.5 * problem.mean).any():
             continue  # a single big locked unit is checked above
         others = problem.locked < 0  # units locked elsewhere cannot join
-        v = _paired_core_block(problem, core, others, problem.labels[s],
+        v = _paired_core_block(problem, core, others, "lock", problem.labels[s],
                                f"{problem.labels[s]} (its {int(core.sum())} locked unit(s))",
                                ("its locked units already have", "its locked units'"))
         if v is not None:
-            out.append(Violation("lock", v.subject, v.reason))
+            out.append(v)
     return out
 
 
-def _paired_core_block(problem, core, others, subject: str, holder: str, what: tuple):
+def _paired_core_block(problem, core, others, constraint: str, subject: str, holder: str,
+                       what: tuple):
     """The first pair of measures the territory holding ``core`` cannot meet together (see
     :func:`_paired_measure_blocks`), as a Violation, or None."""
     a = problem.values
@@ -690,7 +691,7 @@ def _paired_core_block(problem, core, others, subject: str, holder: str, what: t
                                                 most=True)
             if most < lo[m2] * (1 - 1e-12):
                 return Violation(
-                    "balance", subject,
+                    constraint, subject,
                     f"{holder} reaches at most {100 * most / mean[m2]:.0f}% of the mean {name2}: "
                     f"{what[0]} {100 * base[m] / mean[m]:.0f}% of the mean {name}, and "
                     f"what fits under the {name} cap cannot lift {name2} to its floor of "
@@ -700,7 +701,7 @@ def _paired_core_block(problem, core, others, subject: str, holder: str, what: t
                                                  most=False)
             if least > up[m2] * (1 + 1e-12):
                 return Violation(
-                    "balance", subject,
+                    constraint, subject,
                     f"{holder} has at least {100 * least / mean[m2]:.0f}% of the mean {name2}: "
                     f"reaching the {name} floor of {100 * (1 - problem.tolerance[m]):.0f}% from "
                     f"{what[1]} {100 * base[m] / mean[m]:.0f}% pushes {name2} over its cap of "

@@ -35,7 +35,7 @@ from scipy.optimize import Bounds, LinearConstraint, linear_sum_assignment, linp
 from scipy.sparse.csgraph import connected_components as _cc
 
 from ..geo import distance_matrix_km, haversine_km, nearest_km
-from .budget import Budget
+from .budget import Budget, unlimited_if_none
 from .problem import TerritoryProblem, band_excess
 
 __all__ = ["SolveResult", "centres_of", "component_pieces", "evaluate", "solve"]
@@ -227,7 +227,7 @@ def allocate(
     units of the LP are then rounded by an exact MILP over just those units.
     """
     n, k = problem.n, problem.k
-    budget = budget if budget is not None else Budget(safety_seconds=None)
+    budget = unlimited_if_none(budget)
     mcount = problem.values.shape[1]
     i, j = _candidate_pairs(problem, centres)
     clat, clon = _centre_xy(problem, centres)
@@ -1170,7 +1170,7 @@ def group_milp(
         constraints=LinearConstraint(mat, np.concatenate(lo), np.concatenate(hi)),
         integrality=np.r_[np.ones(q), np.zeros(nv - q)],
         bounds=Bounds(np.zeros(nv), np.r_[np.ones(q), np.full(nv - q, np.inf)]),
-        options=budget.highs(node_limit=GROUP_NODES, mip_rel_gap=2e-3),
+        options=unlimited_if_none(budget).highs(node_limit=GROUP_NODES, mip_rel_gap=2e-3),
     )
     if res.x is None:
         return None
@@ -1660,11 +1660,9 @@ def solve(
         y = lp_centres()
         if y is not None and np.count_nonzero(y > 1e-9) >= k:
             run_start(len(history), np.argsort(-y, kind="stable")[:k])
-    _, _, lab, cen = min(pool, key=lambda x: (x[0], x[1]))
-    finished = done(lab, cen)
     pool.sort(key=lambda x: (x[0], x[1]))
-    if finished:
-        _, _, labels, centres = pool[0]
+    _, _, labels, centres = pool[0]
+    if done(labels, centres):
         obj, viol, centres = evaluate(problem, labels, None if problem.centers is None else centres)
         best = SolveResult(labels.copy(), centres, obj, viol)
     else:
