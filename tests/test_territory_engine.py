@@ -62,7 +62,7 @@ _RUN = textwrap.dedent(
 
 def _run(threads: int) -> dict:
     env = dict(os.environ)
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "WORKBENCH_THREADS"):
         env[var] = str(threads)
     out = subprocess.run([sys.executable, "-c", _RUN], env=env, capture_output=True, text=True,
                          check=True, timeout=600)

@@ -9,9 +9,25 @@ a *safety stop*: when it is reached the search ends at its next check, and the p
 
 from __future__ import annotations
 
+import os
 import time
 
-__all__ = ["Budget", "unlimited_if_none"]
+__all__ = ["Budget", "search_threads", "unlimited_if_none"]
+
+
+def search_threads() -> int:
+    """Threads the search may use: ``WORKBENCH_THREADS`` if set, else the CPU count. Only
+    speed depends on it, never the plan."""
+    env = os.environ.get("WORKBENCH_THREADS", "").strip()
+    if env:
+        try:
+            value = int(env)
+        except ValueError:
+            raise ValueError(f"WORKBENCH_THREADS: expected a whole number, got {env!r}") from None
+        if value < 1:
+            raise ValueError(f"WORKBENCH_THREADS: expected at least 1, got {value}")
+        return value
+    return os.cpu_count() or 1
 
 
 class Budget:

@@ -21,16 +21,21 @@ contiguous plan that puts ``i`` with ``j`` also puts with ``j`` some vertex of t
     x_ij <= sum_{v in N(S)} x_vj            (for every i in S)
 
 The cut removes this solution and no contiguous plan; the MIP is solved again (the incumbent
-plan passed as a starting solution) until its optimum is contiguous - then it is optimal
-among all contiguous plans - or the work budget (rounds x nodes) ends. Either way HiGHS's
-dual bound is a valid lower bound (a relaxation of the contiguous problem).
+plan's cost as a cutoff: nodes that cannot beat it by ``PROOF_GAP / 2`` are pruned, and a tree
+pruned whole proves the incumbent optimal) until its optimum is contiguous - then it is
+optimal among all contiguous plans - or the work budget (rounds x nodes) ends. Either way
+HiGHS's dual bound is a valid lower bound (a relaxation of the contiguous problem).
+
+HiGHS runs in a child process (:mod:`._highs_child`) that is killed if it outlives the safety
+stop: HiGHS 1.16 can run past its own time limit on these models.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import os
+import pickle
+import select
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -62,18 +67,56 @@ EXACT_MAX_GAP = 0.05
 EXACT_ANY_GAP_UNITS = 60
 
 
-@contextlib.contextmanager
-def _stdout_silenced():
-    """Point file descriptor 1 at /dev/null for the duration (C-level prints included)."""
-    sys.stdout.flush()
-    saved = os.dup(1)
-    try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), 1)
-        yield
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
+#: Seconds the child process may take beyond the safety stop before it is killed.
+CHILD_GRACE = 5.0
+
+
+class _Child:
+    """HiGHS in a child process (:mod:`._highs_child`), killed if it outlives the safety
+    stop."""
+
+    def __init__(self, spec: dict, options: dict):
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "workbench.territory._highs_child"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        )
+        self._send((spec, options))
+
+    def _send(self, msg) -> None:
+        pickle.dump(msg, self.proc.stdin)
+        self.proc.stdin.flush()
+
+    def run(self, seconds: float | None, cutoff: float) -> dict | None:
+        """One branch and bound; None when it did not answer within ``seconds`` + grace (the
+        child is then killed)."""
+        limit = float("inf") if seconds is None else max(seconds, 0.0)
+        self._send(("run", limit, cutoff))
+        wait = None if seconds is None else limit + CHILD_GRACE
+        ready, _, _ = select.select([self.proc.stdout], [], [], wait)
+        if not ready:
+            self.proc.kill()
+            return None
+        try:
+            return pickle.load(self.proc.stdout)
+        except EOFError:
+            raise RuntimeError("the branch-and-bound process ended unexpectedly") from None
+
+    def add_rows(self, rows) -> None:
+        self._send(("rows", rows))
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.proc.poll() is None:
+            try:
+                self._send(("stop",))
+                self.proc.wait(timeout=CHILD_GRACE)
+            except (OSError, subprocess.TimeoutExpired):
+                self.proc.kill()
+                self.proc.wait()
+        for pipe in (self.proc.stdin, self.proc.stdout):
+            pipe.close()
 
 
 def applicable(problem: TerritoryProblem) -> bool:
@@ -120,9 +163,7 @@ def _fixing(problem: TerritoryProblem, bound: BoundResult, upper: float):
 
 
 def _build(problem: TerritoryProblem, pi: np.ndarray, pj: np.ndarray):
-    """The MIP as a HighsLp (rows: assignment, linking, k, balance)."""
-    import highspy
-
+    """The MIP as arrays for :mod:`._highs_child` (rows: assignment, linking, k, balance)."""
     n, k = problem.n, problem.k
     w = problem.weight
     d = distance_matrix_km(problem.lat, problem.lon, problem.lat, problem.lon)
@@ -182,20 +223,17 @@ def _build(problem: TerritoryProblem, pi: np.ndarray, pj: np.ndarray):
     mat = sp.csr_matrix(
         (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(r, p)
     )
-    lp = highspy.HighsLp()
-    lp.num_col_ = p
-    lp.num_row_ = r
-    lp.col_cost_ = cost.astype(float)
-    lp.col_lower_ = np.zeros(p)
-    lp.col_upper_ = np.ones(p)
-    lp.row_lower_ = np.concatenate(lo).astype(float)
-    lp.row_upper_ = np.concatenate(hi).astype(float)
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
-    lp.a_matrix_.start_ = mat.indptr.astype(np.int32)
-    lp.a_matrix_.index_ = mat.indices.astype(np.int32)
-    lp.a_matrix_.value_ = mat.data.astype(float)
-    lp.integrality_ = [highspy.HighsVarType.kInteger] * p
-    return lp, _Model(pi, pj, cost, col)
+    spec = {
+        "num_col": p,
+        "num_row": r,
+        "cost": cost.astype(float),
+        "row_lower": np.concatenate(lo).astype(float),
+        "row_upper": np.concatenate(hi).astype(float),
+        "start": mat.indptr.astype(np.int32),
+        "index": mat.indices.astype(np.int32),
+        "value": mat.data.astype(float),
+    }
+    return spec, _Model(pi, pj, cost, col)
 
 
 def _cuts(problem: TerritoryProblem, model: _Model, x: np.ndarray) -> list[tuple[list, list]]:
@@ -261,8 +299,6 @@ def prove(
     ``target_gap``, or it is proven optimal. Returns the (possibly stronger) bound and better
     labels (or None). ``objective`` is the plan's weighted mean distance (km).
     """
-    import highspy
-
     if not applicable(problem) or bound.infeasible:
         return bound, None
     t0 = time.perf_counter()
@@ -274,66 +310,69 @@ def prove(
     own = np.asarray(centres)[labels]
     missing = ~np.isin(np.arange(n) * n + own, pi * n + pj)
     pi, pj = np.r_[pi, np.arange(n)[missing]], np.r_[pj, own[missing]]
-    lp, model = _build(problem, pi, pj)
+    spec, model = _build(problem, pi, pj)
     kept = len(pi) / float(n * n)
-    with _stdout_silenced():  # HiGHS prints a banner on stdout when it is created
-        h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("mip_heuristic_effort", 0.0)  # the incumbent comes from the search
-    h.setOptionValue("threads", 1)
-    h.setOptionValue("mip_rel_gap", PROOF_GAP)
-    h.setOptionValue("mip_max_nodes", budget.scaled(EXACT_NODES))
-    h.setOptionValue("random_seed", 0)
-    h.passModel(lp)
-    start = np.zeros(len(pi))
-    start[[model.col[(i, int(own[i]))] for i in range(n)]] = 1.0
-    best_x = start
-    best_cost = float(model.cost @ start)
+    options = {
+        "output_flag": False,
+        "mip_heuristic_effort": 0.0,  # the incumbent comes from the search
+        # no restarts: HiGHS 1.16 can loop past its time limit after a chain of root restarts
+        "mip_allow_restart": False,
+        "threads": 1,
+        "mip_rel_gap": PROOF_GAP,
+        "mip_max_nodes": budget.scaled(EXACT_NODES),
+        "random_seed": 0,
+    }
+    best_x = np.zeros(len(pi))
+    best_x[[model.col[(i, int(own[i]))] for i in range(n)]] = 1.0
+    best_cost = float(model.cost @ best_x)
     dual = -np.inf
     proven = False
     rounds = 0
     why = "its work budget ended"
     iterations = 0
-    for rounds in range(1, budget.scaled(EXACT_ROUNDS) + 1):
-        if budget.expired():
-            break
-        h.setOptionValue("time_limit", budget.seconds_left())
-        sol = highspy.HighsSolution()
-        sol.col_value = list(best_x)
-        h.setSolution(sol)
-        h.run()
-        info = h.getInfo()
-        status = h.getModelStatus()
-        if status == highspy.HighsModelStatus.kTimeLimit:
-            budget.safety_stop = True  # HiGHS's own clock is only the safety stop
-        iterations += int(info.simplex_iteration_count)
-        dual = max(dual, float(info.mip_dual_bound)) if np.isfinite(info.mip_dual_bound) else dual
-        x = np.asarray(h.getSolution().col_value)
-        if problem.graph is None:
-            cuts = []
-        else:
-            cuts = _cuts(problem, model, x)
-        if not cuts and len(x) == len(pi):
-            cost = float(model.cost @ x)
-            if cost < best_cost - 1e-9 * max(best_cost, 1.0):
-                best_x, best_cost = (x > 0.5).astype(float), cost
-        if status == highspy.HighsModelStatus.kOptimal and not cuts:
-            proven, why = True, "proven optimal"
-            break
-        if not cuts:
-            why = "stopped by its node budget"
-            break  # the dual bound stands
-        if np.isfinite(dual) and best_cost / max(dual, 1e-300) - 1.0 <= target_gap:
-            why = f"stopped within the target gap of {100 * target_gap:g}%"
-            break  # certified within the target: further rounds only tighten the proof
-        if iterations >= budget.scaled(EXACT_ITERATIONS):
-            break
-        for idx, val in cuts:
-            h.addRow(-highspy.kHighsInf, 0.0, len(idx), np.asarray(idx, dtype=np.int32),
-                     np.asarray(val, dtype=float))
-        if progress is not None:
-            progress(f"exact: round {rounds}, {len(cuts)} contiguity cuts, "
-                     f"{iterations:,} simplex iterations so far")
+    with _Child(spec, options) as child:
+        for rounds in range(1, budget.scaled(EXACT_ROUNDS) + 1):
+            if budget.expired():
+                break
+            # the incumbent enters as a cutoff: any node that cannot beat it by half of
+            # PROOF_GAP is pruned (HiGHS 1.16 can loop while mapping a starting solution
+            # through presolve); a tree pruned whole leaves a gap of PROOF_GAP / 2
+            cutoff = best_cost * (1.0 - PROOF_GAP / 2)
+            res = child.run(budget.seconds_left(), cutoff)
+            if res is None or res["status"] == "kTimeLimit":
+                budget.safety_stop = True  # the wall clock is only the safety stop
+                if res is None:
+                    why = "the safety stop ended it"
+                    break
+            iterations += res["iterations"]
+            if res["status"] in ("kInfeasible", "kObjectiveBound"):
+                # the whole tree is pruned: no plan of the relaxation beats the cutoff
+                dual = max(dual, cutoff)
+                proven, why = True, "proven optimal"
+                break
+            if np.isfinite(res["dual"]):  # plans at or above the cutoff were pruned
+                dual = max(dual, min(res["dual"], cutoff))
+            if not res["has_solution"]:  # nothing below the cutoff within the node budget
+                why = "stopped by its node budget"
+                break
+            x = res["x"]
+            cuts = [] if problem.graph is None else _cuts(problem, model, x)
+            if not cuts:
+                best_x, best_cost = (x > 0.5).astype(float), float(model.cost @ x)
+                if res["status"] == "kOptimal":
+                    proven, why = True, "proven optimal"
+                else:
+                    why = "stopped by its node budget"
+                break  # the dual bound stands
+            if np.isfinite(dual) and best_cost / max(dual, 1e-300) - 1.0 <= target_gap:
+                why = f"stopped within the target gap of {100 * target_gap:g}%"
+                break  # certified within the target: further rounds only tighten the proof
+            if iterations >= budget.scaled(EXACT_ITERATIONS):
+                break
+            child.add_rows(cuts)
+            if progress is not None:
+                progress(f"exact: round {rounds}, {len(cuts)} contiguity cuts, "
+                         f"{iterations:,} simplex iterations so far")
     new_labels = None
     if best_cost < upper - 1e-9 * max(upper, 1.0):
         pick = best_x > 0.5

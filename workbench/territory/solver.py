@@ -27,7 +27,9 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
+import zlib
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import scipy.sparse as sp
@@ -35,7 +37,7 @@ from scipy.optimize import Bounds, LinearConstraint, linear_sum_assignment, linp
 from scipy.sparse.csgraph import connected_components as _cc
 
 from ..geo import distance_matrix_km, haversine_km, nearest_km
-from .budget import Budget, unlimited_if_none
+from .budget import Budget, search_threads, unlimited_if_none
 from .problem import TerritoryProblem, band_excess
 
 __all__ = ["SolveResult", "centres_of", "component_pieces", "evaluate", "solve"]
@@ -99,15 +101,23 @@ def _moved(problem: TerritoryProblem, labels: np.ndarray) -> np.ndarray:
     return problem.current_given & (problem.current != labels)
 
 
-def centres_of(problem: TerritoryProblem, labels: np.ndarray) -> np.ndarray:
+def centres_of(problem: TerritoryProblem, labels: np.ndarray, previous=None) -> np.ndarray:
     """Best member unit of each territory: the weighted 1-median ``argmin_c sum w_i d(i, c)``.
 
     Only units allowed in the territory (not locked elsewhere) can be centres; a territory with
-    no member gets -1.
+    no member gets -1. ``previous = (labels, centres)`` of an earlier call: territories whose
+    members have not changed since keep their centre (the same result, less work).
     """
     k = problem.k
     out = np.full(k, -1, dtype=np.int64)
-    for s in range(k):
+    todo = range(k)
+    if previous is not None:
+        old_labels, old_centres = previous
+        diff = old_labels != labels
+        out[:] = old_centres
+        todo = np.union1d(labels[diff], old_labels[diff])
+        out[todo] = -1
+    for s in todo:
         members = np.flatnonzero(labels == s)
         if len(members) == 0:
             continue
@@ -540,6 +550,7 @@ class _State:
         self.p = problem
         self.labels = labels.copy()
         self.centres = None if centres is None else np.asarray(centres).copy()
+        self._centres_at = None  # (labels, centres) when the centres were last computed
         self.sums = _territory_sums(problem, self.labels)
         self.safe = np.where(problem.mean > 0, problem.mean, 1.0)
         self.W = problem.total_weight
@@ -555,7 +566,8 @@ class _State:
     def refresh_centres(self):
         p = self.p
         if p.centers is None:
-            self.centres = centres_of(p, self.labels)
+            self.centres = centres_of(p, self.labels, self._centres_at)
+            self._centres_at = (self.labels.copy(), self.centres.copy())
         clat, clon = _centre_xy(p, self.centres)
         self.clat, self.clon = clat, clon
         self.is_centre = np.zeros(p.n, dtype=bool)
@@ -1230,7 +1242,7 @@ def lns(
     *,
     budget: Budget,
     rng: np.random.Generator,
-    group_size: int = 3,
+    group_size: int | None = None,
     max_fails: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Large-neighbourhood search with :func:`group_milp`.
@@ -1243,6 +1255,10 @@ def lns(
     k = problem.k
     if k < 2:
         return labels, centres
+    if group_size is None:
+        # three territories at a time, but never more than half of them: with few large
+        # territories a group of three is most of the problem and its MILP is slow
+        group_size = max(2, min(3, k // 2))
     if max_fails is None:
         # large instances: repair and a short improvement run only (each group MILP is big)
         max_fails = max(k, 6) if problem.n * k <= 20_000 else 3
@@ -1529,6 +1545,13 @@ def _current_start(problem: TerritoryProblem) -> np.ndarray:
     return labels
 
 
+def _stream(seed: int, name: int | str) -> np.random.Generator:
+    """The random stream of one part of the search (a start's index, "current", "polish"):
+    independent of the others, so the parts may run in any order or in parallel."""
+    key = name if isinstance(name, int) else 1_000_000 + zlib.crc32(name.encode())
+    return np.random.default_rng([seed, key])
+
+
 def _fix_centres(problem, centres, labels):
     """Empty territories (rare after the LP) get the heaviest unit of the largest territory."""
     out = centres.copy()
@@ -1552,6 +1575,7 @@ def solve(
     progress: Callable[[str], None] | None = None,
     good_enough: Callable[[float, float], bool] | None = None,
     first_plan: Callable[[np.ndarray, np.ndarray, float, float], None] | None = None,
+    workers: int | None = None,
 ) -> SolveResult:
     """Run the multi-start heuristic and return the best plan found.
 
@@ -1580,10 +1604,13 @@ def solve(
     first_plan : callable, optional
         Called once with ``(labels, centres, objective, violation)`` of the first start (the
         bound's warm start).
+    workers : int, optional
+        Threads for the starts (default :func:`~.budget.search_threads`). Each start has its
+        own random stream and the results are taken in start order: the plan does not depend
+        on it.
     """
     budget = budget if budget is not None else Budget()
     t0 = time.perf_counter()
-    rng = np.random.default_rng(seed)
     n, k = problem.n, problem.k
     size = n * k
     if n_starts is None:
@@ -1592,12 +1619,17 @@ def solve(
         n_polish = 2 if size <= 200_000 and budget.effort >= 1 else 1
     if problem.centers is not None:
         n_starts = 1  # fixed centres: the allocation is deterministic
+    workers = search_threads() if workers is None else workers
+    workers = max(1, min(workers, n_starts + int(problem.current is not None)))
     # large instances: the tabu search (one move per step) gets a share of the work only
     tabu_iter = None if size <= 200_000 else budget.scaled(TABU_LARGE)
     history = []
     pool = []
-    if problem.current is not None:
-        # the current alignment is the natural start when moves are limited or penalised
+
+    def run_current():
+        """The current alignment, repaired and improved: the natural start when moves are
+        limited or penalised."""
+        rng = _stream(seed, "current")
         labels = _current_start(problem)
         centres = centres_of(problem, labels) if problem.centers is None else None
         if problem.centers is None:
@@ -1606,11 +1638,14 @@ def solve(
             labels = repair_contiguity(problem, labels, centres)
         labels, centres = tabu_search(problem, labels, centres, budget=budget, rng=rng)
         obj, viol, centres = evaluate(problem, labels, None if problem.centers is None else centres)
-        history.append(("current", -1, obj, viol))
-        # ranked first among equals: it is the only start that respects a tight budget
-        pool.append((obj + 100.0 * viol - 1e-9, -1, labels, centres))
+        return labels, centres, obj, viol
 
-    def run_start(start: int, seeds: np.ndarray | None) -> None:
+    def run_start(start: int, seeds: np.ndarray | None):
+        """One start on its own random stream (so starts may run in any order, in parallel);
+        None when the safety stop came first (the first start always runs)."""
+        if start > 0 and budget.expired():
+            return None
+        rng = _stream(seed, start)
         centres = None
         if problem.centers is None:
             if seeds is None:
@@ -1631,6 +1666,12 @@ def solve(
             problem, labels, centres, budget=budget, rng=rng, max_iter=tabu_iter
         )
         obj, viol, centres = evaluate(problem, labels, None if problem.centers is None else centres)
+        return start, labels, centres, obj, viol
+
+    def record(out) -> None:
+        if out is None:
+            return
+        start, labels, centres, obj, viol = out
         history.append(("start", start, obj, viol))
         pool.append((obj + 100.0 * viol, start, labels, centres))
         msg = f"start {start + 1}: distance {obj:.3f} km, violation {viol:.2e}"
@@ -1646,27 +1687,36 @@ def solve(
         obj, viol, _ = evaluate(problem, labels, None if problem.centers is None else centres)
         return good_enough(obj, viol)
 
-    for start in range(n_starts):
-        run_start(start, None)
-        if start == 0 and first_plan is not None:
-            _, _, obj, viol = history[-1]
-            first_plan(pool[-1][2], pool[-1][3], obj, viol)
-        if budget.expired():
-            break
+    # the starts run on `workers` threads (HiGHS and numpy release the GIL); results are
+    # recorded in start order, so the thread count never changes the plan
+    with ThreadPoolExecutor(workers, thread_name_prefix="territory-start") as ex:
+        current = ex.submit(run_current) if problem.current is not None else None
+        futures = [ex.submit(run_start, start, None) for start in range(n_starts)]
+        if current is not None:
+            labels, centres, obj, viol = current.result()
+            history.append(("current", -1, obj, viol))
+            # ranked first among equals: it is the only start that respects a tight budget
+            pool.append((obj + 100.0 * viol - 1e-9, -1, labels, centres))
+        for start, fut in enumerate(futures):
+            out = fut.result()
+            record(out)
+            if start == 0 and first_plan is not None:
+                first_plan(*out[1:])
     if lp_centres is not None and problem.centers is None and not budget.expired():
         # one more start from the LP relaxation's centres (the k largest y_j). It runs at this
         # fixed point - after phase 1, waiting for the LP if need be - so that the plan does
         # not depend on when the background bound happens to finish.
         y = lp_centres()
         if y is not None and np.count_nonzero(y > 1e-9) >= k:
-            run_start(len(history), np.argsort(-y, kind="stable")[:k])
+            record(run_start(n_starts, np.argsort(-y, kind="stable")[:k]))
     pool.sort(key=lambda x: (x[0], x[1]))
     _, _, labels, centres = pool[0]
     if done(labels, centres):
         obj, viol, centres = evaluate(problem, labels, None if problem.centers is None else centres)
         best = SolveResult(labels.copy(), centres, obj, viol)
     else:
-        best = _polish(problem, pool, n_polish, budget, rng, history, progress, done)
+        best = _polish(problem, pool, n_polish, budget, _stream(seed, "polish"), history,
+                       progress, done)
     best.starts = sum(1 for h in history if h[0] == "start")
     best.seconds = time.perf_counter() - t0
     best.history = history
