@@ -48,7 +48,14 @@ from .budget import Budget, unlimited_if_none
 from .lagrangian import NearLagrangian
 from .problem import TerritoryProblem
 
-__all__ = ["BoundMethod", "BoundResult", "lagrangian_bound", "lower_bound", "relevant_constraints"]
+__all__ = [
+    "BoundMethod",
+    "BoundResult",
+    "lagrangian_bound",
+    "lower_bound",
+    "relative_gap",
+    "relevant_constraints",
+]
 
 # Above this many units the dense n x n Lagrangian evaluation is done in column chunks.
 _CHUNK = 2048
@@ -80,6 +87,14 @@ class BoundMethod(str, enum.Enum):
 
 #: The constraints a bound can cover (``BoundResult.covers``).
 CONSTRAINTS = ("balance", "contiguity", "locks", "budget", "fixed_centres")
+
+
+def relative_gap(cost: float, bound: float) -> float:
+    """``cost / bound - 1``, never clipped (a negative gap would expose an invalid bound);
+    0 when both are 0, infinite when only the bound is."""
+    if bound <= 0:
+        return 0.0 if cost <= 1e-12 else float("inf")
+    return cost / bound - 1.0
 
 
 def relevant_constraints(problem: TerritoryProblem) -> tuple[str, ...]:

@@ -80,9 +80,6 @@ class Budget:
         """HiGHS options: the given work limits plus the safety time."""
         return {"time_limit": self.seconds_left(), **options}
 
-    def elapsed(self) -> float:
-        return time.perf_counter() - self.t0
-
 
 def unlimited_if_none(budget: Budget | None) -> Budget:
     """``budget``, or a default budget without a safety stop (for direct calls of one step)."""

@@ -28,6 +28,7 @@ from .bound import (
     lagrangian_bound,
     lower_bound,
     near_lagrangian,
+    relative_gap,
 )
 from .budget import Budget
 from .plan import TerritoryPlan, build_plan
@@ -308,7 +309,7 @@ def _design(problem, *, seed, n_starts, effort, time_limit, target_gap, max_roun
         if viol > 1e-12 or target_gap is None or not compute_bound:
             return False
         b = bounds.now()
-        return b is not None and not b.infeasible and _gap(obj * W, b.value) <= target_gap
+        return b is not None and not b.infeasible and relative_gap(obj * W, b.value) <= target_gap
 
     best: _solver.SolveResult | None = None
     rounds = 0
@@ -339,7 +340,7 @@ def _design(problem, *, seed, n_starts, effort, time_limit, target_gap, max_roun
     result = best
     bound = bounds.final(result)
     feasible = result.violation <= 1e-12
-    gap = None if bound is None or not feasible else _gap(result.objective * W, bound.value)
+    gap = None if bound is None or not feasible else relative_gap(result.objective * W, bound.value)
     if (
         exact
         and compute_bound
@@ -364,7 +365,7 @@ def _design(problem, *, seed, n_starts, effort, time_limit, target_gap, max_roun
         and not bound.infeasible
         and bound.method != BoundMethod.NONE
         and result.violation <= 1e-12
-        and _gap(result.objective * W, bound.value) <= _exact.PROOF_GAP
+        and relative_gap(result.objective * W, bound.value) <= _exact.PROOF_GAP
     ):
         # the plan meets every constraint and costs no more than a bound on a relaxation of
         # them: no plan is better (to 0.01 %), whatever the bound relaxed
@@ -403,13 +404,6 @@ def _design(problem, *, seed, n_starts, effort, time_limit, target_gap, max_roun
         info=info,
     )
     return plan, bound, result
-
-
-def _gap(cost: float, bound: float) -> float:
-    """``cost / bound - 1`` (weighted km), never clipped; 0 when both are 0."""
-    if bound <= 0:
-        return 0.0 if cost <= 1e-12 else float("inf")
-    return cost / bound - 1.0
 
 
 class _BoundWorker:

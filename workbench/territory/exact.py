@@ -44,7 +44,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..geo import distance_matrix_km
-from .bound import BoundMethod, BoundResult
+from .bound import BoundMethod, BoundResult, relative_gap
 from .budget import Budget
 from .lagrangian import NearLagrangian
 from .problem import TerritoryProblem
@@ -364,7 +364,7 @@ def prove(
                 else:
                     why = "stopped by its node budget"
                 break  # the dual bound stands
-            if np.isfinite(dual) and best_cost / max(dual, 1e-300) - 1.0 <= target_gap:
+            if np.isfinite(dual) and relative_gap(best_cost, dual) <= target_gap:
                 why = f"stopped within the target gap of {100 * target_gap:g}%"
                 break  # certified within the target: further rounds only tighten the proof
             if iterations >= budget.scaled(EXACT_ITERATIONS):

@@ -24,7 +24,7 @@ import html
 import numpy as np
 import pandas as pd
 
-from .bound import BoundMethod, relevant_constraints
+from .bound import BoundMethod, relative_gap, relevant_constraints
 from .problem import BAND_TOL, Violation
 
 __all__ = ["TerritoryPlan"]
@@ -129,9 +129,7 @@ class TerritoryPlan:
         objective, so a negative gap would expose a defect, not be hidden."""
         if self.lower_bound_km is None or not self.balanced:
             return None
-        if self.lower_bound_km <= 0:
-            return 0.0 if self.objective_km <= 1e-12 else float("inf")
-        return self.objective_km / self.lower_bound_km - 1.0
+        return relative_gap(self.objective_km, self.lower_bound_km)
 
     @property
     def n_moved(self) -> int:
