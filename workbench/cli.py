@@ -122,6 +122,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--centers", type=Path, default=None,
                    help="k fixed territory centres: lat,lon (and an optional territory name)")
+    p.add_argument("--targets", type=Path, default=None,
+                   help="per-territory targets as relative sizes: territory,weight (and/or one "
+                        "column per balanced measure); unlisted territories weigh 1")
     p.add_argument("--time-limit", type=float, default=60.0, dest="time_limit",
                    help="safety stop in seconds (default 60): the search normally ends on its "
                         "work budget, and a plan that ends on this stop says so")

@@ -86,7 +86,9 @@ class BoundMethod(str, enum.Enum):
 
 
 #: The constraints a bound can cover (``BoundResult.covers``).
-CONSTRAINTS = ("balance", "contiguity", "locks", "budget", "fixed_centres")
+#: ``"targets"``: each territory's own band (per-territory targets); a free-centre bound does
+#: not know which territory a centre serves and relaxes every band to the loosest one.
+CONSTRAINTS = ("balance", "targets", "contiguity", "locks", "budget", "fixed_centres")
 
 
 def relative_gap(cost: float, bound: float) -> float:
@@ -101,6 +103,7 @@ def relevant_constraints(problem: TerritoryProblem) -> tuple[str, ...]:
     """The constraints of ``CONSTRAINTS`` that this problem actually has."""
     have = {
         "balance": True,
+        "targets": not problem.uniform,
         "contiguity": problem.graph is not None,
         "locks": bool((problem.locked >= 0).any()),
         "budget": problem.max_moved is not None,
@@ -281,7 +284,8 @@ def _free_lp(
     q = len(cand)
     a = problem.values
     mcount = a.shape[1]
-    up, lo = problem.upper, problem.lower
+    # free centres serve no named territory: the loosest band holds for every one
+    up, lo = problem.loosest_upper, problem.loosest_lower
     p = len(i)
     j = cand[c]
     cost = np.r_[problem.weight[i] * _pair_km(problem, i, j), np.zeros(q)]
@@ -425,7 +429,7 @@ def _fixed_centre_bound(problem: TerritoryProblem, r: int | None, budget: Budget
         rows += [j + 2 * m * k, j + (2 * m + 1) * k]
         cols += [np.arange(p), np.arange(p)]
         vals += [a[i, m], -a[i, m]]
-        b_ub += [np.full(k, problem.upper[m]), np.full(k, -problem.lower[m])]
+        b_ub += [problem.upper[:, m], -problem.lower[:, m]]
     nrow = 2 * mcount * k
     if problem.max_moved is not None:
         rows.append(np.full(p, nrow))
@@ -467,7 +471,7 @@ def _fixed_centre_bound(problem: TerritoryProblem, r: int | None, budget: Budget
         method, detail = BoundMethod.TRANSPORT_DUALS, (
             f"Lagrangian bound (all pairs) at the duals of the assignment LP on each unit's {r} "
             "nearest centres")
-    covers = {"balance", "fixed_centres", "locks"} | (
+    covers = {"balance", "targets", "fixed_centres", "locks"} | (
         {"budget"} if problem.max_moved is not None else set())
     return BoundResult(
         max(value, 0.0), method, 0.0, float(res.fun) if res.status == 0 else None, None, False, p,
@@ -511,7 +515,7 @@ def _fixed_lagrangian(problem: TerritoryProblem, lam, u, allowed) -> float:
     uu = np.stack([u[2 * m * k : (2 * m + 1) * k] for m in range(mcount)])  # (M, k)
     ul = np.stack([u[(2 * m + 1) * k : (2 * m + 2) * k] for m in range(mcount)])
     nu = u[2 * mcount * k] if problem.max_moved is not None and len(u) > 2 * mcount * k else 0.0
-    value = lam.sum() + (problem.upper[:, None] * uu).sum() - (problem.lower[:, None] * ul).sum()
+    value = lam.sum() + (problem.upper.T * uu).sum() - (problem.lower.T * ul).sum()
     if problem.max_moved is not None:
         value += problem.max_moved * nu
     mc = _move_cost(problem)

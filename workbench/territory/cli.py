@@ -120,7 +120,10 @@ def format_plan(plan, *, source: str = "") -> str:
         lines.append("disruption: no current alignment given")
     for note in plan.notes:
         lines.append(f"note: {note}")
-    cols = ["n_units"] + [f"{m}_dev_pct" for m in plan.measures] + ["distance_km"]
+    cols = ["n_units"]
+    for m in plan.measures:
+        cols += [c for c in (f"{m}_target", f"{m}_dev_pct") if c in plan.territories]
+    cols += ["distance_km"]
     cols += [c for c in ("contiguous", "moved_in") if c in plan.territories]
     table = plan.territories[cols].copy()
     for m in plan.measures:
@@ -145,6 +148,7 @@ def run_design(args: argparse.Namespace) -> int:
     adjacency = _read_csv(getattr(args, "adjacency", None), "adjacency", problems)
     current = _read_csv(getattr(args, "current", None), "current", problems)
     locked = _read_csv(getattr(args, "locked", None), "locked", problems)
+    targets = _read_csv(getattr(args, "targets", None), "targets", problems)
     balance = [b.strip() for b in str(args.balance).split(",") if b.strip()]
     if not balance:
         problems.append("--balance: expected one or more measure column names, comma-separated")
@@ -162,6 +166,8 @@ def run_design(args: argparse.Namespace) -> int:
         "adjacency": str(getattr(args, "adjacency", "") or "adjacency"),
         "current": str(getattr(args, "current", "") or "current"),
         "locked": str(getattr(args, "locked", "") or "locked"),
+        "centers": str(getattr(args, "centers", "") or "centers"),
+        "targets": str(getattr(args, "targets", "") or "targets"),
     }
     time_limit = getattr(args, "time_limit", 60.0)
     if not time_limit > 0:
@@ -188,7 +194,7 @@ def run_design(args: argparse.Namespace) -> int:
     try:
         plan = designer.solve(
             units, adjacency=adjacency, current=current, locked=locked, names=names,
-            centers=centers,
+            centers=centers, targets=targets,
         )
     except ParameterError as exc:
         problems.extend(str(exc).splitlines())

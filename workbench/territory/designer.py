@@ -176,6 +176,7 @@ class TerritoryDesigner:
         locked: pd.DataFrame | pd.Series | None = None,
         centers: pd.DataFrame | None = None,
         *,
+        targets: pd.DataFrame | Mapping[str, float] | None = None,
         names: Mapping[str, str] | None = None,
     ) -> TerritoryPlan:
         """Design territories for ``units``; returns the best plan found, always.
@@ -190,6 +191,10 @@ class TerritoryDesigner:
             ``unit_id, territory``; the disruption budget counts moves against ``current``.
         centers : pandas.DataFrame, optional
             k rows ``lat, lon`` (and optional ``territory``) of fixed centres (rep home bases).
+        targets : pandas.DataFrame or mapping, optional
+            Per-territory targets as relative sizes (``territory, weight`` and/or one column
+            per balanced measure; unlisted territories weigh 1): see
+            :func:`~workbench.territory.problem.build_problem`.
 
         Raises
         ------
@@ -206,6 +211,7 @@ class TerritoryDesigner:
             current=current,
             locked=locked,
             centers=centers,
+            targets=targets,
             max_moved=self.max_moved,
             move_penalty=self.move_penalty,
             names=names,
@@ -239,6 +245,7 @@ def build_territories(
     current: pd.DataFrame | pd.Series | None = None,
     locked: pd.DataFrame | pd.Series | None = None,
     centers: pd.DataFrame | None = None,
+    targets: pd.DataFrame | Mapping[str, float] | None = None,
     **options,
 ) -> TerritoryPlan:
     """Balanced, contiguous, compact territories in one call (see :class:`TerritoryDesigner`).
@@ -258,7 +265,8 @@ def build_territories(
     """
     designer = TerritoryDesigner(k=k, balance=balance, tolerance=tolerance, **options)
     return designer.solve(
-        units, adjacency=adjacency, current=current, locked=locked, centers=centers
+        units, adjacency=adjacency, current=current, locked=locked, centers=centers,
+        targets=targets,
     )
 
 
@@ -538,7 +546,8 @@ def diagnose(
     names = problem.labels
     sums = np.zeros((problem.k, problem.values.shape[1]))
     np.add.at(sums, labels, problem.values)
-    mean = problem.mean
+    target = problem.target
+    of = "the mean" if problem.uniform else "its target"
     over_units = {v.subject for v in pre if v.constraint == "balance"}
     lock_causes = {}
     for v in pre:
@@ -553,14 +562,14 @@ def diagnose(
             v = sums[s, m]
             if excess[s] <= 0:
                 continue
-            dev = 100 * (v - mean[m]) / mean[m]
-            side = "above the cap" if v > problem.upper[m] else "below the floor"
+            dev = 100 * (v - target[s, m]) / target[s, m]
+            side = "above the cap" if v > problem.upper[s, m] else "below the floor"
             members = problem.ids[labels == s]
             blockers = [u for u in members if u in over_units]
-            band = f"{name} {dev:+.1f}% from the mean, {side} of ±{100 * problem.tolerance[m]:.1f}%"
+            band = f"{name} {dev:+.1f}% from {of}, {side} of ±{100 * problem.tolerance[m]:.1f}%"
             if blockers:
                 cause = f"it holds unit {blockers[0]}, which makes the band unreachable (above)"
-            elif names[s] in lock_causes and v > problem.upper[m]:
+            elif names[s] in lock_causes and v > problem.upper[s, m]:
                 cause = f"its locked units alone exceed the cap ({lock_causes[names[s]].reason})"
             elif pre:
                 # other territories pay for a blocked one: report them together, once

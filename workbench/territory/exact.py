@@ -120,12 +120,13 @@ class _Child:
 
 
 def applicable(problem: TerritoryProblem) -> bool:
-    """Free centres, no locks, no current alignment or budget, and small enough."""
+    """Free centres, equal targets, no locks, no current alignment or budget, and small enough."""
     return (
         problem.centers is None
         and problem.current is None
         and problem.max_moved is None
         and not (problem.locked >= 0).any()
+        and problem.uniform  # centres are unnamed in the MIP: one band for all
         and 2 <= problem.k < problem.n <= EXACT_UNITS
     )
 
@@ -205,7 +206,7 @@ def _build(problem: TerritoryProblem, pi: np.ndarray, pj: np.ndarray):
     rj = np.array([row_of[int(b)] for b in pj], dtype=np.int64)
     for m in range(problem.values.shape[1]):
         a = problem.values[:, m] / safe[m]
-        up, low = problem.upper[m] / safe[m], problem.lower[m] / safe[m]
+        up, low = problem.upper[0, m] / safe[m], problem.lower[0, m] / safe[m]  # equal targets
         coef = a[pi] - np.where(pi == pj, up, 0.0)
         rows.append(r + rj)
         cols.append(np.arange(p))

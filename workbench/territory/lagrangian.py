@@ -70,8 +70,9 @@ class NearLagrangian:
         self.cap = np.full(n, np.inf) if self.full else self.cost[:, -1].copy()
         safe = np.where(problem.mean > 0, problem.mean, 1.0)
         self.a = problem.values / safe  # (n, M) in shares of the mean
-        self.upper = problem.upper / safe  # (M,)
-        self.lower = problem.lower / safe
+        # free centres serve no named territory: the loosest band holds for every one
+        self.upper = problem.loosest_upper / safe  # (M,)
+        self.lower = problem.loosest_lower / safe
         self.neighbours = kk
 
     @property

@@ -5,8 +5,9 @@ headline numbers are derived properties, so they can never disagree with the tab
 
 Definitions (also in ``docs/territory.md``):
 
-* deviation of territory t on measure m: ``(sum_{i in t} a_im - mean_m) / mean_m`` with
-  ``mean_m = sum_i a_im / k``;
+* deviation of territory t on measure m: ``(sum_{i in t} a_im - target_tm) / target_tm`` with
+  ``target_tm = mean_m = sum_i a_im / k``, or with per-territory targets (relative sizes
+  ``w_tm``) ``target_tm = w_tm / sum_t w_tm * sum_i a_im``;
 * ``median_km``: activity-weighted mean distance from units to their territory's centre (the
   p-median objective divided by the total weight): ``sum_i w_i d(i, c(t_i)) / sum_i w_i``;
 * ``lower_bound_km``: a certified lower bound on ``median_km`` of ANY plan meeting the balance
@@ -39,8 +40,8 @@ class TerritoryPlan:
     assignment : pandas.Series
         Unit id -> territory id (``"T01"`` ... or the names of locked/current territories).
     territories : pandas.DataFrame
-        One row per territory: ``n_units``, every measure's sum and ``<measure>_dev_pct``,
-        ``distance_km`` (weighted mean distance to the centre), ``centre`` (unit id),
+        One row per territory: ``n_units``, every measure's sum and ``<measure>_dev_pct``
+        (and ``<measure>_target`` with per-territory targets), ``distance_km`` (weighted mean distance to the centre), ``centre`` (unit id),
         ``contiguous``, ``parts``, ``moved_in``, and ``home_km`` with fixed centres.
     units : pandas.DataFrame
         One row per unit: ``territory``, ``distance_km``, ``is_centre``, ``moved`` ...
@@ -100,13 +101,14 @@ class TerritoryPlan:
 
     @property
     def deviation_pct(self) -> pd.DataFrame:
-        """Deviation from the mean (%) per territory (rows) and measure (columns)."""
+        """Deviation from the target (%) per territory (rows) and measure (columns); the
+        target is the mean unless per-territory targets are given."""
         cols = {m: self.territories[f"{m}_dev_pct"] for m in self.measures}
         return pd.DataFrame(cols)
 
     @property
     def max_deviation(self) -> pd.Series:
-        """Worst absolute deviation from the mean, as a share (0.049 = 4.9 %), per measure."""
+        """Worst absolute deviation from the target, as a share (0.049 = 4.9 %), per measure."""
         return (self.deviation_pct.abs().max() / 100.0).rename("max_deviation")
 
     @property
@@ -302,7 +304,7 @@ def build_plan(problem, labels, centres, *, bound, violations, notes, seconds, i
     if problem.centers is None:
         units.loc[ids[centres[centres >= 0]], "is_centre"] = True
     rows = []
-    mean = problem.mean
+    target = problem.target
     pieces = component_pieces(problem.graph, labels) if problem.graph is not None else None
     raw_pieces = (
         component_pieces(problem.raw_graph, labels) if problem.raw_graph is not None else None
@@ -313,7 +315,10 @@ def build_plan(problem, labels, centres, *, bound, violations, notes, seconds, i
         for m, name in enumerate(problem.measures):
             tot = float(problem.values[mem, m].sum())
             row[name] = tot
-            row[f"{name}_dev_pct"] = 100.0 * (tot - mean[m]) / mean[m] if mean[m] > 0 else 0.0
+            if not problem.uniform:
+                row[f"{name}_target"] = float(target[s, m])
+            goal = target[s, m]
+            row[f"{name}_dev_pct"] = 100.0 * (tot - goal) / goal if goal > 0 else 0.0
         w = problem.weight[mem]
         row["distance_km"] = (
             float(dist[mem] @ w / w.sum())

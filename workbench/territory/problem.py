@@ -98,6 +98,8 @@ class TerritoryProblem:
     # where each slot's label came from: "centre", "lock", "current" or "new"
     label_kinds: tuple[str, ...] = ()
     current_names: np.ndarray | None = None  # (n,) current territory name per unit (or None)
+    # (k, M) each territory's share of each measure's total (columns sum to 1); None = equal
+    share: np.ndarray | None = None
 
     @property
     def n(self) -> int:
@@ -105,16 +107,43 @@ class TerritoryProblem:
 
     @cached_property  # hot in the local search; the dataclass is frozen, so caching is safe
     def mean(self) -> np.ndarray:
-        """Target per territory: the mean of each measure over the k territories."""
+        """``(M,)`` the mean of each measure over the k territories: the scale that balance
+        excesses are measured in, and every territory's target when targets are equal."""
         return self.values.sum(axis=0) / self.k
+
+    @cached_property
+    def target(self) -> np.ndarray:
+        """``(k, M)`` each territory's target: its share of the measure's total (the mean when
+        no per-territory targets are given)."""
+        if self.share is None:
+            return np.broadcast_to(self.mean, (self.k, len(self.mean)))
+        return self.share * self.values.sum(axis=0)
 
     @cached_property  # hot in the local search; the dataclass is frozen, so caching is safe
     def lower(self) -> np.ndarray:
-        return self.mean * (1 - self.tolerance)
+        """``(k, M)`` floor of each territory's band, ``target * (1 - tolerance)``."""
+        return self.target * (1 - self.tolerance)
 
     @cached_property  # hot in the local search; the dataclass is frozen, so caching is safe
     def upper(self) -> np.ndarray:
-        return self.mean * (1 + self.tolerance)
+        """``(k, M)`` cap of each territory's band, ``target * (1 + tolerance)``."""
+        return self.target * (1 + self.tolerance)
+
+    @property
+    def uniform(self) -> bool:
+        """Every territory has the same target (no per-territory targets)."""
+        return self.share is None
+
+    @cached_property
+    def loosest_lower(self) -> np.ndarray:
+        """``(M,)`` the lowest floor of any territory: what a relaxation that does not know
+        which territory a centre serves may assume (the floor itself when targets are equal)."""
+        return self.lower.min(axis=0)
+
+    @cached_property
+    def loosest_upper(self) -> np.ndarray:
+        """``(M,)`` the highest cap of any territory (see :attr:`loosest_lower`)."""
+        return self.upper.max(axis=0)
 
     @cached_property  # hot in the local search; the dataclass is frozen, so caching is safe
     def total_weight(self) -> float:
@@ -167,6 +196,7 @@ def build_problem(
     current: pd.DataFrame | pd.Series | None = None,
     locked: pd.DataFrame | pd.Series | None = None,
     centers: pd.DataFrame | None = None,
+    targets: pd.DataFrame | Mapping[str, float] | None = None,
     max_moved: float | None = None,
     move_penalty: float = 0.0,
     id_column: str = "unit_id",
@@ -196,6 +226,12 @@ def build_problem(
     centers : pandas.DataFrame, optional
         k rows with ``lat, lon`` of fixed territory centres (rep home bases) and optionally a
         ``territory`` column naming them.
+    targets : pandas.DataFrame or mapping, optional
+        Per-territory targets as relative sizes: a ``territory`` column and a ``weight``
+        column (all measures) and/or one column per balanced measure, or a mapping territory
+        -> weight. Territory t's target for measure m is ``total_m * w_tm / sum_t w_tm``;
+        territories not listed weigh 1. A half-time rep's territory weighs 0.5, a region's
+        book weighs its head count. Without targets every territory targets the mean.
     max_moved : float, optional
         Share of units (with a current territory) allowed to change territory, in [0, 1].
     move_penalty : float
@@ -213,6 +249,7 @@ def build_problem(
         "current": "current",
         "locked": "locked",
         "centers": "centers",
+        "targets": "targets",
         **(names or {}),
     }
     problems: list[str] = []
@@ -367,6 +404,22 @@ def build_problem(
                 f"territories {_shown(center_names)}"
             )
 
+    target_w = _targets(targets, measures, names["targets"], problems)
+    if target_w and k_ok:
+        named = list(target_w)
+        if center_names:
+            stray = [t for t in named if t not in center_names]
+            if stray:
+                problems.append(
+                    f"{names['targets']}: territory {_shown(stray)} is not one of the centres' "
+                    f"territories {_shown(center_names)}"
+                )
+        elif len(set(named) | set(lock_names)) > k:
+            problems.append(
+                f"{names['targets']}: {len(set(named) | set(lock_names))} distinct territories "
+                f"named (with the locked ones) but k = {k}"
+            )
+
     if problems:
         raise ParameterError("\n".join(problems))
 
@@ -377,18 +430,24 @@ def build_problem(
         w = np.ones(n)
         wname = "units"
 
-    labels = _slot_labels(k, center_names, lock_names, cur_lab)
+    labels = _slot_labels(k, center_names, list(dict.fromkeys([*lock_names, *target_w])), cur_lab)
     cur_set = set(cur_lab) if cur_lab is not None else set()
     kinds = tuple(
         "centre"
         if center_names
         else "lock"
         if lab in lock_names
+        else "target"
+        if lab in target_w
         else "current"
         if lab in cur_set
         else "new"
         for lab in labels
     )
+    share = None
+    if target_w:
+        raw_w = np.array([target_w.get(lab, np.ones(len(measures))) for lab in labels])
+        share = raw_w / raw_w.sum(axis=0)
     slot = {lab: s for s, lab in enumerate(labels)}
     locked_arr = np.full(n, -1, dtype=np.int64)
     if lock_lab is not None:
@@ -441,6 +500,7 @@ def build_problem(
         notes=tuple(notes),
         label_kinds=kinds,
         current_names=cur_names,
+        share=share,
     )
 
 
@@ -492,6 +552,56 @@ def _tolerances(tolerance, measures: list[str], problems: list[str]) -> np.ndarr
     return np.asarray(vals, dtype=float)
 
 
+def _targets(targets, measures: list[str], what: str, problems: list[str]) -> dict:
+    """``territory -> (M,) relative weights`` from a frame or mapping (empty when None);
+    problems appended."""
+    if targets is None:
+        return {}
+    if isinstance(targets, Mapping):
+        targets = pd.DataFrame({"territory": list(targets), "weight": list(targets.values())})
+    if not isinstance(targets, pd.DataFrame):
+        problems.append(f"{what}: expected a table (territory, weight) or a mapping, "
+                        f"got {type(targets).__name__}")
+        return {}
+    cols = [c for c in ["weight", *measures] if c in targets.columns]
+    if "territory" not in targets.columns or not cols:
+        problems.append(
+            f"{what}: expected a territory column and a weight column (or one column per "
+            f"balanced measure: {', '.join(measures)}); found "
+            f"{', '.join(map(str, targets.columns)) or 'none'}"
+        )
+        return {}
+    terr = targets["territory"]
+    blank = terr.isna() | (terr.astype(str).str.strip() == "")
+    if blank.any():
+        problems.append(f"{what}: column territory is empty at {_lines(targets.index[blank], targets)}")
+    terr = terr.astype(str).str.strip()
+    dup = terr[terr.duplicated(keep=False) & ~blank]
+    if len(dup):
+        problems.append(f"{what}: column territory must be unique; repeated: {_shown(dup.unique())}")
+    weights = np.ones((len(targets), len(measures)))
+    ok = True
+    for col in cols:
+        vals = pd.to_numeric(targets[col], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        given = (targets[col].notna() & (targets[col].astype(str).str.strip() != "")).to_numpy()
+        bad = given & ~(np.isfinite(vals) & (vals > 0))
+        if bad.any():
+            problems.append(
+                f"{what}: column {col} must be a number > 0 (a relative size such as 1 or 0.5); "
+                f"got {targets[col][bad].iloc[0]!r} at {_lines(targets.index[bad], targets)}"
+            )
+            ok = False
+            continue
+        if col == "weight":
+            weights[given] = vals[given, None]
+        else:
+            m = measures.index(col)
+            weights[given, m] = vals[given]
+    if not ok or blank.any() or len(dup):
+        return {}
+    return {t: weights[r] for r, t in enumerate(terr)}
+
+
 def _assignment(frame, what: str, names, id_index: pd.Index, problems: list[str]):
     """``unit_id -> territory`` Series from a frame or Series; problems appended."""
     if frame is None:
@@ -531,7 +641,7 @@ def _assignment(frame, what: str, names, id_index: pd.Index, problems: list[str]
 
 
 def _slot_labels(k: int, center_names, lock_names, cur_lab) -> list[str]:
-    """Territory id per slot: named centres, else locked names, then the largest current
+    """Territory id per slot: named centres, else locked (or targeted) names, then the largest current
     territories (so the plan keeps their names), then fresh T-ids."""
     if center_names:
         return list(center_names)
@@ -657,7 +767,8 @@ def _paired_measure_blocks(problem: TerritoryProblem) -> list[Violation]:
         # any unit may join a big unit's territory (locks elsewhere only shrink the choice)
         v = _paired_core_block(problem, core, ~core, "balance", str(problem.ids[i]),
                                f"a territory holding unit {problem.ids[i]}",
-                               ("the unit already has", "the unit's"))
+                               ("the unit already has", "the unit's"),
+                               problem.loosest_upper, problem.loosest_lower)
         if v is not None:
             out.append(v)
     for s in np.unique(problem.locked[problem.locked >= 0]):
@@ -667,18 +778,21 @@ def _paired_measure_blocks(problem: TerritoryProblem) -> list[Violation]:
         others = problem.locked < 0  # units locked elsewhere cannot join
         v = _paired_core_block(problem, core, others, "lock", problem.labels[s],
                                f"{problem.labels[s]} (its {int(core.sum())} locked unit(s))",
-                               ("its locked units already have", "its locked units'"))
+                               ("its locked units already have", "its locked units'"),
+                               problem.upper[s], problem.lower[s])
         if v is not None:
             out.append(v)
     return out
 
 
 def _paired_core_block(problem, core, others, constraint: str, subject: str, holder: str,
-                       what: tuple):
+                       what: tuple, up: np.ndarray, lo: np.ndarray):
     """The first pair of measures the territory holding ``core`` cannot meet together (see
-    :func:`_paired_measure_blocks`), as a Violation, or None."""
+    :func:`_paired_measure_blocks`), as a Violation, or None. ``up``, ``lo``: ``(M,)`` the band
+    of the territory that holds the core (the loosest band when any territory may)."""
     a = problem.values
-    mean, up, lo = problem.mean, problem.upper, problem.lower
+    mean = problem.mean
+    floor, cap = _band_pct(problem, lo, -1), _band_pct(problem, up, 1)
     base = a[core].sum(axis=0)
     for m in range(a.shape[1]):
         if base[m] > up[m]:
@@ -695,7 +809,7 @@ def _paired_core_block(problem, core, others, constraint: str, subject: str, hol
                     f"{holder} reaches at most {100 * most / mean[m2]:.0f}% of the mean {name2}: "
                     f"{what[0]} {100 * base[m] / mean[m]:.0f}% of the mean {name}, and "
                     f"what fits under the {name} cap cannot lift {name2} to its floor of "
-                    f"{100 * (1 - problem.tolerance[m2]):.0f}%",
+                    f"{floor(m2)}",
                 )
             least = base[m2] + _knapsack_extreme(a[others, m2], a[others, m], lo[m] - base[m],
                                                  most=False)
@@ -703,11 +817,21 @@ def _paired_core_block(problem, core, others, constraint: str, subject: str, hol
                 return Violation(
                     constraint, subject,
                     f"{holder} has at least {100 * least / mean[m2]:.0f}% of the mean {name2}: "
-                    f"reaching the {name} floor of {100 * (1 - problem.tolerance[m]):.0f}% from "
+                    f"reaching the {name} floor of {floor(m)} from "
                     f"{what[1]} {100 * base[m] / mean[m]:.0f}% pushes {name2} over its cap of "
-                    f"{100 * (1 + problem.tolerance[m2]):.0f}%",
+                    f"{cap(m2)}",
                 )
     return None
+
+
+def _band_pct(problem: TerritoryProblem, band: np.ndarray, side: int):
+    """Text of a band edge as a percentage of the mean: from the tolerance when targets are
+    equal (so 5 % reads 95 %/105 % exactly), else from the band itself."""
+    def text(m: int) -> str:
+        if problem.uniform:
+            return f"{100 * (1 + side * problem.tolerance[m]):.0f}%"
+        return f"{100 * band[m] / problem.mean[m]:.0f}% of the mean"
+    return text
 
 
 def precheck(problem: TerritoryProblem) -> list[Violation]:
@@ -729,10 +853,11 @@ def precheck(problem: TerritoryProblem) -> list[Violation]:
     balance [a]: unit a alone has pop 10 = 167% of the territory mean 6, above the cap of 105%: its territory cannot be within tolerance
     """
     out: list[Violation] = []
-    mean, upper, lower = problem.mean, problem.upper, problem.lower
+    mean = problem.mean
+    widest = _band_pct(problem, problem.loosest_upper, 1)
     for m, name in enumerate(problem.measures):
         col = problem.values[:, m]
-        over = np.flatnonzero(col > upper[m] * (1 + 1e-12))
+        over = np.flatnonzero(col > problem.loosest_upper[m] * (1 + 1e-12))
         for i in over[np.argsort(-col[over])][:10]:
             out.append(
                 Violation(
@@ -740,13 +865,13 @@ def precheck(problem: TerritoryProblem) -> list[Violation]:
                     str(problem.ids[i]),
                     f"unit {problem.ids[i]} alone has {name} {col[i]:,.6g} = "
                     f"{100 * col[i] / mean[m]:.0f}% of the territory mean {mean[m]:,.6g}, above "
-                    f"the cap of {100 * (1 + problem.tolerance[m]):.0f}%: its territory cannot "
-                    f"be within tolerance",
+                    f"the {'' if problem.uniform else 'largest '}cap of {widest(m)}: its "
+                    f"territory cannot be within tolerance",
                 )
             )
         for s in np.unique(problem.locked[problem.locked >= 0]):
             tot = col[problem.locked == s].sum()
-            if tot > upper[m] * (1 + 1e-12):
+            if tot > problem.upper[s, m] * (1 + 1e-12):
                 members = problem.ids[problem.locked == s]
                 out.append(
                     Violation(
@@ -754,18 +879,21 @@ def precheck(problem: TerritoryProblem) -> list[Violation]:
                         problem.labels[s],
                         f"units locked to {problem.labels[s]} ({_shown(members, 5)}) sum to "
                         f"{name} {tot:,.6g} = {100 * tot / mean[m]:.0f}% of the mean, above the "
-                        f"cap of {100 * (1 + problem.tolerance[m]):.0f}%",
+                        f"cap of {_band_pct(problem, problem.upper[s], 1)(m)}",
                     )
                 )
-        # k territories must each reach the floor: impossible if the measure is held by fewer
-        # than k units (a territory with none of them stays at 0)
-        if lower[m] > 0 and (col > 0).sum() < problem.k:
+        # territories with a floor must each reach it: impossible if the measure is held by
+        # fewer units than that (a territory with none of them stays at 0)
+        need = int((problem.lower[:, m] > 0).sum())
+        if (col > 0).sum() < need:
+            floors = (f"{100 * (1 - problem.tolerance[m]):.0f}% of the mean" if problem.uniform
+                      else "their floor")
             out.append(
                 Violation(
                     "balance",
                     name,
                     f"only {(col > 0).sum()} unit(s) have any {name} but k = {problem.k} "
-                    f"territories must each reach {100 * (1 - problem.tolerance[m]):.0f}% of the mean",
+                    f"territories must each reach {floors}",
                 )
             )
     out.extend(_paired_measure_blocks(problem))

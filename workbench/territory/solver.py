@@ -271,13 +271,13 @@ def allocate(
         rows += [r + j, r + np.arange(k)]
         cols += [np.arange(p), over]
         vals += [a, -np.ones(k)]
-        ub.append(np.full(k, problem.upper[m] / safe[m]))
+        ub.append(problem.upper[:, m] / safe[m])
         r += k
         # -sum a x - under <= -L
         rows += [r + j, r + np.arange(k)]
         cols += [np.arange(p), under]
         vals += [-a, -np.ones(k)]
-        ub.append(np.full(k, -problem.lower[m] / safe[m]))
+        ub.append(-problem.lower[:, m] / safe[m])
         r += k
     if has_budget:
         rows += [np.full(p, r), np.array([r])]
@@ -400,12 +400,12 @@ def _round_split(problem, labels, split, i, j, x, centres, budget, *, near: int 
         cols += [np.arange(q), over]
         vals += [a, -np.ones(k)]
         lo.append(np.full(k, -np.inf))
-        hi.append(problem.upper[m] / safe[m] - b)
+        hi.append(problem.upper[:, m] / safe[m] - b)
         r += k
         rows += [r + sj, r + np.arange(k)]
         cols += [np.arange(q), under]
         vals += [a, np.ones(k)]
-        lo.append(problem.lower[m] / safe[m] - b)
+        lo.append(problem.lower[:, m] / safe[m] - b)
         hi.append(np.full(k, np.inf))
         r += k
     rows.append(r + ui)
@@ -543,6 +543,14 @@ def _best_neighbour_territory(problem, labels, part, s, clat, clon):
 # local search
 
 
+def _band_pen(st, sums, slots) -> np.ndarray:
+    """Balance excess (in shares of the mean) of sums ``(..., M)`` held by territories
+    ``slots`` (an index, an array of them aligned with ``sums``, or ``slice(None)``)."""
+    p = st.p
+    ex = np.maximum(sums - p.upper[slots], 0) + np.maximum(p.lower[slots] - sums, 0)
+    return (ex / st.safe).sum(-1)
+
+
 class _State:
     """Incremental bookkeeping of one plan for the local search."""
 
@@ -574,10 +582,11 @@ class _State:
         if p.centers is None:
             self.is_centre[self.centres[self.centres >= 0]] = True
 
-    def pen(self, sums_row: np.ndarray) -> float:
+    def pen(self, s: int, sums_row: np.ndarray) -> float:
+        """Balance excess of territory ``s`` if its sums were ``sums_row``."""
         p = self.p
-        ex = (np.maximum(sums_row - p.upper, 0) + np.maximum(p.lower - sums_row, 0)) / self.safe
-        return float(ex.sum())
+        ex = (np.maximum(sums_row - p.upper[s], 0) + np.maximum(p.lower[s] - sums_row, 0))
+        return float((ex / self.safe).sum())
 
     def budget_pen(self, moved: int) -> float:
         b = self.p.max_moved
@@ -601,7 +610,7 @@ class _State:
             dobj += p.weight[i] * (self.dist(i, t) - self.dist(i, s)) / self.W
             if p.current is not None and p.current_given[i]:
                 dmoved += int(p.current[i] != t) - int(p.current[i] != s)
-        dviol = sum(self.pen(v) - self.pen(self.sums[s]) for s, v in sums.items())
+        dviol = sum(self.pen(s, v) - self.pen(s, self.sums[s]) for s, v in sums.items())
         dviol += self.budget_pen(self.moved + dmoved) - self.budget_pen(self.moved)
         dobj += self.move_cost * dmoved
         return dviol, dobj
@@ -713,7 +722,7 @@ def local_search(
                 if _key(dv, do) < -eps and st.can_leave(i):
                     st.apply([(i, t)])
                     improved = True
-        viol = sum(st.pen(st.sums[s]) for s in range(problem.k)) + st.budget_pen(st.moved)
+        viol = sum(st.pen(s, st.sums[s]) for s in range(problem.k)) + st.budget_pen(st.moved)
         if not improved:
             # -- pairs: swap across a boundary, or chain a->b, b->c
             improved = _pair_moves(st, g, rng, budget, balance_only=viol > 1e-12)
@@ -734,8 +743,8 @@ def _vector_scores(st: _State, cand: np.ndarray) -> np.ndarray:
     d_old = haversine_km(p.lat[i], p.lon[i], st.clat[s], st.clon[s])
     dobj = p.weight[i] * (d_new - d_old) / st.W
     a = p.values[i]
-    pen = lambda v: ((np.maximum(v - p.upper, 0) + np.maximum(p.lower - v, 0)) / st.safe).sum(1)
-    dviol = pen(st.sums[s] - a) - pen(st.sums[s]) + pen(st.sums[t] + a) - pen(st.sums[t])
+    dviol = _band_pen(st, st.sums[s] - a, s) - _band_pen(st, st.sums[s], s)
+    dviol += _band_pen(st, st.sums[t] + a, t) - _band_pen(st, st.sums[t], t)
     if p.current is not None:
         given = p.current_given[i]
         dm = given * ((p.current[i] != t).astype(int) - (p.current[i] != s).astype(int))
@@ -794,12 +803,7 @@ def _pair_moves(st: _State, g, rng, budget: Budget, *, balance_only: bool) -> bo
         )
     d_obj = d_obj + st.move_cost * dm
     vals = p.values[i_all]
-    upper, lower, safe = p.upper, p.lower, st.safe
-
-    def pen(v):
-        return ((np.maximum(v - upper, 0) + np.maximum(lower - v, 0)) / safe).sum(-1)
-
-    base_pen = pen(st.sums)  # (k,)
+    base_pen = _band_pen(st, st.sums, slice(None))  # (k,)
     over0 = st.budget_pen(st.moved)
     best_key, best_pair = -1e-12, None
     for s, rows in trimmed.items():
@@ -820,8 +824,8 @@ def _pair_moves(st: _State, g, rng, budget: Budget, *, balance_only: bool) -> bo
             ns = st.sums[s] - ai + np.where(swap[:, None], aj, 0.0)
             nt = st.sums[t] + ai - aj
             nu = st.sums[u] + aj
-            dviol = pen(ns) - base_pen[s] + pen(nt) - base_pen[t]
-            dviol = dviol + np.where(swap, 0.0, pen(nu) - base_pen[u])
+            dviol = _band_pen(st, ns, s) - base_pen[s] + _band_pen(st, nt, t) - base_pen[t]
+            dviol = dviol + np.where(swap, 0.0, _band_pen(st, nu, u) - base_pen[u])
             if p.max_moved is not None:
                 over = BUDGET_WEIGHT * np.maximum(0, st.moved + dm[r] + dm[js] - p.max_moved)
                 dviol = dviol + over - over0
@@ -867,11 +871,8 @@ def _vector_parts(st: _State, cand: np.ndarray) -> tuple[np.ndarray, np.ndarray]
         / st.W
     )
     a = p.values[i]
-
-    def pen(v):
-        return ((np.maximum(v - p.upper, 0) + np.maximum(p.lower - v, 0)) / st.safe).sum(1)
-
-    dviol = pen(st.sums[s] - a) - pen(st.sums[s]) + pen(st.sums[t] + a) - pen(st.sums[t])
+    dviol = _band_pen(st, st.sums[s] - a, s) - _band_pen(st, st.sums[s], s)
+    dviol += _band_pen(st, st.sums[t] + a, t) - _band_pen(st, st.sums[t], t)
     if p.current is not None:
         given = p.current_given[i]
         dm = given * ((p.current[i] != t).astype(int) - (p.current[i] != s).astype(int))
@@ -917,7 +918,7 @@ def tabu_search(
 
     obj0, viol0, c0 = true_eval()
     best = (viol0, obj0, st.labels.copy(), c0)
-    viol_now = float(sum(st.pen(st.sums[s]) for s in range(k)) + st.budget_pen(st.moved))
+    viol_now = float(sum(st.pen(s, st.sums[s]) for s in range(k)) + st.budget_pen(st.moved))
     obj_now = _fixed_centre_objective(st)
     alpha = max(obj_now, 1.0)
     tabu_until: dict[tuple[int, int], int] = {}
@@ -980,7 +981,7 @@ def tabu_search(
             feasible_streak = 0
         if it % 25 == 24:
             st.refresh_centres()
-            viol_now = float(sum(st.pen(st.sums[q]) for q in range(k)) + st.budget_pen(st.moved))
+            viol_now = float(sum(st.pen(q, st.sums[q]) for q in range(k)) + st.budget_pen(st.moved))
             obj_now = _fixed_centre_objective(st)
     return best[2], best[3]
 
@@ -1132,12 +1133,12 @@ def group_milp(
         cols += [np.arange(q), over]
         vals += [a, -np.ones(gk)]
         lo.append(np.full(gk, -np.inf))
-        hi.append(np.full(gk, problem.upper[m] / safe[m]))
+        hi.append(problem.upper[group, m] / safe[m])
         r += gk
         rows += [r + gr, r + np.arange(gk)]
         cols += [np.arange(q), under]
         vals += [a, np.ones(gk)]
-        lo.append(np.full(gk, problem.lower[m] / safe[m]))
+        lo.append(problem.lower[group, m] / safe[m])
         hi.append(np.full(gk, np.inf))
         r += gk
     rows.append(r + local[si])
@@ -1209,8 +1210,9 @@ def _repair_groups(problem, t, sums, tgraph, limit: int = 14) -> list[list[int]]
     from itertools import combinations
 
     scale = np.where(problem.mean > 0, problem.mean, 1.0)
-    need = np.sign(sums[t] - problem.mean)
-    room = {u: float(-((sums[u] - problem.mean) * need / scale).sum()) for u in range(problem.k)}
+    target = problem.target
+    need = np.sign(sums[t] - target[t])
+    room = {u: float(-((sums[u] - target[u]) * need / scale).sum()) for u in range(problem.k)}
     near = sorted(tgraph[t])
     ring = set(near)
     for u in near:
