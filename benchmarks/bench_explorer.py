@@ -33,7 +33,7 @@ import sys
 import time
 from pathlib import Path
 
-from _machine import machine  # noqa: E402  (benchmarks/ is the script folder)
+from _machine import machine
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent

@@ -37,6 +37,7 @@ import warnings
 
 import numpy as np
 import pandas as pd
+from _machine import machine
 
 from workbench.forecast import (
     ShortSeriesWarning,
@@ -47,15 +48,14 @@ from workbench.forecast import (
     smape,
 )
 
-from _machine import machine  # noqa: E402  (benchmarks/ is the script folder)
-
 LEVEL = 0.8
 MAX_YEARS = 10
 
 
 def _quarterly(values, start_year: int, start_q: int) -> pd.Series:
-    idx = pd.period_range(pd.Period(year=start_year, quarter=start_q, freq="Q"),
-                          periods=len(values), freq="Q")
+    idx = pd.period_range(
+        pd.Period(year=start_year, quarter=start_q, freq="Q"), periods=len(values), freq="Q"
+    )
     return pd.Series(np.asarray(values, dtype=float), index=idx)
 
 
@@ -64,15 +64,28 @@ def eval_series() -> dict[str, pd.Series]:
 
     out = {}
     macro = macrodata.load_pandas().data
-    for col in ["realgdp", "realcons", "realinv", "realgovt", "realdpi", "cpi", "m1",
-                "tbilrate", "unemp", "pop", "infl", "realint"]:
+    for col in [
+        "realgdp",
+        "realcons",
+        "realinv",
+        "realgovt",
+        "realdpi",
+        "cpi",
+        "m1",
+        "tbilrate",
+        "unemp",
+        "pop",
+        "infl",
+        "realint",
+    ]:
         out[f"macrodata.{col}"] = _quarterly(macro[col], 1959, 1)
     ee = elec_equip.load().data.iloc[:, 0]
     out["elec_equip"] = pd.Series(ee.to_numpy(float), index=pd.PeriodIndex(ee.index, freq="M"))
     c = co2.load().data["co2"]
     monthly = c.groupby(pd.PeriodIndex(c.index, freq="M")).mean()
-    monthly = monthly.reindex(pd.period_range(monthly.index.min(), monthly.index.max(),
-                                              freq="M")).interpolate()
+    monthly = monthly.reindex(
+        pd.period_range(monthly.index.min(), monthly.index.max(), freq="M")
+    ).interpolate()
     out["co2"] = monthly
     en = elnino.load().data
     vals = en.drop(columns="YEAR").to_numpy(float).ravel()
@@ -95,15 +108,16 @@ def dev_series() -> dict[str, pd.Series]:
         n = 40
         t = np.arange(n)
         season = np.array([0.8, 1.0, 0.95, 1.25])[t % 4]
-        y = 100 * (1.02 ** t) * season * np.exp(rng.normal(0, 0.05 + 0.03 * k, n))
+        y = 100 * (1.02**t) * season * np.exp(rng.normal(0, 0.05 + 0.03 * k, n))
         out[f"synthetic.seasonal{k}"] = _quarterly(y, 2016, 1)
     for k in range(2):
         n = 96
         t = np.arange(n)
         season = 1 + 0.2 * np.sin(2 * np.pi * t / 12)
         y = 50 * season * np.exp(np.cumsum(rng.normal(0.002, 0.02, n)))
-        out[f"synthetic.monthly{k}"] = pd.Series(y, index=pd.period_range("2016-01", periods=n,
-                                                                          freq="M"))
+        out[f"synthetic.monthly{k}"] = pd.Series(
+            y, index=pd.period_range("2016-01", periods=n, freq="M")
+        )
     return out
 
 
@@ -115,11 +129,12 @@ def origins(n: int, m: int, h: int, n_origins: int, protocol: str) -> list[int]:
         spacing = 1 if m == 4 else 3
         return [n - h - spacing * k for k in range(n_origins)][::-1]
     first = min(MAX_YEARS * m, n - h - n_origins)
-    return sorted({int(round(c)) for c in np.linspace(first, n - h, n_origins)})
+    return sorted({round(float(c)) for c in np.linspace(first, n - h, n_origins)})
 
 
-def evaluate(name: str, s: pd.Series, n_origins: int, inner: int | None = None,
-             protocol: str = "spread") -> tuple[dict, list[dict]]:
+def evaluate(
+    name: str, s: pd.Series, n_origins: int, inner: int | None = None, protocol: str = "spread"
+) -> tuple[dict, list[dict]]:
     m = 4 if s.index.freqstr.startswith("Q") else 12
     h = m
     n = len(s)
@@ -127,15 +142,17 @@ def evaluate(name: str, s: pd.Series, n_origins: int, inner: int | None = None,
     rows = []
     models = []
     for c in cuts:
-        train = s.iloc[max(0, c - MAX_YEARS * m): c]
-        test = s.iloc[c: c + h].to_numpy()
+        train = s.iloc[max(0, c - MAX_YEARS * m) : c]
+        test = s.iloc[c : c + h].to_numpy()
         y = train.to_numpy()
-        frame = pd.DataFrame({"series_id": name, "period": [format_period(p) for p in train.index],
-                              "value": y})
+        frame = pd.DataFrame(
+            {"series_id": name, "period": [format_period(p) for p in train.index], "value": y}
+        )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ShortSeriesWarning)
-            res = forecast_series(frame, horizon=h, level=LEVEL,
-                                  **({"n_origins": inner} if inner else {}))
+            res = forecast_series(
+                frame, horizon=h, level=LEVEL, **({"n_origins": inner} if inner else {})
+            )
         f = res.forecasts
         models.append(f["model"].iloc[0])
         sn = _seasonal_naive(y, h, m, LEVEL)
@@ -147,16 +164,27 @@ def evaluate(name: str, s: pd.Series, n_origins: int, inner: int | None = None,
             ("naive", nv.mean, nv.lower, nv.upper),
         ):
             for k in range(h):
-                rows.append({"series": name, "who": label, "origin": c, "step": k + 1,
-                             "actual": test[k], "mean": mean[k], "lower": lo[k], "upper": hi[k],
-                             "scale": scale})
+                rows.append(
+                    {
+                        "series": name,
+                        "who": label,
+                        "origin": c,
+                        "step": k + 1,
+                        "actual": test[k],
+                        "mean": mean[k],
+                        "lower": lo[k],
+                        "upper": hi[k],
+                        "scale": scale,
+                    }
+                )
     e = pd.DataFrame(rows)
     out = {"series": name, "freq": "Q" if m == 4 else "M", "n": n, "h": h, "origins": len(cuts)}
     for who, g in e.groupby("who"):
         out[f"mase_{who}"] = float(((g["actual"] - g["mean"]).abs() / g["scale"]).mean())
         out[f"smape_{who}"] = smape(g["actual"].to_numpy(), g["mean"].to_numpy())
-        out[f"cover_{who}"] = float(((g["actual"] >= g["lower"]) & (g["actual"] <= g["upper"]))
-                                    .mean())
+        out[f"cover_{who}"] = float(
+            ((g["actual"] >= g["lower"]) & (g["actual"] <= g["upper"])).mean()
+        )
     counts = pd.Series(models).value_counts()
     out["models"] = ", ".join(f"{k} {v}" for k, v in counts.items())
     return out, rows
@@ -166,10 +194,18 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--set", choices=["eval", "dev"], default="eval")
     ap.add_argument("--origins", type=int, default=12, help="forecast origins per series")
-    ap.add_argument("--protocol", choices=["spread", "last"], default="spread",
-                    help="origins spread over the history (default) or the latest ones")
-    ap.add_argument("--inner-origins", type=int, default=None,
-                    help="backtest origins inside the engine (default: the engine's default)")
+    ap.add_argument(
+        "--protocol",
+        choices=["spread", "last"],
+        default="spread",
+        help="origins spread over the history (default) or the latest ones",
+    )
+    ap.add_argument(
+        "--inner-origins",
+        type=int,
+        default=None,
+        help="backtest origins inside the engine (default: the engine's default)",
+    )
     ap.add_argument("--only", default=None, help="run only series whose name contains this")
     args = ap.parse_args()
     series = eval_series() if args.set == "eval" else dev_series()
@@ -188,18 +224,34 @@ def main() -> None:
     table = pd.DataFrame(results)
     table["beats_snaive"] = table["mase_chosen"] < table["mase_seasonal_naive"]
     table["cover_ok"] = table["cover_chosen"].between(0.70, 0.90)
-    show = table[["series", "freq", "n", "h", "origins", "mase_chosen", "mase_seasonal_naive",
-                  "mase_naive", "smape_chosen", "cover_chosen", "cover_seasonal_naive",
-                  "beats_snaive", "models"]]
+    show = table[
+        [
+            "series",
+            "freq",
+            "n",
+            "h",
+            "origins",
+            "mase_chosen",
+            "mase_seasonal_naive",
+            "mase_naive",
+            "smape_chosen",
+            "cover_chosen",
+            "cover_seasonal_naive",
+            "beats_snaive",
+            "models",
+        ]
+    ]
     pooled = pd.DataFrame(all_rows)
     chosen = pooled[pooled["who"] == "chosen"]
-    coverage = float(((chosen["actual"] >= chosen["lower"]) & (chosen["actual"] <= chosen["upper"]))
-                     .mean())
-    where = ("spread evenly over the history" if args.protocol == "spread"
-             else "the latest ones")
-    print(f"\nForecast benchmark ({args.set} set): one year ahead, {LEVEL:.0%} intervals, "
-          f"{args.origins} origins per series ({where}), at most {MAX_YEARS} years of history "
-          "before each origin")
+    coverage = float(
+        ((chosen["actual"] >= chosen["lower"]) & (chosen["actual"] <= chosen["upper"])).mean()
+    )
+    where = "spread evenly over the history" if args.protocol == "spread" else "the latest ones"
+    print(
+        f"\nForecast benchmark ({args.set} set): one year ahead, {LEVEL:.0%} intervals, "
+        f"{args.origins} origins per series ({where}), at most {MAX_YEARS} years of history "
+        "before each origin"
+    )
     print("| " + " | ".join(show.columns) + " |")
     print("|" + "---|" * len(show.columns))
     for row in show.itertuples(index=False):
@@ -212,12 +264,16 @@ def main() -> None:
             else:
                 cells.append(str(v))
         print("| " + " | ".join(cells) + " |")
-    print(f"\nchosen model beats seasonal naive on MASE: {int(table['beats_snaive'].sum())} of "
-          f"{len(table)} series; median MASE {table['mase_chosen'].median():.2f} vs "
-          f"{table['mase_seasonal_naive'].median():.2f} (seasonal naive)")
-    print(f"80% interval coverage: pooled {coverage:.2f}; within [0.70, 0.90] on "
-          f"{int(table['cover_ok'].sum())} of {len(table)} series "
-          f"(median {table['cover_chosen'].median():.2f})")
+    print(
+        f"\nchosen model beats seasonal naive on MASE: {int(table['beats_snaive'].sum())} of "
+        f"{len(table)} series; median MASE {table['mase_chosen'].median():.2f} vs "
+        f"{table['mase_seasonal_naive'].median():.2f} (seasonal naive)"
+    )
+    print(
+        f"80% interval coverage: pooled {coverage:.2f}; within [0.70, 0.90] on "
+        f"{int(table['cover_ok'].sum())} of {len(table)} series "
+        f"(median {table['cover_chosen'].median():.2f})"
+    )
     print(f"machine: {machine()}")
     print(f"runtime: {wall:.0f} s for {len(table)} series")
 

@@ -44,29 +44,53 @@ def main() -> None:
     raw = HERE / "out" / f"raw_{args.accounts}_{args.seed}"
     if not (raw / "opportunities.csv").exists():
         print(f"generating demo export with {args.accounts:,} accounts into {raw} ...", flush=True)
-        subprocess.run([sys.executable, "-m", "workbench", "demo", "--accounts",
-                        str(args.accounts), "--seed", str(args.seed), "--out", str(raw)], check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "workbench",
+                "demo",
+                "--accounts",
+                str(args.accounts),
+                "--seed",
+                str(args.seed),
+                "--out",
+                str(raw),
+            ],
+            check=True,
+        )
     size_mb = sum(p.stat().st_size for p in raw.glob("*.csv")) / 2**20
 
     runs = []
     for i in range(args.runs):
         out = Path(tempfile.mkdtemp(prefix="bench-ingest-"))
         try:
-            res = subprocess.run([sys.executable, "-c", CHILD, str(raw), str(out)],
-                                 capture_output=True, text=True, check=True)
+            res = subprocess.run(
+                [sys.executable, "-c", CHILD, str(raw), str(out)],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
         finally:
             shutil.rmtree(out, ignore_errors=True)
         runs.append(json.loads(res.stdout.strip().splitlines()[-1]))
-        print(f"run {i + 1}: {runs[-1]['wall_s']:.1f} s, peak {runs[-1]['peak_mb']:.0f} MB", flush=True)
+        print(
+            f"run {i + 1}: {runs[-1]['wall_s']:.1f} s, peak {runs[-1]['peak_mb']:.0f} MB",
+            flush=True,
+        )
 
     rows = runs[0]["rows"]
     walls = [r["wall_s"] for r in runs]
     peaks = [r["peak_mb"] for r in runs]
     print(f"machine: {machine()}")
-    print(f"input: {rows['accounts']:,} accounts, {rows['opportunities']:,} opportunities, "
-          f"{size_mb:.0f} MB of CSV")
-    print(f"ingest wall time: median {statistics.median(walls):.1f} s "
-          f"(min {min(walls):.1f}, max {max(walls):.1f}, {len(walls)} runs, cold process)")
+    print(
+        f"input: {rows['accounts']:,} accounts, {rows['opportunities']:,} opportunities, "
+        f"{size_mb:.0f} MB of CSV"
+    )
+    print(
+        f"ingest wall time: median {statistics.median(walls):.1f} s "
+        f"(min {min(walls):.1f}, max {max(walls):.1f}, {len(walls)} runs, cold process)"
+    )
     print(f"peak memory: median {statistics.median(peaks):.0f} MB (max {max(peaks):.0f} MB)")
 
 

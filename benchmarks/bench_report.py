@@ -30,23 +30,52 @@ def main() -> None:
     home = HERE / "out" / "report"
     data = home / "data"
     if not (data / "processed" / "manifest.json").exists():
-        subprocess.run([sys.executable, "-m", "workbench", "demo", "--out", str(data / "raw")],
-                       check=True, capture_output=True)
-        subprocess.run([sys.executable, "-m", "workbench", "ingest", "--raw", str(data / "raw"),
-                        "--out", str(data / "processed")], check=True, capture_output=True)
+        subprocess.run(
+            [sys.executable, "-m", "workbench", "demo", "--out", str(data / "raw")],
+            check=True,
+            capture_output=True,
+        )
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "workbench",
+                "ingest",
+                "--raw",
+                str(data / "raw"),
+                "--out",
+                str(data / "processed"),
+            ],
+            check=True,
+            capture_output=True,
+        )
     walls, per_notebook = [], {}
     for i in range(args.runs):
         t0 = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "workbench", "report", "--data", str(data),
-                        "--out", str(home / "reports")], check=True, capture_output=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "workbench",
+                "report",
+                "--data",
+                str(data),
+                "--out",
+                str(home / "reports"),
+            ],
+            check=True,
+            capture_output=True,
+        )
         walls.append(time.perf_counter() - t0)
         manifest = json.loads((home / "reports" / "2026Q3" / "manifest.json").read_text())
         for name, sec in manifest["timings_seconds"].items():
             per_notebook.setdefault(name, []).append(sec)
         print(f"run {i + 1}: {walls[-1]:.1f} s ({manifest.get('pdf') or 'no PDF'})", flush=True)
     print(f"machine: {machine()}")
-    print(f"full report (default demo, 3,000 accounts): median {statistics.median(walls):.1f} s "
-          f"wall (min {min(walls):.1f}, max {max(walls):.1f}, {len(walls)} runs)")
+    print(
+        f"full report (default demo, 3,000 accounts): median {statistics.median(walls):.1f} s "
+        f"wall (min {min(walls):.1f}, max {max(walls):.1f}, {len(walls)} runs)"
+    )
     for name, secs in per_notebook.items():
         print(f"  {name:<24} median {statistics.median(secs):5.1f} s")
 

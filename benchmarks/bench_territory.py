@@ -48,11 +48,11 @@ import pandas as pd
 
 warnings.filterwarnings("ignore")
 
-from _machine import machine
+from _machine import machine  # noqa: E402 - after the warnings filter, on purpose
 
-from workbench import geo
-from workbench.territory import build_problem, build_territories
-from workbench.territory.solver import component_pieces, evaluate
+from workbench import geo  # noqa: E402
+from workbench.territory import build_problem, build_territories  # noqa: E402
+from workbench.territory.solver import component_pieces, evaluate  # noqa: E402
 
 # ---------------------------------------------------------------------------------------------
 # instances
@@ -317,14 +317,14 @@ def with_timeout(fn, args, seconds: float):
     def target():
         try:
             queue.put(fn(*args))
-        except Exception as exc:  # noqa: BLE001 - report, do not crash the benchmark
+        except Exception as exc:
             queue.put(exc)
 
     proc = ctx.Process(target=target, daemon=True)
     proc.start()
     try:
         out = queue.get(timeout=seconds)
-    except Exception:  # noqa: BLE001 - queue.Empty: timed out
+    except Exception:
         out = None
     proc.join(timeout=1)
     if proc.is_alive():
@@ -344,9 +344,15 @@ def bench(name: str, repeats: int) -> None:
     t = time.perf_counter()
     units, adj, measures, k, tol, *more = INSTANCES[name]()
     extra = {"current": more[0], "max_moved": MAX_MOVED[name]} if more else {}
+    books = (
+        f", current alignment of {more[0].territory.nunique()} books, "
+        f"at most {MAX_MOVED[name]:.0%} moved"
+        if more
+        else ""
+    )
     print(
         f"{len(units)} units, {len(adj)} adjacency pairs, k = {k}, balance {measures} +-"
-        f"{100 * tol:.0f}%{'' if not more else f', current alignment of {more[0].territory.nunique()} books, at most {MAX_MOVED[name]:.0%} moved'}"
+        f"{100 * tol:.0f}%{books}"
         f"  (data load + adjacency {time.perf_counter() - t:.1f} s)",
         flush=True,
     )
@@ -370,19 +376,28 @@ def bench(name: str, repeats: int) -> None:
     gap_target, time_target = TARGETS[name]
     rss_now = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     result = {
-        "instance": name, "n": len(units), "k": k, "feasible": all(p.feasible for p in plans),
-        "worst_gap_%": None if any(p.gap is None for p in plans)
+        "instance": name,
+        "n": len(units),
+        "k": k,
+        "feasible": all(p.feasible for p in plans),
+        "worst_gap_%": None
+        if any(p.gap is None for p in plans)
         else round(100 * max(p.gap for p in plans), 2),
-        "proven": sum(p.proven_optimal for p in plans), "runs": len(plans),
-        "median_s": round(float(np.median(times)), 1), "max_s": round(max(times), 1),
-        "safety_stops": sum(p.info["safety_stop"] for p in plans), "peak_MB": round(rss_now),
+        "proven": sum(p.proven_optimal for p in plans),
+        "runs": len(plans),
+        "median_s": round(float(np.median(times)), 1),
+        "max_s": round(max(times), 1),
+        "safety_stops": sum(p.info["safety_stop"] for p in plans),
+        "peak_MB": round(rss_now),
         "target_gap_%": None if gap_target is None else 100 * gap_target,
         "target_s": time_target,
     }
     result["meets"] = bool(
         result["feasible"]
-        and (gap_target is None or (result["worst_gap_%"] is not None
-                                    and result["worst_gap_%"] <= 100 * gap_target))
+        and (
+            gap_target is None
+            or (result["worst_gap_%"] is not None and result["worst_gap_%"] <= 100 * gap_target)
+        )
         and result["max_s"] <= time_target
     )
     print("RESULT " + json.dumps(result), flush=True)
@@ -465,8 +480,11 @@ def main(argv=None) -> int:
                 cmd += ["--repeats", str(args.repeats)]
             out = subprocess.run(cmd, check=False, capture_output=True, text=True)
             print(out.stdout, end="", flush=True)
-            results += [json.loads(line[7:]) for line in out.stdout.splitlines()
-                        if line.startswith("RESULT ")]
+            results += [
+                json.loads(line[7:])
+                for line in out.stdout.splitlines()
+                if line.startswith("RESULT ")
+            ]
         print("\n=== targets (issue 13), side by side ===")
         with pd.option_context("display.width", 200, "display.max_columns", 20):
             print(pd.DataFrame(results).set_index("instance").to_string())

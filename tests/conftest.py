@@ -22,13 +22,13 @@ R2,Ben Cole,32.08,-81.09
 A1,"Acme, Inc.",Manufacturing,120,30303,33.75,-84.39,customer,R1
 A2,Beta LLC,Retail,8,31401,32.08,-81.09,prospect,R2
 A3,Gamma Co,Healthcare,0,01001,32.5,-86.6,prospect,
-""",
+""",  # noqa: E501 - doctest output / CSV text cannot wrap
     "opportunities.csv": """opportunity_id,account_id,rep_id,created_date,close_date,stage,amount_usd
 O1,A1,R1,2026-01-10,2026-03-31,won,1000
 O2,A1,R1,2026-04-01,2026-05-15,lost,250.5
 O3,A2,R2,2026-07-01,,open,400
 O4,A1,R1,2026-06-30,2026-07-01,won,2000
-""",
+""",  # noqa: E501 - doctest output / CSV text cannot wrap
     "quotas.csv": """quarter,rep_id,quota_usd
 2026Q1,R1,900
 2026Q3,R2,1000

@@ -35,8 +35,8 @@ Same seed, same bytes. Everything about the company is invented.
 from __future__ import annotations
 
 import csv
-import functools
 import datetime as dt
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -79,11 +79,31 @@ NOUNS = {
     "Hospitality": ("Inn", "Café", "BBQ", "Resort", "Brewing"),
 }
 PREFIXES = (
-    "Tar Heel", "Cape Fear", "Yadkin Valley", "Neuse River", "Pamlico", "Catawba", "Uwharrie",
-    "Haw River", "Crabtree", "Outer Banks", "Tidewater", "Mountain Laurel", "Eno", "Roanoke",
-    "Old Salem", "Triad", "Queen City", "Lumber River", "Pisgah", "Hatteras", "Albemarle",
-    "Brushy Mountain", "Currituck", "Occoneechee",
-)  # fmt: skip
+    "Tar Heel",
+    "Cape Fear",
+    "Yadkin Valley",
+    "Neuse River",
+    "Pamlico",
+    "Catawba",
+    "Uwharrie",
+    "Haw River",
+    "Crabtree",
+    "Outer Banks",
+    "Tidewater",
+    "Mountain Laurel",
+    "Eno",
+    "Roanoke",
+    "Old Salem",
+    "Triad",
+    "Queen City",
+    "Lumber River",
+    "Pisgah",
+    "Hatteras",
+    "Albemarle",
+    "Brushy Mountain",
+    "Currituck",
+    "Occoneechee",
+)
 FAMILIES = ("Hargrove", "Nguyễn", "Müller", "Peña", "Whitfield", "Lefèvre", "Batts", "Sauls")
 SUFFIXES = ("", ", LLC", ", Inc.", " Co.", " Holdings", " PLLC")
 # rep id number, name, home ZIP (a real street-delivery ZIP in the home city)
@@ -129,8 +149,11 @@ def _load_zips(names: tuple[str, ...]) -> dict:
 
     index = {n: i for i, n in enumerate(names)}
     rows = sorted(
-        (r for r in zipcodes.filter_by(state="NC")
-         if r["zip_code_type"] == "STANDARD" and r["active"]),
+        (
+            r
+            for r in zipcodes.filter_by(state="NC")
+            if r["zip_code_type"] == "STANDARD" and r["active"]
+        ),
         key=lambda r: r["zip_code"],
     )
     return {
@@ -149,8 +172,9 @@ def _km(lat1, lon1, lat2, lon2) -> np.ndarray:
     return 12742.0 * np.arcsin(np.sqrt(np.minimum(a, 1.0)))
 
 
-def _weighted_voronoi(dist: np.ndarray, load: np.ndarray, target: np.ndarray,
-                      iterations: int = 300) -> tuple[np.ndarray, float]:
+def _weighted_voronoi(
+    dist: np.ndarray, load: np.ndarray, target: np.ndarray, iterations: int = 300
+) -> tuple[np.ndarray, float]:
     """Assign rows to columns by ``argmin dist / w``; tune ``w`` so column loads meet
     ``target``. Returns the best assignment and its largest relative miss."""
     w = np.ones(dist.shape[1])
@@ -226,8 +250,9 @@ def write_second_company(folder: Path, *, seed: int = 11, n_accounts: int = 600)
     dens = np.log(nc["births"] / nc["area"])
     dens_z = (dens - dens.mean()) / dens.std()
     income = np.clip(36 + 7.5 * dens_z + grng.normal(0, 3.5, n_units), 22, 90)
-    broadband = np.clip(1 / (1 + np.exp(-(0.9 + 0.8 * dens_z + grng.normal(0, 0.3, n_units)))),
-                        0.35, 0.97)
+    broadband = np.clip(
+        1 / (1 + np.exp(-(0.9 + 0.8 * dens_z + grng.normal(0, 0.3, n_units)))), 0.35, 0.97
+    )
 
     # --- reps at real city ZIP points
     zip_at = {z: i for i, z in enumerate(zips["zip"])}
@@ -238,7 +263,7 @@ def write_second_company(folder: Path, *, seed: int = 11, n_accounts: int = 600)
     skill = rng.permutation(np.linspace(-0.5, 0.5, n_reps))
 
     # --- accounts: county ~ births^0.8 x (income x broadband)^0.3, ZIP uniform within the county
-    weight = nc["births"] ** 0.8 * (income / income.mean()) ** 0.3 * broadband ** 0.3
+    weight = nc["births"] ** 0.8 * (income / income.mean()) ** 0.3 * broadband**0.3
     county = rng.choice(n_units, size=n_accounts, p=weight / weight.sum())
     zip_idx = np.empty(n_accounts, dtype=int)
     for u in np.unique(county):
@@ -290,8 +315,9 @@ def write_second_company(folder: Path, *, seed: int = 11, n_accounts: int = 600)
     balanced_err = _balance(udist, unit_value[occupied])
 
     # --- history, quarter by quarter
-    cust = rng.uniform(0, 1, n_accounts) < 1 / (1 + np.exp(-(-1.3 + 0.5 * np.log10(employees + 1)
-                                                             + win_shift)))
+    cust = rng.uniform(0, 1, n_accounts) < 1 / (
+        1 + np.exp(-(-1.3 + 0.5 * np.log10(employees + 1) + win_shift))
+    )
     renew_q = np.where(rng.uniform(0, 1, n_accounts) < 0.55, 2, rng.integers(1, 5, n_accounts))
     v_med = np.median(value)
     cycle_median = {0: 70.0, 1: 35.0, 2: 25.0}
@@ -308,9 +334,18 @@ def write_second_company(folder: Path, *, seed: int = 11, n_accounts: int = 600)
         rep = old_owner[acc] if k < REORG_INDEX else owner[acc]
         zero = (~won) & (rng.uniform(0, 1, acc.size) < 0.02)  # placeholder lost deals
         amount = np.where(zero, 0.0, amount)
-        for row in zip(acc, rep, created, close, np.where(won, 0, 1), amount):
-            deals.append((int(row[0]), int(row[1]), int(row[2]), int(row[3]), int(row[4]),
-                          float(row[5]), kind))
+        for row in zip(acc, rep, created, close, np.where(won, 0, 1), amount, strict=True):
+            deals.append(
+                (
+                    int(row[0]),
+                    int(row[1]),
+                    int(row[2]),
+                    int(row[3]),
+                    int(row[4]),
+                    float(row[5]),
+                    kind,
+                )
+            )
 
     for k in range(N_QUARTERS):
         qoy = (FIRST_QUARTER[1] - 1 + k) % 4 + 1
@@ -345,17 +380,20 @@ def write_second_company(folder: Path, *, seed: int = 11, n_accounts: int = 600)
     open_kind[~cust & (u < 0.07)] = 0
     acc = np.flatnonzero(open_kind >= 0)
     stale = rng.uniform(0, 1, acc.size) < 0.1
-    created = np.where(stale, last_start - rng.integers(1, 90, acc.size),
-                       last_start + rng.integers(0, last_end - last_start + 1, acc.size))
+    created = np.where(
+        stale,
+        last_start - rng.integers(1, 90, acc.size),
+        last_start + rng.integers(0, last_end - last_start + 1, acc.size),
+    )
     frac = np.array([0.65, 0.2, 1.0])[open_kind[acc]] * rng.uniform(0.8, 1.2, acc.size)
-    for a, c, f in zip(acc, created, frac):
+    for a, c, f in zip(acc, created, frac, strict=True):
         deals.append((int(a), int(owner[a]), int(c), -1, 2, float(value[a] * f), int(open_kind[a])))
 
     # the export was made right after quarter end: the last activity is in its last week
     latest = max(max(d[2], d[3]) for d in deals)
     if latest < last_end - 6:
         i = max(range(len(deals)), key=lambda j: (deals[j][3], j))
-        deals[i] = deals[i][:3] + (last_end - 3,) + deals[i][4:]
+        deals[i] = (*deals[i][:3], last_end - 3, *deals[i][4:])
 
     # --- status and owners now
     status = np.where(cust, "customer", "prospect")
@@ -380,33 +418,83 @@ def write_second_company(folder: Path, *, seed: int = 11, n_accounts: int = 600)
     deals.sort(key=lambda d: (d[2], d[0], d[6], d[3]))
     day = lambda n: (epoch + dt.timedelta(days=n)).isoformat()  # noqa: E731
     opp_rows = [
-        [f"OPP-{day(c)[:4]}-{j + 1:05d}", acc_ids[a], rep_ids[r], day(c),
-         "" if stage == 2 else day(cl), ("won", "lost", "open")[stage], f"{amt:.2f}",
-         DEAL_TYPES[kind]]
+        [
+            f"OPP-{day(c)[:4]}-{j + 1:05d}",
+            acc_ids[a],
+            rep_ids[r],
+            day(c),
+            "" if stage == 2 else day(cl),
+            ("won", "lost", "open")[stage],
+            f"{amt:.2f}",
+            DEAL_TYPES[kind],
+        ]
         for j, (a, r, c, cl, stage, amt, kind) in enumerate(deals)
     ]
 
     # --- write
-    _write(folder / "geo_units.csv",
-           ["unit_id", "unit_name", "lat", "lon", "population", "median_income_k",
-            "broadband_share"],
-           [[fips[u], nc["name"][u], f"{nc['lat'][u]:.5f}", f"{nc['lon'][u]:.5f}",
-             f"{nc['births'][u]:.0f}", f"{income[u]:.1f}", f"{broadband[u]:.3f}"]
-            for u in range(n_units)])
-    _write(folder / "reps.csv", ["rep_id", "rep_name", "home_lat", "home_lon"],
-           [[rep_ids[r], REPS[r][1], f"{rep_lat[r]:.4f}", f"{rep_lon[r]:.4f}"]
-            for r in range(n_reps)])
-    _write(folder / "accounts.csv",
-           ["account_id", "account_name", "industry", "employees", "postal_code", "lat", "lon",
-            "status", "owner_rep_id"],
-           [[acc_ids[i], names[i], INDUSTRIES[ind[i]][0], str(employees[i]),
-             zips["zip"][zip_idx[i]], f"{lat[i]:.6f}", f"{lon[i]:.6f}", status[i],
-             "" if unassigned[i] else rep_ids[owner[i]]]
-            for i in range(n_accounts)])
-    _write(folder / "opportunities.csv",
-           ["opportunity_id", "account_id", "rep_id", "created_date", "close_date", "stage",
-            "amount_usd", "deal_type"],
-           opp_rows)
+    _write(
+        folder / "geo_units.csv",
+        ["unit_id", "unit_name", "lat", "lon", "population", "median_income_k", "broadband_share"],
+        [
+            [
+                fips[u],
+                nc["name"][u],
+                f"{nc['lat'][u]:.5f}",
+                f"{nc['lon'][u]:.5f}",
+                f"{nc['births'][u]:.0f}",
+                f"{income[u]:.1f}",
+                f"{broadband[u]:.3f}",
+            ]
+            for u in range(n_units)
+        ],
+    )
+    _write(
+        folder / "reps.csv",
+        ["rep_id", "rep_name", "home_lat", "home_lon"],
+        [[rep_ids[r], REPS[r][1], f"{rep_lat[r]:.4f}", f"{rep_lon[r]:.4f}"] for r in range(n_reps)],
+    )
+    _write(
+        folder / "accounts.csv",
+        [
+            "account_id",
+            "account_name",
+            "industry",
+            "employees",
+            "postal_code",
+            "lat",
+            "lon",
+            "status",
+            "owner_rep_id",
+        ],
+        [
+            [
+                acc_ids[i],
+                names[i],
+                INDUSTRIES[ind[i]][0],
+                str(employees[i]),
+                zips["zip"][zip_idx[i]],
+                f"{lat[i]:.6f}",
+                f"{lon[i]:.6f}",
+                status[i],
+                "" if unassigned[i] else rep_ids[owner[i]],
+            ]
+            for i in range(n_accounts)
+        ],
+    )
+    _write(
+        folder / "opportunities.csv",
+        [
+            "opportunity_id",
+            "account_id",
+            "rep_id",
+            "created_date",
+            "close_date",
+            "stage",
+            "amount_usd",
+            "deal_type",
+        ],
+        opp_rows,
+    )
     (folder / "README.txt").write_text(
         "SYNTHETIC DATA on real North Carolina geography (test fixture, not a real company).\n"
         "Real: county names, FIPS codes, centroids (from the county polygons) and population =\n"
@@ -441,6 +529,7 @@ def write_second_company(folder: Path, *, seed: int = 11, n_accounts: int = 600)
         "balanced_plan_spread": round(balanced_err, 4),
         "max_account_share": round(float(value.max() / value.sum()), 4),
         "max_unit_share": round(float(unit_value.max() / unit_value.sum()), 4),
-        "top5pct_value_share": round(float(np.sort(value)[::-1][: max(1, n_accounts // 20)].sum()
-                                           / value.sum()), 4),
+        "top5pct_value_share": round(
+            float(np.sort(value)[::-1][: max(1, n_accounts // 20)].sum() / value.sum()), 4
+        ),
     }

@@ -41,13 +41,15 @@ from workbench.territory.matching import VACANT, Status, match_reps
 #   30001                              T3 (R3)      T4          T4 is new and vacant
 # proposed reps: T1 -> R1, T2 -> R2, T3 -> R4 (a new hire), T4 -> vacant.
 
-ACCOUNTS = pd.DataFrame({
-    "account_id": ["A1", "A2", "A3", "A4", "A5", "A6", "A7", "A8"],
-    "account_name": ["Alpha", "Beta", "Gamma", "Delta", "Eps", "Zeta", "Eta", "Theta"],
-    "postal_code": ["00501", "00501", "00502", "10001", "10001", "20001", "30001", "30001"],
-    "owner_rep_id": ["R1", "R2", "R1", "R2", None, "R3", "R3", None],
-    "revenue_usd": [100.0, 50.0, 30.0, 80.0, 0.0, 40.0, 20.0, 0.0],
-})
+ACCOUNTS = pd.DataFrame(
+    {
+        "account_id": ["A1", "A2", "A3", "A4", "A5", "A6", "A7", "A8"],
+        "account_name": ["Alpha", "Beta", "Gamma", "Delta", "Eps", "Zeta", "Eta", "Theta"],
+        "postal_code": ["00501", "00501", "00502", "10001", "10001", "20001", "30001", "30001"],
+        "owner_rep_id": ["R1", "R2", "R1", "R2", None, "R3", "R3", None],
+        "revenue_usd": [100.0, 50.0, 30.0, 80.0, 0.0, 40.0, 20.0, 0.0],
+    }
+)
 CURRENT = {"00501": "T1", "00502": "T1", "10001": "T2", "20001": "T3", "30001": "T3"}
 PROPOSED = {"00501": "T1", "00502": "T2", "10001": "T2", "20001": "T3", "30001": "T4"}
 REP_OF = {"T1": "R1", "T2": "R2", "T3": "R4", "T4": None}
@@ -74,8 +76,13 @@ EXPECTED = {
     "A8": (None, False, Reason.VACANT),
 }
 # CRM updates: the moved accounts with a new rep (A7 keeps R3 as interim cover, by design)
-EXPECTED_CRM = {("A2", "R1", "R2"), ("A3", "R2", "R1"), ("A4", "R9", "R2"), ("A5", "R2", ""),
-                ("A6", "R4", "R3")}
+EXPECTED_CRM = {
+    ("A2", "R1", "R2"),
+    ("A3", "R2", "R1"),
+    ("A4", "R9", "R2"),
+    ("A5", "R2", ""),
+    ("A6", "R4", "R3"),
+}
 
 
 @pytest.fixture
@@ -98,8 +105,9 @@ def sheet_rows(ws):
 
 
 def test_alignment_matches_the_hand_worked_outcome(alignment):
-    got = {r.account_id: (r.proposed_rep_id, bool(r.moved), r.reason)
-           for r in alignment.itertuples()}
+    got = {
+        r.account_id: (r.proposed_rep_id, bool(r.moved), r.reason) for r in alignment.itertuples()
+    }
     assert got == {a: (rep, moved, why.value) for a, (rep, moved, why) in EXPECTED.items()}
     assert alignment.index.equals(ACCOUNTS.index)
     assert alignment["named"].tolist() == [a in NAMED for a in ACCOUNTS["account_id"]]
@@ -112,16 +120,22 @@ def test_alignment_matches_the_hand_worked_outcome(alignment):
 
 def test_alignment_does_not_touch_its_inputs():
     before = ACCOUNTS.copy()
-    account_alignment(ACCOUNTS, pd.Series(CURRENT), pd.Series(PROPOSED), pd.Series(REP_OF),
-                      named=pd.DataFrame({"account_id": ["A4"], "rep_id": ["R9"]}),
-                      locked=pd.DataFrame({"unit_id": LOCKED, "territory": ["T1"]}))
+    account_alignment(
+        ACCOUNTS,
+        pd.Series(CURRENT),
+        pd.Series(PROPOSED),
+        pd.Series(REP_OF),
+        named=pd.DataFrame({"account_id": ["A4"], "rep_id": ["R9"]}),
+        locked=pd.DataFrame({"unit_id": LOCKED, "territory": ["T1"]}),
+    )
     pd.testing.assert_frame_equal(ACCOUNTS, before)
 
 
 def test_alignment_rejects_bad_input():
     with pytest.raises(ValueError, match="no proposed territory"):
-        account_alignment(ACCOUNTS, CURRENT, {k: v for k, v in PROPOSED.items()
-                                              if k != "30001"}, REP_OF)
+        account_alignment(
+            ACCOUNTS, CURRENT, {k: v for k, v in PROPOSED.items() if k != "30001"}, REP_OF
+        )
     with pytest.raises(ValueError, match=r"rep_of lacks proposed territories \['T4'\]"):
         account_alignment(ACCOUNTS, CURRENT, PROPOSED, {"T1": "R1", "T2": "R2", "T3": "R4"})
     with pytest.raises(ValueError, match="account_id must be unique"):
@@ -131,8 +145,10 @@ def test_alignment_rejects_bad_input():
 
 
 def test_crm_updates_table_is_the_hand_worked_list(alignment):
-    got = {tuple("" if v is None else v for v in row)
-           for row in crm_owner_updates(alignment).itertuples(index=False)}
+    got = {
+        tuple("" if v is None else v for v in row)
+        for row in crm_owner_updates(alignment).itertuples(index=False)
+    }
     assert got == EXPECTED_CRM
 
 
@@ -142,8 +158,11 @@ def test_crm_updates_table_is_the_hand_worked_list(alignment):
 
 def test_files_cover_every_account_once_and_list_exactly_the_changes(tmp_path, alignment):
     paths = write_alignment_files(tmp_path, alignment, quarter="2026Q3")
-    assert [p.name for p in paths] == ["alignment_2026Q3.csv", "alignment_2026Q3.xlsx",
-                                       "crm_owner_updates_2026Q3.csv"]
+    assert [p.name for p in paths] == [
+        "alignment_2026Q3.csv",
+        "alignment_2026Q3.xlsx",
+        "crm_owner_updates_2026Q3.csv",
+    ]
     rows = read_csv_text(paths[0])
     ids = [r["account_id"] for r in rows]
     assert sorted(ids) == sorted(ACCOUNTS["account_id"]) and len(set(ids)) == len(ids)
@@ -151,8 +170,9 @@ def test_files_cover_every_account_once_and_list_exactly_the_changes(tmp_path, a
 
     crm = read_csv_text(paths[2])
     assert list(crm[0]) == ["account_id", "new_owner_rep_id", "old_owner_rep_id"]
-    assert {(r["account_id"], r["new_owner_rep_id"], r["old_owner_rep_id"]) for r in crm} \
-        == EXPECTED_CRM
+    assert {
+        (r["account_id"], r["new_owner_rep_id"], r["old_owner_rep_id"]) for r in crm
+    } == EXPECTED_CRM
     assert len(crm) == len(EXPECTED_CRM)
     # nothing half-written or temporary is left behind
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in paths)
@@ -173,12 +193,15 @@ def test_xlsx_round_trips_with_ids_as_text(tmp_path, alignment):
             assert r["proposed_territory"] == name
             seen[r["account_id"]] = seen.get(r["account_id"], 0) + 1
     assert seen == dict.fromkeys(ACCOUNTS["account_id"], 1)
-    assert {r["account_id"] for r in sheet_rows(wb["Changes"])} \
-        == {a for a, (_, moved, _) in EXPECTED.items() if moved}
+    assert {r["account_id"] for r in sheet_rows(wb["Changes"])} == {
+        a for a, (_, moved, _) in EXPECTED.items() if moved
+    }
     # Summary, by hand: T1 keeps A1, A2 (150 USD) and loses A3 to T2; T4 takes A7, A8 from T3
     summary = {r["territory"]: r for r in sheet_rows(wb["Summary"])}
-    assert {t: (r["rep_id"], r["accounts"], r["moved_in"], r["moved_out"], r["revenue_usd"])
-            for t, r in summary.items()} == {
+    assert {
+        t: (r["rep_id"], r["accounts"], r["moved_in"], r["moved_out"], r["revenue_usd"])
+        for t, r in summary.items()
+    } == {
         "T1": ("R1", 2, 0, 1, 150),
         "T2": ("R2", 3, 1, 0, 110),
         "T3": ("R4", 1, 0, 2, 40),
@@ -187,13 +210,26 @@ def test_xlsx_round_trips_with_ids_as_text(tmp_path, alignment):
 
 
 def test_sheet_names_are_sanitised_and_unique(tmp_path):
-    names = ["North/East:1", "north_east_1", "x" * 40, "x" * 40 + "y", "Summary", "'q'",
-             "[a]*?", "History"]
-    acc = pd.DataFrame({"account_id": [f"A{i}" for i in range(len(names))],
-                        "account_name": "n", "postal_code": [f"{i:05d}" for i in range(8)],
-                        "owner_rep_id": "R1"})
+    names = [
+        "North/East:1",
+        "north_east_1",
+        "x" * 40,
+        "x" * 40 + "y",
+        "Summary",
+        "'q'",
+        "[a]*?",
+        "History",
+    ]
+    acc = pd.DataFrame(
+        {
+            "account_id": [f"A{i}" for i in range(len(names))],
+            "account_name": "n",
+            "postal_code": [f"{i:05d}" for i in range(8)],
+            "owner_rep_id": "R1",
+        }
+    )
     blocks = dict(zip(acc["postal_code"], names, strict=True))
-    al = account_alignment(acc, blocks, blocks, {n: "R1" for n in names})
+    al = account_alignment(acc, blocks, blocks, dict.fromkeys(names, "R1"))
     wb = openpyxl.load_workbook(write_alignment_files(tmp_path, al, quarter="2026Q3")[1])
     sheets = wb.sheetnames
     assert len({s.lower() for s in sheets}) == len(sheets) == len(names) + 2
@@ -212,15 +248,18 @@ def test_sheet_names_are_sanitised_and_unique(tmp_path):
 
 
 def test_formula_like_text_is_neutralised_in_csv_and_xlsx(tmp_path):
-    acc = pd.DataFrame({
-        "account_id": ["=HYPERLINK(\"http://x\")", "+1", "-2", "@SUM(A1)", "A", "ok"],
-        "account_name": ["=1+2", "\tn", "n", "n", "\rx", "-"],
-        "postal_code": ["00501"] * 6, "owner_rep_id": ["R1", "R1", "R1", "R1", "R1", "=R0"],
-        "revenue_usd": [-5.0, 1.0, 2.0, 3.0, 4.0, 5.0],
-    })
+    acc = pd.DataFrame(
+        {
+            "account_id": ['=HYPERLINK("http://x")', "+1", "-2", "@SUM(A1)", "A", "ok"],
+            "account_name": ["=1+2", "\tn", "n", "n", "\rx", "-"],
+            "postal_code": ["00501"] * 6,
+            "owner_rep_id": ["R1", "R1", "R1", "R1", "R1", "=R0"],
+            "revenue_usd": [-5.0, 1.0, 2.0, 3.0, 4.0, 5.0],
+        }
+    )
     al = account_alignment(acc, {"00501": "T1"}, {"00501": "T1"}, {"T1": "R1"})
     paths = write_alignment_files(tmp_path, al, quarter="2026Q3")
-    expected_ids = ["'=HYPERLINK(\"http://x\")", "'+1", "'-2", "'@SUM(A1)", "A", "ok"]
+    expected_ids = ['\'=HYPERLINK("http://x")', "'+1", "'-2", "'@SUM(A1)", "A", "ok"]
     rows = read_csv_text(paths[0])
     assert [r["account_id"] for r in rows] == expected_ids
     assert rows[0]["account_name"] == "'=1+2"
@@ -257,17 +296,25 @@ def test_files_follow_the_umask(tmp_path, alignment):
 
 def _two_territories():
     """Blocks 1, 2 (adjacent unit squares) in T1; block 3 (a square far away) in T2."""
-    acc = pd.DataFrame({"account_id": ["a", "b", "c", "d"], "account_name": "n",
-                        "unit_id": ["1", "2", "2", "3"], "owner_rep_id": "R1"})
+    acc = pd.DataFrame(
+        {
+            "account_id": ["a", "b", "c", "d"],
+            "account_name": "n",
+            "unit_id": ["1", "2", "2", "3"],
+            "owner_rep_id": "R1",
+        }
+    )
     plan = {"1": "T1", "2": "T1", "3": "T2"}
     return account_alignment(acc, plan, plan, {"T1": "R1", "T2": None}, block="unit_id")
 
 
 def test_geojson_dissolves_adjacent_unit_polygons(tmp_path):
     al = _two_territories()
-    polygons = gpd.GeoDataFrame({"unit_id": ["1", "2", "3"]},
-                                geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1), box(5, 5, 6, 6)],
-                                crs=4326)
+    polygons = gpd.GeoDataFrame(
+        {"unit_id": ["1", "2", "3"]},
+        geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1), box(5, 5, 6, 6)],
+        crs=4326,
+    )
     path = write_alignment_files(tmp_path, al, quarter="2026Q3", polygons=polygons)[-1]
     assert path.name == "territories_2026Q3.geojson"
     fc = json.loads(path.read_text())
@@ -282,17 +329,29 @@ def test_geojson_dissolves_adjacent_unit_polygons(tmp_path):
 
 
 def test_geojson_without_polygons_uses_hulls_of_block_points(tmp_path):
-    acc = pd.DataFrame({"account_id": list("abcde"), "account_name": "n",
-                        "postal_code": ["p1", "p2", "p3", "p4", "q1"], "owner_rep_id": "R1"})
+    acc = pd.DataFrame(
+        {
+            "account_id": list("abcde"),
+            "account_name": "n",
+            "postal_code": ["p1", "p2", "p3", "p4", "q1"],
+            "owner_rep_id": "R1",
+        }
+    )
     plan = {"p1": "T1", "p2": "T1", "p3": "T1", "p4": "T1", "q1": "T2"}
     al = account_alignment(acc, plan, plan, {"T1": "R1", "T2": "R2"})
     # p1..p4: the corners of a 1 x 1 square (lon, lat); q1 alone
-    blocks = pd.DataFrame({"unit_id": ["p1", "p2", "p3", "p4", "q1"],
-                           "lat": [0.0, 0.0, 1.0, 1.0, 10.0],
-                           "lon": [0.0, 1.0, 1.0, 0.0, 10.0]})
+    blocks = pd.DataFrame(
+        {
+            "unit_id": ["p1", "p2", "p3", "p4", "q1"],
+            "lat": [0.0, 0.0, 1.0, 1.0, 10.0],
+            "lon": [0.0, 1.0, 1.0, 0.0, 10.0],
+        }
+    )
     path = write_alignment_files(tmp_path, al, quarter="2026Q3", blocks=blocks)[-1]
-    feats = {f["properties"]["territory"]: shape(f["geometry"])
-             for f in json.loads(path.read_text())["features"]}
+    feats = {
+        f["properties"]["territory"]: shape(f["geometry"])
+        for f in json.loads(path.read_text())["features"]
+    }
     assert feats["T1"].geom_type == "Polygon" and feats["T1"].area == pytest.approx(1.0)
     for lat, lon in blocks[["lat", "lon"]].to_numpy()[:4]:
         assert feats["T1"].covers(Point(lon, lat))
@@ -331,8 +390,9 @@ def oracle_scores(accounts, reps, territories, w_rev, w_acc, w_perf):
             sd = x[ok].std() if ok.any() else 0.0
             z.append(np.where(ok, (x - x[ok].mean()) / sd if sd > 0 else 0.0, np.nan))
         z = np.array(z)
-        perf = np.array([np.mean(col[~np.isnan(col)]) if (~np.isnan(col)).any() else 0.0
-                         for col in z.T])
+        perf = np.array(
+            [np.mean(col[~np.isnan(col)]) if (~np.isnan(col)).any() else 0.0 for col in z.T]
+        )
         pot = territories.set_index("territory")["potential_usd"].reindex(t_ids).to_numpy(float)
         zp = (pot - pot.mean()) / pot.std() if pot.std() > 0 else np.zeros_like(pot)
         s += w_perf * np.outer(perf, zp) / np.sqrt(len(r_ids) * len(t_ids))
@@ -355,38 +415,53 @@ def brute_force(s, r_ids, t_ids):
 
 def random_instance(seed, n_reps, n_terr):
     rng = np.random.default_rng(seed)
-    reps = pd.DataFrame({
-        "rep_id": [f"R{i}" for i in rng.permutation(n_reps)],
-        "rep_name": [f"name {i}" for i in range(n_reps)],
-        "win_rate": np.where(rng.random(n_reps) < 0.2, np.nan, rng.random(n_reps)),
-        "attainment": np.where(rng.random(n_reps) < 0.2, np.nan, rng.random(n_reps) * 1.5),
-    })
-    terr = pd.DataFrame({"territory": [f"T{j}" for j in rng.permutation(n_terr)],
-                         "potential_usd": rng.gamma(2.0, 100.0, n_terr)})
+    reps = pd.DataFrame(
+        {
+            "rep_id": [f"R{i}" for i in rng.permutation(n_reps)],
+            "rep_name": [f"name {i}" for i in range(n_reps)],
+            "win_rate": np.where(rng.random(n_reps) < 0.2, np.nan, rng.random(n_reps)),
+            "attainment": np.where(rng.random(n_reps) < 0.2, np.nan, rng.random(n_reps) * 1.5),
+        }
+    )
+    terr = pd.DataFrame(
+        {
+            "territory": [f"T{j}" for j in rng.permutation(n_terr)],
+            "potential_usd": rng.gamma(2.0, 100.0, n_terr),
+        }
+    )
     n_acc = int(rng.integers(4, 16))
     # owners: active reps, nobody, or a rep who left (not in reps: keeps nothing)
     owners = [f"R{i}" for i in range(n_reps)] + [None, "GONE"]
-    acc = pd.DataFrame({
-        "account_id": [f"a{k}" for k in range(n_acc)],
-        "current_rep_id": rng.choice(np.array(owners, dtype=object), n_acc),
-        "proposed_territory": rng.choice(terr["territory"].to_numpy(), n_acc),
-        # a third of the accounts are prospects without revenue
-        "revenue_usd": np.where(rng.random(n_acc) < 0.33, 0.0, rng.gamma(2.0, 50.0, n_acc)),
-    })
+    acc = pd.DataFrame(
+        {
+            "account_id": [f"a{k}" for k in range(n_acc)],
+            "current_rep_id": rng.choice(np.array(owners, dtype=object), n_acc),
+            "proposed_territory": rng.choice(terr["territory"].to_numpy(), n_acc),
+            # a third of the accounts are prospects without revenue
+            "revenue_usd": np.where(rng.random(n_acc) < 0.33, 0.0, rng.gamma(2.0, 50.0, n_acc)),
+        }
+    )
     return acc, reps, terr
 
 
 WEIGHTS = [(1.0, 1.0, 0.0), (1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (1.0, 1.0, 0.5), (0.0, 0.0, 1.0)]
 
 
-@pytest.mark.parametrize("n_reps,n_terr", [(3, 3), (4, 4), (2, 4), (3, 5), (4, 2), (5, 3),
-                                            (1, 3), (3, 1)])
+@pytest.mark.parametrize(
+    "n_reps,n_terr", [(3, 3), (4, 4), (2, 4), (3, 5), (4, 2), (5, 3), (1, 3), (3, 1)]
+)
 @pytest.mark.parametrize("seed", range(4))
 def test_matching_equals_brute_force(seed, n_reps, n_terr):
     acc, reps, terr = random_instance(seed * 100 + n_reps * 10 + n_terr, n_reps, n_terr)
     for w_rev, w_acc, w_perf in WEIGHTS:
-        m = match_reps(acc, reps, terr, keep_revenue_weight=w_rev, keep_accounts_weight=w_acc,
-                       performance_weight=w_perf)
+        m = match_reps(
+            acc,
+            reps,
+            terr,
+            keep_revenue_weight=w_rev,
+            keep_accounts_weight=w_acc,
+            performance_weight=w_perf,
+        )
         s, r_ids, t_ids = oracle_scores(acc, reps, terr, w_rev, w_acc, w_perf)
         want, best = brute_force(s, r_ids, t_ids)
         assert m.rep_of == want, (w_rev, w_acc, w_perf)
@@ -402,8 +477,14 @@ def test_matching_equals_brute_force(seed, n_reps, n_terr):
 def test_ties_are_broken_by_ids():
     # three new hires, no accounts, no performance: every matching scores 0; the first in id
     # order gives T1 to R1, T2 to R2, T3 to R3
-    acc = pd.DataFrame({"account_id": ["a"], "current_rep_id": [None],
-                        "proposed_territory": ["T2"], "revenue_usd": [5.0]})
+    acc = pd.DataFrame(
+        {
+            "account_id": ["a"],
+            "current_rep_id": [None],
+            "proposed_territory": ["T2"],
+            "revenue_usd": [5.0],
+        }
+    )
     reps = pd.DataFrame({"rep_id": ["R3", "R1", "R2"], "rep_name": ["c", "a", "b"]})
     terr = pd.DataFrame({"territory": ["T3", "T2", "T1"]})
     assert match_reps(acc, reps, terr).rep_of == {"T1": "R1", "T2": "R2", "T3": "R3"}
@@ -412,9 +493,14 @@ def test_ties_are_broken_by_ids():
 
 
 def test_vacant_and_unassigned_are_explained():
-    acc = pd.DataFrame({"account_id": ["a", "b", "c"], "current_rep_id": ["R1", "R1", "R2"],
-                        "proposed_territory": ["T1", "T2", "T1"],
-                        "revenue_usd": [90.0, 10.0, 50.0]})
+    acc = pd.DataFrame(
+        {
+            "account_id": ["a", "b", "c"],
+            "current_rep_id": ["R1", "R1", "R2"],
+            "proposed_territory": ["T1", "T2", "T1"],
+            "revenue_usd": [90.0, 10.0, 50.0],
+        }
+    )
     reps = pd.DataFrame({"rep_id": ["R1", "R2"], "rep_name": ["Ann", "Bo"]})
     # more territories: R1 keeps a (90 of 100 USD) on T1 or b (10) on T2; R2 keeps c on T1.
     # R1-T1 + R2-T3: 90/150 + 1/3 + 0 = 0.933; R1-T2 + R2-T1: 10/150 + 1/3 + 50/150 + 1/3 =
@@ -429,7 +515,8 @@ def test_vacant_and_unassigned_are_explained():
     assert (t2["accounts_kept"], t2["revenue_kept_usd"], t2["share_kept"]) == (1, 10.0, 0.1)
     summary = m.summary().set_index("metric")["value"]
     assert summary["vacant territories"] == 1 and summary["revenue kept share"] == pytest.approx(
-        60 / 150)
+        60 / 150
+    )
     assert "<table" in m._repr_html_()
 
     # more reps: one territory; R1 keeps 90 + 1 account there, R2 50 + 1: R2 is unassigned
@@ -439,28 +526,47 @@ def test_vacant_and_unassigned_are_explained():
     row = m.table[m.table["status"] == Status.UNASSIGNED_REP].iloc[0]
     assert row["rep_id"] == "R2" and pd.isna(row["territory"])
     assert row["reason"] == (
-        "unassigned rep: more active reps than territories — redeploy or overlay")
+        "unassigned rep: more active reps than territories — redeploy or overlay"
+    )
 
 
 def test_new_hire_takes_only_what_no_incumbent_keeps():
-    acc = pd.DataFrame({"account_id": ["a", "b"], "current_rep_id": ["R2", "R2"],
-                        "proposed_territory": ["T1", "T2"], "revenue_usd": [60.0, 40.0]})
+    acc = pd.DataFrame(
+        {
+            "account_id": ["a", "b"],
+            "current_rep_id": ["R2", "R2"],
+            "proposed_territory": ["T1", "T2"],
+            "revenue_usd": [60.0, 40.0],
+        }
+    )
     # R1 is a new hire (no accounts) and sorts first: ties would favour it, but R2 keeps
     # 60 % on T1 and 40 % on T2, so R2 takes T1 and the hire gets T2
     reps = pd.DataFrame({"rep_id": ["R1", "R2"], "rep_name": ["new", "old"]})
     m = match_reps(acc, reps, pd.DataFrame({"territory": ["T1", "T2"]}))
     assert m.rep_of == {"T1": "R2", "T2": "R1"}
     assert m.table.set_index("territory").loc["T2", "reason"] == (
-        "no current accounts: placed where no incumbent keeps more")
-    assert m.summary().set_index("metric").loc["reps without current accounts placed",
-                                               "value"] == 1
+        "no current accounts: placed where no incumbent keeps more"
+    )
+    assert m.summary().set_index("metric").loc["reps without current accounts placed", "value"] == 1
 
 
 def test_performance_weight_puts_the_best_reps_where_the_potential_is():
-    acc = pd.DataFrame({"account_id": ["a"], "current_rep_id": [None],
-                        "proposed_territory": ["T1"], "revenue_usd": [0.0]})
-    reps = pd.DataFrame({"rep_id": ["R1", "R2", "R3"], "rep_name": list("abc"),
-                         "win_rate": [0.1, 0.5, 0.3], "attainment": [0.8, 1.2, 1.0]})
+    acc = pd.DataFrame(
+        {
+            "account_id": ["a"],
+            "current_rep_id": [None],
+            "proposed_territory": ["T1"],
+            "revenue_usd": [0.0],
+        }
+    )
+    reps = pd.DataFrame(
+        {
+            "rep_id": ["R1", "R2", "R3"],
+            "rep_name": list("abc"),
+            "win_rate": [0.1, 0.5, 0.3],
+            "attainment": [0.8, 1.2, 1.0],
+        }
+    )
     terr = pd.DataFrame({"territory": ["T1", "T2", "T3"], "potential_usd": [50.0, 100.0, 10.0]})
     m = match_reps(acc, reps, terr, performance_weight=1.0)
     # R2 best, then R3, then R1; T2 highest potential, then T1, then T3
@@ -473,8 +579,14 @@ def test_performance_weight_puts_the_best_reps_where_the_potential_is():
 
 
 def test_matching_rejects_bad_input():
-    acc = pd.DataFrame({"account_id": ["a"], "current_rep_id": ["R1"],
-                        "proposed_territory": ["T9"], "revenue_usd": [1.0]})
+    acc = pd.DataFrame(
+        {
+            "account_id": ["a"],
+            "current_rep_id": ["R1"],
+            "proposed_territory": ["T9"],
+            "revenue_usd": [1.0],
+        }
+    )
     reps = pd.DataFrame({"rep_id": ["R1"], "rep_name": ["a"]})
     terr = pd.DataFrame({"territory": ["T1"], "potential_usd": [1.0]})
     with pytest.raises(ValueError, match=r"missing from territories: \['T9'\]"):
@@ -484,22 +596,27 @@ def test_matching_rejects_bad_input():
     with pytest.raises(ValueError, match="rep_id must be unique"):
         match_reps(acc.assign(proposed_territory="T1"), pd.concat([reps, reps]), terr)
     with pytest.raises(ValueError, match="potential_usd"):
-        match_reps(acc.assign(proposed_territory="T1"), reps, terr[["territory"]],
-                   performance_weight=1.0)
+        match_reps(
+            acc.assign(proposed_territory="T1"), reps, terr[["territory"]], performance_weight=1.0
+        )
 
 
 def test_matching_feeds_the_alignment(tmp_path):
     """End to end on the tiny company: match, align, write; territories from the plan table."""
     proposed_of_account = ACCOUNTS["postal_code"].map(PROPOSED)
-    acc = ACCOUNTS.assign(current_rep_id=ACCOUNTS["owner_rep_id"],
-                          proposed_territory=proposed_of_account)
+    acc = ACCOUNTS.assign(
+        current_rep_id=ACCOUNTS["owner_rep_id"], proposed_territory=proposed_of_account
+    )
     reps = pd.DataFrame({"rep_id": ["R1", "R2", "R3"], "rep_name": ["a", "b", "c"]})
-    plan_territories = pd.DataFrame({"potential_usd": [1.0, 2.0, 3.0, 4.0]},
-                                    index=pd.Index(["T1", "T2", "T3", "T4"], name="territory"))
+    plan_territories = pd.DataFrame(
+        {"potential_usd": [1.0, 2.0, 3.0, 4.0]},
+        index=pd.Index(["T1", "T2", "T3", "T4"], name="territory"),
+    )
     m = match_reps(acc, reps, plan_territories)
     assert len(m.vacant) == 1
     al = account_alignment(ACCOUNTS, CURRENT, PROPOSED, m.rep_of)
     paths = write_alignment_files(tmp_path, al, quarter="2026Q3", territories=m.table)
     summary = sheet_rows(openpyxl.load_workbook(paths[1])["Summary"])
     assert [(r["territory"], r["rep_name"]) for r in summary if r["rep_id"] is None] == [
-        (m.vacant[0], VACANT)]
+        (m.vacant[0], VACANT)
+    ]

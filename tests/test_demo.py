@@ -27,21 +27,45 @@ N_ACCOUNTS = 600
 AS_OF = pd.Timestamp("2026-09-30")
 START = pd.Timestamp("2023-10-01")  # first day of 2023Q4, the first history quarter
 FILES = {
-    "accounts.csv", "opportunities.csv", "reps.csv", "geo_units.csv", "geo_units.geojson",
-    "quotas.csv", "competitors.csv", "economy.csv", "swot.csv", "demo_provenance.json",
-}  # fmt: skip
+    "accounts.csv",
+    "opportunities.csv",
+    "reps.csv",
+    "geo_units.csv",
+    "geo_units.geojson",
+    "quotas.csv",
+    "competitors.csv",
+    "economy.csv",
+    "swot.csv",
+    "demo_provenance.json",
+}
 REQUIRED = {  # DESIGN.md, data contract
-    "accounts.csv": ["account_id", "account_name", "industry", "employees", "postal_code",
-                     "lat", "lon", "status", "owner_rep_id"],
-    "opportunities.csv": ["opportunity_id", "account_id", "rep_id", "created_date",
-                          "close_date", "stage", "amount_usd"],
+    "accounts.csv": [
+        "account_id",
+        "account_name",
+        "industry",
+        "employees",
+        "postal_code",
+        "lat",
+        "lon",
+        "status",
+        "owner_rep_id",
+    ],
+    "opportunities.csv": [
+        "opportunity_id",
+        "account_id",
+        "rep_id",
+        "created_date",
+        "close_date",
+        "stage",
+        "amount_usd",
+    ],
     "reps.csv": ["rep_id", "rep_name", "home_lat", "home_lon"],
     "geo_units.csv": ["unit_id", "unit_name", "lat", "lon", "population"],
     "quotas.csv": ["quarter", "rep_id", "quota_usd"],
     "competitors.csv": ["unit_id", "competitor", "presence"],
     "economy.csv": ["quarter"],
     "swot.csv": ["scope", "kind", "item"],
-}  # fmt: skip
+}
 
 
 @pytest.fixture(scope="module")
@@ -162,8 +186,10 @@ def test_geo_units_are_the_159_georgia_counties(data):
     assert units["unit_name"].is_unique
     names = units.set_index("unit_id")["unit_name"]
     assert (names["13121"], names["13067"], names["13051"]) == (
-        "Fulton County", "Cobb County", "Chatham County"
-    )  # fmt: skip
+        "Fulton County",
+        "Cobb County",
+        "Chatham County",
+    )
     assert units["population"].astype(int).sum() == 6_478_216  # Georgia, 1990 census
     lat, lon = units["lat"].astype(float), units["lon"].astype(float)
     assert lat.between(30.3, 35.0).all() and lon.between(-85.7, -80.8).all()
@@ -189,8 +215,11 @@ def test_geojson_polygons_are_wgs84_hold_their_centroid_and_keep_contiguity(data
 
 def test_geojson_coordinates_have_at_most_five_decimals(demo):
     text = (demo.out / "geo_units.geojson").read_text()
-    coords = np.array(shapely.get_coordinates(
-        [shapely.geometry.shape(f["geometry"]) for f in json.loads(text)["features"]]))  # fmt: skip
+    coords = np.array(
+        shapely.get_coordinates(
+            [shapely.geometry.shape(f["geometry"]) for f in json.loads(text)["features"]]
+        )
+    )
     assert np.allclose(coords, coords.round(5), rtol=0, atol=1e-9)
     assert len(text) < 1_000_000
 

@@ -30,7 +30,6 @@ from urllib.parse import urlparse
 
 import pandas as pd
 import pytest
-
 from conftest import demo_project
 
 ROOT = Path(__file__).resolve().parents[1]

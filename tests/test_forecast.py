@@ -91,16 +91,18 @@ def test_planted_seasonal_series_model_beats_naive():
 def test_intervals_widen_with_horizon():
     rng = np.random.default_rng(5)
     walk = 500 + np.cumsum(rng.normal(0, 10, 48))  # a random walk: uncertainty grows with h
-    res = fc.forecast_series(pd.DataFrame({"series_id": "walk", "period": quarters(2010, 48),
-                                           "value": walk}), horizon=6)
+    res = fc.forecast_series(
+        pd.DataFrame({"series_id": "walk", "period": quarters(2010, 48), "value": walk}), horizon=6
+    )
     width = (res.forecasts["upper"] - res.forecasts["lower"]).to_numpy()
     assert np.all(np.diff(width) >= -1e-9)
     assert width[-1] > 1.5 * width[0]
 
 
 def test_short_series_falls_back_with_a_warning():
-    short = pd.DataFrame({"series_id": "new", "period": quarters(2025, 5),
-                          "value": [5.0, 7.0, 6.0, 8.0, 9.0]})
+    short = pd.DataFrame(
+        {"series_id": "new", "period": quarters(2025, 5), "value": [5.0, 7.0, 6.0, 8.0, 9.0]}
+    )
     with pytest.warns(fc.ShortSeriesWarning, match="fewer than two seasons"):
         res = fc.forecast_series(short, horizon=3)
     f = res.forecasts
@@ -125,16 +127,21 @@ def test_monthly_series_and_many_series_at_once():
     t = np.arange(60)
     monthly = 50 * (1 + 0.3 * np.sin(2 * np.pi * t / 12)) * np.exp(rng.normal(0, 0.02, 60))
     periods = [f"{2020 + i // 12}-{i % 12 + 1:02d}" for i in t]
-    frame = pd.concat([
-        pd.DataFrame({"series_id": "m", "period": periods, "value": monthly}),
-        planted_seasonal(n=24),
-    ])
+    frame = pd.concat(
+        [
+            pd.DataFrame({"series_id": "m", "period": periods, "value": monthly}),
+            planted_seasonal(n=24),
+        ]
+    )
     res = fc.forecast_series(frame, horizon=3, n_origins=2)
     out = res.to_frame()
     assert list(out.columns) == ["series_id", "period", "mean", "lower", "upper"]
     assert out.loc[out["series_id"] == "m", "period"].tolist() == ["2025-01", "2025-02", "2025-03"]
     assert out.loc[out["series_id"] == "planted", "period"].tolist() == [
-        "2021Q1", "2021Q2", "2021Q3"]
+        "2021Q1",
+        "2021Q2",
+        "2021Q3",
+    ]
     assert "<table" in res._repr_html_()
 
 
@@ -153,13 +160,20 @@ def test_gaps_and_bad_options_are_errors():
 
 
 def test_revenue_series_by_hand():
-    facts = pd.DataFrame({
-        "account_id": ["A", "B", "A", "C", "A"],
-        "quarter": ["2026Q1", "2026Q1", "2026Q2", "2026Q2", "2026Q4"],
-        "won_usd": [10.0, 5.0, 20.0, 7.0, 99.0],
-    })
-    scopes = pd.DataFrame({"account_id": ["A", "B", "C"], "territory": ["R1", "R2", "unassigned"],
-                           "region": ["North", "South", "South"]})
+    facts = pd.DataFrame(
+        {
+            "account_id": ["A", "B", "A", "C", "A"],
+            "quarter": ["2026Q1", "2026Q1", "2026Q2", "2026Q2", "2026Q4"],
+            "won_usd": [10.0, 5.0, 20.0, 7.0, 99.0],
+        }
+    )
+    scopes = pd.DataFrame(
+        {
+            "account_id": ["A", "B", "C"],
+            "territory": ["R1", "R2", "unassigned"],
+            "region": ["North", "South", "South"],
+        }
+    )
     s = fc.revenue_series(facts, scopes, quarter="2026Q3").set_index(["series_id", "period"])
     # 2026Q4 is after the planning quarter: ignored; empty quarters are zeros
     assert s.loc["company", "value"].tolist() == [15.0, 27.0, 0.0]
@@ -172,8 +186,9 @@ def test_revenue_series_by_hand():
 def test_economy_regressors():
     series = planted_seasonal(n=20)
     economy = pd.DataFrame({"quarter": quarters(2015, 20), "gdp_growth_pct": np.linspace(1, 3, 20)})
-    res = fc.forecast_revenue(series, horizon=2, n_origins=2, economy=economy,
-                              indicators=["gdp_growth_pct"])
+    res = fc.forecast_revenue(
+        series, horizon=2, n_origins=2, economy=economy, indicators=["gdp_growth_pct"]
+    )
     assert "sarimax_x" in set(res.backtest["method"])
     with pytest.raises(ValueError, match="no indicator"):
         fc.forecast_revenue(series, horizon=2, economy=economy, indicators=["cpi"])
@@ -206,8 +221,9 @@ def test_cli_round_trip_quarterly_and_monthly(tmp_path, capsys):
     assert "2 series" in capsys.readouterr().out
     # a 90 % interval is wider than the 80 % one
     out90 = tmp_path / "f90.csv"
-    main(["forecast", "--series", str(src), "--horizon", "3", "--level", "0.9",
-          "--out", str(out90)])
+    main(
+        ["forecast", "--series", str(src), "--horizon", "3", "--level", "0.9", "--out", str(out90)]
+    )
     wide = pd.read_csv(out90)
     assert ((wide["upper"] - wide["lower"]) > (got["upper"] - got["lower"]) - 1e-9).all()
 
@@ -220,14 +236,20 @@ def test_cli_short_series_warns_on_stderr(tmp_path, capsys):
     assert pd.read_csv(out)["mean"].tolist() == [4.0, 4.0]
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("series_id,when,value\na,2024Q1,3\n", r"s\.csv: missing column\(s\) period"),
-    ("series_id,period,value\na,2024Q1,3\na,2024Q5,4\n", r"s\.csv:3: column period: '2024Q5'"),
-    ("series_id,period,value\na,2024Q1,3\na,2024Q2,lots\n", r"s\.csv:3: column value: 'lots'"),
-    ("series_id,period,value\na,2024Q1,3\na,2024Q3,4\n", r"missing period\(s\) 2024Q2"),
-    ("series_id,period,value\na,2024Q1,3\na,2024Q1,4\n", r"repeats period\(s\) 2024Q1 \(line 3\)"),
-    ("series_id,period,value\na,2024Q1,3\na,2024-05,4\n", "mixes quarterly and monthly"),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("series_id,when,value\na,2024Q1,3\n", r"s\.csv: missing column\(s\) period"),
+        ("series_id,period,value\na,2024Q1,3\na,2024Q5,4\n", r"s\.csv:3: column period: '2024Q5'"),
+        ("series_id,period,value\na,2024Q1,3\na,2024Q2,lots\n", r"s\.csv:3: column value: 'lots'"),
+        ("series_id,period,value\na,2024Q1,3\na,2024Q3,4\n", r"missing period\(s\) 2024Q2"),
+        (
+            "series_id,period,value\na,2024Q1,3\na,2024Q1,4\n",
+            r"repeats period\(s\) 2024Q1 \(line 3\)",
+        ),
+        ("series_id,period,value\na,2024Q1,3\na,2024-05,4\n", "mixes quarterly and monthly"),
+    ],
+)
 def test_cli_bad_input_names_file_and_column(tmp_path, capsys, text, expected):
     src = write(tmp_path / "s.csv", text)
     out = tmp_path / "f.csv"
@@ -240,8 +262,20 @@ def test_cli_bad_input_names_file_and_column(tmp_path, capsys, text, expected):
 
 def test_cli_missing_file_and_bad_horizon(tmp_path, capsys):
     out = tmp_path / "f.csv"
-    assert main(["forecast", "--series", str(tmp_path / "nope.csv"), "--horizon", "2",
-                 "--out", str(out)]) == 2
+    assert (
+        main(
+            [
+                "forecast",
+                "--series",
+                str(tmp_path / "nope.csv"),
+                "--horizon",
+                "2",
+                "--out",
+                str(out),
+            ]
+        )
+        == 2
+    )
     assert "nope.csv: file not found" in capsys.readouterr().err
     src = write(tmp_path / "s.csv", "series_id,period,value\na,2024Q1,3\n")
     assert main(["forecast", "--series", str(src), "--horizon", "0", "--out", str(out)]) == 2
@@ -252,7 +286,8 @@ def test_cli_missing_file_and_bad_horizon(tmp_path, capsys):
 def test_cli_bad_out_path_is_one_line_not_a_traceback(tmp_path, capsys, where):
     planted = planted_seasonal(n=12)
     rows = ["series_id,period,value"] + [
-        f"east,{p},{v:.2f}" for p, v in zip(planted["period"], planted["value"], strict=True)]
+        f"east,{p},{v:.2f}" for p, v in zip(planted["period"], planted["value"], strict=True)
+    ]
     src = write(tmp_path / "s.csv", "\n".join(rows) + "\n")
     out = tmp_path if where == "folder" else "/proc/workbench-forecast.csv"
     assert main(["forecast", "--series", str(src), "--horizon", "2", "--out", str(out)]) == 2

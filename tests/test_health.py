@@ -34,8 +34,14 @@ def test_revenue_by_quarter_by_hand(data):
 
 def test_quality_findings_by_hand(data):
     t, _ = data
-    f = health.quality_findings(t["accounts"], t["opportunities"], t["reps"], t["geo_units"],
-                                quarter="2026Q2", stale_days=60)
+    f = health.quality_findings(
+        t["accounts"],
+        t["opportunities"],
+        t["reps"],
+        t["geo_units"],
+        quarter="2026Q2",
+        stale_days=60,
+    )
     assert count(f, "accounts without an owner") == (1, "A3")
     assert count(f, "accounts with no opportunity") == (1, "A3")
     # O3 created 2026-07-01 and O4 closed 2026-07-01 both fall after 2026Q2's end.
@@ -57,8 +63,9 @@ def test_far_account_is_flagged(data):
     t, _ = data
     accounts = t["accounts"].copy()
     accounts.loc[1, ["lat", "lon"]] = [40.71, -74.01]  # New York: ~1,100 km from every unit
-    f = health.quality_findings(accounts, t["opportunities"], t["reps"], t["geo_units"],
-                                quarter="2026Q3")
+    f = health.quality_findings(
+        accounts, t["opportunities"], t["reps"], t["geo_units"], quarter="2026Q3"
+    )
     assert count(f, "more than 100 km") == (1, "A2")
 
 
@@ -79,7 +86,12 @@ def test_optional_inputs_say_what_came_in(data):
     assert supplied["quotas.csv"] and not supplied["competitors.csv"]
     assert not supplied["economy.csv"] and not supplied["swot.csv"]
     assert not supplied["geo_units.geojson"] and not supplied["named_accounts.csv"]
-    for col in ("reps.csv: active", "geo_units.csv: region", "accounts.csv: unit_id",
-                "opportunities.csv: deal_type", "opportunities.csv: product"):
+    for col in (
+        "reps.csv: active",
+        "geo_units.csv: region",
+        "accounts.csv: unit_id",
+        "opportunities.csv: deal_type",
+        "opportunities.csv: product",
+    ):
         assert not supplied[col]
     assert "points" in table.loc["geo_units.geojson", "adds"]

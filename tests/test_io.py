@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from conftest import RAW, tree_hash
+
 from workbench.cli import main
 from workbench.config import OutputPathError
 from workbench.io import IngestError, default_quarter, ingest, load, read_manifest
@@ -84,7 +84,9 @@ def test_duplicate_ids(raw_factory, processed):
 def test_wrong_types(raw_factory, processed):
     accounts = RAW["accounts.csv"].replace(",120,", ",12O,")  # letter O, not zero
     opps = RAW["opportunities.csv"].replace("2026-04-01", "04/01/2026").replace(",400", ",four")
-    probs = problems_of(raw_factory({"accounts.csv": accounts, "opportunities.csv": opps}), processed)
+    probs = problems_of(
+        raw_factory({"accounts.csv": accounts, "opportunities.csv": opps}), processed
+    )
     assert has(probs, "accounts.csv", 2, "employees", "expected a whole number")
     assert has(probs, "opportunities.csv", 3, "created_date", "expected an ISO date")
     assert has(probs, "opportunities.csv", 4, "amount_usd", "expected a number")
@@ -107,7 +109,9 @@ def test_out_of_range_values(raw_factory, processed):
 def test_unknown_enum_values(raw_factory, processed):
     accounts = RAW["accounts.csv"].replace("prospect,R2", "lead,R2")
     opps = RAW["opportunities.csv"].replace(",lost,", ",closed-lost,")
-    probs = problems_of(raw_factory({"accounts.csv": accounts, "opportunities.csv": opps}), processed)
+    probs = problems_of(
+        raw_factory({"accounts.csv": accounts, "opportunities.csv": opps}), processed
+    )
     assert has(probs, "accounts.csv", 3, "status", "expected one of customer, prospect, got 'lead'")
     assert has(probs, "opportunities.csv", 3, "stage", "expected one of won, lost, open")
 
@@ -115,7 +119,9 @@ def test_unknown_enum_values(raw_factory, processed):
 def test_dangling_references(raw_factory, processed):
     accounts = RAW["accounts.csv"].replace("prospect,R2", "prospect,R7")
     opps = RAW["opportunities.csv"].replace("O3,A2,R2", "O3,A9,R8")
-    probs = problems_of(raw_factory({"accounts.csv": accounts, "opportunities.csv": opps}), processed)
+    probs = problems_of(
+        raw_factory({"accounts.csv": accounts, "opportunities.csv": opps}), processed
+    )
     assert has(probs, "accounts.csv", 3, "owner_rep_id", "'R7' not found in reps.csv")
     assert has(probs, "opportunities.csv", 4, "account_id", "'A9' not found in accounts.csv")
     assert has(probs, "opportunities.csv", 4, "rep_id", "'R8' not found in reps.csv")
@@ -140,14 +146,20 @@ def test_every_problem_reported_in_one_run(raw_factory, processed):
         processed,
     )
     kinds = {(p.file, p.column) for p in probs}
-    assert {("reps.csv", None), ("accounts.csv", "employees"), ("accounts.csv", "status"),
-            ("opportunities.csv", "account_id")} <= kinds
+    assert {
+        ("reps.csv", None),
+        ("accounts.csv", "employees"),
+        ("accounts.csv", "status"),
+        ("opportunities.csv", "account_id"),
+    } <= kinds
 
 
 def test_quoted_newlines_keep_true_line_numbers(raw_factory, processed):
     # Line 2's name spans two physical lines, so A2 starts on line 4 and A3 on line 5.
-    accounts = RAW["accounts.csv"].replace('"Acme, Inc."', '"Acme,\nInc."').replace(
-        "Gamma Co,Healthcare,0", "Gamma Co,Healthcare,-1"
+    accounts = (
+        RAW["accounts.csv"]
+        .replace('"Acme, Inc."', '"Acme,\nInc."')
+        .replace("Gamma Co,Healthcare,0", "Gamma Co,Healthcare,-1")
     )
     probs = problems_of(raw_factory({"accounts.csv": accounts}), processed)
     assert has(probs, "accounts.csv", 5, "employees", "≥ 0")
@@ -164,7 +176,8 @@ def test_cli_exit_code_and_stderr(raw_factory, tmp_path):
     out = tmp_path / "out"
     run = subprocess.run(
         [sys.executable, "-m", "workbench", "ingest", "--raw", str(raw), "--out", str(out)],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     assert run.returncode == 1
     assert "accounts.csv:2: column employees: expected a whole number" in run.stderr
@@ -237,14 +250,21 @@ def test_default_quarter_rule():
 
 
 def test_bad_rep_active_value_named_and_good_ones_typed_as_booleans(raw_factory, tmp_path):
-    reps = ("rep_id,rep_name,home_lat,home_lon,active\n"
-            "R1,Ada Park,33.75,-84.39,Yes\n"
-            "R2,Ben Cole,32.08,-81.09,maybe\n")
+    reps = (
+        "rep_id,rep_name,home_lat,home_lon,active\n"
+        "R1,Ada Park,33.75,-84.39,Yes\n"
+        "R2,Ben Cole,32.08,-81.09,maybe\n"
+    )
     out = tmp_path / "processed"
     with pytest.raises(IngestError) as info:
         ingest(raw_factory({"reps.csv": reps}), out)
-    assert has(info.value.problems, "reps.csv", 3, "active",
-               "expected true or false (also yes/no, 1/0), got 'maybe'")
+    assert has(
+        info.value.problems,
+        "reps.csv",
+        3,
+        "active",
+        "expected true or false (also yes/no, 1/0), got 'maybe'",
+    )
     assert not has(info.value.problems, "reps.csv", 2, "active", "")
     ingest(raw_factory({"reps.csv": reps.replace("maybe", "0")}), out)
     active = load("reps", out)["active"]
@@ -253,9 +273,11 @@ def test_bad_rep_active_value_named_and_good_ones_typed_as_booleans(raw_factory,
 
 
 def test_rep_end_date_before_start_date(raw_factory, processed):
-    reps = ("rep_id,rep_name,home_lat,home_lon,start_date,end_date\n"
-            "R1,Ada Park,33.75,-84.39,2020-01-06,\n"
-            "R2,Ben Cole,32.08,-81.09,2024-05-01,2024-04-30\n")
+    reps = (
+        "rep_id,rep_name,home_lat,home_lon,start_date,end_date\n"
+        "R1,Ada Park,33.75,-84.39,2020-01-06,\n"
+        "R2,Ben Cole,32.08,-81.09,2024-05-01,2024-04-30\n"
+    )
     probs = problems_of(raw_factory({"reps.csv": reps}), processed)
     assert has(probs, "reps.csv", 3, "end_date", "end date 2024-04-30 is before start date")
     assert len(probs) == 1
@@ -263,18 +285,25 @@ def test_rep_end_date_before_start_date(raw_factory, processed):
 
 def test_dangling_account_unit_id(raw_factory, processed):
     accounts = RAW["accounts.csv"].replace("owner_rep_id\n", "owner_rep_id,unit_id\n")
-    accounts = (accounts.replace(",R1\n", ",R1,13121\n").replace(",R2\n", ",R2,99999\n")
-                .replace("prospect,\n", "prospect,,\n"))  # A3: no unit (may be empty)
+    accounts = (
+        accounts.replace(",R1\n", ",R1,13121\n")
+        .replace(",R2\n", ",R2,99999\n")
+        .replace("prospect,\n", "prospect,,\n")
+    )  # A3: no unit (may be empty)
     probs = problems_of(raw_factory({"accounts.csv": accounts}), processed)
-    assert has(probs, "accounts.csv", 3, "unit_id",
-               "'99999' not found in geo_units.csv column unit_id")
+    assert has(
+        probs, "accounts.csv", 3, "unit_id", "'99999' not found in geo_units.csv column unit_id"
+    )
     assert len(probs) == 1
 
 
 def test_region_stays_text_even_when_numeric_looking(raw_factory, tmp_path):
     geo = RAW["geo_units.csv"].replace("pct_rural\n", "pct_rural,region\n", 1)
-    geo = geo.replace(",3.1\n", ",3.1,01\n").replace(",5.0\n", ",5.0,02\n").replace(
-        ",50\n", ",50,10\n")
+    geo = (
+        geo.replace(",3.1\n", ",3.1,01\n")
+        .replace(",5.0\n", ",5.0,02\n")
+        .replace(",50\n", ",50,10\n")
+    )
     out = tmp_path / "processed"
     ingest(raw_factory({"geo_units.csv": geo}), out)
     units = load("geo_units", out)
@@ -285,19 +314,26 @@ def test_region_stays_text_even_when_numeric_looking(raw_factory, tmp_path):
 def test_named_accounts_dangling_id_and_duplicate(raw_factory, processed):
     named = "account_id,team\nA1,Strategic\nA9,Strategic\nA1,Public sector\n"
     probs = problems_of(raw_factory({"named_accounts.csv": named}), processed)
-    assert has(probs, "named_accounts.csv", 3, "account_id",
-               "'A9' not found in accounts.csv column account_id")
+    assert has(
+        probs,
+        "named_accounts.csv",
+        3,
+        "account_id",
+        "'A9' not found in accounts.csv column account_id",
+    )
     assert has(probs, "named_accounts.csv", 4, "account_id", "duplicate id 'A1' (first on line 2)")
 
 
 def test_optional_columns_typed_when_present(raw_factory, tmp_path):
     opps = RAW["opportunities.csv"].replace("amount_usd\n", "amount_usd,deal_type,product\n")
-    opps = opps.replace(",1000\n", ",1000,new business,Core\n").replace(
-        ",250.5\n", ",250.5,expansion,\n").replace(",400\n", ",400,,Core\n").replace(
-        ",2000\n", ",2000,expansion,Add-on\n")
+    opps = (
+        opps.replace(",1000\n", ",1000,new business,Core\n")
+        .replace(",250.5\n", ",250.5,expansion,\n")
+        .replace(",400\n", ",400,,Core\n")
+        .replace(",2000\n", ",2000,expansion,Add-on\n")
+    )
     out = tmp_path / "processed"
-    ingest(raw_factory({"opportunities.csv": opps,
-                        "named_accounts.csv": "account_id\nA2\n"}), out)
+    ingest(raw_factory({"opportunities.csv": opps, "named_accounts.csv": "account_id\nA2\n"}), out)
     loaded = load("opportunities", out)
     assert loaded["product"][0] == "Core" and pd.isna(loaded["product"][1])
     assert loaded["deal_type"][0] == "new business" and pd.isna(loaded["deal_type"][2])
@@ -344,15 +380,17 @@ def test_outputs_refuse_symlinks_and_special_files(raw_factory, tmp_path):
         with pytest.raises(OutputPathError, match="refusing to write"):
             ingest(bad, tmp_path / "processed", problems_file=path)
     assert target.read_text() == "precious" and link.is_symlink()
-    rc = main(["ingest", "--raw", str(bad), "--out", str(tmp_path / "p2"), "--problems",
-               str(link)])
+    rc = main(["ingest", "--raw", str(bad), "--out", str(tmp_path / "p2"), "--problems", str(link)])
     assert rc == 2 and target.read_text() == "precious"
 
 
 def test_non_finite_driver_values_are_named_by_line(raw_factory, tmp_path):
-    geo = RAW["geo_units.csv"].replace("13051,Chatham,31.97,-81.09,216935,5.0",
-                                       "13051,Chatham,31.97,-81.09,216935,inf")
-    geo = geo.replace("01001,Leading Zero,32.5,-86.6,100,50", "01001,Leading Zero,32.5,-86.6,100,NaN")
+    geo = RAW["geo_units.csv"].replace(
+        "13051,Chatham,31.97,-81.09,216935,5.0", "13051,Chatham,31.97,-81.09,216935,inf"
+    )
+    geo = geo.replace(
+        "01001,Leading Zero,32.5,-86.6,100,50", "01001,Leading Zero,32.5,-86.6,100,NaN"
+    )
     out = tmp_path / "processed"
     with pytest.raises(IngestError) as err:
         ingest(raw_factory({"geo_units.csv": geo}), out)
@@ -383,14 +421,18 @@ def test_cr_only_line_ends_are_read_with_their_own_line_numbers(raw_factory, tmp
     with pytest.raises(IngestError) as err:
         ingest(raw_factory({"reps.csv": bad}), tmp_path / "other")
     assert "reps.csv:3: column home_lat: expected a number in [-90, 90], got 'north'" in (
-        err.value.report())
+        err.value.report()
+    )
 
 
 def test_huge_lines_and_quoted_fields_stream_through(raw_factory, tmp_path):
     big = "x" * (50 << 20)  # a 50 MB line: several Arrow parse blocks long
     field = "y\n" * (100 << 10)  # a 200 KB quoted field with newlines: over csv's 128 KiB
-    acc = RAW["accounts.csv"].replace('"Acme, Inc."', f'"Acme {big}"').replace(
-        "Beta LLC", f'"Beta {field}"')
+    acc = (
+        RAW["accounts.csv"]
+        .replace('"Acme, Inc."', f'"Acme {big}"')
+        .replace("Beta LLC", f'"Beta {field}"')
+    )
     out = tmp_path / "processed"
     ingest(raw_factory({"accounts.csv": acc}), out)
     names = load("accounts", out)["account_name"].tolist()
@@ -408,17 +450,22 @@ def test_an_unterminated_quote_is_named_with_its_line(raw_factory, tmp_path, nam
     acc = RAW["accounts.csv"].replace(name, f'"{name}')
     with pytest.raises(IngestError) as err:
         ingest(raw_factory({"accounts.csv": acc}), tmp_path / "out")
-    assert f"accounts.csv:{line}: unterminated quote: a field opened with \" on line {line}" in (
-        err.value.report())
+    assert f'accounts.csv:{line}: unterminated quote: a field opened with " on line {line}' in (
+        err.value.report()
+    )
 
 
-@pytest.mark.parametrize(("text", "said"), [
-    ("{not json", "not valid JSON"),
-    ("[1, 2]", "expected a JSON object"),
-    ('{"synthetic": true, "as_of": "30/09/2026"}', "as_of must be an ISO date"),
-])
-def test_a_malformed_provenance_note_is_a_problem_not_a_traceback(raw_factory, tmp_path, text,
-                                                                  said):
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("{not json", "not valid JSON"),
+        ("[1, 2]", "expected a JSON object"),
+        ('{"synthetic": true, "as_of": "30/09/2026"}', "as_of must be an ISO date"),
+    ],
+)
+def test_a_malformed_provenance_note_is_a_problem_not_a_traceback(
+    raw_factory, tmp_path, text, said
+):
     raw = raw_factory()
     (raw / "demo_provenance.json").write_text(text)
     with pytest.raises(IngestError) as err:

@@ -23,8 +23,8 @@ import numpy as np
 import pandas as pd
 import papermill as pm
 import pytest
-
 from conftest import demo_project
+
 from workbench import kpi
 from workbench.config import ParameterError
 from workbench.io import load, save_stage, stage_path
@@ -52,58 +52,107 @@ OPPS = [  # id, account, rep, created, closed, stage, amount
     ("O15", "A5", "R2", "2026-09-01", None, "open", 2500.0),
     ("O16", "A6", "R2", "2025-01-01", "2025-08-01", "lost", 300.0),
 ]
-QUOTAS = [("2026Q3", "R1", 8000.0), ("2026Q3", "R2", 4000.0),
-          ("2026Q2", "R1", 5000.0), ("2026Q2", "R2", 2000.0), ("2026Q2", "R3", 1000.0),
-          ("2026Q1", "R1", 1000.0), ("2026Q1", "R2", 0.0)]
+QUOTAS = [
+    ("2026Q3", "R1", 8000.0),
+    ("2026Q3", "R2", 4000.0),
+    ("2026Q2", "R1", 5000.0),
+    ("2026Q2", "R2", 2000.0),
+    ("2026Q2", "R3", 1000.0),
+    ("2026Q1", "R1", 1000.0),
+    ("2026Q1", "R2", 0.0),
+]
 
 
 def make_inputs(*, potential: bool = False) -> kpi.KpiInputs:
-    units = pd.DataFrame({
-        "unit_id": ["U1", "U2", "U3", "U4"], "unit_name": ["Fulton", "Chatham", "Bibb", "Empty"],
-        "lat": [33.79, 31.97, 32.81, 31.50], "lon": [-84.47, -81.09, -83.69, -84.00],
-        "population": [900.0, 200.0, 150.0, 10.0],
-    })
+    units = pd.DataFrame(
+        {
+            "unit_id": ["U1", "U2", "U3", "U4"],
+            "unit_name": ["Fulton", "Chatham", "Bibb", "Empty"],
+            "lat": [33.79, 31.97, 32.81, 31.50],
+            "lon": [-84.47, -81.09, -83.69, -84.00],
+            "population": [900.0, 200.0, 150.0, 10.0],
+        }
+    )
     where = {"U1": (33.75, -84.40), "U2": (32.0, -81.1), "U3": (32.8, -83.7)}
     unit = ["U1", "U1", "U2", "U2", "U3", "U3"]
-    accounts = pd.DataFrame({
-        "account_id": [f"A{i}" for i in range(1, 7)], "unit_id": unit,
-        "owner_rep_id": ["R1", "R1", "R2", "R2", "R2", None],
-        "lat": [where[u][0] for u in unit], "lon": [where[u][1] for u in unit],
-    })
-    reps = pd.DataFrame({
-        "rep_id": ["R1", "R2", "R3"], "rep_name": ["Ada Park", "Ben Cole", "Cy Dunn"],
-        "home_lat": [33.75, 32.08, 32.84], "home_lon": [-84.39, -81.09, -83.63],
-        "home_city": ["Atlanta", "Savannah", "Macon"], "active": ["true", "true", "false"],
-    })
-    opps = pd.DataFrame(OPPS, columns=["opportunity_id", "account_id", "rep_id", "created_date",
-                                       "close_date", "stage", "amount_usd"])
+    accounts = pd.DataFrame(
+        {
+            "account_id": [f"A{i}" for i in range(1, 7)],
+            "unit_id": unit,
+            "owner_rep_id": ["R1", "R1", "R2", "R2", "R2", None],
+            "lat": [where[u][0] for u in unit],
+            "lon": [where[u][1] for u in unit],
+        }
+    )
+    reps = pd.DataFrame(
+        {
+            "rep_id": ["R1", "R2", "R3"],
+            "rep_name": ["Ada Park", "Ben Cole", "Cy Dunn"],
+            "home_lat": [33.75, 32.08, 32.84],
+            "home_lon": [-84.39, -81.09, -83.63],
+            "home_city": ["Atlanta", "Savannah", "Macon"],
+            "active": ["true", "true", "false"],
+        }
+    )
+    opps = pd.DataFrame(
+        OPPS,
+        columns=[
+            "opportunity_id",
+            "account_id",
+            "rep_id",
+            "created_date",
+            "close_date",
+            "stage",
+            "amount_usd",
+        ],
+    )
     opps["created_date"] = pd.to_datetime(opps["created_date"])
     opps["close_date"] = pd.to_datetime(opps["close_date"])
     extra = {}
     if potential:
         extra = {
-            "potential_accounts": pd.DataFrame({"account_id": [f"A{i}" for i in range(1, 7)],
-                "potential_usd": [20000.0, 10000.0, 5000.0, 5000.0, 10000.0, 2000.0]}),
-            "potential_units": pd.DataFrame({"unit_id": ["U1", "U2", "U3", "U4"],
-                "potential_usd": [40000.0, 20000.0, 30000.0, 10000.0]}),
-            "competitors": pd.DataFrame({"unit_id": ["U1", "U1", "U2"],
-                "competitor": ["C1", "C2", "C1"], "presence": [0.5, 0.5, 0.2]}),
-        }  # fmt: skip
-    return kpi.KpiInputs(accounts=accounts, opportunities=opps, reps=reps, geo_units=units,
-                         quotas=pd.DataFrame(QUOTAS, columns=["quarter", "rep_id", "quota_usd"]),
-                         **extra)
+            "potential_accounts": pd.DataFrame(
+                {
+                    "account_id": [f"A{i}" for i in range(1, 7)],
+                    "potential_usd": [20000.0, 10000.0, 5000.0, 5000.0, 10000.0, 2000.0],
+                }
+            ),
+            "potential_units": pd.DataFrame(
+                {
+                    "unit_id": ["U1", "U2", "U3", "U4"],
+                    "potential_usd": [40000.0, 20000.0, 30000.0, 10000.0],
+                }
+            ),
+            "competitors": pd.DataFrame(
+                {
+                    "unit_id": ["U1", "U1", "U2"],
+                    "competitor": ["C1", "C2", "C1"],
+                    "presence": [0.5, 0.5, 0.2],
+                }
+            ),
+        }
+    return kpi.KpiInputs(
+        accounts=accounts,
+        opportunities=opps,
+        reps=reps,
+        geo_units=units,
+        quotas=pd.DataFrame(QUOTAS, columns=["quarter", "rep_id", "quota_usd"]),
+        **extra,
+    )
 
 
 @pytest.fixture(scope="module")
 def tables():
     inputs = make_inputs(potential=True)
     qs = ["2026Q1", "2026Q2", "2026Q3"]
-    return {lv: kpi.kpi_table(inputs, level=lv, quarters=qs, metro_km=METRO_KM)
-            for lv in kpi.LEVEL_IDS}
+    return {
+        lv: kpi.kpi_table(inputs, level=lv, quarters=qs, metro_km=METRO_KM) for lv in kpi.LEVEL_IDS
+    }
 
 
-STRICT = kpi.Thresholds(min_attainment=0.8, min_coverage=2.0, min_logo_retention=0.85,
-                        min_win_rate=0.5)
+STRICT = kpi.Thresholds(
+    min_attainment=0.8, min_coverage=2.0, min_logo_retention=0.85, min_win_rate=0.5
+)
 
 
 @pytest.fixture(scope="module")
@@ -111,9 +160,13 @@ def review_q3():
     """The 2026Q3 review with a 12-quarter trend and strict thresholds; inputs kept to compare."""
     inputs = make_inputs(potential=True)
     before = {k: v.copy() for k, v in vars(inputs).items() if isinstance(v, pd.DataFrame)}
-    return kpi.review_kpis(inputs, quarter="2026Q3", trailing_quarters=12, thresholds=STRICT,
-                           metro_km=METRO_KM), \
-        inputs, before
+    return (
+        kpi.review_kpis(
+            inputs, quarter="2026Q3", trailing_quarters=12, thresholds=STRICT, metro_km=METRO_KM
+        ),
+        inputs,
+        before,
+    )
 
 
 def row(frame: pd.DataFrame, quarter: str, **ids) -> pd.Series:
@@ -224,9 +277,19 @@ def test_windows_before_the_history_start_are_empty(tables):
 def test_no_quota_no_closed_deals_give_empty_values_never_inf(tables):
     u = row(tables["territory"], "2026Q3", territory="unassigned")
     assert u["revenue_usd"] == 0
-    for col in ("attainment", "coverage", "win_rate", "win_rate_value", "avg_deal_usd",
-                "cycle_days", "growth_qoq", "growth_yoy", "logo_retention", "top20_share",
-                "accounts_per_rep"):
+    for col in (
+        "attainment",
+        "coverage",
+        "win_rate",
+        "win_rate_value",
+        "avg_deal_usd",
+        "cycle_days",
+        "growth_qoq",
+        "growth_yoy",
+        "logo_retention",
+        "top20_share",
+        "accounts_per_rep",
+    ):
         assert pd.isna(u[col]), col
     r2_q1 = row(tables["rep"], "2026Q1", rep_id="R2")  # quota 0 -> no attainment
     assert r2_q1["quota_usd"] == 0 and pd.isna(r2_q1["attainment"])
@@ -251,8 +314,11 @@ def test_rep_view_keeps_deals_with_the_rep_who_worked_them(tables):
 def test_regions_by_rep_home(tables):
     regions = kpi.assign_regions(make_inputs().reps, make_inputs().geo_units, metro_km=60)
     # Atlanta is ~8 km from the Fulton centroid; Savannah and Macon are > 100 km away.
-    assert regions.to_dict() == {"R1": "metro Atlanta", "R2": "outside metro",
-                                 "R3": "outside metro"}
+    assert regions.to_dict() == {
+        "R1": "metro Atlanta",
+        "R2": "outside metro",
+        "R3": "outside metro",
+    }
     metro = row(tables["region"], "2026Q3", region="metro Atlanta")
     outside = row(tables["region"], "2026Q3", region="outside metro")
     assert (metro["revenue_usd"], metro["attainment"]) == (6000, approx(0.75))
@@ -304,16 +370,24 @@ def test_gini_by_hand():
 
 def fairness_frame(attainment, potential, win_rate) -> pd.DataFrame:
     n = len(attainment)
-    return pd.DataFrame({"territory": [f"T{i}" for i in range(n)], "attainment": attainment,
-                         "potential_usd": potential, "accounts_n": [10] * n,
-                         "growth_yoy": [0.1] * n, "win_rate_value": win_rate})
+    return pd.DataFrame(
+        {
+            "territory": [f"T{i}" for i in range(n)],
+            "attainment": attainment,
+            "potential_usd": potential,
+            "accounts_n": [10] * n,
+            "growth_yoy": [0.1] * n,
+            "win_rate_value": win_rate,
+        }
+    )
 
 
 def test_fairness_verdict_when_potential_decides():
     # Attainment rises with potential (rho = 1); win-rate ranks [4,2,3,5,1] vs [1..5]:
     # d^2 = 9+0+0+1+16 = 26, rho = 1 - 6*26/(5*24) = -0.3.
-    f = kpi.quota_fairness(fairness_frame([0.6, 0.8, 1.0, 1.2, 1.4], [10, 20, 30, 40, 50],
-                                          [0.5, 0.3, 0.4, 0.6, 0.2]))
+    f = kpi.quota_fairness(
+        fairness_frame([0.6, 0.8, 1.0, 1.2, 1.4], [10, 20, 30, 40, 50], [0.5, 0.3, 0.4, 0.6, 0.2])
+    )
     assert f.table.loc["potential_usd", "spearman_rho"] == approx(1.0)
     assert f.table.loc["win_rate_value", "spearman_rho"] == approx(-0.3)
     assert "the territories, not the reps, decide who wins" in f.verdict
@@ -324,8 +398,9 @@ def test_fairness_verdict_when_potential_decides():
 def test_fairness_verdict_when_performance_decides():
     # Attainment ranks [2,4,3,1,5] vs potential [1..5]: d^2 = 1+4+0+9+0 = 14,
     # rho = 1 - 84/120 = 0.3; win rate has the same order as attainment (rho = 1).
-    f = kpi.quota_fairness(fairness_frame([0.9, 1.1, 1.0, 0.8, 1.2], [1, 2, 3, 4, 5],
-                                          [0.45, 0.55, 0.5, 0.4, 0.6]))
+    f = kpi.quota_fairness(
+        fairness_frame([0.9, 1.1, 1.0, 0.8, 1.2], [1, 2, 3, 4, 5], [0.45, 0.55, 0.5, 0.4, 0.6])
+    )
     assert f.table.loc["potential_usd", "spearman_rho"] == approx(0.3)
     assert "look like performance" in f.verdict and "decide who wins" not in f.verdict
     assert math.isnan(f.table.loc["accounts_n", "spearman_rho"])  # all sizes equal
@@ -346,14 +421,16 @@ def test_flags_ranked_with_reasons(review_q3):
     assert flags["level"].tolist() == ["territory & rep"] * 2
     assert flags["failed_n"].tolist() == [4, 2]
     assert flags["shortfall"].tolist() == [approx(0.53125 + 0.825 + 1 + 1 / 3), approx(0.375)]
-    assert flags.loc[1, "reasons"] == ("attainment 75% < 80% (missed quota); coverage 1.38x < "
-                                       "2.00x (thin pipeline going in)")
+    assert flags.loc[1, "reasons"] == (
+        "attainment 75% < 80% (missed quota); coverage 1.38x < 2.00x (thin pipeline going in)"
+    )
     assert flags.loc[0, "logo_retention"] == 0.0 and flags.loc[0, "revenue_usd"] == 1500
 
 
 def test_flags_keep_territory_and_rep_apart_when_they_differ():
-    flags = kpi.review_kpis(make_inputs(), quarter="2026Q2", trailing_quarters=1,
-                            thresholds=STRICT).flags
+    flags = kpi.review_kpis(
+        make_inputs(), quarter="2026Q2", trailing_quarters=1, thresholds=STRICT
+    ).flags
     # 2026Q2. Territory R1: 4200/5000 = .84 ok; pipeline at start = O08 1200 -> .24 (1 fail).
     # Rep R1: O03 3000/5000 = .6 and no own pipeline (O08 is R3's) -> 0 (2 fails:
     # (.8-.6)/.8 + 2/2 = 1.25). Rep R3 (left after Q2): attainment O08 1200/1000 = 1.2 ok;
@@ -361,10 +438,13 @@ def test_flags_keep_territory_and_rep_apart_when_they_differ():
     # R2: 0/2000 and O14 500/2000 = .25 (2 fails: 1 + .875 = 1.875), rep and territory alike.
     # Win rates: R1 and R3 won all they closed; R2 closed nothing (empty, not judged).
     got = list(zip(flags["level"], flags["id"], flags["failed_n"], strict=True))
-    assert got == [("territory & rep", "R2", 2), ("rep", "R1", 2), ("territory", "R1", 1),
-                   ("rep", "R3", 1)]
-    assert flags["shortfall"].tolist() == [approx(1.875), approx(1.25), approx(0.88),
-                                           approx(0.4)]
+    assert got == [
+        ("territory & rep", "R2", 2),
+        ("rep", "R1", 2),
+        ("territory", "R1", 1),
+        ("rep", "R3", 1),
+    ]
+    assert flags["shortfall"].tolist() == [approx(1.875), approx(1.25), approx(0.88), approx(0.4)]
     assert flags["rank"].tolist() == [1, 2, 3, 4]
 
 
@@ -416,9 +496,16 @@ def test_errors_are_clear():
 
 
 def test_without_quotas_attainment_and_fairness_are_empty():
-    inputs = dataclasses.replace(make_inputs(), quotas=pd.DataFrame(
-        {"quarter": pd.Series(dtype=str), "rep_id": pd.Series(dtype=str),
-         "quota_usd": pd.Series(dtype=float)}))
+    inputs = dataclasses.replace(
+        make_inputs(),
+        quotas=pd.DataFrame(
+            {
+                "quarter": pd.Series(dtype=str),
+                "rep_id": pd.Series(dtype=str),
+                "quota_usd": pd.Series(dtype=float),
+            }
+        ),
+    )
     review = kpi.review_kpis(inputs, quarter="2026Q3", trailing_quarters=1)
     assert review.territories[["attainment", "coverage"]].isna().all().all()
     assert review.territories["revenue_usd"].tolist() == [6000, 1500, 0]
@@ -451,8 +538,9 @@ def demo_data(tmp_path_factory):
     home = demo_project(tmp_path_factory.mktemp("kpi_home"), seed=5, n_accounts=300)
     processed = home / "data" / "processed"
     accounts = load("accounts", processed)
-    potential = pd.DataFrame({"account_id": accounts["account_id"],
-                              "potential_usd": accounts["employees"] * 1000.0})
+    potential = pd.DataFrame(
+        {"account_id": accounts["account_id"], "potential_usd": accounts["employees"] * 1000.0}
+    )
     save_stage(potential, processed, "potential_accounts", "2026Q2")
     return home
 
@@ -465,8 +553,12 @@ def test_loader_notes_missing_potential(demo_data):
     found = kpi.load_kpi_inputs(processed, quarter="2026Q2")
     assert found.potential_accounts is not None
     assert not any("potential_accounts" in n for n in found.notes)
-    save_stage(pd.DataFrame({"account_id": ["A"], "score": [1.0]}), processed,
-               "potential_accounts", "2025Q4")  # another schema: ignored, with a note
+    save_stage(
+        pd.DataFrame({"account_id": ["A"], "score": [1.0]}),
+        processed,
+        "potential_accounts",
+        "2025Q4",
+    )  # another schema: ignored, with a note
     odd = kpi.load_kpi_inputs(processed, quarter="2025Q4")
     assert odd.potential_accounts is None
     assert any("has no account_id and potential_usd" in n for n in odd.notes)
@@ -479,15 +571,24 @@ def test_notebook_through_papermill(demo_data, tmp_path):
     processed = demo_data / "data" / "processed"
     out = tmp_path / "04.ipynb"
     pm.execute_notebook(
-        str(project_root() / "notebooks" / "04_kpi_review.ipynb"), str(out),
-        parameters={"quarter": "2026Q2", "data_dir": str(demo_data / "data"),
-                    "trailing_quarters": 4, "min_attainment": 0.9},
-        cwd=str(project_root()), kernel_name="python3", progress_bar=False,
+        str(project_root() / "notebooks" / "04_kpi_review.ipynb"),
+        str(out),
+        parameters={
+            "quarter": "2026Q2",
+            "data_dir": str(demo_data / "data"),
+            "trailing_quarters": 4,
+            "min_attainment": 0.9,
+        },
+        cwd=str(project_root()),
+        kernel_name="python3",
+        progress_bar=False,
     )
     nb = json.loads(out.read_text())
     outputs = [o for c in nb["cells"] for o in c.get("outputs", [])]
-    text = "\n".join("".join(o.get("data", {}).get("text/plain", "")) + "".join(o.get("text", ""))
-                     for o in outputs)
+    text = "\n".join(
+        "".join(o.get("data", {}).get("text/plain", "")) + "".join(o.get("text", ""))
+        for o in outputs
+    )
     assert "KPI review 2026Q2" in text
     assert ("decide who wins" in text) or ("look like performance" in text)
     assert "potential_units_2026Q2 not found" in text  # market share is empty, and says so
@@ -496,13 +597,17 @@ def test_notebook_through_papermill(demo_data, tmp_path):
     accounts = load("accounts", processed)
     terr = pd.read_parquet(stage_path(processed, "kpi_territory", "2026Q2"))
     owners = set(accounts["owner_rep_id"].dropna())
-    assert set(terr["territory"]) == owners | ({"unassigned"} if accounts["owner_rep_id"].isna()
-                                               .any() else set())
+    assert set(terr["territory"]) == owners | (
+        {"unassigned"} if accounts["owner_rep_id"].isna().any() else set()
+    )
     assert (terr["quarter"] == "2026Q2").all()
     # Independent oracle: won deals closed 2026-04-01..2026-06-30, straight from the table.
     opps = load("opportunities", processed)
-    won = opps[(opps["stage"] == "won") & (opps["close_date"] >= "2026-04-01")
-               & (opps["close_date"] <= "2026-06-30")]
+    won = opps[
+        (opps["stage"] == "won")
+        & (opps["close_date"] >= "2026-04-01")
+        & (opps["close_date"] <= "2026-06-30")
+    ]
     assert terr["revenue_usd"].sum() == pytest.approx(won["amount_usd"].sum())
     assert terr.loc[terr["territory"] != "unassigned", "penetration"].notna().all()
     reps = pd.read_parquet(stage_path(processed, "kpi_rep", "2026Q2"))
@@ -516,10 +621,19 @@ def test_notebook_through_papermill(demo_data, tmp_path):
 
 def test_regions_follow_the_units_region_column():
     # Atlanta's home is nearest the Fulton centroid, Savannah's nearest Chatham's.
-    reps = pd.DataFrame({"rep_id": ["R1", "R2"], "home_lat": [33.75, 32.08],
-                         "home_lon": [-84.39, -81.09]})
-    units = pd.DataFrame({"unit_name": ["Fulton", "Chatham"], "population": [900, 200],
-                          "lat": [33.79, 31.97], "lon": [-84.47, -81.09],
-                          "region": ["Metro Atlanta", "South Georgia"]})
-    assert kpi.assign_regions(reps, units).to_dict() == {"R1": "Metro Atlanta",
-                                                         "R2": "South Georgia"}
+    reps = pd.DataFrame(
+        {"rep_id": ["R1", "R2"], "home_lat": [33.75, 32.08], "home_lon": [-84.39, -81.09]}
+    )
+    units = pd.DataFrame(
+        {
+            "unit_name": ["Fulton", "Chatham"],
+            "population": [900, 200],
+            "lat": [33.79, 31.97],
+            "lon": [-84.47, -81.09],
+            "region": ["Metro Atlanta", "South Georgia"],
+        }
+    )
+    assert kpi.assign_regions(reps, units).to_dict() == {
+        "R1": "Metro Atlanta",
+        "R2": "South Georgia",
+    }

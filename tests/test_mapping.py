@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import RAW, tree_hash, write_raw
 
 import workbench
-from conftest import RAW, tree_hash, write_raw
 from workbench.cli import main
 from workbench.io import IngestError, ingest, load, preset_names, read_manifest, read_mapping
 from workbench.mapping import MappingError, parse_mapping
@@ -63,13 +63,13 @@ SALESFORCE_NATIVE = {
 001A1,"Acme, Inc.",Manufacturing,1200,30303,33.75,-84.39,customer,Ada Park
 001A2,Beta LLC,Retail,8,01001,32.08,-81.09,prospect,Ben Cole
 001A3,Gamma Co,Healthcare,0,31401,32.5,-86.6,prospect,
-""",
+""",  # noqa: E501 - doctest output / CSV text cannot wrap
     "opportunities.csv": """opportunity_id,account_id,rep_id,created_date,close_date,stage,amount_usd,deal_type
 006O1,001A1,Ada Park,2026-01-10,2026-03-31,won,1000.00,Existing Customer - Upgrade
 006O2,001A1,Ada Park,2026-04-01,2026-05-15,lost,250.50,New Customer
 006O3,001A2,Ben Cole,2026-07-01,,open,400,New Customer
 006O4,001A1,Ada Park,2026-06-30,2026-07-01,won,2000,Existing Customer - Upgrade
-""",
+""",  # noqa: E501 - doctest output / CSV text cannot wrap
 }
 
 HUBSPOT = {
@@ -102,13 +102,13 @@ HUBSPOT_NATIVE = {
 5001,"Acme, Inc.",Manufacturing,1200,30303,33.75,-84.39,customer,Ada Park
 5002,Beta LLC,Retail,8,01001,32.08,-81.09,prospect,Ben Cole
 5003,Gamma Co,Healthcare,0,31401,32.5,-86.6,prospect,
-""",
+""",  # noqa: E501 - doctest output / CSV text cannot wrap
     "opportunities.csv": """opportunity_id,account_id,rep_id,created_date,close_date,stage,amount_usd,deal_type
 9001,5001,Ada Park,2026-01-10,2026-03-31,won,1000,Existing Business
 9002,5001,Ada Park,2026-04-01,2026-05-15,lost,250.5,New Business
 9003,5002,Ben Cole,2026-07-01,,open,400,New Business
 9004,5001,Ada Park,2026-06-30,2026-07-01,won,2000,Existing Business
-""",
+""",  # noqa: E501 - doctest output / CSV text cannot wrap
 }
 
 CASES = {"salesforce": (SALESFORCE, SALESFORCE_NATIVE), "hubspot": (HUBSPOT, HUBSPOT_NATIVE)}
@@ -116,8 +116,9 @@ CASES = {"salesforce": (SALESFORCE, SALESFORCE_NATIVE), "hubspot": (HUBSPOT, HUB
 
 def company(folder: Path, files: dict[str, str]) -> Path:
     """A raw folder: reps by name, the fixture's geo units, and ``files``."""
-    return write_raw(folder, {"reps.csv": REPS_BY_NAME, "geo_units.csv": RAW["geo_units.csv"],
-                              **files})
+    return write_raw(
+        folder, {"reps.csv": REPS_BY_NAME, "geo_units.csv": RAW["geo_units.csv"], **files}
+    )
 
 
 def problems_of(raw: Path, out: Path, mapping) -> list:
@@ -129,8 +130,10 @@ def problems_of(raw: Path, out: Path, mapping) -> list:
 
 
 def has(problems, file, line, column, text) -> bool:
-    return any(p.file == file and p.line == line and p.column == column and text in p.message
-               for p in problems)
+    return any(
+        p.file == file and p.line == line and p.column == column and text in p.message
+        for p in problems
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -149,8 +152,9 @@ def test_preset_equals_native_equivalent(preset, tmp_path):
         assert len(cols) == len(header)
         got, want = load(name, mapped_out)[cols], load(name, native_out)[cols]
         pd.testing.assert_frame_equal(got, want, check_dtype=True)
-    pd.testing.assert_frame_equal(load("facts_account_quarter", mapped_out),
-                                  load("facts_account_quarter", native_out))
+    pd.testing.assert_frame_equal(
+        load("facts_account_quarter", mapped_out), load("facts_account_quarter", native_out)
+    )
     # the two quarters' won revenue, by hand: 1000 closed in Q1, 2000 in Q3
     facts = load("facts_account_quarter", mapped_out).groupby("quarter")["won_usd"].sum()
     assert facts.to_dict() == {"2026Q1": 1000.0, "2026Q2": 0.0, "2026Q3": 2000.0}
@@ -197,34 +201,52 @@ def test_bad_cells_named_by_export_file_line_and_column(tmp_path):
     opps = opps.replace('"5/15/2026"', '"31/12/2025"').replace('"2000"', '"(1,234.50)"')
     raw = company(tmp_path / "raw", {**SALESFORCE, "Opportunities Report.csv": opps})
     probs = problems_of(raw, tmp_path / "out", "salesforce")
-    assert has(probs, "Opportunities Report.csv", 3, "Close Date (→ close_date)",
-               "expected a date like MM/DD/YYYY, got '31/12/2025'")
-    assert has(probs, "Opportunities Report.csv", 5, "Amount (→ amount_usd)",
-               "expected a number ≥ 0, got '-1234.50' (exported as '(1,234.50)')")
+    assert has(
+        probs,
+        "Opportunities Report.csv",
+        3,
+        "Close Date (→ close_date)",
+        "expected a date like MM/DD/YYYY, got '31/12/2025'",
+    )
+    assert has(
+        probs,
+        "Opportunities Report.csv",
+        5,
+        "Amount (→ amount_usd)",
+        "expected a number ≥ 0, got '-1234.50' (exported as '(1,234.50)')",
+    )
     # the unreadable date is one problem, not also "a lost opportunity needs a close date"
     assert len([p for p in probs if p.line == 3]) == 1
-    assert "Opportunities Report.csv:3: column Close Date (→ close_date): expected a date like" \
+    assert (
+        "Opportunities Report.csv:3: column Close Date (→ close_date): expected a date like"
         in "\n".join(map(str, probs))
+    )
 
 
 def test_line_numbers_survive_quoted_newlines_in_exports(tmp_path):
     opps = SALESFORCE["Opportunities Report.csv"].replace('"Acme renewal"', '"Acme\nrenewal"')
     # O1 now spans lines 2-3, so O3 (the third record) starts on line 5
     opps = opps.replace('"7/1/2026","9/30/2026"', '"7/1/2026","9/31/2026"').replace(
-        "Negotiation/Review", "Closed Lost")
+        "Negotiation/Review", "Closed Lost"
+    )
     raw = company(tmp_path / "raw", {**SALESFORCE, "Opportunities Report.csv": opps})
     probs = problems_of(raw, tmp_path / "out", "salesforce")
-    assert has(probs, "Opportunities Report.csv", 5, "Close Date (→ close_date)",
-               "got '9/31/2026'")
+    assert has(probs, "Opportunities Report.csv", 5, "Close Date (→ close_date)", "got '9/31/2026'")
 
 
 def test_dangling_reference_names_both_exports(tmp_path):
-    opps = SALESFORCE["Opportunities Report.csv"].replace('"006O3","Beta first deal","001A2"',
-                                                          '"006O3","Beta first deal","001A9"')
+    opps = SALESFORCE["Opportunities Report.csv"].replace(
+        '"006O3","Beta first deal","001A2"', '"006O3","Beta first deal","001A9"'
+    )
     raw = company(tmp_path / "raw", {**SALESFORCE, "Opportunities Report.csv": opps})
     probs = problems_of(raw, tmp_path / "out", "salesforce")
-    assert has(probs, "Opportunities Report.csv", 4, "Account ID (→ account_id)",
-               "'001A9' not found in Accounts Report.csv column Account ID (→ account_id)")
+    assert has(
+        probs,
+        "Opportunities Report.csv",
+        4,
+        "Account ID (→ account_id)",
+        "'001A9' not found in Accounts Report.csv column Account ID (→ account_id)",
+    )
 
 
 def test_unmapped_stage_label_is_named(tmp_path):
@@ -240,8 +262,13 @@ def test_unmapped_stage_label_is_named(tmp_path):
     files = {k: v for k, v in RAW.items() if k != "opportunities.csv"}
     raw = write_raw(tmp_path / "raw", {**files, "deals.csv": deals})
     probs = problems_of(raw, tmp_path / "out", mapping)
-    assert has(probs, "deals.csv", 3, "Status (→ stage)",
-               "label 'Pending' has no mapping (mapped: Won, Lost, Open)")
+    assert has(
+        probs,
+        "deals.csv",
+        3,
+        "Status (→ stage)",
+        "label 'Pending' has no mapping (mapped: Won, Lost, Open)",
+    )
     assert len(probs) == 1
 
 
@@ -249,17 +276,22 @@ def test_missing_export_and_missing_mapped_column(tmp_path):
     accounts = SALESFORCE["Accounts Report.csv"].replace('"Billing Latitude"', '"Lat"')
     raw = company(tmp_path / "raw", {"Accounts Report.csv": accounts})
     probs = problems_of(raw, tmp_path / "out", "salesforce")
-    assert has(probs, "Accounts Report.csv", 1, "Billing Latitude (→ lat)",
-               "required column is missing from the header")
-    assert has(probs, "Opportunities Report.csv", None, None,
-               "the mapping reads opportunities.csv from it")
+    assert has(
+        probs,
+        "Accounts Report.csv",
+        1,
+        "Billing Latitude (→ lat)",
+        "required column is missing from the header",
+    )
+    assert has(
+        probs, "Opportunities Report.csv", None, None, "the mapping reads opportunities.csv from it"
+    )
 
 
 def test_mapped_header_ignores_case_and_spacing(tmp_path):
     deals = HUBSPOT["all-deals.csv"].replace("Deal owner", "Deal  Owner")
     out = tmp_path / "out"
-    ingest(company(tmp_path / "raw", {**HUBSPOT, "all-deals.csv": deals}), out,
-           mapping="hubspot")
+    ingest(company(tmp_path / "raw", {**HUBSPOT, "all-deals.csv": deals}), out, mapping="hubspot")
     assert load("opportunities", out)["rep_id"].tolist()[:2] == ["Ada Park", "Ada Park"]
 
 
@@ -267,16 +299,22 @@ def test_other_currency_is_refused(tmp_path):
     opps = SALESFORCE["Opportunities Report.csv"].replace('"USD 250.50"', '"EUR 250.50"')
     raw = company(tmp_path / "raw", {**SALESFORCE, "Opportunities Report.csv": opps})
     probs = problems_of(raw, tmp_path / "out", "salesforce")
-    assert has(probs, "Opportunities Report.csv", 3, "Amount (→ amount_usd)",
-               "amount is in EUR; expected US dollars, got 'EUR 250.50'")
+    assert has(
+        probs,
+        "Opportunities Report.csv",
+        3,
+        "Amount (→ amount_usd)",
+        "amount is in EUR; expected US dollars, got 'EUR 250.50'",
+    )
 
 
 def test_partial_mapping_reads_other_files_natively(raw_factory, tmp_path):
     # only a rename of one column of one file; everything else is the native fixture
     mapping = tmp_path / "m.yaml"
     mapping.write_text("reps:\n  file: team.csv\n  columns: {rep_name: Full Name}\n")
-    raw = raw_factory({"reps.csv": None,
-                       "team.csv": RAW["reps.csv"].replace("rep_name", "Full Name")})
+    raw = raw_factory(
+        {"reps.csv": None, "team.csv": RAW["reps.csv"].replace("rep_name", "Full Name")}
+    )
     out = tmp_path / "out"
     ingest(raw, out, mapping=mapping)
     assert load("reps", out)["rep_name"].tolist() == ["Ada Park", "Ben Cole"]
@@ -290,9 +328,14 @@ def test_constant_and_file_level_date_format(raw_factory, tmp_path):
         "opportunities:\n  date_format: '%d.%m.%Y'\n"
     )
     opps = RAW["opportunities.csv"]
-    for iso, day_first in [("2026-01-10", "10.01.2026"), ("2026-03-31", "31.03.2026"),
-                           ("2026-04-01", "01.04.2026"), ("2026-05-15", "15.05.2026"),
-                           ("2026-07-01", "01.07.2026"), ("2026-06-30", "30.06.2026")]:
+    for iso, day_first in [
+        ("2026-01-10", "10.01.2026"),
+        ("2026-03-31", "31.03.2026"),
+        ("2026-04-01", "01.04.2026"),
+        ("2026-05-15", "15.05.2026"),
+        ("2026-07-01", "01.07.2026"),
+        ("2026-06-30", "30.06.2026"),
+    ]:
         opps = opps.replace(iso, day_first)
     raw = raw_factory({"opportunities.csv": opps})
     out = tmp_path / "out"
@@ -307,18 +350,25 @@ def test_constant_and_file_level_date_format(raw_factory, tmp_path):
 # A malformed mapping is one clear line, before any data is read
 
 
-@pytest.mark.parametrize("text, message", [
-    ("oportunities: {}", "unknown contract file 'oportunities'"),
-    ("opportunities: {columns: {close: Close Date}}", "unknown contract column 'close'"),
-    ("opportunities: {columns: {stage: [Stage}}", "not valid YAML at line 1"),
-    ("opportunities: {date_format: '%d/%m'}", "'%d/%m' is not a strptime date format"),
-    ("opportunities: {columns: {stage: {from: S, values: {Won: victory}}}}",
-     "'victory' is not one of won, lost, open"),
-    ("accounts: {columns: {status: {from: T, currency: true}}}", "currency applies to number"),
-    ("opportunities: {columns: {stage: {from: S, colour: red}}}", "unknown key 'colour'"),
-    ("opportunities: {columns: {close_date: {from: C, keep_if: {phase: [won]}}}}",
-     "keep_if names 'phase'"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("oportunities: {}", "unknown contract file 'oportunities'"),
+        ("opportunities: {columns: {close: Close Date}}", "unknown contract column 'close'"),
+        ("opportunities: {columns: {stage: [Stage}}", "not valid YAML at line 1"),
+        ("opportunities: {date_format: '%d/%m'}", "'%d/%m' is not a strptime date format"),
+        (
+            "opportunities: {columns: {stage: {from: S, values: {Won: victory}}}}",
+            "'victory' is not one of won, lost, open",
+        ),
+        ("accounts: {columns: {status: {from: T, currency: true}}}", "currency applies to number"),
+        ("opportunities: {columns: {stage: {from: S, colour: red}}}", "unknown key 'colour'"),
+        (
+            "opportunities: {columns: {close_date: {from: C, keep_if: {phase: [won]}}}}",
+            "keep_if names 'phase'",
+        ),
+    ],
+)
 def test_malformed_mapping_is_refused_before_reading_data(tmp_path, text, message):
     mapping = tmp_path / "bad.yaml"
     mapping.write_text(text)
@@ -329,7 +379,7 @@ def test_malformed_mapping_is_refused_before_reading_data(tmp_path, text, messag
 
 
 def test_unknown_preset_or_missing_file(tmp_path):
-    with pytest.raises(MappingError, match="neither a file nor a preset .hubspot, salesforce."):
+    with pytest.raises(MappingError, match=r"neither a file nor a preset .hubspot, salesforce."):
         read_mapping("zoho")
 
 
@@ -366,14 +416,20 @@ def test_cli_ingest_with_preset_end_to_end(tmp_path, capsys):
 def test_cli_reports_export_problems_and_bad_mappings(tmp_path, capsys):
     opps = SALESFORCE["Opportunities Report.csv"].replace('"1/10/2026"', '"2026-01-10"')
     raw = company(tmp_path / "raw", {**SALESFORCE, "Opportunities Report.csv": opps})
-    assert main(["ingest", "--raw", str(raw), "--out", str(tmp_path / "a"),
-                 "--mapping", "salesforce"]) == 1
-    assert ("Opportunities Report.csv:2: column Created Date (→ created_date): expected a date "
-            "like MM/DD/YYYY, got '2026-01-10'") in capsys.readouterr().err
+    assert (
+        main(["ingest", "--raw", str(raw), "--out", str(tmp_path / "a"), "--mapping", "salesforce"])
+        == 1
+    )
+    assert (
+        "Opportunities Report.csv:2: column Created Date (→ created_date): expected a date "
+        "like MM/DD/YYYY, got '2026-01-10'"
+    ) in capsys.readouterr().err
     bad = tmp_path / "bad.yaml"
     bad.write_text("accounts: {columns: {employees: {from: E, date_format: '%Y'}}}\n")
-    assert main(["ingest", "--raw", str(raw), "--out", str(tmp_path / "b"),
-                 "--mapping", str(bad)]) == 2
+    assert (
+        main(["ingest", "--raw", str(raw), "--out", str(tmp_path / "b"), "--mapping", str(bad)])
+        == 2
+    )
     err = capsys.readouterr().err.strip()
     assert err.startswith("workbench ingest: ") and "date_format applies to date columns" in err
     assert len(err.splitlines()) == 1

@@ -17,7 +17,6 @@ import papermill as pm
 import pytest
 from conftest import demo_project
 
-
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
@@ -57,10 +56,16 @@ def test_every_notebook_is_thin_and_stripped():
 def test_data_health_through_papermill(demo_home, tmp_path):
     out = tmp_path / "00.ipynb"
     pm.execute_notebook(
-        str(ROOT / "notebooks" / "00_data_health.ipynb"), str(out),
-        parameters={"quarter": "2026Q2", "data_dir": str(demo_home / "data"),
-                    "trailing_quarters": 4},
-        cwd=str(ROOT), kernel_name="python3", progress_bar=False,
+        str(ROOT / "notebooks" / "00_data_health.ipynb"),
+        str(out),
+        parameters={
+            "quarter": "2026Q2",
+            "data_dir": str(demo_home / "data"),
+            "trailing_quarters": 4,
+        },
+        cwd=str(ROOT),
+        kernel_name="python3",
+        progress_bar=False,
     )
     nb = json.loads(out.read_text())
     text = _outputs(nb)
@@ -76,18 +81,32 @@ def test_data_health_through_papermill(demo_home, tmp_path):
 def test_bad_parameter_fails_the_run_with_a_clear_message(demo_home, tmp_path):
     with pytest.raises(pm.PapermillExecutionError, match="trailing_quarters must be ≥ 1"):
         pm.execute_notebook(
-            str(ROOT / "notebooks" / "00_data_health.ipynb"), str(tmp_path / "bad.ipynb"),
+            str(ROOT / "notebooks" / "00_data_health.ipynb"),
+            str(tmp_path / "bad.ipynb"),
             parameters={"data_dir": str(demo_home / "data"), "trailing_quarters": 0},
-            cwd=str(ROOT), kernel_name="python3", progress_bar=False,
+            cwd=str(ROOT),
+            kernel_name="python3",
+            progress_bar=False,
         )
 
 
 def test_nbval_lax_runs_every_notebook(demo_home):
     env = dict(os.environ, WORKBENCH_HOME=str(demo_home))
     run = subprocess.run(
-        [sys.executable, "-m", "pytest", "--nbval-lax", "-q", "-p", "no:cacheprovider",
-         *map(str, NOTEBOOKS)],
-        cwd=ROOT, env=env, capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--nbval-lax",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            *map(str, NOTEBOOKS),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
     )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
     assert " passed" in run.stdout and "failed" not in run.stdout

@@ -30,15 +30,16 @@ def test_environment_yml_matches_pyproject():
 
 
 def test_console_script_and_module_are_the_same_program():
-    out = subprocess.run([sys.executable, "-m", "workbench", "--help"], capture_output=True,
-                         text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "workbench", "--help"], capture_output=True, text=True, check=True
+    ).stdout
     for command in ("demo", "ingest", "design", "forecast", "report"):
         assert command in out
     exe = Path(sys.executable).with_name("workbench")
     assert exe.exists(), "console script `workbench` not installed"
-    assert subprocess.run([str(exe), "--help"], capture_output=True, text=True).stdout == out.replace(
-        "python -m workbench", "workbench"
-    )
+    assert subprocess.run(
+        [str(exe), "--help"], capture_output=True, text=True
+    ).stdout == out.replace("python -m workbench", "workbench")
 
 
 def test_generated_data_is_git_ignored():

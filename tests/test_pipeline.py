@@ -10,8 +10,8 @@ import shutil
 import pandas as pd
 import pytest
 import yaml
-
 from conftest import demo_project
+
 from workbench.io import STAGE_PRODUCERS, stage_path
 from workbench.report import run_report
 
@@ -21,8 +21,12 @@ SMALL = {  # quick settings: the point here is the pipeline, not the optimum
     "01_market_potential": {"backtest_origins": 2, "cv_folds": 3},
     "02_segmentation": {"k_range": [3, 4], "stability_runs": 2},
     # small work budgets; the safety stop far away, so the plan never depends on load
-    "03_territory_design": {"effort": 0.5, "time_limit": 600.0, "frontier_budgets": [0.3, 1.0],
-                            "frontier_effort": 0.25},
+    "03_territory_design": {
+        "effort": 0.5,
+        "time_limit": 600.0,
+        "frontier_budgets": [0.3, 1.0],
+        "frontier_effort": 0.25,
+    },
 }
 
 
@@ -34,8 +38,13 @@ def runs(tmp_path_factory):
     params.write_text(yaml.safe_dump(SMALL))
     results, stages = [], []
     for i in range(2):
-        res = run_report(quarter=Q, params_file=params, out_dir=home / f"reports{i}",
-                         data_dir=home / "data", progress=lambda _: None)
+        res = run_report(
+            quarter=Q,
+            params_file=params,
+            out_dir=home / f"reports{i}",
+            data_dir=home / "data",
+            progress=lambda _: None,
+        )
         results.append(res)
         snap = home / f"stages{i}"
         snap.mkdir()
@@ -48,10 +57,14 @@ def runs(tmp_path_factory):
 
 
 def test_every_notebook_ran_and_wrote_its_outputs(runs):
-    home, results, stages = runs
+    _home, results, stages = runs
     assert [n for n, _ in results[0].notebooks] == [
-        "00_data_health.ipynb", "01_market_potential.ipynb", "02_segmentation.ipynb",
-        "03_territory_design.ipynb", "04_kpi_review.ipynb"]
+        "00_data_health.ipynb",
+        "01_market_potential.ipynb",
+        "02_segmentation.ipynb",
+        "03_territory_design.ipynb",
+        "04_kpi_review.ipynb",
+    ]
     written = {p.name for p in stages[0].iterdir()}
     assert written == {f"{stage}_{Q}.parquet" for stage in STAGE_PRODUCERS}
 
@@ -75,7 +88,7 @@ def test_manifest_hashes_match_the_inputs(runs):
 
 
 def test_executive_summary_reads_the_notebook_outputs(runs):
-    home, results, stages = runs
+    _home, results, stages = runs
     page = (results[0].folder / "index.html").read_text()
     assert "Executive summary" in page and page.count('class="headline"') == 6
     assert "did not write its output" not in page

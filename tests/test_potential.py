@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import demo_project
+
 from workbench import potential as pt
 from workbench.config import ParameterError
 
@@ -25,19 +25,22 @@ Z80 = 0.8416212335729143  # standard normal 80th percentile
 
 @pytest.fixture
 def three_units():
-    return pd.DataFrame({
-        "unit_id": ["U1", "U2", "U3"],
-        "lat": [33.0, 34.0, 32.0],
-        "lon": [-84.0, -84.0, -84.0],
-        "population": [1000.0, 3000.0, 6000.0],
-        "pct_bach": [20.0, 10.0, 5.0],
-        "pct_rural": [0.0, 50.0, 100.0],
-    })
+    return pd.DataFrame(
+        {
+            "unit_id": ["U1", "U2", "U3"],
+            "lat": [33.0, 34.0, 32.0],
+            "lon": [-84.0, -84.0, -84.0],
+            "population": [1000.0, 3000.0, 6000.0],
+            "pct_bach": [20.0, 10.0, 5.0],
+            "pct_rural": [0.0, 50.0, 100.0],
+        }
+    )
 
 
 def test_index_method_by_hand(three_units):
-    idx = pt.potential_index(three_units,
-                             weights={"pct_bach": 0.5, "1-pct_rural": 0.3, "population": 0.2})
+    idx = pt.potential_index(
+        three_units, weights={"pct_bach": 0.5, "1-pct_rural": 0.3, "population": 0.2}
+    )
     # degree holders 200, 300, 300 of 800       -> shares 0.25, 0.375, 0.375
     # urban people 1000, 1500, 0 of 2500        -> shares 0.4, 0.6, 0
     # population 1000, 3000, 6000 of 10000      -> shares 0.1, 0.3, 0.6
@@ -55,7 +58,7 @@ def test_index_weights_are_normalised_and_checked(three_units):
     a = pt.potential_index(three_units, weights={"population": 2, "pct_bach": 2})
     b = pt.potential_index(three_units, weights={"population": 0.5, "pct_bach": 0.5})
     np.testing.assert_allclose(a["index_share"], b["index_share"])
-    with pytest.raises(KeyError, match="no column 'income'.*population"):
+    with pytest.raises(KeyError, match=r"no column 'income'.*population"):
         pt.potential_index(three_units, weights={"income": 1})
     with pytest.raises(ValueError, match="'1-' applies to pct_ columns only"):
         pt.potential_index(three_units, weights={"1-population": 1})
@@ -74,8 +77,9 @@ def test_regions_are_latitude_thirds_or_the_units_own(three_units):
 
 
 def test_competitor_pressure_and_factor_by_hand():
-    comp = pd.DataFrame({"unit_id": ["U1", "U1", "U2"], "competitor": ["X", "Y", "Y"],
-                         "presence": [0.5, 0.2, 0.1]})
+    comp = pd.DataFrame(
+        {"unit_id": ["U1", "U1", "U2"], "competitor": ["X", "Y", "Y"], "presence": [0.5, 0.2, 0.1]}
+    )
     p = pt.competitor_pressure(comp, ["U1", "U2", "U3"]).set_index("unit_id")
     # U1: 1 - (1 - .5)(1 - .2) = 1 - .4 = .6; U2: .1; U3 has no competitor: 0
     np.testing.assert_allclose(p["competitor_pressure"], [0.6, 0.1, 0.0])
@@ -91,31 +95,54 @@ def test_competitor_pressure_and_factor_by_hand():
 
 def make_world(seed: int = 0):
     rng = np.random.default_rng(seed)
-    units = pd.DataFrame({
-        "unit_id": ["U1", "U2", "U3"], "unit_name": ["One", "Two", "Three"],
-        "lat": [33.0, 34.0, 32.0], "lon": [-84.0, -84.0, -84.0],
-        "population": [1000.0, 1000.0, 8000.0], "pct_bach": [20.0, 20.0, 10.0],
-        "pct_rural": [10.0, 10.0, 50.0],
-    })
+    units = pd.DataFrame(
+        {
+            "unit_id": ["U1", "U2", "U3"],
+            "unit_name": ["One", "Two", "Three"],
+            "lat": [33.0, 34.0, 32.0],
+            "lon": [-84.0, -84.0, -84.0],
+            "population": [1000.0, 1000.0, 8000.0],
+            "pct_bach": [20.0, 20.0, 10.0],
+            "pct_rural": [10.0, 10.0, 50.0],
+        }
+    )
     n = 60
     ids = [f"A{i:02d}" for i in range(n)]
     unit = np.where(np.arange(n) % 2 == 0, "U1", "U2")
     employees = rng.integers(10, 600, n)
-    accounts = pd.DataFrame({
-        "account_id": ids, "account_name": ids, "industry": "Retail", "employees": employees,
-        "lat": np.where(unit == "U1", 33.0, 34.0), "lon": -84.0, "unit_id": unit,
-        "status": np.where(np.arange(n) < 40, "customer", "prospect"),
-        "owner_rep_id": pd.array(np.where(unit == "U1", "R1", "R2"), dtype="string"),
-    })
+    accounts = pd.DataFrame(
+        {
+            "account_id": ids,
+            "account_name": ids,
+            "industry": "Retail",
+            "employees": employees,
+            "lat": np.where(unit == "U1", 33.0, 34.0),
+            "lon": -84.0,
+            "unit_id": unit,
+            "status": np.where(np.arange(n) < 40, "customer", "prospect"),
+            "owner_rep_id": pd.array(np.where(unit == "U1", "R1", "R2"), dtype="string"),
+        }
+    )
     accounts.loc[59, "owner_rep_id"] = pd.NA
     cust = accounts.iloc[:40]
-    first = pd.DataFrame({"account_id": cust["account_id"], "quarter": "2024Q1", "won_usd": 1.0,
-                          "won_n": 1, "lost_n": 0})
-    recent = pd.DataFrame({
-        "account_id": cust["account_id"], "quarter": "2026Q2",
-        "won_usd": 50.0 * cust["employees"] * rng.lognormal(0, 0.4, 40),
-        "won_n": 1, "lost_n": np.where(cust["unit_id"] == "U2", 1, 0),
-    })
+    first = pd.DataFrame(
+        {
+            "account_id": cust["account_id"],
+            "quarter": "2024Q1",
+            "won_usd": 1.0,
+            "won_n": 1,
+            "lost_n": 0,
+        }
+    )
+    recent = pd.DataFrame(
+        {
+            "account_id": cust["account_id"],
+            "quarter": "2026Q2",
+            "won_usd": 50.0 * cust["employees"] * rng.lognormal(0, 0.4, 40),
+            "won_n": 1,
+            "lost_n": np.where(cust["unit_id"] == "U2", 1, 0),
+        }
+    )
     facts = pd.concat([first, recent], ignore_index=True)
     competitors = pd.DataFrame({"unit_id": ["U2"], "competitor": ["X"], "presence": [0.5]})
     return accounts, units, facts, competitors
@@ -124,9 +151,16 @@ def make_world(seed: int = 0):
 @pytest.fixture(scope="module")
 def world():
     accounts, units, facts, competitors = make_world()
-    res = pt.score_potential(accounts, units, facts, quarter="2026Q3", competitors=competitors,
-                             competitor_strength=0.3, index_weights={"population": 1.0},
-                             cv_folds=4)
+    res = pt.score_potential(
+        accounts,
+        units,
+        facts,
+        quarter="2026Q3",
+        competitors=competitors,
+        competitor_strength=0.3,
+        index_weights={"population": 1.0},
+        cv_folds=4,
+    )
     return res, (accounts, units, facts, competitors)
 
 
@@ -159,9 +193,19 @@ def test_trailing_revenue_and_mature_customers_by_hand(world):
     assert (a.loc[a["status"] == "prospect", "revenue_usd"] == 0).all()
     # first win 2024Q1 <= 2025Q4 - 4 = 2024Q4: all 40 customers are mature
     assert int(a["mature"].sum()) == 40
-    late = pt.account_history(pd.DataFrame({"account_id": ["B"], "quarter": ["2025Q1"],
-                                            "won_usd": [3.0], "won_n": [1], "lost_n": [0]}),
-                              quarter="2026Q3", quarters=4)
+    late = pt.account_history(
+        pd.DataFrame(
+            {
+                "account_id": ["B"],
+                "quarter": ["2025Q1"],
+                "won_usd": [3.0],
+                "won_n": [1],
+                "lost_n": [0],
+            }
+        ),
+        quarter="2026Q3",
+        quarters=4,
+    )
     assert late.loc["B", "prior_revenue_usd"] == 3.0 and late.loc["B", "revenue_usd"] == 0.0
 
 
@@ -178,8 +222,10 @@ def test_competitor_adjustment_in_the_pipeline(world):
     # identical units and firmographics -> identical model potential; prospects are not
     # floored by revenue, so their potential is model x factor exactly
     prospects = a[a["status"] == "prospect"]
-    np.testing.assert_allclose(prospects["potential_usd"],
-                               prospects["model_potential_usd"] * prospects["competitor_factor"])
+    np.testing.assert_allclose(
+        prospects["potential_usd"],
+        prospects["model_potential_usd"] * prospects["competitor_factor"],
+    )
 
 
 def test_units_table_and_index_potential(world):
@@ -206,8 +252,14 @@ def planted(n: int, rng: np.random.Generator) -> tuple[pd.DataFrame, pd.Series, 
     pct_bach = rng.uniform(5, 40, n)
     mu = 6 + 0.8 * np.log1p(employees) - 0.5 * retail + 0.02 * pct_bach
     spend = np.exp(mu + 0.5 * rng.standard_normal(n))
-    feats = pd.DataFrame({"unit_id": "U", "industry": np.where(retail, "Retail", "Manufacturing"),
-                          "log_employees": np.log1p(employees), "pct_bach": pct_bach})
+    feats = pd.DataFrame(
+        {
+            "unit_id": "U",
+            "industry": np.where(retail, "Retail", "Manufacturing"),
+            "log_employees": np.log1p(employees),
+            "pct_bach": pct_bach,
+        }
+    )
     oracle_q80 = np.exp(mu + 0.5 * Z80)  # the generating process' 80th percentile
     return feats, pd.Series(spend), oracle_q80
 
@@ -242,16 +294,34 @@ def test_too_few_customers_is_a_clear_error():
 
 
 def test_swot_entries_by_hand(world):
-    res, (accounts, _units, facts, _c) = world
+    _res, (accounts, _units, facts, _c) = world
     # a large R1 account bought $900k in the prior year (2025Q2) and nothing since
-    churned = pd.DataFrame({"account_id": ["A58"], "quarter": ["2025Q2"], "won_usd": [9e5],
-                            "won_n": [1], "lost_n": [0]})
-    analyst = pd.DataFrame({"scope": ["company", "R2", "Z9"],
-                            "kind": ["threat", "Weakness", "strength"],
-                            "item": ["New entrant", "Rep on leave", "Unknown scope"]})
+    churned = pd.DataFrame(
+        {
+            "account_id": ["A58"],
+            "quarter": ["2025Q2"],
+            "won_usd": [9e5],
+            "won_n": [1],
+            "lost_n": [0],
+        }
+    )
+    analyst = pd.DataFrame(
+        {
+            "scope": ["company", "R2", "Z9"],
+            "kind": ["threat", "Weakness", "strength"],
+            "item": ["New entrant", "Rep on leave", "Unknown scope"],
+        }
+    )
     all_facts = pd.concat([facts, churned], ignore_index=True)
-    pot = pt.score_potential(accounts, _units, all_facts, quarter="2026Q3", competitors=_c,
-                             index_weights={"population": 1.0}, cv_folds=4)
+    pot = pt.score_potential(
+        accounts,
+        _units,
+        all_facts,
+        quarter="2026Q3",
+        competitors=_c,
+        index_weights={"population": 1.0},
+        cv_folds=4,
+    )
     swot = pt.swot_inputs(pot, all_facts, quarter="2026Q3", analyst=analyst)
     t = swot.to_frame()
     assert {"scope_type", "scope", "kind", "item", "evidence", "value", "source"} <= set(t)
@@ -286,12 +356,16 @@ def test_swot_entries_by_hand(world):
 
 def test_swot_forecast_change_uses_same_quarters_a_year_earlier(world):
     res, (_a, _u, facts, _c) = world
-    forecast = pd.DataFrame({
-        "scope_type": "territory", "scope": "R1",
-        "period": ["2025Q4", "2026Q1", "2026Q4", "2027Q1"],
-        "kind": ["actual", "actual", "forecast", "forecast"],
-        "value_usd": [100.0, 50.0, np.nan, np.nan], "mean_usd": [np.nan, np.nan, 120.0, 60.0],
-    })
+    forecast = pd.DataFrame(
+        {
+            "scope_type": "territory",
+            "scope": "R1",
+            "period": ["2025Q4", "2026Q1", "2026Q4", "2027Q1"],
+            "kind": ["actual", "actual", "forecast", "forecast"],
+            "value_usd": [100.0, 50.0, np.nan, np.nan],
+            "mean_usd": [np.nan, np.nan, 120.0, 60.0],
+        }
+    )
     m = pt.scope_metrics(res, facts, quarter="2026Q3", forecast=forecast)
     # (120 + 60) / (100 + 50) - 1 = +20 %
     assert m.loc[("territory", "R1"), "forecast_change"] == pytest.approx(0.2)
@@ -328,8 +402,11 @@ def _outputs(nb: dict) -> tuple[str, int]:
     for cell in nb["cells"]:
         for out in cell.get("outputs", []):
             data = out.get("data", {})
-            text.append("".join(out.get("text", "")) + "".join(data.get("text/plain", ""))
-                        + "".join(data.get("text/html", "")))
+            text.append(
+                "".join(out.get("text", ""))
+                + "".join(data.get("text/plain", ""))
+                + "".join(data.get("text/html", ""))
+            )
             images += "image/png" in data
     return "\n".join(text), images
 
@@ -343,10 +420,19 @@ def test_notebook_01_through_papermill(small_demo, tmp_path):
     out = tmp_path / "01.ipynb"
     data = small_demo / "data"
     pm.execute_notebook(
-        str(ROOT / "notebooks" / "01_market_potential.ipynb"), str(out),
-        parameters={"quarter": "2026Q3", "data_dir": str(data), "horizon": 2,
-                    "backtest_origins": 2, "cv_folds": 3, "indicators": []},
-        cwd=str(ROOT), kernel_name="python3", progress_bar=False,
+        str(ROOT / "notebooks" / "01_market_potential.ipynb"),
+        str(out),
+        parameters={
+            "quarter": "2026Q3",
+            "data_dir": str(data),
+            "horizon": 2,
+            "backtest_origins": 2,
+            "cv_folds": 3,
+            "indicators": [],
+        },
+        cwd=str(ROOT),
+        kernel_name="python3",
+        progress_bar=False,
     )
     text, images = _outputs(json.loads(out.read_text()))
     processed = data / "processed"
@@ -360,12 +446,21 @@ def test_notebook_01_through_papermill(small_demo, tmp_path):
     assert (pa["potential_usd"] > 0).all()
     np.testing.assert_allclose(pa["whitespace_usd"], pa["potential_usd"] - pa["revenue_usd"])
     assert pu["potential_usd"].sum() == pytest.approx(pa["potential_usd"].sum())
-    assert {"unit_id", "potential_usd", "index_potential_usd", "revenue_usd", "whitespace_usd",
-            "penetration", "accounts", "customers"} <= set(pu.columns)
+    assert {
+        "unit_id",
+        "potential_usd",
+        "index_potential_usd",
+        "revenue_usd",
+        "whitespace_usd",
+        "penetration",
+        "accounts",
+        "customers",
+    } <= set(pu.columns)
     # two forecast quarters for every series, after the planning quarter
     fut = f[f["kind"] == "forecast"]
     assert fut.groupby("series_id")["period"].apply(list).map(tuple).unique().tolist() == [
-        ("2026Q4", "2027Q1")]
+        ("2026Q4", "2027Q1")
+    ]
     assert "company" in set(f["series_id"]) and (fut["lower_usd"] <= fut["upper_usd"]).all()
     assert set(s["kind"]) <= set(pt.SWOT_KINDS) and (s["source"] == "analyst").any()
     # what the reader sees: the regression summary, diagnostics, backtest, SWOT quadrants, charts
@@ -382,9 +477,12 @@ def test_notebook_01_rejects_bad_parameters(small_demo, tmp_path):
 
     with pytest.raises(pm.PapermillExecutionError, match=r"quantile must be in \[0.5, 1\)"):
         pm.execute_notebook(
-            str(ROOT / "notebooks" / "01_market_potential.ipynb"), str(tmp_path / "bad.ipynb"),
+            str(ROOT / "notebooks" / "01_market_potential.ipynb"),
+            str(tmp_path / "bad.ipynb"),
             parameters={"data_dir": str(small_demo / "data"), "quantile": 0.3},
-            cwd=str(ROOT), kernel_name="python3", progress_bar=False,
+            cwd=str(ROOT),
+            kernel_name="python3",
+            progress_bar=False,
         )
 
 
@@ -393,19 +491,40 @@ def test_model_summary_escapes_crm_text():
     # report as markup. The summary is shown as escaped text instead.
     rng = np.random.default_rng(1)
     n = 80
-    units = pd.DataFrame({"unit_id": ["U1", "U2"], "lat": [33.0, 34.0], "lon": [-84.0, -84.0],
-                          "population": [1000.0, 4000.0]})
+    units = pd.DataFrame(
+        {
+            "unit_id": ["U1", "U2"],
+            "lat": [33.0, 34.0],
+            "lon": [-84.0, -84.0],
+            "population": [1000.0, 4000.0],
+        }
+    )
     evil = "<script>alert(1)</script>"
-    acc = pd.DataFrame({"account_id": [f"A{i}" for i in range(n)],
-                        "industry": [evil if i % 2 else "Retail" for i in range(n)],
-                        "employees": rng.integers(5, 500, n), "lat": 33.0, "lon": -84.0,
-                        "unit_id": "U1", "status": "customer", "owner_rep_id": "R1"})
-    facts = pd.DataFrame({"account_id": acc["account_id"], "quarter": "2026Q2",
-                          "won_usd": 100 * acc["employees"] * rng.lognormal(0, .3, n),
-                          "won_n": 1, "lost_n": 0})
+    acc = pd.DataFrame(
+        {
+            "account_id": [f"A{i}" for i in range(n)],
+            "industry": [evil if i % 2 else "Retail" for i in range(n)],
+            "employees": rng.integers(5, 500, n),
+            "lat": 33.0,
+            "lon": -84.0,
+            "unit_id": "U1",
+            "status": "customer",
+            "owner_rep_id": "R1",
+        }
+    )
+    facts = pd.DataFrame(
+        {
+            "account_id": acc["account_id"],
+            "quarter": "2026Q2",
+            "won_usd": 100 * acc["employees"] * rng.lognormal(0, 0.3, n),
+            "won_n": 1,
+            "lost_n": 0,
+        }
+    )
     first = facts.assign(quarter="2024Q1")
-    res = pt.score_potential(acc, units, pd.concat([first, facts]), quarter="2026Q3",
-                             index_weights={"population": 1})
+    res = pt.score_potential(
+        acc, units, pd.concat([first, facts]), quarter="2026Q3", index_weights={"population": 1}
+    )
     page = res.model_summary()._repr_html_()
     assert "<script" not in page and "&lt;script&gt;" in page
     assert evil in str(res.model_summary())  # the text itself is kept, only escaped in HTML

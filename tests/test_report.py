@@ -124,8 +124,14 @@ def test_success_writes_notebooks_pages_index_and_manifest(built):
     folder = paths["out"] / QUARTER
     assert result.quarter == QUARTER and result.folder == folder
     pdfs = ["00_health.pdf", "01_plan.pdf", f"planning_pack_{QUARTER}.pdf"]
-    expected = ["00_health.html", "00_health.ipynb", "01_plan.html", "01_plan.ipynb",
-                "index.html", "manifest.json"]
+    expected = [
+        "00_health.html",
+        "00_health.ipynb",
+        "01_plan.html",
+        "01_plan.ipynb",
+        "index.html",
+        "manifest.json",
+    ]
     assert sorted(p.name for p in folder.iterdir()) == sorted(
         expected + (pdfs if find_chromium() else [])
     )
@@ -180,7 +186,7 @@ def test_index_links_every_notebook(built):
 
 @pytest.mark.slow
 def test_manifest_records_parameters_versions_and_inputs(built):
-    paths, result, _ = built
+    paths, _result, _ = built
     path = paths["out"] / QUARTER / "manifest.json"
     text = path.read_text()
     manifest = json.loads(text)
@@ -412,7 +418,7 @@ def test_failed_swap_restores_previous_report(tmp_path, monkeypatch):
         return rename(self, target)
 
     monkeypatch.setattr(Path, "rename", flaky_rename)
-    with pytest.raises(ReportError, match="could not move the new report.*disk full"):
+    with pytest.raises(ReportError, match=r"could not move the new report.*disk full"):
         run(paths, quarter=QUARTER)
     assert tree_hashes(paths["out"] / QUARTER) == before
     assert sorted(p.name for p in paths["out"].iterdir()) == [QUARTER, "params"]
@@ -452,9 +458,13 @@ def test_pdfs_have_pages_when_chromium_is_installed(built):
         assert data.startswith(b"%PDF-")
         assert len(re.findall(rb"/Type\s*/Page\b", data)) >= 1
     # the pack holds both notebooks' outputs, so it is at least as long as either page
-    pages = {n: len(re.findall(rb"/Type\s*/Page\b", (folder / n).read_bytes()))
-             for n in ("00_health.pdf", "01_plan.pdf", f"planning_pack_{QUARTER}.pdf")}
-    assert pages[f"planning_pack_{QUARTER}.pdf"] >= max(pages["00_health.pdf"], pages["01_plan.pdf"])
+    pages = {
+        n: len(re.findall(rb"/Type\s*/Page\b", (folder / n).read_bytes()))
+        for n in ("00_health.pdf", "01_plan.pdf", f"planning_pack_{QUARTER}.pdf")
+    }
+    assert pages[f"planning_pack_{QUARTER}.pdf"] >= max(
+        pages["00_health.pdf"], pages["01_plan.pdf"]
+    )
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["pdf"].startswith("PDF: 2 notebook PDFs + planning pack")
 
@@ -464,10 +474,13 @@ def test_stage_outputs_reach_processed_only_when_the_report_succeeds(tmp_path):
     paths = make_project(tmp_path)
     processed = paths["data"] / "processed"
     # a notebook that writes a stage file for the quarter, and one that then fails
-    write_notebook(paths["notebooks"] / "03_write.ipynb", HEALTH_PARAMS,
-                   "from workbench.io import save_stage\nimport pandas as pd\n"
-                   "save_stage(pd.DataFrame({'x': [1]}), data_dir + '/processed', 'segments', "
-                   "quarter)")
+    write_notebook(
+        paths["notebooks"] / "03_write.ipynb",
+        HEALTH_PARAMS,
+        "from workbench.io import save_stage\nimport pandas as pd\n"
+        "save_stage(pd.DataFrame({'x': [1]}), data_dir + '/processed', 'segments', "
+        "quarter)",
+    )
     write_notebook(paths["notebooks"] / "04_fail.ipynb", HEALTH_PARAMS, "1 / 0")
     # a staging folder left by a killed run (pid 1 is alive: kept; a dead pid: removed)
     dead = paths["data"] / ".report-999999-abc"

@@ -8,14 +8,18 @@ import csv
 import re
 
 import pytest
-
 from second_company import write_second_company
+
 from workbench.cli import main
 
 pytestmark = pytest.mark.slow
 PAYLOAD = "<script>alert(1)</script>"
-FIELDS = {"accounts.csv": ("account_name", "industry"), "reps.csv": ("rep_name",),
-          "geo_units.csv": ("unit_name",), "opportunities.csv": ("deal_type",)}
+FIELDS = {
+    "accounts.csv": ("account_name", "industry"),
+    "reps.csv": ("rep_name",),
+    "geo_units.csv": ("unit_name",),
+    "opportunities.csv": ("deal_type",),
+}
 
 
 def _inject(folder):

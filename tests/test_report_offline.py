@@ -37,8 +37,11 @@ def _page(tmp_path: Path) -> Path:
     nb.cells.append(new_markdown_cell("# A section\n\nFormula $x^2$ and **bold**."))
     table = pd.DataFrame({"industry": [EVIL], "revenue_usd": [1.0]}).to_html()
     cell = new_code_cell("table")
-    cell.outputs = [new_output("execute_result", data={"text/html": table, "text/plain": EVIL},
-                               execution_count=1)]
+    cell.outputs = [
+        new_output(
+            "execute_result", data={"text/html": table, "text/plain": EVIL}, execution_count=1
+        )
+    ]
     nb.cells.append(cell)
     body, _ = html_exporter().from_notebook_node(nb)
     path = tmp_path / "page.html"
@@ -58,8 +61,14 @@ def test_pages_load_nothing_from_the_network_and_escape_crm_text(tmp_path):
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_ARGS[1:]))
         page = browser.new_page()
-        page.on("request", lambda r: outside.append(r.url)
-                if not r.url.startswith(("file:", "data:", "about:")) else None)
+        page.on(
+            "request",
+            lambda r: (
+                outside.append(r.url)
+                if not r.url.startswith(("file:", "data:", "about:"))
+                else None
+            ),
+        )
         page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
         page.goto(page_file.as_uri(), wait_until="load")
         page.wait_for_timeout(500)
@@ -73,8 +82,7 @@ def test_printing_a_page_to_pdf_sends_no_request_off_the_machine(tmp_path):
     _need_browser()
     page_file = _page(tmp_path)
     pdf, log = tmp_path / "page.pdf", tmp_path / "net.json"
-    html_to_pdf(page_file, pdf, chromium=CHROMIUM, timeout=60,
-                extra_args=(f"--log-net-log={log}",))
+    html_to_pdf(page_file, pdf, chromium=CHROMIUM, timeout=60, extra_args=(f"--log-net-log={log}",))
     assert pdf.read_bytes()[:5] == b"%PDF-"
     # Chromium's own network log of the print: every URL it touched is the page itself or
     # the local discard port the flags send everything else to

@@ -17,16 +17,40 @@ import pytest
 import zipcodes
 
 sys.path.insert(0, str(Path(__file__).parent))
-from second_company import REQUIRED_FILES, write_second_company  # noqa: E402
+from second_company import REQUIRED_FILES, write_second_company
 
 CONTRACT_HEADERS = {
     "reps.csv": ["rep_id", "rep_name", "home_lat", "home_lon"],
-    "geo_units.csv": ["unit_id", "unit_name", "lat", "lon", "population",
-                      "median_income_k", "broadband_share"],
-    "accounts.csv": ["account_id", "account_name", "industry", "employees", "postal_code",
-                     "lat", "lon", "status", "owner_rep_id"],
-    "opportunities.csv": ["opportunity_id", "account_id", "rep_id", "created_date",
-                          "close_date", "stage", "amount_usd", "deal_type"],
+    "geo_units.csv": [
+        "unit_id",
+        "unit_name",
+        "lat",
+        "lon",
+        "population",
+        "median_income_k",
+        "broadband_share",
+    ],
+    "accounts.csv": [
+        "account_id",
+        "account_name",
+        "industry",
+        "employees",
+        "postal_code",
+        "lat",
+        "lon",
+        "status",
+        "owner_rep_id",
+    ],
+    "opportunities.csv": [
+        "opportunity_id",
+        "account_id",
+        "rep_id",
+        "created_date",
+        "close_date",
+        "stage",
+        "amount_usd",
+        "deal_type",
+    ],
 }
 
 
@@ -43,8 +67,10 @@ def _read(folder: Path, name: str) -> pd.DataFrame:
 
 def _km(lat1, lon1, lat2, lon2):
     p1, p2 = np.radians(lat1), np.radians(lat2)
-    a = (np.sin((p2 - p1) / 2) ** 2
-         + np.cos(p1) * np.cos(p2) * np.sin(np.radians(lon2 - lon1) / 2) ** 2)
+    a = (
+        np.sin((p2 - p1) / 2) ** 2
+        + np.cos(p1) * np.cos(p2) * np.sin(np.radians(lon2 - lon1) / 2) ** 2
+    )
     return 12742.0 * np.arcsin(np.sqrt(a))
 
 
@@ -82,6 +108,7 @@ def test_same_seed_same_bytes_and_another_seed_differs(company, tmp_path):
     assert again == facts
     for name in (*REQUIRED_FILES, "README.txt"):
         assert (tmp_path / "again" / name).read_bytes() == (folder / name).read_bytes(), name
+
     def same(name: str) -> bool:
         return (tmp_path / "other" / name).read_bytes() == (folder / name).read_bytes()
 
@@ -153,7 +180,9 @@ def test_accounts_sit_at_real_north_carolina_zips(company):
     assert (emp >= 0).all() and (emp == 0).any()
     assert emp.max() > 20 * emp.median()  # skewed sizes
     reps = _read(folder, "reps.csv")
-    for lat, lon in zip(reps["home_lat"].astype(float), reps["home_lon"].astype(float)):
+    for lat, lon in zip(
+        reps["home_lat"].astype(float), reps["home_lon"].astype(float), strict=True
+    ):
         assert 33.8 < lat < 36.6 and -84.4 < lon < -75.4
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from second_company import write_second_company
+
 from workbench.cli import main
 from workbench.report import find_chromium
 
@@ -32,7 +32,7 @@ def company(tmp_path_factory):
 
 
 def test_the_quarter_comes_from_the_data(company):
-    home, folder, facts, _ = company
+    _home, folder, facts, _ = company
     assert facts["last_quarter"] == Q and folder.is_dir()
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["quarter"] == Q
@@ -91,8 +91,12 @@ def test_xlsx_keeps_ids_as_text_and_geojson_has_a_shape_per_territory(company):
 def test_index_links_the_action_files_and_pdfs(company):
     _, folder, _, _ = company
     page = (folder / "index.html").read_text()
-    for name in (f"alignment_{Q}.xlsx", f"alignment_{Q}.csv", f"crm_owner_updates_{Q}.csv",
-                 f"territories_{Q}.geojson"):
+    for name in (
+        f"alignment_{Q}.xlsx",
+        f"alignment_{Q}.csv",
+        f"crm_owner_updates_{Q}.csv",
+        f"territories_{Q}.geojson",
+    ):
         assert f'href="{name}"' in page
     if find_chromium() is not None:
         assert (folder / f"planning_pack_{Q}.pdf").read_bytes()[:5] == b"%PDF-"
@@ -102,8 +106,15 @@ def test_no_demo_default_in_any_parameters_cell():
     """No notebook default names a demo column, label or quarter."""
     from workbench.report import notebook_parameters
 
-    demo_words = ("2026Q", "pct_bach", "pct_rural", "new_business", "gdp_growth", "Georgia",
-                  "Atlanta")
+    demo_words = (
+        "2026Q",
+        "pct_bach",
+        "pct_rural",
+        "new_business",
+        "gdp_growth",
+        "Georgia",
+        "Atlanta",
+    )
     for nb in sorted((Path(__file__).parents[1] / "notebooks").glob("*.ipynb")):
         for name, (_, default) in notebook_parameters(nb).items():
             text = json.dumps(default)

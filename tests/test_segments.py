@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import demo_project
 from sklearn.metrics import adjusted_rand_score, brier_score_loss
 
-from conftest import demo_project
 from workbench import segments
 from workbench.config import ParameterError
 
@@ -29,41 +29,63 @@ ROOT = Path(__file__).resolve().parents[1]
 def six():
     """Six customers (A1..A6) and a prospect; won revenue in the 4 quarters to 2026Q3:
     A1 500, A2 250, A3 100, A4 80, A5 50, A6 20 (total 1000)."""
-    accounts = pd.DataFrame({
-        "account_id": ["A1", "A2", "A3", "A4", "A5", "A6", "P1"],
-        "account_name": ["One", "Two", "Three", "Four", "Five", "Six", "Prospect"],
-        "industry": ["Retail"] * 7,
-        "status": ["customer"] * 6 + ["prospect"],
-        "owner_rep_id": ["R1", "R1", "R1", "R2", "R2", "R2", None],
-    })
-    facts = pd.DataFrame([
-        ("A1", "2026Q2", 300.0), ("A1", "2026Q3", 200.0),  # 500 inside the window
-        ("A1", "2025Q3", 1000.0),  # one quarter before the window (2025Q4..2026Q3): ignored
-        ("A2", "2025Q4", 250.0), ("A3", "2026Q1", 100.0), ("A4", "2026Q3", 80.0),
-        ("A5", "2026Q3", 50.0), ("A6", "2026Q3", 20.0),
-        ("P1", "2026Q3", 999.0),  # not a customer (status prospect): not ranked
-    ], columns=["account_id", "quarter", "won_usd"])
+    accounts = pd.DataFrame(
+        {
+            "account_id": ["A1", "A2", "A3", "A4", "A5", "A6", "P1"],
+            "account_name": ["One", "Two", "Three", "Four", "Five", "Six", "Prospect"],
+            "industry": ["Retail"] * 7,
+            "status": ["customer"] * 6 + ["prospect"],
+            "owner_rep_id": ["R1", "R1", "R1", "R2", "R2", "R2", None],
+        }
+    )
+    facts = pd.DataFrame(
+        [
+            ("A1", "2026Q2", 300.0),
+            ("A1", "2026Q3", 200.0),  # 500 inside the window
+            ("A1", "2025Q3", 1000.0),  # one quarter before the window (2025Q4..2026Q3): ignored
+            ("A2", "2025Q4", 250.0),
+            ("A3", "2026Q1", 100.0),
+            ("A4", "2026Q3", 80.0),
+            ("A5", "2026Q3", 50.0),
+            ("A6", "2026Q3", 20.0),
+            ("P1", "2026Q3", 999.0),  # not a customer (status prospect): not ranked
+        ],
+        columns=["account_id", "quarter", "won_usd"],
+    )
     return accounts, facts
 
 
 def test_abc_classes_and_gini_by_hand(six):
     accounts, facts = six
-    res = segments.pareto_analysis(accounts, facts, quarter="2026Q3", n_quarters=4,
-                                   a_share=0.8, b_share=0.95)
+    res = segments.pareto_analysis(
+        accounts, facts, quarter="2026Q3", n_quarters=4, a_share=0.8, b_share=0.95
+    )
     t = res.table.set_index("account_id")
-    assert t["revenue_usd"].to_dict() == {"A1": 500, "A2": 250, "A3": 100, "A4": 80, "A5": 50,
-                                          "A6": 20}
+    assert t["revenue_usd"].to_dict() == {
+        "A1": 500,
+        "A2": 250,
+        "A3": 100,
+        "A4": 80,
+        "A5": 50,
+        "A6": 20,
+    }
     # Shares .50 .25 .10 .08 .05 .02; share ranked above each: 0, .50, .75, .85, .93, .98.
     # A = above < .80 (A1, A2, A3: together 85 %); B = above < .95 (A4, A5); C = A6.
-    assert t["abc_class"].to_dict() == {"A1": "A", "A2": "A", "A3": "A", "A4": "B", "A5": "B",
-                                        "A6": "C"}
+    assert t["abc_class"].to_dict() == {
+        "A1": "A",
+        "A2": "A",
+        "A3": "A",
+        "A4": "B",
+        "A5": "B",
+        "A6": "C",
+    }
     # Gini = 2 Σ i·x_(i) / (n Σx) − (n+1)/n with x ascending 20, 50, 80, 100, 250, 500:
     # Σ i·x = 20 + 100 + 240 + 400 + 1250 + 3000 = 5010 → 10020/6000 − 7/6 = 0.503333…
     # (check by trapezoids: Lorenz 0 .02 .07 .15 .25 .50 1 → area 1.49/6 → 1 − 2·0.24833.)
     assert res.gini == pytest.approx(0.5033333, abs=1e-6)
     # Top 20 % of 6 customers = 1.2 customers = A1 + 0.2·A2 = 500 + 50 = 55 %.
     assert res.top20_share == pytest.approx(0.55)
-    assert res.lorenz["revenue_share"].round(4).tolist() == [0, .02, .07, .15, .25, .5, 1]
+    assert res.lorenz["revenue_share"].round(4).tolist() == [0, 0.02, 0.07, 0.15, 0.25, 0.5, 1]
 
 
 def test_abc_by_territory_by_hand(six):
@@ -82,16 +104,27 @@ def test_abc_by_territory_by_hand(six):
 
 def test_potential_blend_lifts_a_fast_growing_account_out_of_c(six):
     accounts, facts = six
-    potential = pd.DataFrame({"account_id": ["A1", "A2", "A3", "A4", "A5", "A6"],
-                              "potential_usd": [100.0, 100, 100, 100, 100, 500]})
-    res = segments.pareto_analysis(accounts, facts, quarter="2026Q3", potential=potential,
-                                   potential_weight=0.5)
+    potential = pd.DataFrame(
+        {
+            "account_id": ["A1", "A2", "A3", "A4", "A5", "A6"],
+            "potential_usd": [100.0, 100, 100, 100, 100, 500],
+        }
+    )
+    res = segments.pareto_analysis(
+        accounts, facts, quarter="2026Q3", potential=potential, potential_weight=0.5
+    )
     # value = .5·revenue share + .5·potential share:
     # A1 .25+.05=.30, A2 .125+.05=.175, A3 .05+.05=.10, A4 .04+.05=.09, A5 .025+.05=.075,
     # A6 .01+.25=.26. Ranked A1 A6 A2 A3 A4 A5, above: 0 .30 .56 .735 .835 .925 → AAAA BB.
     t = res.table.set_index("account_id")
-    assert t["abc_class"].to_dict() == {"A1": "A", "A6": "A", "A2": "A", "A3": "A", "A4": "B",
-                                        "A5": "B"}
+    assert t["abc_class"].to_dict() == {
+        "A1": "A",
+        "A6": "A",
+        "A2": "A",
+        "A3": "A",
+        "A4": "B",
+        "A5": "B",
+    }
     assert res.moved_by_potential["account_id"].tolist() == ["A6"]
     assert t.loc["A6", "revenue_class"] == "C"
     # Gini and the top-20 % share stay about revenue.
@@ -125,17 +158,21 @@ def planted(seed: int = 0, n: int = 60) -> tuple[pd.DataFrame, np.ndarray]:
     ]
     parts = []
     for g, (ind, emp, rev, wins, rec, growth, breadth) in enumerate(groups):
-        parts.append(pd.DataFrame({
-            "industry": ind,
-            "employees": np.round(emp * np.exp(rng.normal(0, 0.1, n))),
-            "revenue_usd": rev * np.exp(rng.normal(0, 0.1, n)),
-            "wins": np.maximum(1, rng.normal(wins, 0.5, n)),
-            "recency_days": np.clip(rng.normal(rec, 8, n), 0, None),
-            "growth": np.clip(rng.normal(growth, 0.05, n), -1, 1),
-            "product_breadth": np.clip(rng.normal(breadth, 0.3, n), 1, 5),
-            "potential_usd": np.nan,
-            "truth": g,
-        }))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "industry": ind,
+                    "employees": np.round(emp * np.exp(rng.normal(0, 0.1, n))),
+                    "revenue_usd": rev * np.exp(rng.normal(0, 0.1, n)),
+                    "wins": np.maximum(1, rng.normal(wins, 0.5, n)),
+                    "recency_days": np.clip(rng.normal(rec, 8, n), 0, None),
+                    "growth": np.clip(rng.normal(growth, 0.05, n), -1, 1),
+                    "product_breadth": np.clip(rng.normal(breadth, 0.3, n), 1, 5),
+                    "potential_usd": np.nan,
+                    "truth": g,
+                }
+            )
+        )
     frame = pd.concat(parts, ignore_index=True)
     frame.insert(0, "account_id", [f"C{i:03d}" for i in range(len(frame))])
     return frame.drop(columns="truth"), frame["truth"].to_numpy()
@@ -164,8 +201,13 @@ def test_kmeans_recovers_planted_segments_and_names_them():
 def test_gaussian_mixture_recovers_planted_segments():
     features, truth = planted(seed=1)
     model = segments.AccountSegmenter(
-        "gmm", [2, 3, 4], stability_runs=0, numeric=list(segments.SEGMENT_NUMERIC[:-1]),
-        categorical=["industry"], log_columns=segments.SEGMENT_LOG).fit(features)
+        "gmm",
+        [2, 3, 4],
+        stability_runs=0,
+        numeric=list(segments.SEGMENT_NUMERIC[:-1]),
+        categorical=["industry"],
+        log_columns=segments.SEGMENT_LOG,
+    ).fit(features)
     assert adjusted_rand_score(truth, model.labels_) >= 0.9
     assert model.scores_["bic"].notna().all() and model.scores_["chosen"].sum() == 1
 
@@ -185,23 +227,37 @@ def test_too_few_customers_for_k_is_a_clear_error():
 
 
 def test_customer_features_by_hand():
-    accounts = pd.DataFrame({
-        "account_id": ["a", "b"], "account_name": ["A", "B"], "industry": ["Retail", "Retail"],
-        "employees": [10, 20], "status": ["customer", "customer"], "owner_rep_id": ["R1", None],
-        "lat": [0.0, 0.0], "lon": [0.0, 0.0]})
-    opp = pd.DataFrame({
-        "account_id": ["a", "a", "a", "a", "b"],
-        "stage": ["won", "won", "lost", "won", "won"],
-        "close_date": pd.to_datetime(["2025-05-01", "2026-08-31", "2026-09-01", "2026-10-02",
-                                      "2025-01-01"]),
-        "amount_usd": [100.0, 300.0, 50.0, 999.0, 40.0],
-        "product": ["x", "y", "z", "w", "x"]})
+    accounts = pd.DataFrame(
+        {
+            "account_id": ["a", "b"],
+            "account_name": ["A", "B"],
+            "industry": ["Retail", "Retail"],
+            "employees": [10, 20],
+            "status": ["customer", "customer"],
+            "owner_rep_id": ["R1", None],
+            "lat": [0.0, 0.0],
+            "lon": [0.0, 0.0],
+        }
+    )
+    opp = pd.DataFrame(
+        {
+            "account_id": ["a", "a", "a", "a", "b"],
+            "stage": ["won", "won", "lost", "won", "won"],
+            "close_date": pd.to_datetime(
+                ["2025-05-01", "2026-08-31", "2026-09-01", "2026-10-02", "2025-01-01"]
+            ),
+            "amount_usd": [100.0, 300.0, 50.0, 999.0, 40.0],
+            "product": ["x", "y", "z", "w", "x"],
+        }
+    )
     f = segments.customer_features(accounts, opp, quarter="2026Q3").set_index("account_id")
     # a: window 2025Q4..2026Q3 holds the 300 win (the 999 closes after quarter end, the 50 is
     # lost); the prior window 2024Q4..2025Q3 holds 100 → growth (300−100)/(300+100) = 0.5;
     # last win 2026-08-31 → 30 days before 2026-09-30; products won: x, y.
-    assert f.loc["a", ["revenue_usd", "prior_revenue_usd", "wins", "recency_days", "growth",
-                       "product_breadth"]].tolist() == [300, 100, 1, 30, 0.5, 2]
+    assert f.loc[
+        "a",
+        ["revenue_usd", "prior_revenue_usd", "wins", "recency_days", "growth", "product_breadth"],
+    ].tolist() == [300, 100, 1, 30, 0.5, 2]
     # b: nothing in the window, 40 before → growth −1; owner empty → "(unassigned)".
     assert f.loc["b", "growth"] == -1 and f.loc["b", "owner_rep_id"] == "(unassigned)"
 
@@ -211,10 +267,16 @@ def test_customer_features_by_hand():
 
 
 def lead_fixture(**stage_overrides) -> tuple[pd.DataFrame, pd.DataFrame]:
-    accounts = pd.DataFrame({
-        "account_id": ["A", "B", "C"], "account_name": ["Alpha", "Beta", "Gamma"],
-        "industry": ["Retail", "Retail", "Construction"], "employees": [40, 8, 300],
-        "status": ["customer", "prospect", "prospect"], "owner_rep_id": ["R1", "R1", "R2"]})
+    accounts = pd.DataFrame(
+        {
+            "account_id": ["A", "B", "C"],
+            "account_name": ["Alpha", "Beta", "Gamma"],
+            "industry": ["Retail", "Retail", "Construction"],
+            "employees": [40, 8, 300],
+            "status": ["customer", "prospect", "prospect"],
+            "owner_rep_id": ["R1", "R1", "R2"],
+        }
+    )
     rows = [  # id, account, rep, created, closed, stage, deal type
         ("O1", "A", "R1", "2025-11-01", "2026-01-15", "lost", "new_business"),
         ("O2", "A", "R1", "2026-02-01", "2026-03-20", "won", "new_business"),
@@ -224,8 +286,18 @@ def lead_fixture(**stage_overrides) -> tuple[pd.DataFrame, pd.DataFrame]:
         ("O5", "C", "R2", "2026-07-10", "2026-09-01", "lost", "new_business"),
         ("O6", "C", "R2", "2026-08-01", None, "open", "new_business"),
     ]
-    opp = pd.DataFrame(rows, columns=["opportunity_id", "account_id", "rep_id", "created_date",
-                                      "close_date", "stage", "deal_type"])
+    opp = pd.DataFrame(
+        rows,
+        columns=[
+            "opportunity_id",
+            "account_id",
+            "rep_id",
+            "created_date",
+            "close_date",
+            "stage",
+            "deal_type",
+        ],
+    )
     opp["created_date"] = pd.to_datetime(opp["created_date"])
     opp["close_date"] = pd.to_datetime(opp["close_date"])
     opp["amount_usd"] = 100.0
@@ -278,8 +350,9 @@ def test_lead_features_use_only_what_was_known_at_creation():
 def test_a_later_outcome_never_changes_earlier_features():
     cols = ["rep_win_rate", "account_prior_wins", "account_prior_losses"]
     base = segments.lead_features(*lead_fixture(), quarter="2026Q3", deal_types=LABELS).closed
-    flipped = segments.lead_features(*lead_fixture(O4="lost", O5="won"), quarter="2026Q3",
-                                     deal_types=LABELS).closed
+    flipped = segments.lead_features(
+        *lead_fixture(O4="lost", O5="won"), quarter="2026Q3", deal_types=LABELS
+    ).closed
     a, b = base.set_index("opportunity_id"), flipped.set_index("opportunity_id")
     # O4 and O5 closed after every other example was created, and their own outcome is the
     # label: no example's features may move.
@@ -308,11 +381,18 @@ def test_planted_leak_is_caught():
     data = segments.lead_features(*lead_fixture(), quarter="2026Q3", deal_types=LABELS)
     split = segments.time_split(data, quarter="2026Q3")
     # Plant the leak: O4, closed 2026-08-15 inside the test quarter, also in training.
-    leaky = segments.TimeSplit(train=pd.concat([split.train, split.test.iloc[:1]]),
-                               test=split.test, test_start=split.test_start,
-                               test_end=split.test_end, feature_columns=split.feature_columns)
-    with pytest.raises(segments.LeakageError, match=r"closed on or after the test period starts "
-                       r"\(2026-07-01\), e\.g\. O4"):
+    leaky = segments.TimeSplit(
+        train=pd.concat([split.train, split.test.iloc[:1]]),
+        test=split.test,
+        test_start=split.test_start,
+        test_end=split.test_end,
+        feature_columns=split.feature_columns,
+    )
+    with pytest.raises(
+        segments.LeakageError,
+        match=r"closed on or after the test period starts "
+        r"\(2026-07-01\), e\.g\. O4",
+    ):
         segments.compare_lead_models(leaky)
     # Features dated after the created date are refused too.
     future = split.train.assign(as_of=split.train["created_date"] + pd.Timedelta(days=1))
@@ -374,8 +454,9 @@ def test_baseline_win_rate_by_hand():
     base = segments.WinRateBaseline(prior_strength=2).fit(X, y)
     # Overall 2/4 = .5. Industry R: (2 + 2·.5)/(3 + 2) = .6; C: (0 + 1)/(1 + 2) = 1/3.
     # Cell R|s: (1 + 2·.6)/(2 + 2) = .55; R|l: (1 + 1.2)/(1 + 2) = .7333; unseen C|l → C's 1/3.
-    p = base.predict_proba(pd.DataFrame({"industry": ["R", "R", "C"],
-                                         "size_band": ["s", "l", "l"]}))[:, 1]
+    p = base.predict_proba(
+        pd.DataFrame({"industry": ["R", "R", "C"], "size_band": ["s", "l", "l"]})
+    )[:, 1]
     assert p == pytest.approx([0.55, 2.2 / 3, 1 / 3])
 
 
@@ -398,16 +479,25 @@ def test_lift_and_reliability_by_hand():
 
 
 def test_workload_by_hand():
-    accounts = pd.DataFrame({
-        "account_id": ["A1", "A2", "A3", "P1", "P2", "P3"],
-        "status": ["customer"] * 3 + ["prospect"] * 3,
-        "owner_rep_id": ["R1", "R1", "R2", "R2", None, "R1"]})
+    accounts = pd.DataFrame(
+        {
+            "account_id": ["A1", "A2", "A3", "P1", "P2", "P3"],
+            "status": ["customer"] * 3 + ["prospect"] * 3,
+            "owner_rep_id": ["R1", "R1", "R2", "R2", None, "R1"],
+        }
+    )
     classes = pd.DataFrame({"account_id": ["A1", "A2"], "abc_class": ["A", "C"]})
-    scores = pd.DataFrame({"account_id": ["P1", "P2"], "win_probability": [0.4, 0.1],
-                           "lead_grade": ["hot", "cold"]})
-    w = segments.workload_plan(accounts, classes=classes, lead_scores=scores,
-                               calls_per_year={"A": 10}, hours_per_call=2.0,
-                               lookalike_ids=["P2"]).set_index("account_id")
+    scores = pd.DataFrame(
+        {"account_id": ["P1", "P2"], "win_probability": [0.4, 0.1], "lead_grade": ["hot", "cold"]}
+    )
+    w = segments.workload_plan(
+        accounts,
+        classes=classes,
+        lead_scores=scores,
+        calls_per_year={"A": 10},
+        hours_per_call=2.0,
+        lookalike_ids=["P2"],
+    ).set_index("account_id")
     # A1: A overridden to 10 calls → 20 h; A2: C 2 → 4 h; A3: customer without a class → C;
     # P1 hot 3 → 6 h; P2 cold but a lookalike → warm 1 → 2 h;
     # P3 unscored → cold 0 → 0 h.
@@ -442,11 +532,16 @@ def seg_home(tmp_path_factory):
     accounts = io.load("accounts", processed)
     facts = io.load("facts_account_quarter", processed)
     window = {"2025Q4", "2026Q1", "2026Q2", "2026Q3"}
-    revenue = (facts[facts["quarter"].isin(window)].groupby("account_id")["won_usd"].sum()
-               .reindex(accounts.loc[accounts["status"] == "customer", "account_id"], fill_value=0))
+    revenue = (
+        facts[facts["quarter"].isin(window)]
+        .groupby("account_id")["won_usd"]
+        .sum()
+        .reindex(accounts.loc[accounts["status"] == "customer", "account_id"], fill_value=0)
+    )
     smallest = revenue[revenue > 0].sort_values(kind="stable").index[0]
-    potential = pd.DataFrame({"account_id": accounts["account_id"],
-                              "potential_usd": accounts["employees"] * 1000.0})
+    potential = pd.DataFrame(
+        {"account_id": accounts["account_id"], "potential_usd": accounts["employees"] * 1000.0}
+    )
     others = potential.loc[accounts["status"] == "customer", "potential_usd"].sum()
     # 1.5 × every other customer's potential: its potential share alone is 0.6, so with a
     # weight of .5 its class value is ≥ .3, the largest of all → class A.
@@ -464,25 +559,39 @@ def test_notebook_02_through_papermill(seg_home, tmp_path):
     home, planted_id, revenue = seg_home
     out = tmp_path / "02.ipynb"
     pm.execute_notebook(
-        str(ROOT / "notebooks" / "02_segmentation.ipynb"), str(out),
-        parameters={"quarter": "2026Q3", "data_dir": str(home / "data"), "k_range": [3, 4],
-                    "stability_runs": 2, "test_quarters": 2, "lookalikes": 5,
-                    "potential_weight": 0.5, "calls_per_year": {"A": 10}},
-        cwd=str(ROOT), kernel_name="python3", progress_bar=False,
+        str(ROOT / "notebooks" / "02_segmentation.ipynb"),
+        str(out),
+        parameters={
+            "quarter": "2026Q3",
+            "data_dir": str(home / "data"),
+            "k_range": [3, 4],
+            "stability_runs": 2,
+            "test_quarters": 2,
+            "lookalikes": 5,
+            "potential_weight": 0.5,
+            "calls_per_year": {"A": 10},
+        },
+        cwd=str(ROOT),
+        kernel_name="python3",
+        progress_bar=False,
     )
     nb = json.loads(out.read_text())
     text = "\n".join(
-        "".join(o.get("text", "")) + "".join(o.get("data", {}).get("text/plain", ""))
+        "".join(o.get("text", ""))
+        + "".join(o.get("data", {}).get("text/plain", ""))
         + "".join(o.get("data", {}).get("text/html", ""))
-        for c in nb["cells"] for o in c.get("outputs", []))
+        for c in nb["cells"]
+        for o in c.get("outputs", [])
+    )
     # Top-20 % share by a second method: revenue sorted largest first, cumulative sum read at
     # 0.2·n customers by linear interpolation.
     r = np.sort(revenue.to_numpy())[::-1]
     top20 = np.interp(0.2 * len(r), np.arange(len(r) + 1), np.r_[0, np.cumsum(r)]) / r.sum()
     assert f"share of revenue from the top 20% of customers</th>\n      <td>{top20:.0%}" in text
     assert "Gini coefficient of revenue" in text and "50% potential share" in text
-    images = [o for c in nb["cells"] for o in c.get("outputs", [])
-              if "image/png" in o.get("data", {})]
+    images = [
+        o for c in nb["cells"] for o in c.get("outputs", []) if "image/png" in o.get("data", {})
+    ]
     assert len(images) == 5  # Lorenz, profiles, map, reliability, lift
 
     processed = home / "data" / "processed"

@@ -17,11 +17,13 @@ from workbench.territory.sizing import (
 @pytest.fixture
 def workload():
     # Three units; face-time hours per account per year.
-    return pd.DataFrame({
-        "account_id": ["a", "b", "c", "d"],
-        "unit_id": ["01", "01", "02", "03"],
-        "hours_per_year": [400.0, 200.0, 300.0, 100.0],
-    })
+    return pd.DataFrame(
+        {
+            "account_id": ["a", "b", "c", "d"],
+            "unit_id": ["01", "01", "02", "03"],
+            "hours_per_year": [400.0, 200.0, 300.0, 100.0],
+        }
+    )
 
 
 def test_capacity_hours():
@@ -30,8 +32,13 @@ def test_capacity_hours():
 
 
 def test_recommend_headcount_by_hand(workload):
-    cap = Capacity(selling_days=200, hours_per_day=5, selling_share=0.5, travel_share=0.25,
-                   target_utilisation=0.8)
+    cap = Capacity(
+        selling_days=200,
+        hours_per_day=5,
+        selling_share=0.5,
+        travel_share=0.25,
+        target_utilisation=0.8,
+    )
     rec = recommend_headcount(workload, capacity=cap)
     # required = 1000 h × 1.25 = 1250 h; capacity 200×5×0.5 = 500 h, effective 400 h
     # 1250 / 400 = 3.125 → 4 reps
@@ -41,10 +48,16 @@ def test_recommend_headcount_by_hand(workload):
 
 
 def test_what_if_moves_the_right_way(workload):
-    cap = Capacity(selling_days=200, hours_per_day=5, selling_share=0.5, travel_share=0.25,
-                   target_utilisation=0.8)
-    grid = headcount_what_if(workload, capacity=cap, call_scales=(0.5, 1.0),
-                             selling_shares=(0.5, 1.0))
+    cap = Capacity(
+        selling_days=200,
+        hours_per_day=5,
+        selling_share=0.5,
+        travel_share=0.25,
+        target_utilisation=0.8,
+    )
+    grid = headcount_what_if(
+        workload, capacity=cap, call_scales=(0.5, 1.0), selling_shares=(0.5, 1.0)
+    )
     # x0.5 calls, 50% selling: 625 h / 400 h = 1.56 → 2; full day selling: 625 / 800 → 1
     assert grid.loc["calls x0.5", "selling 50%"] == 2
     assert grid.loc["calls x0.5", "selling 100%"] == 1
@@ -73,8 +86,17 @@ def test_bad_capacity_and_workload():
 def test_seasonality_averages_complete_years():
     rev = pd.Series(
         [10, 20, 30, 40, 30, 30, 20, 20, 99],
-        index=["2024Q1", "2024Q2", "2024Q3", "2024Q4", "2025Q1", "2025Q2", "2025Q3", "2025Q4",
-               "2026Q1"],
+        index=[
+            "2024Q1",
+            "2024Q2",
+            "2024Q3",
+            "2024Q4",
+            "2025Q1",
+            "2025Q2",
+            "2025Q3",
+            "2025Q4",
+            "2026Q1",
+        ],
         dtype=float,
     )
     s = seasonality(rev)
@@ -83,11 +105,17 @@ def test_seasonality_averages_complete_years():
 
 
 def test_allocation_by_hand_and_quarterly_split():
-    t = pd.DataFrame({"revenue_usd": [300.0, 100.0], "potential_usd": [200.0, 600.0]},
-                     index=["T1", "T2"])
+    t = pd.DataFrame(
+        {"revenue_usd": [300.0, 100.0], "potential_usd": [200.0, 600.0]}, index=["T1", "T2"]
+    )
     season = pd.Series([0.2, 0.25, 0.25, 0.3], index=[1, 2, 3, 4])
-    q = allocate_quotas(t, target_usd=440.0, history_weight=0.25, season=season,
-                        year_quarters=["2026Q4", "2027Q1", "2027Q2", "2027Q3"])
+    q = allocate_quotas(
+        t,
+        target_usd=440.0,
+        history_weight=0.25,
+        season=season,
+        year_quarters=["2026Q4", "2027Q1", "2027Q2", "2027Q3"],
+    )
     # T1: hist .75, pot .25 → share .25×.75 + .75×.25 = .375 → 165; T2: .625 → 275
     assert q["quota_usd"].tolist() == pytest.approx([165.0, 275.0])
     # 2026Q4 is a Q4: 30% of the year; 2027Q1: 20%

@@ -309,7 +309,7 @@ def test_balanced_whenever_a_known_feasible_plan_exists(raw):
         cells = [(r0 + i, c0 + j) for i in range(2) for j in range(2)]
         a = np.array(raw[4 * q : 4 * q + 4], float)
         b = np.array(raw[16 + 4 * q : 16 + 4 * q + 4], float)
-        for cell, x, y in zip(cells, 100 * a / a.sum(), 100 * b / b.sum()):
+        for cell, x, y in zip(cells, 100 * a / a.sum(), 100 * b / b.sum(), strict=True):
             vals1[cell], vals2[cell] = x, y
     units, adj = grid(4, 4, values=vals1)
     units["workload"] = [vals2[(int(u[1]), int(u[2]))] for u in units["unit_id"]]
@@ -677,7 +677,7 @@ def _write(path: Path, frame: pd.DataFrame) -> Path:
 def test_cli_keeps_leading_zeros_and_writes_every_unit(tmp_path, capsys):
     units, adj = grid(2, 3)
     zips = ["00501", "00544", "01001", "01002", "01003", "01005"]
-    remap = dict(zip(units["unit_id"], zips))
+    remap = dict(zip(units["unit_id"], zips, strict=True))
     units["unit_id"] = units["unit_id"].map(remap)
     adj = adj.replace(remap)
     args = _namespace(

@@ -64,17 +64,25 @@ def _run(threads: int) -> dict:
     env = dict(os.environ)
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "WORKBENCH_THREADS"):
         env[var] = str(threads)
-    out = subprocess.run([sys.executable, "-c", _RUN], env=env, capture_output=True, text=True,
-                         check=True, timeout=600)
+    out = subprocess.run(
+        [sys.executable, "-c", _RUN],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=600,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def _hog(seconds: float) -> subprocess.Popen:
     """A process that keeps both cores busy."""
-    code = ("import time, multiprocessing as mp\n"
-            "def spin(t):\n    end = time.time() + t\n    while time.time() < end: pass\n"
-            f"if __name__ == '__main__':\n    ps = [mp.Process(target=spin, args=({seconds},))"
-            " for _ in range(2)]\n    [p.start() for p in ps]; [p.join() for p in ps]\n")
+    code = (
+        "import time, multiprocessing as mp\n"
+        "def spin(t):\n    end = time.time() + t\n    while time.time() < end: pass\n"
+        f"if __name__ == '__main__':\n    ps = [mp.Process(target=spin, args=({seconds},))"
+        " for _ in range(2)]\n    [p.start() for p in ps]; [p.join() for p in ps]\n"
+    )
     return subprocess.Popen([sys.executable, "-c", code])
 
 
@@ -117,8 +125,9 @@ def test_lp_and_lagrangian_bounds_never_exceed_the_enumerated_optimum(seed, n, k
     lag = NearLagrangian(problem, 3)
     rng = np.random.default_rng(seed)
     for _ in range(20):
-        lam, mu, nu = lag.project(rng.uniform(0, 3, n) * W / n, rng.uniform(0, 5, (2, n)),
-                                  rng.uniform(0, 5, (2, n)))
+        lam, mu, nu = lag.project(
+            rng.uniform(0, 3, n) * W / n, rng.uniform(0, 5, (2, n)), rng.uniform(0, 5, (2, n))
+        )
         value = lag.evaluate(lam, mu, nu)[0]
         assert value / W <= best + 1e-9
     ascent = lagrangian_bound(problem, None, budget=Budget(safety_seconds=None), lag=lag)
@@ -152,11 +161,18 @@ def enumerate_fixed(problem) -> float:
 def test_fixed_centre_bound_with_locks_and_budget_is_valid(seed):
     units, _ = _tiny(10 + seed, 8)
     homes = pd.DataFrame({"territory": ["A", "B"], "lat": [0.0, 0.1], "lon": [0.0, 0.35]})
-    current = pd.DataFrame({"unit_id": units["unit_id"],
-                            "territory": ["A"] * 5 + ["B"] * 3})
+    current = pd.DataFrame({"unit_id": units["unit_id"], "territory": ["A"] * 5 + ["B"] * 3})
     locked = pd.DataFrame({"unit_id": [units["unit_id"].iloc[0]], "territory": ["A"]})
-    problem = build_problem(units, k=2, balance=["m1", "m2"], tolerance=0.35, centers=homes,
-                            current=current, locked=locked, max_moved=0.5)
+    problem = build_problem(
+        units,
+        k=2,
+        balance=["m1", "m2"],
+        tolerance=0.35,
+        centers=homes,
+        current=current,
+        locked=locked,
+        max_moved=0.5,
+    )
     best = enumerate_fixed(problem)
     b = lower_bound(problem)
     assert {"locks", "budget", "fixed_centres", "balance"} <= set(b.covers)
@@ -181,8 +197,9 @@ def test_contiguity_mip_bound_is_valid_and_its_proof_is_the_enumerated_optimum(s
         assert not math.isfinite(best_con)
         return
     lp = lower_bound(problem)
-    bound, better = prove(problem, res.labels, res.centres, res.objective, lp,
-                          Budget(safety_seconds=None))
+    bound, better = prove(
+        problem, res.labels, res.centres, res.objective, lp, Budget(safety_seconds=None)
+    )
     assert bound.value / W <= best_con + 1e-9
     final = res.objective
     if better is not None:
@@ -208,12 +225,13 @@ def test_contiguity_mip_bound_is_valid_and_its_proof_is_the_enumerated_optimum(s
 def test_proven_optimal_plans_match_enumeration_on_grids_with_holes(rows, cols, skip, k, tol):
     rng = np.random.default_rng(rows * 10 + len(skip))
     cells = [(r, c) for r in range(rows) for c in range(cols) if (r, c) not in skip]
-    values = {cell: int(v) for cell, v in zip(cells, rng.integers(1, 6, len(cells)))}
+    values = {cell: int(v) for cell, v in zip(cells, rng.integers(1, 6, len(cells)), strict=True)}
     units, adj = grid(rows, cols, values=values, skip=skip)
     _, best_con = enumerate_optimum(units, ["accounts"], k, tol, adj)
     assert math.isfinite(best_con)
-    plan = build_territories(units, k=k, balance="accounts", tolerance=tol, adjacency=adj,
-                             target_gap=0.0)
+    plan = build_territories(
+        units, k=k, balance="accounts", tolerance=tol, adjacency=adj, target_gap=0.0
+    )
     assert plan.feasible and _contiguous(plan.assignment, adj)
     assert plan.median_km == pytest.approx(best_con, abs=1e-9)
     assert plan.proven_optimal
@@ -230,13 +248,18 @@ def test_few_large_territories_with_two_opposed_measures_are_feasible():
     rng = np.random.default_rng(3)
     rows, cols = 10, 15
     cells = [(r, c) for r in range(rows) for c in range(cols)]
-    city = np.array([np.exp(-((r - 2) ** 2 + (c - 3) ** 2) / 6)
-                     + np.exp(-((r - 7) ** 2 + (c - 11) ** 2) / 8) for r, c in cells])
+    city = np.array(
+        [
+            np.exp(-((r - 2) ** 2 + (c - 3) ** 2) / 6) + np.exp(-((r - 7) ** 2 + (c - 11) ** 2) / 8)
+            for r, c in cells
+        ]
+    )
     units, adj = grid(rows, cols, dlat=0.2, dlon=0.2)
     units["people"] = np.round(1 + 200 * city * rng.uniform(0.8, 1.2, len(cells)), 1)
     units["area"] = np.round(10 * (1.2 - city) * rng.uniform(0.5, 1.5, len(cells)), 1)
-    plan = build_territories(units, k=3, balance=["people", "area"], tolerance=0.05,
-                             adjacency=adj, exact=False)
+    plan = build_territories(
+        units, k=3, balance=["people", "area"], tolerance=0.05, adjacency=adj, exact=False
+    )
     assert plan.feasible, [str(v) for v in plan.violations]
     assert _contiguous(plan.assignment, adj)
     assert (plan.max_deviation <= 0.05 + 1e-9).all()
@@ -248,27 +271,40 @@ def test_few_large_territories_with_two_opposed_measures_are_feasible():
 
 def test_gap_flags_name_what_the_bound_covers_and_relaxes():
     units, adj = grid(3, 4)
-    current = pd.DataFrame({"unit_id": units["unit_id"],
-                            "territory": ["A"] * 6 + ["B"] * 6})
+    current = pd.DataFrame({"unit_id": units["unit_id"], "territory": ["A"] * 6 + ["B"] * 6})
     locked = pd.DataFrame({"unit_id": ["u00"], "territory": ["A"]})
-    plan = build_territories(units, k=2, balance="accounts", tolerance=0.0, adjacency=adj,
-                             current=current, locked=locked, max_moved=0.5)
+    plan = build_territories(
+        units,
+        k=2,
+        balance="accounts",
+        tolerance=0.0,
+        adjacency=adj,
+        current=current,
+        locked=locked,
+        max_moved=0.5,
+    )
     assert plan.bound_method in {m.value for m in BoundMethod}
     assert plan.bound_covers == ("balance",)
     assert set(plan.bound_ignores) == {"contiguity", "locks", "budget"}
     assert plan.gap is not None and plan.gap >= -1e-12  # never clipped, never negative
     homes = pd.DataFrame({"territory": ["A", "B"], "lat": [0.01, 0.01], "lon": [0.0, 0.03]})
-    fixed = build_territories(units, k=2, balance="accounts", tolerance=0.0, adjacency=adj,
-                              centers=homes, locked=locked)
+    fixed = build_territories(
+        units, k=2, balance="accounts", tolerance=0.0, adjacency=adj, centers=homes, locked=locked
+    )
     assert set(fixed.bound_covers) == {"balance", "locks", "fixed_centres"}
     assert fixed.bound_ignores == ("contiguity",)
 
 
 def test_safety_stop_is_reported_and_explained():
     rng = np.random.default_rng(1)
-    units = pd.DataFrame({"unit_id": [f"{i}" for i in range(300)],
-                          "lat": rng.uniform(30, 35, 300), "lon": rng.uniform(-90, -80, 300),
-                          "m": rng.integers(1, 9, 300).astype(float)})
+    units = pd.DataFrame(
+        {
+            "unit_id": [f"{i}" for i in range(300)],
+            "lat": rng.uniform(30, 35, 300),
+            "lon": rng.uniform(-90, -80, 300),
+            "m": rng.integers(1, 9, 300).astype(float),
+        }
+    )
     plan = build_territories(units, k=12, balance="m", time_limit=1e-3)
     assert plan.info["safety_stop"] is True
     assert any("safety stop" in n for n in plan.notes)
@@ -282,9 +318,15 @@ def test_lock_group_that_cannot_meet_two_bands_is_named():
     # a: 1 per unit (mean 4, band 3.8-4.2); b: 0, 0, then 3 each (mean 9, band 8.55-9.45).
     # T1 holds u0 and u1 (a = 2, b = 0): under a's cap it can add 2.2 units' worth of a, so at
     # most 6.6 of b (73 % of the mean) - below b's floor. No single unit or lock sum shows it.
-    units = pd.DataFrame({"unit_id": [f"u{i}" for i in range(8)], "lat": 0.0,
-                          "lon": [float(i) for i in range(8)], "a": [1.0] * 8,
-                          "b": [0.0, 0.0, 3.0, 3.0, 3.0, 3.0, 3.0, 3.0]})
+    units = pd.DataFrame(
+        {
+            "unit_id": [f"u{i}" for i in range(8)],
+            "lat": 0.0,
+            "lon": [float(i) for i in range(8)],
+            "a": [1.0] * 8,
+            "b": [0.0, 0.0, 3.0, 3.0, 3.0, 3.0, 3.0, 3.0],
+        }
+    )
     locked = pd.DataFrame({"unit_id": ["u0", "u1"], "territory": ["T1", "T1"]})
     problem = build_problem(units, k=2, balance=["a", "b"], tolerance=0.05, locked=locked)
     found = [v for v in precheck(problem) if v.constraint == "lock"]

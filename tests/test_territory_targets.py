@@ -70,9 +70,12 @@ def labelled_optimum(units, measures, weights, tol, adjacency=None, centres=None
                 cost += float((d[np.ix_(m, m)] @ w[m]).min())
         cost /= w.sum()
         best_bal = min(best_bal, cost)
-        if adjacency is not None and cost < best_con:
-            if all(connected(np.flatnonzero(lab == t)) for t in range(k)):
-                best_con = cost
+        if (
+            adjacency is not None
+            and cost < best_con
+            and all(connected(np.flatnonzero(lab == t)) for t in range(k))
+        ):
+            best_con = cost
     return best_bal, best_con
 
 
@@ -85,8 +88,9 @@ def test_plan_meets_each_territorys_own_band_and_is_the_labelled_optimum(seed, n
     targets = {"Big": 2.0, "Half": 0.5}  # a third territory (k = 3) is unlisted: weight 1
     weights = [2.0, 0.5] + [1.0] * (k - 2)
     best_bal, best_con = labelled_optimum(units, ["m1", "m2"], weights, tol, adj)
-    plan = build_territories(units, k=k, balance=["m1", "m2"], tolerance=tol, adjacency=adj,
-                             targets=targets, seed=seed)
+    plan = build_territories(
+        units, k=k, balance=["m1", "m2"], tolerance=tol, adjacency=adj, targets=targets, seed=seed
+    )
     assert {"Big", "Half"} <= set(plan.territories.index)
     if plan.lower_bound_km is not None and math.isfinite(best_bal):
         assert plan.lower_bound_km <= best_bal + 1e-9
@@ -110,8 +114,7 @@ def test_bounds_stay_below_the_labelled_optimum_and_say_what_they_cover(seed):
     units, _ = random_tiny(np.random.default_rng(400 + seed), 8)
     tol = 0.35
     best_bal, _ = labelled_optimum(units, ["m1", "m2"], [1.5, 1.0], tol)
-    problem = build_problem(units, k=2, balance=["m1", "m2"], tolerance=tol,
-                            targets={"A": 1.5})
+    problem = build_problem(units, k=2, balance=["m1", "m2"], tolerance=tol, targets={"A": 1.5})
     free = lower_bound(problem)
     assert "targets" not in free.covers  # free centres relax every band to the loosest
     if math.isfinite(best_bal):
@@ -119,8 +122,9 @@ def test_bounds_stay_below_the_labelled_optimum_and_say_what_they_cover(seed):
     # fixed centres: the bound knows which territory each centre serves, and covers targets
     homes = np.array([[0.0, 0.0], [0.1, 0.3]])
     centres = pd.DataFrame({"territory": ["A", "B"], "lat": homes[:, 0], "lon": homes[:, 1]})
-    fixed_problem = build_problem(units, k=2, balance=["m1", "m2"], tolerance=tol,
-                                  centers=centres, targets={"A": 1.5})
+    fixed_problem = build_problem(
+        units, k=2, balance=["m1", "m2"], tolerance=tol, centers=centres, targets={"A": 1.5}
+    )
     best_fixed, _ = labelled_optimum(units, ["m1", "m2"], [1.5, 1.0], tol, centres=homes)
     fixed = lower_bound(fixed_problem)
     assert "targets" in fixed.covers
@@ -145,8 +149,9 @@ def test_an_oversize_unit_fits_a_territory_sized_for_it():
     assert [v.subject for v in precheck(equal)] == ["u00"]
     # Metro weighs 8/3 of the others: target 17 * (8/3) / (17/3) = 8, band [7.6, 8.4]; the
     # others 3, band [2.85, 3.15]. Only the big unit plus two neighbours, and 3 x 3, fit.
-    plan = build_territories(units, k=4, balance="pop", tolerance=0.05, adjacency=adj,
-                             targets={"Metro": 8 / 3})
+    plan = build_territories(
+        units, k=4, balance="pop", tolerance=0.05, adjacency=adj, targets={"Metro": 8 / 3}
+    )
     assert plan.feasible
     assert plan.assignment["u00"] == "Metro"
     assert plan.territories.loc["Metro", "pop_target"] == pytest.approx(8.0)
@@ -197,13 +202,26 @@ def test_bad_targets_are_all_reported_at_once():
 def test_a_current_territory_with_a_target_keeps_its_name_and_its_size():
     units, adj = grid(4, 4)
     units["pop"] = 1.0
-    current = pd.DataFrame({"unit_id": units["unit_id"],
-                            "territory": ["West" if c < 2 else "East"
-                                          for c in (int(u[-1]) for u in units["unit_id"])]})
+    current = pd.DataFrame(
+        {
+            "unit_id": units["unit_id"],
+            "territory": [
+                "West" if c < 2 else "East" for c in (int(u[-1]) for u in units["unit_id"])
+            ],
+        }
+    )
     # East should now hold 3/4 of the 16 units: 12 (band 11.4..12.6 with 5 %). Moves cost far
     # more than the ~1 km grid step, so the best plan moves 4 West units and nothing else.
-    plan = build_territories(units, k=2, balance="pop", tolerance=0.05, adjacency=adj,
-                             current=current, targets={"East": 3.0}, move_penalty=50.0)
+    plan = build_territories(
+        units,
+        k=2,
+        balance="pop",
+        tolerance=0.05,
+        adjacency=adj,
+        current=current,
+        targets={"East": 3.0},
+        move_penalty=50.0,
+    )
     assert plan.feasible
     assert plan.territories.loc["East", "pop"] == 12.0
     assert plan.territories.loc["West", "pop"] == 4.0
@@ -219,9 +237,24 @@ def test_cli_design_with_a_targets_file(tmp_path, capsys):
     (tmp_path / "a.csv").write_text(adj.to_csv(index=False))
     (tmp_path / "t.csv").write_text("territory,weight,note\nMetro,2.6667,downtown team\n")
     out = tmp_path / "plan.csv"
-    code = main(["design", "--units", str(tmp_path / "u.csv"), "--adjacency",
-                 str(tmp_path / "a.csv"), "--k", "4", "--balance", "pop", "--targets",
-                 str(tmp_path / "t.csv"), "--out", str(out), "--quiet"])
+    code = main(
+        [
+            "design",
+            "--units",
+            str(tmp_path / "u.csv"),
+            "--adjacency",
+            str(tmp_path / "a.csv"),
+            "--k",
+            "4",
+            "--balance",
+            "pop",
+            "--targets",
+            str(tmp_path / "t.csv"),
+            "--out",
+            str(out),
+            "--quiet",
+        ]
+    )
     assert code == 0
     plan = pd.read_csv(out, dtype=str).set_index("unit_id")["territory"]
     assert plan["u00"] == "Metro"
@@ -229,7 +262,21 @@ def test_cli_design_with_a_targets_file(tmp_path, capsys):
     # a bad targets file: the CLI names the file and the line, and writes nothing
     (tmp_path / "bad.csv").write_text("territory,weight\nMetro,zero\n")
     out2 = tmp_path / "plan2.csv"
-    code = main(["design", "--units", str(tmp_path / "u.csv"), "--k", "4", "--balance", "pop",
-                 "--targets", str(tmp_path / "bad.csv"), "--out", str(out2), "--quiet"])
+    code = main(
+        [
+            "design",
+            "--units",
+            str(tmp_path / "u.csv"),
+            "--k",
+            "4",
+            "--balance",
+            "pop",
+            "--targets",
+            str(tmp_path / "bad.csv"),
+            "--out",
+            str(out2),
+            "--quiet",
+        ]
+    )
     assert code != 0 and not out2.exists()
     assert "bad.csv: column weight must be a number > 0" in capsys.readouterr().err

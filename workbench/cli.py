@@ -80,7 +80,9 @@ def _cmd_report(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="workbench",
-        description="Territory Planning Workbench: data, territories, quotas and quarterly reports.",
+        description=(
+            "Territory Planning Workbench: data, territories, quotas and quarterly reports."
+        ),
     )
     parser.add_argument("--version", action="version", version=f"workbench {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -99,7 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--problems", type=Path, default=None, help="also write every problem found to this CSV"
     )
     p.add_argument(
-        "--mapping", default=None, metavar="FILE",
+        "--mapping",
+        default=None,
+        metavar="FILE",
         help="read CRM exports through a mapping: a YAML file or a preset (salesforce, hubspot)",
     )
     p.set_defaults(func=_cmd_ingest)
@@ -120,31 +124,66 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-moved", type=float, default=None, help="share of units allowed to change territory"
     )
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.add_argument("--centers", type=Path, default=None,
-                   help="k fixed territory centres: lat,lon (and an optional territory name)")
-    p.add_argument("--targets", type=Path, default=None,
-                   help="per-territory targets as relative sizes: territory,weight (and/or one "
-                        "column per balanced measure); unlisted territories weigh 1")
-    p.add_argument("--time-limit", type=float, default=60.0, dest="time_limit",
-                   help="safety stop in seconds (default 60): the search normally ends on its "
-                        "work budget, and a plan that ends on this stop says so")
-    p.add_argument("--target-gap", type=float, default=0.01, dest="target_gap",
-                   help="stop once a feasible plan is certified within this gap (default 0.01)")
-    p.add_argument("--effort", type=float, default=1.0,
-                   help="work budget multiplier (default 1; the same effort gives the same plan "
-                        "on any machine)")
-    p.add_argument("--no-bound", action="store_true", dest="no_bound",
-                   help="skip the lower bound and the gap (faster; the plan is not certified)")
+    p.add_argument(
+        "--centers",
+        type=Path,
+        default=None,
+        help="k fixed territory centres: lat,lon (and an optional territory name)",
+    )
+    p.add_argument(
+        "--targets",
+        type=Path,
+        default=None,
+        help="per-territory targets as relative sizes: territory,weight (and/or one "
+        "column per balanced measure); unlisted territories weigh 1",
+    )
+    p.add_argument(
+        "--time-limit",
+        type=float,
+        default=60.0,
+        dest="time_limit",
+        help="safety stop in seconds (default 60): the search normally ends on its "
+        "work budget, and a plan that ends on this stop says so",
+    )
+    p.add_argument(
+        "--target-gap",
+        type=float,
+        default=0.01,
+        dest="target_gap",
+        help="stop once a feasible plan is certified within this gap (default 0.01)",
+    )
+    p.add_argument(
+        "--effort",
+        type=float,
+        default=1.0,
+        help="work budget multiplier (default 1; the same effort gives the same plan "
+        "on any machine)",
+    )
+    p.add_argument(
+        "--no-bound",
+        action="store_true",
+        dest="no_bound",
+        help="skip the lower bound and the gap (faster; the plan is not certified)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     p.add_argument("--out", type=Path, required=True, help="output plan unit_id,territory")
     p.set_defaults(func=_cmd_design)
 
     p = sub.add_parser("adjacency", help="adjacent unit pairs from polygons or points")
     p.add_argument("--units", type=Path, required=True, help="unit_id,lat,lon CSV")
-    p.add_argument("--polygons", type=Path, default=None,
-                   help="GeoJSON of unit polygons (property unit_id): Queen contiguity")
-    p.add_argument("--max-km", type=float, default=None, dest="max_km",
-                   help="points only: drop Delaunay edges longer than this (km)")
+    p.add_argument(
+        "--polygons",
+        type=Path,
+        default=None,
+        help="GeoJSON of unit polygons (property unit_id): Queen contiguity",
+    )
+    p.add_argument(
+        "--max-km",
+        type=float,
+        default=None,
+        dest="max_km",
+        help="points only: drop Delaunay edges longer than this (km)",
+    )
     p.add_argument("--out", type=Path, required=True, help="output a,b pairs CSV")
     p.set_defaults(func=_cmd_adjacency)
 

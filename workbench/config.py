@@ -102,7 +102,7 @@ def last_complete_quarter(as_of: dt.date) -> Quarter:
 
     >>> str(last_complete_quarter(dt.date(2026, 9, 30))), str(last_complete_quarter(dt.date(2026, 10, 5)))
     ('2026Q3', '2026Q3')
-    """
+    """  # noqa: E501 - doctest output / CSV text cannot wrap
     q = Quarter.from_date(as_of)
     return q if as_of == q.end else q - 1
 
@@ -221,7 +221,9 @@ class Params:
         for name, (annotation, default) in spec.items():
             value = values.get(name, default)
             if value is dataclasses.MISSING:
-                problems.append(f"parameter {name!r} is missing (expected {_type_name(annotation)})")
+                problems.append(
+                    f"parameter {name!r} is missing (expected {_type_name(annotation)})"
+                )
                 continue
             if not _type_ok(value, annotation):
                 problems.append(
@@ -314,6 +316,6 @@ def data_quarter(processed: str | os.PathLike[str]) -> Quarter:
     if not text:
         raise ParameterError(
             f"no quarter given and {path} names no default quarter: run `workbench ingest` "
-            "first, or set quarter = \"YYYYQn\""
+            'first, or set quarter = "YYYYQn"'
         )
     return Quarter.parse(text)

@@ -86,47 +86,175 @@ _GROWTH = 0.05
 
 # name, share, median employees, spend factor, win shift, rural tilt, company-name nouns
 _INDUSTRIES = (
-    ("Manufacturing", 0.18, 60, 1.3, 0.10, 0.0,
-     ("Manufacturing", "Machine Works", "Fabrication", "Plastics", "Metals")),
-    ("Healthcare", 0.14, 45, 1.1, -0.10, -0.3,
-     ("Medical Group", "Health Partners", "Family Clinic", "Dental Care", "Home Health")),
-    ("Retail", 0.16, 25, 0.7, 0.00, 0.0,
-     ("Outfitters", "Market", "Home Goods", "Hardware", "Supply")),
-    ("Construction", 0.12, 20, 0.9, 0.20, 0.2,
-     ("Builders", "Contracting", "Roofing", "Paving", "Electric")),
-    ("Logistics", 0.10, 35, 1.2, 0.00, 0.1,
-     ("Freight", "Logistics", "Transport", "Warehousing", "Trucking")),
-    ("Professional Services", 0.14, 15, 1.0, 0.25, -0.6,
-     ("Consulting", "Advisors", "Accounting", "Law Group", "Engineering")),
-    ("Agriculture", 0.08, 12, 0.8, -0.20, 1.5,
-     ("Farms", "Agri Supply", "Pecan Company", "Poultry", "Feed & Seed")),
-    ("Education & Public", 0.08, 80, 0.9, -0.40, 0.0,
-     ("Academy", "Learning Center", "Public Services", "Water Authority", "Library")),
-)  # fmt: skip
+    (
+        "Manufacturing",
+        0.18,
+        60,
+        1.3,
+        0.10,
+        0.0,
+        ("Manufacturing", "Machine Works", "Fabrication", "Plastics", "Metals"),
+    ),
+    (
+        "Healthcare",
+        0.14,
+        45,
+        1.1,
+        -0.10,
+        -0.3,
+        ("Medical Group", "Health Partners", "Family Clinic", "Dental Care", "Home Health"),
+    ),
+    (
+        "Retail",
+        0.16,
+        25,
+        0.7,
+        0.00,
+        0.0,
+        ("Outfitters", "Market", "Home Goods", "Hardware", "Supply"),
+    ),
+    (
+        "Construction",
+        0.12,
+        20,
+        0.9,
+        0.20,
+        0.2,
+        ("Builders", "Contracting", "Roofing", "Paving", "Electric"),
+    ),
+    (
+        "Logistics",
+        0.10,
+        35,
+        1.2,
+        0.00,
+        0.1,
+        ("Freight", "Logistics", "Transport", "Warehousing", "Trucking"),
+    ),
+    (
+        "Professional Services",
+        0.14,
+        15,
+        1.0,
+        0.25,
+        -0.6,
+        ("Consulting", "Advisors", "Accounting", "Law Group", "Engineering"),
+    ),
+    (
+        "Agriculture",
+        0.08,
+        12,
+        0.8,
+        -0.20,
+        1.5,
+        ("Farms", "Agri Supply", "Pecan Company", "Poultry", "Feed & Seed"),
+    ),
+    (
+        "Education & Public",
+        0.08,
+        80,
+        0.9,
+        -0.40,
+        0.0,
+        ("Academy", "Learning Center", "Public Services", "Water Authority", "Library"),
+    ),
+)
 _PREFIXES = (
-    "Peachtree", "Magnolia", "Piedmont", "Chattahoochee", "Oconee", "Altamaha", "Red Clay",
-    "Live Oak", "Blue Ridge", "Ogeechee", "Pinewood", "Cotton Creek", "Harbor", "Summit",
-    "Riverbend", "Southern", "Tallulah", "Satilla", "Flint River", "Coastal", "Sandhill",
-    "Etowah", "Hickory", "Dogwood", "Cypress", "Lakeside", "Heritage", "Pioneer", "Crescent",
-    "Northgate", "Stonebridge", "Willow", "Cedar Hill", "Bright Star", "Ironwood", "Longleaf",
-)  # fmt: skip
+    "Peachtree",
+    "Magnolia",
+    "Piedmont",
+    "Chattahoochee",
+    "Oconee",
+    "Altamaha",
+    "Red Clay",
+    "Live Oak",
+    "Blue Ridge",
+    "Ogeechee",
+    "Pinewood",
+    "Cotton Creek",
+    "Harbor",
+    "Summit",
+    "Riverbend",
+    "Southern",
+    "Tallulah",
+    "Satilla",
+    "Flint River",
+    "Coastal",
+    "Sandhill",
+    "Etowah",
+    "Hickory",
+    "Dogwood",
+    "Cypress",
+    "Lakeside",
+    "Heritage",
+    "Pioneer",
+    "Crescent",
+    "Northgate",
+    "Stonebridge",
+    "Willow",
+    "Cedar Hill",
+    "Bright Star",
+    "Ironwood",
+    "Longleaf",
+)
 _SUFFIXES = ("", " LLC", " Inc.", " Co.", " Group")
 _PRODUCTS = ("Core Platform", "Subscription Renewal", "Analytics Add-on", "Services", "Training")
 _KINDS = ("new_business", "renewal", "expansion")
 # home county and town, first and last active quarter index (0 = 2023Q4; None = open-ended)
 _REPS = (
-    ("13121", "Atlanta", None, None), ("13089", "Decatur", None, None),
-    ("13067", "Marietta", None, None), ("13135", "Lawrenceville", None, None),
-    ("13051", "Savannah", None, None), ("13245", "Augusta", None, None),
-    ("13021", "Macon", None, None), ("13215", "Columbus", None, None),
-    ("13095", "Albany", None, None), ("13059", "Athens", None, None),
-    ("13185", "Valdosta", None, None), ("13139", "Gainesville", 5, None),
-    ("13115", "Rome", None, 2), ("13127", "Brunswick", None, 6),
-)  # fmt: skip
-_FIRST_NAMES = ("Avery Jordan Morgan Casey Taylor Riley Quinn Parker Reese Dana Jamie Shawn "
-                "Robin Leslie Cameron Drew Kendall Logan").split()  # fmt: skip
-_LAST_NAMES = ("Whitfield Okafor Delgado Brannon Castellanos Pruitt Nakamura Holloway Abernathy "
-               "Tran McBride Oyelaran Sutton Varga Ellison Kimbrough").split()  # fmt: skip
+    ("13121", "Atlanta", None, None),
+    ("13089", "Decatur", None, None),
+    ("13067", "Marietta", None, None),
+    ("13135", "Lawrenceville", None, None),
+    ("13051", "Savannah", None, None),
+    ("13245", "Augusta", None, None),
+    ("13021", "Macon", None, None),
+    ("13215", "Columbus", None, None),
+    ("13095", "Albany", None, None),
+    ("13059", "Athens", None, None),
+    ("13185", "Valdosta", None, None),
+    ("13139", "Gainesville", 5, None),
+    ("13115", "Rome", None, 2),
+    ("13127", "Brunswick", None, 6),
+)
+_FIRST_NAMES = [
+    "Avery",
+    "Jordan",
+    "Morgan",
+    "Casey",
+    "Taylor",
+    "Riley",
+    "Quinn",
+    "Parker",
+    "Reese",
+    "Dana",
+    "Jamie",
+    "Shawn",
+    "Robin",
+    "Leslie",
+    "Cameron",
+    "Drew",
+    "Kendall",
+    "Logan",
+]
+_LAST_NAMES = [
+    "Whitfield",
+    "Okafor",
+    "Delgado",
+    "Brannon",
+    "Castellanos",
+    "Pruitt",
+    "Nakamura",
+    "Holloway",
+    "Abernathy",
+    "Tran",
+    "McBride",
+    "Oyelaran",
+    "Sutton",
+    "Varga",
+    "Ellison",
+    "Kimbrough",
+]
 # name, base presence, urban weight, home county, home reach, reach scale (km)
 _COMPETITORS = (
     ("Keystone Dynamics", 0.10, 0.55, None, 0.0, 1.0),
@@ -157,17 +285,22 @@ class DemoResult:
     def summary(self) -> str:
         """A short human-readable text summary."""
         f = self.facts
-        return "\n".join([
-            f"Synthetic demo company (region {self.region}, seed {self.seed}, as of {AS_OF}) "
-            f"written to {self.out}",
-            *(f"  {name:<22}{self.rows[name]:>12,} rows" for name in self.files
-              if name in self.rows),
-            f"  customers: {f['customer_share']:.0%} of accounts; the top 20% of customers carry "
-            f"{f['top20_share']:.0%} of the last 4 quarters' won revenue",
-            f"  current alignment: the largest active rep's book is {f['book_ratio']:.1f}x the "
-            "smallest",
-            "  everything about the company is synthetic (see demo_provenance.json)",
-        ])  # fmt: skip
+        return "\n".join(
+            [
+                f"Synthetic demo company (region {self.region}, seed {self.seed}, as of {AS_OF}) "
+                f"written to {self.out}",
+                *(
+                    f"  {name:<22}{self.rows[name]:>12,} rows"
+                    for name in self.files
+                    if name in self.rows
+                ),
+                f"  customers: {f['customer_share']:.0%} of accounts; the top 20% of customers "
+                f"carry {f['top20_share']:.0%} of the last 4 quarters' won revenue",
+                f"  current alignment: the largest active rep's book is {f['book_ratio']:.1f}x the "
+                "smallest",
+                "  everything about the company is synthetic (see demo_provenance.json)",
+            ]
+        )
 
 
 def write_demo(
@@ -227,11 +360,17 @@ def write_demo(
         "as_of": AS_OF.isoformat(),
         "history": [str(_QUARTERS[0]), str(_QUARTERS[N_QUARTERS - 1])],
         "sources": [
-            {"what": "county polygons (geography) and 1990 census demographics",
-             "source": "libpysal example 'georgia' (G_utm.shp)", "licence": "BSD-3-Clause"},
-            {"what": "ZIP code points, cities and county names", "source": "zipcodes package",
-             "licence": "MIT (data: GeoNames CC BY 4.0, USPS)"},
-        ],  # fmt: skip
+            {
+                "what": "county polygons (geography) and 1990 census demographics",
+                "source": "libpysal example 'georgia' (G_utm.shp)",
+                "licence": "BSD-3-Clause",
+            },
+            {
+                "what": "ZIP code points, cities and county names",
+                "source": "zipcodes package",
+                "licence": "MIT (data: GeoNames CC BY 4.0, USPS)",
+            },
+        ],
         "note": "Everything about the company (accounts, opportunities, reps, quotas, "
         "competitors, economy) is synthetic",
     }
@@ -286,10 +425,20 @@ def _load_georgia() -> NS:
     shapely.prepare(polys)
 
     zips = pd.DataFrame(
-        [(z["zip_code"], z["city"], z["county"], z["zip_code_type"] == "STANDARD",
-          float(z["lat"]), float(z["long"])) for z in zipcodes.list_all() if z["state"] == "GA"],
+        [
+            (
+                z["zip_code"],
+                z["city"],
+                z["county"],
+                z["zip_code_type"] == "STANDARD",
+                float(z["lat"]),
+                float(z["long"]),
+            )
+            for z in zipcodes.list_all()
+            if z["state"] == "GA"
+        ],
         columns=["postal_code", "city", "county", "standard", "lat", "lon"],
-    )  # fmt: skip
+    )
     inside = shapely.contains_xy(polys[:, None], zips["lon"].to_numpy(), zips["lat"].to_numpy())
     found = inside.any(axis=0)  # drops the few ZIPs without coordinates (0, 0)
     zips = zips[found].assign(unit=inside.argmax(axis=0)[found])
@@ -301,22 +450,32 @@ def _load_georgia() -> NS:
     for unit, county, _ in counts.itertuples(index=False):
         if unit not in names and county not in names.values():
             names[unit] = county
-    units = pd.DataFrame({
-        "unit_id": fips,
-        "unit_name": [names.get(i, f"County {f}") for i, f in enumerate(fips)],
-        "lat": shp["Latitude"].round(5), "lon": shp["Longitud"].round(5),
-        "population": shp["TotPop90"].astype(np.int64),
-        **{f"pct_{c[3:].lower()}": shp[c].astype(float) for c in
-           ("PctRural", "PctBach", "PctEld", "PctFB", "PctPov", "PctBlack")},
-        "area_km2": (shp.geometry.area / 1e6).round(1),
-    })  # fmt: skip
+    units = pd.DataFrame(
+        {
+            "unit_id": fips,
+            "unit_name": [names.get(i, f"County {f}") for i, f in enumerate(fips)],
+            "lat": shp["Latitude"].round(5),
+            "lon": shp["Longitud"].round(5),
+            "population": shp["TotPop90"].astype(np.int64),
+            **{
+                f"pct_{c[3:].lower()}": shp[c].astype(float)
+                for c in ("PctRural", "PctBach", "PctEld", "PctFB", "PctPov", "PctBlack")
+            },
+            "area_km2": (shp.geometry.area / 1e6).round(1),
+        }
+    )
     # Sales regions: metro Atlanta (60 km around the most populous county), then latitude bands
     core = units["population"].idxmax()
-    km = _km(units["lat"].to_numpy(), units["lon"].to_numpy(),
-             units.at[core, "lat"], units.at[core, "lon"])
+    km = _km(
+        units["lat"].to_numpy(),
+        units["lon"].to_numpy(),
+        units.at[core, "lat"],
+        units.at[core, "lon"],
+    )
     units["region"] = np.select(
         [km <= 60, units["lat"] >= 33.0, units["lat"] >= 32.0],
-        ["Metro Atlanta", "North Georgia", "Central Georgia"], "South Georgia",
+        ["Metro Atlanta", "North Georgia", "Central Georgia"],
+        "South Georgia",
     )
     # accounts sit at street-delivery ZIPs; a county without one falls back to all its ZIPs
     has_std = zips.groupby("unit")["standard"].transform("any")
@@ -325,11 +484,17 @@ def _load_georgia() -> NS:
 
 
 def _geojson(units: pd.DataFrame, polys: np.ndarray) -> dict:
-    return {"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {"unit_id": uid, "unit_name": name},
-         "geometry": shapely.geometry.mapping(poly)}
-        for uid, name, poly in zip(units["unit_id"], units["unit_name"], polys, strict=True)
-    ]}  # fmt: skip
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {"unit_id": uid, "unit_name": name},
+                "geometry": shapely.geometry.mapping(poly),
+            }
+            for uid, name, poly in zip(units["unit_id"], units["unit_name"], polys, strict=True)
+        ],
+    }
 
 
 def _km(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.ndarray) -> np.ndarray:
@@ -384,18 +549,22 @@ def _market(units: pd.DataFrame, rng: np.random.Generator) -> NS:
         near = reach * np.exp(-_km(lat, lon, lat[h], lon[h]) / scale) if h.size else 0.0
         noise = rng.normal(0, 0.06, len(units))
         presence[c] = np.clip(base + w_urban * urban + near + noise, 0, 1).round(3)
-    competitors = pa.table({
-        "unit_id": np.tile(uid, len(_COMPETITORS)),
-        "competitor": np.repeat([c[0] for c in _COMPETITORS], len(uid)),
-        "presence": presence.ravel(),
-    })  # fmt: skip
-    economy = pa.table({
-        "quarter": [str(q) for q in _QUARTERS[:N_QUARTERS]],
-        "gdp_growth_pct": gdp[:N_QUARTERS].round(2),
-        "unemployment_pct": unemployment[:N_QUARTERS].round(2),
-        "consumer_confidence": confidence[:N_QUARTERS].round(1),
-        "source": ["synthetic"] * N_QUARTERS,
-    })  # fmt: skip
+    competitors = pa.table(
+        {
+            "unit_id": np.tile(uid, len(_COMPETITORS)),
+            "competitor": np.repeat([c[0] for c in _COMPETITORS], len(uid)),
+            "presence": presence.ravel(),
+        }
+    )
+    economy = pa.table(
+        {
+            "quarter": [str(q) for q in _QUARTERS[:N_QUARTERS]],
+            "gdp_growth_pct": gdp[:N_QUARTERS].round(2),
+            "unemployment_pct": unemployment[:N_QUARTERS].round(2),
+            "consumer_confidence": confidence[:N_QUARTERS].round(1),
+            "source": ["synthetic"] * N_QUARTERS,
+        }
+    )
     return NS(activity=activity, presence=presence, competitors=competitors, economy=economy)
 
 
@@ -428,8 +597,12 @@ def _sales_force(geo: NS, value: np.ndarray, rng: np.random.Generator) -> NS:
     first = np.array([-1 if a is None else a for *_, a, _ in _REPS])
     last = np.array([_NQ if b is None else b for *_, b in _REPS])
     std = geo.zips[geo.zips["standard"]].sort_values("postal_code")
-    home = pd.concat([std[(std["unit"] == np.flatnonzero(uid == u)[0]) & (std["city"] == c)][:1]
-                      for u, c, *_ in _REPS])  # fmt: skip
+    home = pd.concat(
+        [
+            std[(std["unit"] == np.flatnonzero(uid == u)[0]) & (std["city"] == c)][:1]
+            for u, c, *_ in _REPS
+        ]
+    )
     ks = np.arange(_NQ)[:, None]
     active = (first <= ks) & (ks <= last)  # quarters x reps
     pool = geo.pool
@@ -442,9 +615,14 @@ def _sales_force(geo: NS, value: np.ndarray, rng: np.random.Generator) -> NS:
     w_old = value / growth + 1e-6  # ZIPs without accounts still count (and never divide by 0)
     start = np.flatnonzero(active[0])
     part = _bisect(plon * np.cos(np.radians(plat.mean())), plat, w_old, len(start))
-    centre = np.array([np.average(dist[part == p][:, start], axis=0, weights=w_old[part == p])
-                       if (part == p).any() else np.zeros(len(start))  # fewer ZIPs than reps
-                       for p in range(len(start))])
+    centre = np.array(
+        [
+            np.average(dist[part == p][:, start], axis=0, weights=w_old[part == p])
+            if (part == p).any()
+            else np.zeros(len(start))  # fewer ZIPs than reps
+            for p in range(len(start))
+        ]
+    )
     rows, cols = linear_sum_assignment(centre)
     owner_now = start[cols[np.argsort(rows)]][part]
     owner = np.empty((_NQ, len(pool)), dtype=np.int64)
@@ -456,8 +634,14 @@ def _sales_force(geo: NS, value: np.ndarray, rng: np.random.Generator) -> NS:
             half = _bisect(xy[0][mine], xy[1][mine], w_old[mine], 4)
             free = np.flatnonzero(active[q])
             parts = np.unique(half)  # a small book may fill fewer than four parts
-            cost = np.array([np.average(dist[mine[half == h]][:, free], axis=0,
-                                        weights=w_old[mine[half == h]]) for h in parts])
+            cost = np.array(
+                [
+                    np.average(
+                        dist[mine[half == h]][:, free], axis=0, weights=w_old[mine[half == h]]
+                    )
+                    for h in parts
+                ]
+            )
             hr, hc = linear_sum_assignment(cost)
             owner_now[mine] = free[hc[np.argsort(hr)]][np.searchsorted(parts, half)]
         hires = np.flatnonzero(active[q] & (first == q))
@@ -469,19 +653,25 @@ def _sales_force(geo: NS, value: np.ndarray, rng: np.random.Generator) -> NS:
             owner_now[order[:n_take]] = r
         owner[q] = owner_now
     n = len(_REPS)
-    names = zip(rng.permutation(len(_FIRST_NAMES))[:n], rng.permutation(len(_LAST_NAMES))[:n])
+    names = zip(
+        rng.permutation(len(_FIRST_NAMES))[:n], rng.permutation(len(_LAST_NAMES))[:n], strict=True
+    )
     hired = np.where(first < 0, _QS[0] - 4300 + rng.integers(0, 4200, n), _QS[first.clip(0)])
     gone = last < _NQ
     ids = np.array([f"R{i + 1:02d}" for i in range(n)])
-    table = pa.table({
-        "rep_id": ids,
-        "rep_name": [f"{_FIRST_NAMES[a]} {_LAST_NAMES[b]}" for a, b in names],
-        "home_lat": home["lat"].to_numpy(), "home_lon": home["lon"].to_numpy(),
-        "home_city": home["city"].to_numpy(), "home_unit_id": uid[home["unit"].to_numpy()],
-        "start_date": _dates(hired),
-        "end_date": _dates(_QS[np.minimum(last + 1, _NQ)] - 1, mask=~gone),
-        "active": ~gone,
-    })  # fmt: skip
+    table = pa.table(
+        {
+            "rep_id": ids,
+            "rep_name": [f"{_FIRST_NAMES[a]} {_LAST_NAMES[b]}" for a, b in names],
+            "home_lat": home["lat"].to_numpy(),
+            "home_lon": home["lon"].to_numpy(),
+            "home_city": home["city"].to_numpy(),
+            "home_unit_id": uid[home["unit"].to_numpy()],
+            "start_date": _dates(hired),
+            "end_date": _dates(_QS[np.minimum(last + 1, _NQ)] - 1, mask=~gone),
+            "active": ~gone,
+        }
+    )
     skill = rng.permutation(np.linspace(-0.6, 0.6, n))
     return NS(ids=ids, skill=skill, active=active, owner=owner, gone=gone, table=table)
 
@@ -514,11 +704,21 @@ def _accounts(geo: NS, mkt: NS, n: int, rng: np.random.Generator) -> NS:
     lead = np.where(rng.random(n) < 0.35, city, prefix)
     suffix = np.array(_SUFFIXES)[rng.integers(0, len(_SUFFIXES), n)]
     return NS(
-        n=n, unit=unit, z=z, lat=lat, lon=lon, city=city, ind=ind, emp=emp.astype(np.int64),
-        v=v, size=np.log10(emp / 30), win=ind_win[ind], press=mkt.presence.mean(axis=0)[unit],
+        n=n,
+        unit=unit,
+        z=z,
+        lat=lat,
+        lon=lon,
+        city=city,
+        ind=ind,
+        emp=emp.astype(np.int64),
+        v=v,
+        size=np.log10(emp / 30),
+        win=ind_win[ind],
+        press=mkt.presence.mean(axis=0)[unit],
         rate=np.clip(2.4 * (v / np.median(v)) ** 0.45, 0.4, 40.0),  # expansions per quarter
         name=np.char.add(np.char.add(np.char.add(lead, " "), nouns), suffix),
-    )  # fmt: skip
+    )
 
 
 def _named_accounts(a: NS, reps: NS, rng: np.random.Generator) -> np.ndarray:
@@ -559,8 +759,16 @@ def _deals(a: NS, reps: NS, acc: np.ndarray, k: np.ndarray, kind: int, rng) -> d
         product, scale = np.full(m, kind), (0.5, 0.35)[kind]
     noise = np.exp(rng.normal(0, (0.35, 0.15, 0.6)[kind], m))
     amount = np.maximum(np.round(a.v[acc] * scale * noise, 2), 50.0)
-    return dict(acc=acc, kind=np.full(m, kind, dtype=np.int8), decision=decision,
-                created=created, rep=rep, won=won, amount=amount, product=product)  # fmt: skip
+    return dict(
+        acc=acc,
+        kind=np.full(m, kind, dtype=np.int8),
+        decision=decision,
+        created=created,
+        rep=rep,
+        won=won,
+        amount=amount,
+        product=product,
+    )
 
 
 def _first_day(n: int, deals: dict, mask: np.ndarray) -> np.ndarray:
@@ -620,40 +828,57 @@ def _simulate(geo: NS, rng: np.random.Generator, n: int) -> tuple[dict[str, pa.T
     unassigned[rng.choice(prospects, size=round(0.02 * len(prospects)), replace=False)] = True
     acc_ids = _ids("A", n, max(6, len(str(n))))
     uid = geo.units["unit_id"].to_numpy()
-    accounts = pa.table({
-        "account_id": acc_ids, "account_name": a.name,
-        "industry": _cat(a.ind, [t[0] for t in _INDUSTRIES]), "employees": a.emp,
-        "size_band": _cat(np.searchsorted([50, 250, 1000], a.emp, side="right"),
-                          ["1-49", "50-249", "250-999", "1000+"]),
-        "postal_code": geo.pool["postal_code"].to_numpy()[a.z],
-        "city": a.city, "unit_id": uid[a.unit], "lat": a.lat, "lon": a.lon,
-        "status": _cat(np.where(customer, 0, 1), ["customer", "prospect"]),
-        "owner_rep_id": pa.array(reps.ids[owner], mask=unassigned),
-    })  # fmt: skip
+    accounts = pa.table(
+        {
+            "account_id": acc_ids,
+            "account_name": a.name,
+            "industry": _cat(a.ind, [t[0] for t in _INDUSTRIES]),
+            "employees": a.emp,
+            "size_band": _cat(
+                np.searchsorted([50, 250, 1000], a.emp, side="right"),
+                ["1-49", "50-249", "250-999", "1000+"],
+            ),
+            "postal_code": geo.pool["postal_code"].to_numpy()[a.z],
+            "city": a.city,
+            "unit_id": uid[a.unit],
+            "lat": a.lat,
+            "lon": a.lon,
+            "status": _cat(np.where(customer, 0, 1), ["customer", "prospect"]),
+            "owner_rep_id": pa.array(reps.ids[owner], mask=unassigned),
+        }
+    )
     n_opp = len(stage)
-    opportunities = pa.table({
-        "opportunity_id": _ids("O", n_opp, max(7, len(str(n_opp)))),
-        "account_id": _cat(opp["acc"], acc_ids),
-        "rep_id": _cat(opp["rep"], reps.ids),
-        "created_date": _dates(opp["created"]),
-        "close_date": _dates(opp["decision"], mask=is_open),
-        "stage": _cat(stage, ("won", "lost", "open")),
-        "amount_usd": pa.array(opp["amount"]).cast(pa.decimal128(14, 2)),
-        "product": _cat(opp["product"], _PRODUCTS),
-        "deal_type": _cat(opp["kind"], _KINDS),
-    })  # fmt: skip
+    opportunities = pa.table(
+        {
+            "opportunity_id": _ids("O", n_opp, max(7, len(str(n_opp)))),
+            "account_id": _cat(opp["acc"], acc_ids),
+            "rep_id": _cat(opp["rep"], reps.ids),
+            "created_date": _dates(opp["created"]),
+            "close_date": _dates(opp["decision"], mask=is_open),
+            "stage": _cat(stage, ("won", "lost", "open")),
+            "amount_usd": pa.array(opp["amount"]).cast(pa.decimal128(14, 2)),
+            "product": _cat(opp["product"], _PRODUCTS),
+            "deal_type": _cat(opp["kind"], _KINDS),
+        }
+    )
 
     # quotas from each rep's seasonally adjusted bookings in the quarters they were active
     won = stage == 0
     kq = _quarter_of(opp["decision"][won])
-    booked = np.bincount(opp["rep"][won] * _NQ + kq, weights=opp["amount"][won],
-                         minlength=len(_REPS) * _NQ).reshape(-1, _NQ)[:, :N_QUARTERS]  # fmt: skip
+    booked = np.bincount(
+        opp["rep"][won] * _NQ + kq, weights=opp["amount"][won], minlength=len(_REPS) * _NQ
+    ).reshape(-1, _NQ)[:, :N_QUARTERS]
     act, activity = reps.active[:N_QUARTERS].T, mkt.activity[:N_QUARTERS]
     base = (booked / activity).sum(axis=1) / act.sum(axis=1)
     quota = np.round(base[:, None] * activity * 1.06 * np.exp(rng.normal(0, 0.08, act.shape)), -3)
     k, r = np.nonzero(act.T)  # quarter-major (quarter, rep) pairs of active reps
-    quotas = pa.table({"quarter": [str(_QUARTERS[i]) for i in k], "rep_id": reps.ids[r],
-                       "quota_usd": np.maximum(quota[r, k], 10_000.0)})  # fmt: skip
+    quotas = pa.table(
+        {
+            "quarter": [str(_QUARTERS[i]) for i in k],
+            "rep_id": reps.ids[r],
+            "quota_usd": np.maximum(quota[r, k], 10_000.0),
+        }
+    )
 
     # headline facts, which also feed the data-driven SWOT entries
     recent = won & (opp["decision"] >= _QS[N_QUARTERS - 4])
@@ -676,24 +901,41 @@ def _simulate(geo: NS, rng: np.random.Generator, n: int) -> tuple[dict[str, pa.T
     }
     big, small = reps.ids[now[np.argmax(book)]], reps.ids[now[np.argmin(book)]]
     swot = [
-        ("company", "strength", f"Renewal rate {won[renewals].mean():.0%} across an installed "
-         f"base of {customer.sum()} customers"),
+        (
+            "company",
+            "strength",
+            f"Renewal rate {won[renewals].mean():.0%} across an installed "
+            f"base of {customer.sum()} customers",
+        ),
         ("company", "strength", "Broad industry mix anchored in Manufacturing and Logistics"),
-        ("company", "weakness", f"Unbalanced books: {big} carries {facts['book_ratio']:.1f}x "
-         f"the revenue of {small}"),
+        (
+            "company",
+            "weakness",
+            f"Unbalanced books: {big} carries {facts['book_ratio']:.1f}x the revenue of {small}",
+        ),
         ("company", "weakness", "Thin coverage of rural south Georgia counties"),
-        ("company", "opportunity", f"{((a.emp >= 250) & ~customer).sum()} prospects with 250+ "
-         "employees are not yet customers"),
+        (
+            "company",
+            "opportunity",
+            f"{((a.emp >= 250) & ~customer).sum()} prospects with 250+ "
+            "employees are not yet customers",
+        ),
         ("company", "opportunity", "Healthcare demand growing in metro Atlanta and on the coast"),
         ("company", "threat", f"{strong} is the strongest competitor in metro Atlanta"),
         ("company", "threat", "An economic downturn would hit small-business purchases first"),
         (reps.ids[best], "strength", f"Highest win rate of the active reps ({rate[best]:.0%})"),
         (reps.ids[worst], "weakness", f"Lowest win rate of the active reps ({rate[worst]:.0%})"),
-    ]  # fmt: skip
+    ]
     tables = {
         "geo_units.csv": pa.Table.from_pandas(geo.units, preserve_index=False),
-        "accounts.csv": accounts, "opportunities.csv": opportunities, "reps.csv": reps.table,
-        "quotas.csv": quotas, "competitors.csv": mkt.competitors, "economy.csv": mkt.economy,
-        "swot.csv": pa.table(dict(zip(("scope", "kind", "item"), zip(*swot), strict=True))),
-    }  # fmt: skip
+        "accounts.csv": accounts,
+        "opportunities.csv": opportunities,
+        "reps.csv": reps.table,
+        "quotas.csv": quotas,
+        "competitors.csv": mkt.competitors,
+        "economy.csv": mkt.economy,
+        "swot.csv": pa.table(
+            dict(zip(("scope", "kind", "item"), zip(*swot, strict=True), strict=True))
+        ),
+    }
     return tables, facts

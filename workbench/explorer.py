@@ -1308,8 +1308,9 @@ class ScenarioExplorer:
         with self._lock:
             self.generation += 1
             gen, scenario = self.generation, self.scenario
-        plan = design_scenario(self.data, scenario, time_limit=self.live_seconds, effort=0.25,
-                               n_starts=0)
+        plan = design_scenario(
+            self.data, scenario, time_limit=self.live_seconds, effort=0.25, n_starts=0
+        )
         with self._lock:
             if gen == self.generation:
                 self._install(plan, "preview", scenario)
@@ -1879,7 +1880,7 @@ class ExplorerApp:
         def run(*args):
             try:
                 fn(*args)
-            except Exception as exc:  # noqa: BLE001 - every failure must reach the analyst
+            except Exception as exc:
                 self._set_status(
                     html.escape(f"{type(exc).__name__}: {exc}"), state="error", error=True
                 )
@@ -1959,7 +1960,7 @@ class ExplorerApp:
             t0 = time.perf_counter()
             try:
                 plan = self.explorer.refine(generation)
-            except Exception as exc:  # noqa: BLE001 - report, never kill the kernel thread
+            except Exception as exc:
                 if generation == self.explorer.generation:
                     self._set_status(
                         html.escape(f"Refinement failed: {exc}"), state="error", error=True

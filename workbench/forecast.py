@@ -184,8 +184,12 @@ def _ets(y: np.ndarray, h: int, m: int, level: float, **_) -> _Fit:
     best, best_aicc, best_spec = None, math.inf, ""
     for trend, seasonal in _ets_specs(len(y), m):
         model = ETSModel(
-            series, error="add", trend=trend, damped_trend=trend is not None,
-            seasonal=seasonal, seasonal_periods=m if seasonal else None,
+            series,
+            error="add",
+            trend=trend,
+            damped_trend=trend is not None,
+            seasonal=seasonal,
+            seasonal_periods=m if seasonal else None,
         )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -208,8 +212,15 @@ def _sarimax_orders(n: int, m: int) -> tuple[tuple[int, int, int], tuple[int, in
     return (0, 0, 0), (0, 1, 0, m)
 
 
-def _sarimax(y: np.ndarray, h: int, m: int, level: float, exog: np.ndarray | None = None,
-             exog_future: np.ndarray | None = None, **_) -> _Fit:
+def _sarimax(
+    y: np.ndarray,
+    h: int,
+    m: int,
+    level: float,
+    exog: np.ndarray | None = None,
+    exog_future: np.ndarray | None = None,
+    **_,
+) -> _Fit:
     from statsmodels.tsa.statespace.sarimax import SARIMAX
 
     z, log = _scale(y)
@@ -296,7 +307,7 @@ class _SeriesOutcome:
 
 def _origins(n: int, horizon: int, n_origins: int, min_train: int) -> list[int]:
     """Cut-offs near the end: full-horizon origins first, then later ones with fewer steps."""
-    full = [c for c in range(n - horizon, min_train - 1, -1)][:n_origins]
+    full = list(range(n - horizon, min_train - 1, -1))[:n_origins]
     partial = [c for c in range(n - horizon + 1, n) if c >= min_train]
     cuts = sorted(full)
     for c in partial:
@@ -306,8 +317,15 @@ def _origins(n: int, horizon: int, n_origins: int, min_train: int) -> list[int]:
     return sorted(cuts)
 
 
-def _run(method: str, y: np.ndarray, h: int, m: int, level: float,
-         exog: np.ndarray | None, exog_future: np.ndarray | None) -> _Fit:
+def _run(
+    method: str,
+    y: np.ndarray,
+    h: int,
+    m: int,
+    level: float,
+    exog: np.ndarray | None,
+    exog_future: np.ndarray | None,
+) -> _Fit:
     func = _METHOD_FUNCS[method]
     if method == "sarimax_x":
         return func(y, h, m, level, exog=exog, exog_future=exog_future)
@@ -330,12 +348,20 @@ def _forecast_one(
         warnings.warn(
             f"series {label!r} has {n} observation(s), fewer than two seasons ({2 * max(m, 2)}): "
             "using the naive method (last value, random-walk interval)",
-            ShortSeriesWarning, stacklevel=3,
+            ShortSeriesWarning,
+            stacklevel=3,
         )
         fit = _naive(y, horizon, m, level)
         empty = pd.DataFrame(columns=["method", "mase", "smape", "coverage", "points"])
-        return _SeriesOutcome("naive", "random walk (short series)", fit, empty,
-                              pd.DataFrame(), 1.0, "short series: naive fallback")
+        return _SeriesOutcome(
+            "naive",
+            "random walk (short series)",
+            fit,
+            empty,
+            pd.DataFrame(),
+            1.0,
+            "short series: naive fallback",
+        )
 
     usable = [k for k in methods if k != "sarimax_x" or exog is not None]
     usable = [k for k in usable if _min_obs(k, m) <= n]
@@ -358,10 +384,13 @@ def _forecast_one(
                 failed[k] = f"{type(exc).__name__}: {exc}"
                 continue
             for s in range(steps):
-                rows.append((k, c, s + 1, y[c + s], f.mean[s], f.lower[s], f.upper[s], scale,
-                             f.log))
-    errors = pd.DataFrame(rows, columns=["method", "origin", "step", "actual", "mean", "lower",
-                                         "upper", "scale", "log"])
+                rows.append(
+                    (k, c, s + 1, y[c + s], f.mean[s], f.lower[s], f.upper[s], scale, f.log)
+                )
+    errors = pd.DataFrame(
+        rows,
+        columns=["method", "origin", "step", "actual", "mean", "lower", "upper", "scale", "log"],
+    )
     errors = errors[~errors["method"].isin(failed)]
 
     table = _score(errors, usable, failed)
@@ -392,19 +421,29 @@ def _score(errors: pd.DataFrame, methods: Sequence[str], failed: Mapping[str, st
     for k in methods:
         e = errors[errors["method"] == k]
         if e.empty:
-            out.append({"method": k, "mase": math.nan, "smape": math.nan, "coverage": math.nan,
-                        "points": 0, "failed": failed.get(k, "")})
+            out.append(
+                {
+                    "method": k,
+                    "mase": math.nan,
+                    "smape": math.nan,
+                    "coverage": math.nan,
+                    "points": 0,
+                    "failed": failed.get(k, ""),
+                }
+            )
             continue
         abs_scaled = (e["actual"] - e["mean"]).abs() / e["scale"]
         inside = (e["actual"] >= e["lower"]) & (e["actual"] <= e["upper"])
-        out.append({
-            "method": k,
-            "mase": float(abs_scaled.mean()),
-            "smape": smape(e["actual"].to_numpy(), e["mean"].to_numpy()),
-            "coverage": float(inside.mean()),
-            "points": len(e),
-            "failed": "",
-        })
+        out.append(
+            {
+                "method": k,
+                "mase": float(abs_scaled.mean()),
+                "smape": smape(e["actual"].to_numpy(), e["mean"].to_numpy()),
+                "coverage": float(inside.mean()),
+                "points": len(e),
+                "failed": "",
+            }
+        )
     return pd.DataFrame(out)
 
 
@@ -421,9 +460,9 @@ def _calibration(errors: pd.DataFrame, level: float) -> float:
         # interval half-width on the scale the model worked on (log or level)
         t_a = np.where(log, np.log(np.where(a > 0, a, np.nan)), a)
         t_mu = np.where(log, np.log(mu), mu)
-        half = np.where(t_a >= t_mu,
-                        np.where(log, np.log(hi), hi) - t_mu,
-                        t_mu - np.where(log, np.log(lo), lo))
+        half = np.where(
+            t_a >= t_mu, np.where(log, np.log(hi), hi) - t_mu, t_mu - np.where(log, np.log(lo), lo)
+        )
         ratio = np.abs(t_a - t_mu) / half
     ratio = ratio[np.isfinite(ratio)]
     if len(ratio) < MIN_CALIBRATION_POINTS:
@@ -509,20 +548,27 @@ class ForecastResults:
     def backtest_table(self) -> pd.DataFrame:
         """Every candidate's backtest scores, series by series (MASE, sMAPE %, coverage)."""
         cols = ["series_id", "method", "mase", "smape", "coverage", "points", "chosen"]
-        return self.backtest[cols].rename(columns={"smape": "smape_pct"}).set_index(
-            ["series_id", "method"])
+        return (
+            self.backtest[cols]
+            .rename(columns={"smape": "smape_pct"})
+            .set_index(["series_id", "method"])
+        )
 
     def _repr_html_(self) -> str:
         s = self.summary()
-        head = (f"<p><b>Forecasts</b>: {len(s)} series, {self.horizon} periods ahead, "
-                f"{self.level:.0%} intervals; chosen model beats seasonal naive on "
-                f"{int(s['beats_seasonal_naive'].sum())} of "
-                f"{int(s['seasonal_naive_mase'].notna().sum())} backtested series.</p>")
+        head = (
+            f"<p><b>Forecasts</b>: {len(s)} series, {self.horizon} periods ahead, "
+            f"{self.level:.0%} intervals; chosen model beats seasonal naive on "
+            f"{int(s['beats_seasonal_naive'].sum())} of "
+            f"{int(s['seasonal_naive_mase'].notna().sum())} backtested series.</p>"
+        )
         return head + s.to_html(float_format=lambda v: f"{v:,.3f}")
 
     def __repr__(self) -> str:
-        return f"ForecastResults({self.history['series_id'].nunique()} series, " \
-               f"horizon={self.horizon}, level={self.level})\n{self.summary().to_string()}"
+        return (
+            f"ForecastResults({self.history['series_id'].nunique()} series, "
+            f"horizon={self.horizon}, level={self.level})\n{self.summary().to_string()}"
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -549,8 +595,13 @@ class Forecaster:
         Set by :meth:`fit`.
     """
 
-    def __init__(self, horizon: int = 4, level: float = 0.8, n_origins: int = 6,
-                 methods: Sequence[str] = METHODS):
+    def __init__(
+        self,
+        horizon: int = 4,
+        level: float = 0.8,
+        n_origins: int = 6,
+        methods: Sequence[str] = METHODS,
+    ):
         self.horizon = horizon
         self.level = level
         self.n_origins = n_origins
@@ -592,19 +643,45 @@ class Forecaster:
         y = g["value"].to_numpy(dtype=float)
         m = SEASON_LENGTH[_freq_key(periods[0])]
         x = _align_exog(x_table, periods) if x_table is not None else None
-        out = _forecast_one(y, horizon=self.horizon, level=self.level, m=m, methods=methods,
-                            n_origins=self.n_origins, exog=x, label=str(sid))
+        out = _forecast_one(
+            y,
+            horizon=self.horizon,
+            level=self.level,
+            m=m,
+            methods=methods,
+            n_origins=self.n_origins,
+            exog=x,
+            label=str(sid),
+        )
         future = [periods[-1] + k for k in range(1, self.horizon + 1)]
         for k, p in enumerate(future):
-            fc_rows.append({"series_id": sid, "period": format_period(p), "step": k + 1,
-                            "mean": out.fit.mean[k], "lower": out.fit.lower[k],
-                            "upper": out.fit.upper[k], "model": out.method,
-                            "spec": out.spec})
+            fc_rows.append(
+                {
+                    "series_id": sid,
+                    "period": format_period(p),
+                    "step": k + 1,
+                    "mean": out.fit.mean[k],
+                    "lower": out.fit.lower[k],
+                    "upper": out.fit.upper[k],
+                    "model": out.method,
+                    "spec": out.spec,
+                }
+            )
         bt = out.backtest.copy()
         if bt.empty:
-            bt = pd.DataFrame([{"method": "naive", "mase": math.nan, "smape": math.nan,
-                                "coverage": math.nan, "points": 0, "failed": "",
-                                "chosen": True}])
+            bt = pd.DataFrame(
+                [
+                    {
+                        "method": "naive",
+                        "mase": math.nan,
+                        "smape": math.nan,
+                        "coverage": math.nan,
+                        "points": 0,
+                        "failed": "",
+                        "chosen": True,
+                    }
+                ]
+            )
         bt.insert(0, "series_id", sid)
         bt["widen"] = out.widen
         bt["note"] = out.note
@@ -694,8 +771,9 @@ def _check_options(horizon, level, n_origins, methods) -> None:
 def _prepare(series: pd.DataFrame) -> pd.DataFrame:
     missing = [c for c in ("series_id", "period", "value") if c not in series.columns]
     if missing:
-        raise ValueError(f"series is missing column(s) {missing} (expected series_id, period, "
-                         "value)")
+        raise ValueError(
+            f"series is missing column(s) {missing} (expected series_id, period, value)"
+        )
     df = series[["series_id", "period", "value"]].copy()
     if not len(df):
         raise ValueError("series holds no rows")
@@ -729,19 +807,26 @@ def _series_problems(df: pd.DataFrame, lines: pd.Series | None = None) -> list[s
             where = ""
             if lines is not None:
                 where = " (line " + ", ".join(str(lines[i]) for i in ords.index[dup][:5]) + ")"
-            problems.append(f"series {sid!r} repeats period(s) "
-                            + ", ".join(format_period(p) for p in g.loc[dup, "period"][:5])
-                            + where)
+            problems.append(
+                f"series {sid!r} repeats period(s) "
+                + ", ".join(format_period(p) for p in g.loc[dup, "period"][:5])
+                + where
+            )
             continue
         lo, hi = ords.min(), ords.max()
         if hi - lo + 1 != len(ords):
             p0 = g["period"].iloc[0]
             present = set(ords)
-            gaps = [format_period(pd.Period(ordinal=o, freq=p0.freq))
-                    for o in range(lo, hi + 1) if o not in present]
-            problems.append(f"series {sid!r} has missing period(s) {', '.join(gaps[:6])}"
-                            + (" …" if len(gaps) > 6 else "")
-                            + " (add rows for them, e.g. with value 0)")
+            gaps = [
+                format_period(pd.Period(ordinal=o, freq=p0.freq))
+                for o in range(lo, hi + 1)
+                if o not in present
+            ]
+            problems.append(
+                f"series {sid!r} has missing period(s) {', '.join(gaps[:6])}"
+                + (" …" if len(gaps) > 6 else "")
+                + " (add rows for them, e.g. with value 0)"
+            )
     return problems
 
 
@@ -753,8 +838,9 @@ def _prepare_exog(exog: pd.DataFrame) -> pd.DataFrame:
     if num.shape[1] == 0:
         raise ValueError("exog holds no numeric indicator column")
     idx = [p if isinstance(p, pd.Period) else parse_period(p) for p in exog[key]]
-    return pd.DataFrame(num.to_numpy(dtype=float), index=pd.Index(idx, dtype=object),
-                        columns=num.columns)
+    return pd.DataFrame(
+        num.to_numpy(dtype=float), index=pd.Index(idx, dtype=object), columns=num.columns
+    )
 
 
 def _align_exog(table: pd.DataFrame, periods: list[pd.Period]) -> np.ndarray | None:
@@ -826,14 +912,23 @@ def revenue_series(
     parts.append(("territory", None, owned.assign(_s=owned["territory"])))
     out = []
     for scope_type, _, frame in parts:
-        table = frame.pivot_table(index="quarter", columns="_s", values="won_usd", aggfunc="sum",
-                                  fill_value=0.0)
+        table = frame.pivot_table(
+            index="quarter", columns="_s", values="won_usd", aggfunc="sum", fill_value=0.0
+        )
         table = table.reindex(quarters, fill_value=0.0)
         for scope in sorted(table.columns, key=str):
             sid = "company" if scope_type == "company" else f"{scope_type}:{scope}"
-            out.append(pd.DataFrame({"series_id": sid, "scope_type": scope_type,
-                                     "scope": str(scope), "period": quarters,
-                                     "value": table[scope].to_numpy(dtype=float)}))
+            out.append(
+                pd.DataFrame(
+                    {
+                        "series_id": sid,
+                        "scope_type": scope_type,
+                        "scope": str(scope),
+                        "period": quarters,
+                        "value": table[scope].to_numpy(dtype=float),
+                    }
+                )
+            )
     return pd.concat(out, ignore_index=True)
 
 
@@ -867,17 +962,28 @@ def forecast_revenue(
     """
     exog = None
     if economy is not None and indicators is None:
-        indicators = [c for c in economy.columns
-                      if c != "quarter" and pd.api.types.is_numeric_dtype(economy[c])]
+        indicators = [
+            c
+            for c in economy.columns
+            if c != "quarter" and pd.api.types.is_numeric_dtype(economy[c])
+        ]
     if economy is not None and indicators:
         unknown = [c for c in indicators if c not in economy.columns]
         if unknown:
-            raise ValueError(f"economy has no indicator(s) {unknown}; it holds "
-                             f"{[c for c in economy.columns if c != 'quarter']}")
+            raise ValueError(
+                f"economy has no indicator(s) {unknown}; it holds "
+                f"{[c for c in economy.columns if c != 'quarter']}"
+            )
         exog = economy[["quarter", *indicators]]
     methods = METHODS if exog is not None else tuple(k for k in METHODS if k != "sarimax_x")
-    return forecast_series(series[["series_id", "period", "value"]], horizon=horizon,
-                           level=level, n_origins=n_origins, exog=exog, methods=methods)
+    return forecast_series(
+        series[["series_id", "period", "value"]],
+        horizon=horizon,
+        level=level,
+        n_origins=n_origins,
+        exog=exog,
+        methods=methods,
+    )
 
 
 def forecast_stage(results: ForecastResults, series: pd.DataFrame) -> pd.DataFrame:
@@ -890,13 +996,25 @@ def forecast_stage(results: ForecastResults, series: pd.DataFrame) -> pd.DataFra
     meta = series[["series_id", "scope_type", "scope"]].drop_duplicates("series_id")
     hist = series[["series_id", "period", "value"]].rename(columns={"value": "value_usd"})
     hist = hist.assign(kind="actual")
-    fc = results.forecasts.rename(columns={"mean": "mean_usd", "lower": "lower_usd",
-                                           "upper": "upper_usd"})
+    fc = results.forecasts.rename(
+        columns={"mean": "mean_usd", "lower": "lower_usd", "upper": "upper_usd"}
+    )
     fc = fc[["series_id", "period", "mean_usd", "lower_usd", "upper_usd", "model"]]
     fc = fc.assign(kind="forecast", interval_level=results.level)
     out = pd.concat([hist, fc], ignore_index=True).merge(meta, on="series_id", how="left")
-    cols = ["series_id", "scope_type", "scope", "period", "kind", "value_usd", "mean_usd",
-            "lower_usd", "upper_usd", "interval_level", "model"]
+    cols = [
+        "series_id",
+        "scope_type",
+        "scope",
+        "period",
+        "kind",
+        "value_usd",
+        "mean_usd",
+        "lower_usd",
+        "upper_usd",
+        "interval_level",
+        "model",
+    ]
     return out[cols].sort_values(["series_id", "period"], kind="stable").reset_index(drop=True)
 
 
@@ -904,8 +1022,13 @@ def forecast_stage(results: ForecastResults, series: pd.DataFrame) -> pd.DataFra
 # Chart
 
 
-def plot_fan_chart(results: ForecastResults, series_ids: Sequence[str] | None = None, *,
-                   history: int = 12, title: str | None = None):
+def plot_fan_chart(
+    results: ForecastResults,
+    series_ids: Sequence[str] | None = None,
+    *,
+    history: int = 12,
+    title: str | None = None,
+):
     """History and forecast with the prediction interval shaded, one panel per series.
 
     Parameters
@@ -921,8 +1044,11 @@ def plot_fan_chart(results: ForecastResults, series_ids: Sequence[str] | None = 
 
     from .plots import usd
 
-    ids = list(series_ids) if series_ids is not None else list(
-        dict.fromkeys(["company", *results.history["series_id"]]))[:4]
+    ids = (
+        list(series_ids)
+        if series_ids is not None
+        else list(dict.fromkeys(["company", *results.history["series_id"]]))[:4]
+    )
     ids = [s for s in ids if s in set(results.history["series_id"])]
     cols = min(2, len(ids)) or 1
     rows = math.ceil(len(ids) / cols) or 1
@@ -933,10 +1059,22 @@ def plot_fan_chart(results: ForecastResults, series_ids: Sequence[str] | None = 
         x_h = np.arange(len(h))
         x_f = np.arange(len(h), len(h) + len(f))
         ax.plot(x_h, h["value"], color="#3b6ea8", marker="o", ms=3, label="actual")
-        ax.plot(np.r_[x_h[-1:], x_f], np.r_[h["value"].iloc[-1:], f["mean"]], color="#d9822b",
-                marker="o", ms=3, label="forecast")
-        ax.fill_between(x_f, f["lower"], f["upper"], color="#d9822b", alpha=0.25,
-                        label=f"{results.level:.0%} interval")
+        ax.plot(
+            np.r_[x_h[-1:], x_f],
+            np.r_[h["value"].iloc[-1:], f["mean"]],
+            color="#d9822b",
+            marker="o",
+            ms=3,
+            label="forecast",
+        )
+        ax.fill_between(
+            x_f,
+            f["lower"],
+            f["upper"],
+            color="#d9822b",
+            alpha=0.25,
+            label=f"{results.level:.0%} interval",
+        )
         labels = list(h["period"]) + list(f["period"])
         step = max(1, len(labels) // 8)
         ax.set_xticks(range(0, len(labels), step), labels[::step], rotation=45, ha="right")
@@ -944,7 +1082,7 @@ def plot_fan_chart(results: ForecastResults, series_ids: Sequence[str] | None = 
         model = f["model"].iloc[0] if len(f) else ""
         ax.set_title(f"{sid} ({model})", fontsize=10)
         ax.spines[["top", "right"]].set_visible(False)
-    for ax in list(axes.flat)[len(ids):]:
+    for ax in list(axes.flat)[len(ids) :]:
         ax.set_visible(False)
     axes.flat[0].legend(frameon=False, fontsize=8, loc="upper left")
     fig.suptitle(title or f"Won revenue: history and {results.horizon}-period forecast")
@@ -980,7 +1118,8 @@ def read_series_csv(path: str | Path) -> pd.DataFrame:
     if missing:
         raise ForecastInputError(
             f"{name}: missing column(s) {', '.join(missing)} (expected series_id,period,value; "
-            f"found {','.join(df.columns)})")
+            f"found {','.join(df.columns)})"
+        )
     if df.empty:
         raise ForecastInputError(f"{name}: no rows below the header")
     lines = pd.Series(np.arange(len(df)) + 2, index=df.index)
@@ -991,8 +1130,10 @@ def read_series_csv(path: str | Path) -> pd.DataFrame:
             periods.append(parse_period(text))
         except ValueError:
             periods.append(None)
-            problems.append(f"{name}:{lines[i]}: column period: {text!r} is not a quarter "
-                            "(YYYYQn, e.g. 2024Q3) or a month (YYYY-MM, e.g. 2024-07)")
+            problems.append(
+                f"{name}:{lines[i]}: column period: {text!r} is not a quarter "
+                "(YYYYQn, e.g. 2024Q3) or a month (YYYY-MM, e.g. 2024-07)"
+            )
     values = pd.to_numeric(df["value"].str.strip(), errors="coerce")
     for i in df.index[values.isna() | ~np.isfinite(values.fillna(0.0))]:
         problems.append(f"{name}:{lines[i]}: column value: {df.at[i, 'value']!r} is not a number")
@@ -1000,8 +1141,9 @@ def read_series_csv(path: str | Path) -> pd.DataFrame:
         problems.append(f"{name}:{lines[i]}: column series_id: empty series id")
     if problems:
         raise ForecastInputError(_join(problems))
-    out = pd.DataFrame({"series_id": df["series_id"].str.strip(), "period": periods,
-                        "value": values.astype(float)})
+    out = pd.DataFrame(
+        {"series_id": df["series_id"].str.strip(), "period": periods, "value": values.astype(float)}
+    )
     structural = _series_problems(out, lines)
     if structural:
         raise ForecastInputError(_join([f"{name}: {p}" for p in structural]))
@@ -1045,8 +1187,9 @@ def run_forecast_command(args: argparse.Namespace) -> int:
     frame = results.to_frame()
     write_frame(frame, args.out)
     chosen = results.chosen.value_counts()
-    print(f"{prog}: {series['series_id'].nunique()} series, {args.horizon} periods ahead, "
-          f"{args.level:.0%} intervals -> {args.out}")
-    print("  models chosen by backtest: "
-          + ", ".join(f"{k} {v}" for k, v in chosen.items()))
+    print(
+        f"{prog}: {series['series_id'].nunique()} series, {args.horizon} periods ahead, "
+        f"{args.level:.0%} intervals -> {args.out}"
+    )
+    print("  models chosen by backtest: " + ", ".join(f"{k} {v}" for k, v in chosen.items()))
     return 0

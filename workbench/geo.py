@@ -277,7 +277,7 @@ def _spherical_triangles(xyz: np.ndarray) -> np.ndarray:
         return np.array([[0, 1, 2]])
     try:
         hull = ConvexHull(xyz, qhull_options="Qt")
-    except Exception:  # noqa: BLE001 - degenerate (all points on one great circle)
+    except Exception:
         order = np.lexsort((xyz[:, 1], xyz[:, 0]))
         return np.column_stack([order[:-1], order[1:], order[1:]])
     normals = hull.equations[:, :3]
@@ -375,7 +375,11 @@ def unit_drivers(geo_units: pd.DataFrame) -> list[str]:
     out = []
     for col in geo_units.columns:
         s = geo_units[col]
-        if col in NON_DRIVERS or pd.api.types.is_bool_dtype(s) or not pd.api.types.is_numeric_dtype(s):
+        if (
+            col in NON_DRIVERS
+            or pd.api.types.is_bool_dtype(s)
+            or not pd.api.types.is_numeric_dtype(s)
+        ):
             continue
         if s.notna().sum() >= 2 and s.astype(float).std() > 0:
             out.append(col)

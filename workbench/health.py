@@ -19,15 +19,15 @@ from .schema import CONTRACT, GEOJSON_NAME
 
 OPTIONAL_FILE_ADDS = {
     "quotas": "quota attainment and the fairness verdict (notebook 04); without it, attainment "
-              "is empty and quotas come only from notebook 03's plan",
+    "is empty and quotas come only from notebook 03's plan",
     "competitors": "the competitor adjustment of potential (notebook 01) and competitor "
-                   "features in lead scoring; without it, no adjustment",
+    "features in lead scoring; without it, no adjustment",
     "economy": "economic indicators as forecast regressors (notebook 01); without it, "
-               "forecasts use history alone",
+    "forecasts use history alone",
     "swot": "the analyst's own SWOT entries beside the data-driven ones (notebook 01)",
     "named_accounts": "accounts worked by name rather than by territory",
     GEOJSON_NAME: "unit polygons: choropleth maps and county-block contiguity; without them, "
-                  "maps draw unit centroids as points",
+    "maps draw unit centroids as points",
 }
 """What each optional file adds, and what the workbench does without it."""
 
@@ -54,12 +54,14 @@ def table_overview(processed: str | Path) -> pd.DataFrame:
     rows = []
     for name, info in manifest["outputs"].items():
         raw = manifest["inputs"].get(f"{name}.csv", {})
-        rows.append({
-            "table": name,
-            "rows": info["rows"],
-            "raw_file": f"{name}.csv" if raw else "(derived)",
-            "raw_sha256": raw.get("sha256", "")[:12],
-        })
+        rows.append(
+            {
+                "table": name,
+                "rows": info["rows"],
+                "raw_file": f"{name}.csv" if raw else "(derived)",
+                "raw_sha256": raw.get("sha256", "")[:12],
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -75,8 +77,9 @@ def optional_inputs(processed: str | Path) -> pd.DataFrame:
     rows = []
     for name, spec in CONTRACT.items():
         if not spec.required:
-            rows.append((spec.filename, spec.filename in given,
-                         OPTIONAL_FILE_ADDS.get(name, spec.meaning)))
+            rows.append(
+                (spec.filename, spec.filename in given, OPTIONAL_FILE_ADDS.get(name, spec.meaning))
+            )
     rows.append((GEOJSON_NAME, GEOJSON_NAME in given, OPTIONAL_FILE_ADDS[GEOJSON_NAME]))
     for name, spec in CONTRACT.items():
         if not spec.required or spec.filename not in given:
@@ -84,8 +87,13 @@ def optional_inputs(processed: str | Path) -> pd.DataFrame:
         columns = set(columns_of(name, processed))
         for col in spec.columns:
             if getattr(col, "optional", False):
-                rows.append((f"{spec.filename}: {col.name}", col.name in columns,
-                             f"{col.meaning} (when absent: {col.default})"))
+                rows.append(
+                    (
+                        f"{spec.filename}: {col.name}",
+                        col.name in columns,
+                        f"{col.meaning} (when absent: {col.default})",
+                    )
+                )
     return pd.DataFrame(rows, columns=["input", "supplied", "adds"])
 
 
@@ -95,14 +103,16 @@ def date_coverage(opportunities: pd.DataFrame) -> pd.DataFrame:
     Requires ``stage``, ``created_date``, ``close_date`` (dates), ``amount_usd``.
     """
     g = opportunities.groupby("stage", sort=True)
-    out = pd.DataFrame({
-        "opportunities": g.size(),
-        "amount_usd": g["amount_usd"].sum(),
-        "first_created": g["created_date"].min(),
-        "last_created": g["created_date"].max(),
-        "first_closed": g["close_date"].min(),
-        "last_closed": g["close_date"].max(),
-    })
+    out = pd.DataFrame(
+        {
+            "opportunities": g.size(),
+            "amount_usd": g["amount_usd"].sum(),
+            "first_created": g["created_date"].min(),
+            "last_created": g["created_date"].max(),
+            "first_closed": g["close_date"].min(),
+            "last_closed": g["close_date"].max(),
+        }
+    )
     return out
 
 
@@ -154,46 +164,96 @@ def quality_findings(
         ids = pd.Series(ids).dropna().astype(str).drop_duplicates()
         findings.append((severity, check, text, ids))
 
-    add("warning", "unassigned_accounts", "accounts without an owner rep", accounts.loc[accounts["owner_rep_id"].isna(),
-                                                               "account_id"])
+    add(
+        "warning",
+        "unassigned_accounts",
+        "accounts without an owner rep",
+        accounts.loc[accounts["owner_rep_id"].isna(), "account_id"],
+    )
     won_accounts = set(opp.loc[opp["stage"] == "won", "account_id"])
     is_cust = accounts["status"] == "customer"
-    add("warning", "customers_without_wins", "customers with no won opportunity ever",
-        accounts.loc[is_cust & ~accounts["account_id"].isin(won_accounts), "account_id"])
-    add("warning", "prospects_with_wins",
+    add(
+        "warning",
+        "customers_without_wins",
+        "customers with no won opportunity ever",
+        accounts.loc[is_cust & ~accounts["account_id"].isin(won_accounts), "account_id"],
+    )
+    add(
+        "warning",
+        "prospects_with_wins",
         "prospects with a won opportunity (churned customers, or status out of date)",
-        accounts.loc[~is_cust & accounts["account_id"].isin(won_accounts), "account_id"])
+        accounts.loc[~is_cust & accounts["account_id"].isin(won_accounts), "account_id"],
+    )
     created = pd.to_datetime(opp["created_date"])
     is_open = opp["stage"] == "open"
-    add("warning", "stale_pipeline", f"open opportunities older than {stale_days} days at {q} end (stale pipeline)",
-        opp.loc[is_open & ((end - created).dt.days > stale_days), "opportunity_id"])
+    add(
+        "warning",
+        "stale_pipeline",
+        f"open opportunities older than {stale_days} days at {q} end (stale pipeline)",
+        opp.loc[is_open & ((end - created).dt.days > stale_days), "opportunity_id"],
+    )
     closed = pd.to_datetime(opp["close_date"])
-    add("info", "after_period", f"opportunities created or closed after {q} end (outside the planning period)",
-        opp.loc[(created > end) | (closed > end), "opportunity_id"])
-    add("warning", "zero_amounts", "opportunities with a zero amount", opp.loc[opp["amount_usd"] == 0,
-                                                               "opportunity_id"])
-    far = (nearest_km(accounts["lat"], accounts["lon"], 1, lat2=geo_units["lat"],
-                      lon2=geo_units["lon"])[1][:, 0] if len(geo_units) else np.inf)
-    add("error", "far_from_units", "accounts more than 100 km from every geographic unit (wrong coordinates?)",
-        accounts.loc[far > 100, "account_id"])
-    add("info", "reps_without_accounts", "reps who own no account (left, or new)",
-        reps.loc[~reps["rep_id"].isin(accounts["owner_rep_id"]), "rep_id"])
-    add("info", "accounts_without_opportunities", "accounts with no opportunity at all",
-        accounts.loc[~accounts["account_id"].isin(opp["account_id"]), "account_id"])
+    add(
+        "info",
+        "after_period",
+        f"opportunities created or closed after {q} end (outside the planning period)",
+        opp.loc[(created > end) | (closed > end), "opportunity_id"],
+    )
+    add(
+        "warning",
+        "zero_amounts",
+        "opportunities with a zero amount",
+        opp.loc[opp["amount_usd"] == 0, "opportunity_id"],
+    )
+    far = (
+        nearest_km(
+            accounts["lat"], accounts["lon"], 1, lat2=geo_units["lat"], lon2=geo_units["lon"]
+        )[1][:, 0]
+        if len(geo_units)
+        else np.inf
+    )
+    add(
+        "error",
+        "far_from_units",
+        "accounts more than 100 km from every geographic unit (wrong coordinates?)",
+        accounts.loc[far > 100, "account_id"],
+    )
+    add(
+        "info",
+        "reps_without_accounts",
+        "reps who own no account (left, or new)",
+        reps.loc[~reps["rep_id"].isin(accounts["owner_rep_id"]), "rep_id"],
+    )
+    add(
+        "info",
+        "accounts_without_opportunities",
+        "accounts with no opportunity at all",
+        accounts.loc[~accounts["account_id"].isin(opp["account_id"]), "account_id"],
+    )
     key = accounts["account_name"].str.lower().str.strip() + "|" + accounts["postal_code"]
-    add("warning", "possible_duplicates",
+    add(
+        "warning",
+        "possible_duplicates",
         "possible duplicate accounts (same name and postal code)",
-        accounts.loc[key.duplicated(keep=False), "account_id"])
+        accounts.loc[key.duplicated(keep=False), "account_id"],
+    )
     rows = [
-        {"severity": sev, "check": check, "finding": text, "count": len(ids),
-         "examples": ", ".join(ids.head(5))}
+        {
+            "severity": sev,
+            "check": check,
+            "finding": text,
+            "count": len(ids),
+            "examples": ", ".join(ids.head(5)),
+        }
         for sev, check, text, ids in findings
     ]
     order = {"error": 0, "warning": 1, "info": 2}
     out = pd.DataFrame(rows)
-    return out.sort_values(["count"], ascending=False).sort_values(
-        "severity", key=lambda s: s.map(order), kind="stable"
-    ).reset_index(drop=True)
+    return (
+        out.sort_values(["count"], ascending=False)
+        .sort_values("severity", key=lambda s: s.map(order), kind="stable")
+        .reset_index(drop=True)
+    )
 
 
 def load_health_inputs(processed: str | Path) -> dict[str, pd.DataFrame]:

@@ -40,7 +40,14 @@ from . import __version__
 from .config import OutputPathError, Quarter, last_complete_quarter, shown_path
 from .mapping import FileMap, Mapping, MappingError, convert_column, parse_mapping
 from .schema import (
-    BOOL_FALSE, BOOL_TRUE, CONTRACT, GEOJSON_NAME, PROVENANCE_NAME, Column, FileSpec, Problem,
+    BOOL_FALSE,
+    BOOL_TRUE,
+    CONTRACT,
+    GEOJSON_NAME,
+    PROVENANCE_NAME,
+    Column,
+    FileSpec,
+    Problem,
 )
 
 LINE = "__line"
@@ -90,11 +97,13 @@ def check_output_path(path: Path) -> Path:
     Traceback (most recent call last):
     ...
     workbench.config.OutputPathError: refusing to write /dev/null: it is a device or special file, not a regular file
-    """
+    """  # noqa: E501 - doctest output / CSV text cannot wrap
     path = Path(path)
     if path.is_symlink():
-        raise OutputPathError(f"refusing to write {path}: it is a symbolic link (write to the "
-                              "file it points to instead)")
+        raise OutputPathError(
+            f"refusing to write {path}: it is a symbolic link (write to the "
+            "file it points to instead)"
+        )
     if path.exists() and not path.is_file():
         kind = "a folder" if path.is_dir() else "a device or special file"
         raise OutputPathError(f"refusing to write {path}: it is {kind}, not a regular file")
@@ -214,12 +223,15 @@ class RawTable:
         found = [(line, m) for line, m in found if line not in failed]
         if not found:
             return found
-        rows = pa.array(np.searchsorted(self.table.column(LINE).to_numpy(),
-                                        [line for line, _ in found]))
+        rows = pa.array(
+            np.searchsorted(self.table.column(LINE).to_numpy(), [line for line, _ in found])
+        )
         was = self.original[column].take(rows).to_pylist()
         now = self.table.column(column).take(rows).to_pylist()
-        return [(line, m + (f" (exported as {w!r})" if w is not None and w.strip() != n else ""))
-                for (line, m), w, n in zip(found, was, now)]
+        return [
+            (line, m + (f" (exported as {w!r})" if w is not None and w.strip() != n else ""))
+            for (line, m), w, n in zip(found, was, now, strict=True)
+        ]
 
 
 def read_raw(spec: FileSpec, path: Path, problems: list[Problem]) -> RawTable | None:
@@ -246,10 +258,14 @@ def _loose(name: str, header: list[str]) -> str | None:
     return hits[0] if len(hits) == 1 else None
 
 
-def _read_text_csv(path: Path, fname: str, expected: list[tuple[str, str]], required: bool,
-                   problems: list[Problem],
-                   find: Callable[[str, list[str]], str | None] = _exact,
-                   ) -> tuple[pa.Table, str, int] | None:
+def _read_text_csv(
+    path: Path,
+    fname: str,
+    expected: list[tuple[str, str]],
+    required: bool,
+    problems: list[Problem],
+    find: Callable[[str, list[str]], str | None] = _exact,
+) -> tuple[pa.Table, str, int] | None:
     """Read a CSV with every column as text plus LINE (the file's own line numbers).
 
     ``expected``: (header name, how problems name it) of the columns the header must have,
@@ -266,19 +282,34 @@ def _read_text_csv(path: Path, fname: str, expected: list[tuple[str, str]], requ
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         bad = data[exc.start : exc.start + 1].hex()
-        problems.append(Problem(fname, line, None, (
-            f"file is not UTF-8 (byte 0x{bad} cannot be decoded); re-save the export as UTF-8"
-        )))
+        problems.append(
+            Problem(
+                fname,
+                line,
+                None,
+                (
+                    f"file is not UTF-8 (byte 0x{bad} cannot be decoded); "
+                    "re-save the export as UTF-8"
+                ),
+            )
+        )
         return None
     if "\r" in text and "\n" not in text:
         # old Mac line ends (CR only): each CR ends a line, so line numbers stay the file's own
         text = text.replace("\r", "\n")
         data = text.encode("utf-8")
     if not text.strip():
-        problems.append(Problem(fname, None, None, (
-            "file is empty; expected a header row with columns "
-            + ", ".join(dict.fromkeys(name for name, _ in expected))
-        )))
+        problems.append(
+            Problem(
+                fname,
+                None,
+                None,
+                (
+                    "file is empty; expected a header row with columns "
+                    + ", ".join(dict.fromkeys(name for name, _ in expected))
+                ),
+            )
+        )
         return None
     header_line = text.split("\n", 1)[0]
     header = [h.strip() for h in next(csv.reader([header_line]))]
@@ -296,21 +327,28 @@ def _read_text_csv(path: Path, fname: str, expected: list[tuple[str, str]], requ
     bad_rows: list[Problem] = []
 
     def on_invalid(row: pacsv.InvalidRow) -> str:
-        bad_rows.append(Problem(fname, None, None, (
-            f"row has {row.actual_columns} fields, expected {row.expected_columns}: "
-            f"{row.text[:60]!r}"
-        )))
+        bad_rows.append(
+            Problem(
+                fname,
+                None,
+                None,
+                (
+                    f"row has {row.actual_columns} fields, expected {row.expected_columns}: "
+                    f"{row.text[:60]!r}"
+                ),
+            )
+        )
         return "skip"
 
     def parse(block_size: int) -> pa.Table:
         return pacsv.read_csv(
             pa.py_buffer(data),
-            read_options=pacsv.ReadOptions(column_names=header, skip_rows=1,
-                                           block_size=block_size),
+            read_options=pacsv.ReadOptions(column_names=header, skip_rows=1, block_size=block_size),
             # Quoted fields may hold newlines; without any quote the faster parallel parse is
             # exact.
-            parse_options=pacsv.ParseOptions(newlines_in_values=b'"' in data,
-                                             invalid_row_handler=on_invalid),
+            parse_options=pacsv.ParseOptions(
+                newlines_in_values=b'"' in data, invalid_row_handler=on_invalid
+            ),
             convert_options=pacsv.ConvertOptions(
                 column_types={h: pa.string() for h in header},
                 strings_can_be_null=True,
@@ -345,18 +383,24 @@ def _read_text_csv(path: Path, fname: str, expected: list[tuple[str, str]], requ
             if line == 1 or not rec:
                 continue
             if len(rec) != len(header):
-                bad_rows.append(Problem(fname, line, None, (
-                    f"row has {len(rec)} fields, expected {len(header)}"
-                )))
+                bad_rows.append(
+                    Problem(
+                        fname, line, None, (f"row has {len(rec)} fields, expected {len(header)}")
+                    )
+                )
                 continue
             starts.append(line)
         bad_rows = [p for p in bad_rows if p.line is not None]
         if text.count('"') % 2 and bad_rows:
             # an odd number of quotes: the last ragged record is where a quote never closed
             last = bad_rows[-1]
-            bad_rows[-1] = dataclasses.replace(last, message=(
-                f"unterminated quote: a field opened with \" on line {last.line} runs to the "
-                f"end of the file ({last.message})"))
+            bad_rows[-1] = dataclasses.replace(
+                last,
+                message=(
+                    f'unterminated quote: a field opened with " on line {last.line} runs to the '
+                    f"end of the file ({last.message})"
+                ),
+            )
         if len(starts) != table.num_rows:  # pragma: no cover - parser disagreement
             starts = list(range(2, table.num_rows + 2))
         lines = pa.array(starts, pa.int64())
@@ -384,8 +428,9 @@ def _expected_header(spec: FileSpec, fmap: FileMap) -> list[tuple[str, str]]:
     return expected
 
 
-def read_mapped(spec: FileSpec, fmap: FileMap, raw_dir: Path,
-                problems: list[Problem]) -> RawTable | None:
+def read_mapped(
+    spec: FileSpec, fmap: FileMap, raw_dir: Path, problems: list[Problem]
+) -> RawTable | None:
     """Read a CRM export through a file map: the contract file ``spec`` as text, ready for the
     same checks as a native file.
 
@@ -434,22 +479,38 @@ def read_mapped(spec: FileSpec, fmap: FileMap, raw_dir: Path,
         if other not in out and other not in header:
             continue  # reported as a missing column
         cond = _whole(out[other] if other in out else table.column(other))
-        keep = pc.fill_null(pc.is_in(pc.utf8_lower(pc.utf8_trim_whitespace(cond)),
-                                     pa.array(allowed)), False)
+        keep = pc.fill_null(
+            pc.is_in(pc.utf8_lower(pc.utf8_trim_whitespace(cond)), pa.array(allowed)), False
+        )
         out[name] = pc.if_else(keep, _whole(out[name]), pa.scalar(None, pa.string()))
         if name in bad:  # a cell that is emptied anyway is no problem
             rows, messages = bad[name]
             kept = np.asarray(keep.to_numpy(zero_copy_only=False))[rows] if len(rows) else rows
-            bad[name] = (rows[kept.astype(bool)], [m for m, k in zip(messages, kept) if k])
-    failures = {name: list(zip(lines.take(pa.array(rows)).to_pylist(), messages))
-                for name, (rows, messages) in bad.items() if len(rows)}
+            bad[name] = (
+                rows[kept.astype(bool)],
+                [m for m, k in zip(messages, kept, strict=True) if k],
+            )
+    failures = {
+        name: list(zip(lines.take(pa.array(rows)).to_pylist(), messages, strict=True))
+        for name, (rows, messages) in bad.items()
+        if len(rows)
+    }
     for h in header:  # unmapped columns (contract names included) pass through as they are
         if h not in out and h not in consumed:
             out[h] = table.column(h)
     out[LINE] = lines
     mapped = pa.table(out)
-    return RawTable(spec, path, mapped, digest, size, source=fmap.file, labels=labels,
-                    original=original, failures=failures)
+    return RawTable(
+        spec,
+        path,
+        mapped,
+        digest,
+        size,
+        source=fmap.file,
+        labels=labels,
+        original=original,
+        failures=failures,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -515,10 +576,16 @@ def _row_checks(spec: FileSpec) -> list[_Check]:
     """Every row-level rule of one file (emptiness, type, range, cross-column)."""
     checks: list[_Check] = []
     for col in spec.columns:
-        v, name, exp = _val(col), col.name, "expected " + col.expectation()
+        want = col.expectation()
+        v, name, exp = _val(col), col.name, "expected " + want
         if not col.nullable:
-            checks.append(_Check(name, f"{v} IS NULL OR {v} = ''",
-                                 lambda r, e=col.expectation(): f"value is empty; expected {e}"))
+            checks.append(
+                _Check(
+                    name,
+                    f"{v} IS NULL OR {v} = ''",
+                    lambda r, e=want: f"value is empty; expected {e}",
+                )
+            )
         present = f"{v} <> ''"
         got = lambda r, n=name, e=exp: f"{e}, got {r[n]!r}"  # noqa: E731
         if col.kind in ("int", "number"):
@@ -530,8 +597,9 @@ def _row_checks(spec: FileSpec) -> list[_Check]:
             rng = [f"{n} < {col.low}"] if col.low is not None else []
             rng += [f"{n} > {col.high}"] if col.high is not None else []
             if rng:
-                checks.append(_Check(name, f"{present} AND isfinite({n}) AND ({' OR '.join(rng)})",
-                                     got))
+                checks.append(
+                    _Check(name, f"{present} AND isfinite({n}) AND ({' OR '.join(rng)})", got)
+                )
         elif col.kind == "date":
             checks.append(_Check(name, f"{present} AND {_date(col)} IS NULL", got))
         elif col.kind in ("enum", "bool"):
@@ -539,25 +607,46 @@ def _row_checks(spec: FileSpec) -> list[_Check]:
             allowed = ", ".join(f"'{x}'" for x in values)
             checks.append(_Check(name, f"{present} AND lower({v}) NOT IN ({allowed})", got))
         elif col.kind == "quarter":
-            checks.append(_Check(name, f"{present} AND NOT regexp_full_match(upper({v}), "
-                                 "'\\d{4}Q[1-4]')", got))
+            checks.append(
+                _Check(
+                    name, f"{present} AND NOT regexp_full_match(upper({v}), '\\d{{4}}Q[1-4]')", got
+                )
+            )
     if spec.name == "opportunities":
         created, closed = _date("created_date"), _date("close_date")
         stage = f"lower({_val('stage')})"
         checks += [
-            _Check("close_date", f"{closed} < {created}", lambda r: (
-                f"close date {r['close_date']} is before created date {r['created_date']}")),
-            _Check("close_date", f"{stage} IN ('won', 'lost') AND coalesce({_val('close_date')}, "
-                   "'') = ''", lambda r: (
-                       f"a {r['stage'].strip().lower()} opportunity needs a close date; found none")),
-            _Check("close_date", f"{stage} = 'open' AND {_val('close_date')} <> ''", lambda r: (
-                f"an open opportunity must have an empty close date, got {r['close_date']!r}")),
+            _Check(
+                "close_date",
+                f"{closed} < {created}",
+                lambda r: (
+                    f"close date {r['close_date']} is before created date {r['created_date']}"
+                ),
+            ),
+            _Check(
+                "close_date",
+                f"{stage} IN ('won', 'lost') AND coalesce({_val('close_date')}, '') = ''",
+                lambda r: (
+                    f"a {r['stage'].strip().lower()} opportunity needs a close date; found none"
+                ),
+            ),
+            _Check(
+                "close_date",
+                f"{stage} = 'open' AND {_val('close_date')} <> ''",
+                lambda r: (
+                    f"an open opportunity must have an empty close date, got {r['close_date']!r}"
+                ),
+            ),
         ]
     names = {c.name for c in spec.columns}
     if spec.name == "reps" and {"start_date", "end_date"} <= names:
-        checks.append(_Check("end_date", f"{_date('end_date')} < {_date('start_date')}",
-                             lambda r: (f"end date {r['end_date']} is before start date "
-                                        f"{r['start_date']}")))
+        checks.append(
+            _Check(
+                "end_date",
+                f"{_date('end_date')} < {_date('start_date')}",
+                lambda r: f"end date {r['end_date']} is before start date {r['start_date']}",
+            )
+        )
     return checks
 
 
@@ -606,23 +695,35 @@ def check_tables(con, raws: dict[str, RawTable], problems: list[Problem]) -> _Co
         derived = f"SELECT *, {texts} FROM {name}"
         if parsed:
             derived = f"SELECT *, {parsed} FROM ({derived})"
-        bad_rows = con.sql(f"SELECT * FROM (SELECT {LINE}, {cols}, {flags} FROM ({derived})) "
-                           f"WHERE {any_bad} ORDER BY {LINE}").fetchall()
+        bad_rows = con.sql(
+            f"SELECT * FROM (SELECT {LINE}, {cols}, {flags} FROM ({derived})) "
+            f"WHERE {any_bad} ORDER BY {LINE}"
+        ).fetchall()
         names = [LINE, *(c.name for c in spec.columns)]
-        rows = [dict(zip(names, r)) | {"__flags": r[len(names):]} for r in bad_rows]
+        rows = [dict(zip(names, r, strict=False)) | {"__flags": r[len(names) :]} for r in bad_rows]
         for i, chk in enumerate(checks):
             emit(chk.column, [(r[LINE], chk.message(r)) for r in rows if r["__flags"][i]])
         for col in spec.columns:
             v = _trim(col)
-            if col.unique and con.sql(f"SELECT count(*) FROM (SELECT {v} FROM {name} WHERE "
-                                      f"{v} <> '' GROUP BY 1 HAVING count(*) > 1)").fetchall()[0][0]:
+            if (
+                col.unique
+                and con.sql(
+                    f"SELECT count(*) FROM (SELECT {v} FROM {name} WHERE "
+                    f"{v} <> '' GROUP BY 1 HAVING count(*) > 1)"
+                ).fetchall()[0][0]
+            ):
                 dupes = con.sql(f"""
                     SELECT {LINE}, value, first FROM (
                         SELECT {LINE}, {v} AS value, min({LINE}) OVER (PARTITION BY {v}) AS first
                         FROM {name} WHERE {v} <> '')
                     WHERE {LINE} <> first ORDER BY {LINE}""").fetchall()
-                emit(col.name, [(line, f"duplicate id {value!r} (first on line {first})")
-                                 for line, value, first in dupes])
+                emit(
+                    col.name,
+                    [
+                        (line, f"duplicate id {value!r} (first on line {first})")
+                        for line, value, first in dupes
+                    ],
+                )
             if col.ref and col.ref[0] in raws:
                 target, tcol = col.ref
                 dangling = con.sql(f"""
@@ -631,8 +732,13 @@ def check_tables(con, raws: dict[str, RawTable], problems: list[Problem]) -> _Co
                                                     WHERE {_q(tcol)} IS NOT NULL)
                     ORDER BY {LINE}""").fetchall()
                 where = f"{raws[target].display} column {raws[target].label(tcol)}"
-                emit(col.name, [(line, f"{value!r} not found in {where} (dangling reference)")
-                                for line, value in dangling])
+                emit(
+                    col.name,
+                    [
+                        (line, f"{value!r} not found in {where} (dangling reference)")
+                        for line, value in dangling
+                    ],
+                )
         if spec.numeric_extras:
             _check_numeric_extras(con, name, raw, emit)
     return out
@@ -647,14 +753,22 @@ def _check_numeric_extras(con, view: str, raw: RawTable, emit) -> None:
         if h in known:
             continue
         v = f"NULLIF(trim({_q(h)}), '')"
-        text_cells = con.sql(f"SELECT count(*) FROM {view} WHERE {v} IS NOT NULL "
-                             f"AND TRY_CAST({v} AS DOUBLE) IS NULL").fetchall()[0][0]
+        text_cells = con.sql(
+            f"SELECT count(*) FROM {view} WHERE {v} IS NOT NULL AND TRY_CAST({v} AS DOUBLE) IS NULL"
+        ).fetchall()[0][0]
         if text_cells:
             continue  # a text column, kept as text
-        bad = con.sql(f"SELECT {LINE}, {v} FROM {view} WHERE {v} IS NOT NULL "
-                      f"AND NOT isfinite(TRY_CAST({v} AS DOUBLE)) ORDER BY {LINE}").fetchall()
-        emit(h, [(line, f"expected a finite number (a numeric column), got {value!r}")
-                 for line, value in bad])
+        bad = con.sql(
+            f"SELECT {LINE}, {v} FROM {view} WHERE {v} IS NOT NULL "
+            f"AND NOT isfinite(TRY_CAST({v} AS DOUBLE)) ORDER BY {LINE}"
+        ).fetchall()
+        emit(
+            h,
+            [
+                (line, f"expected a finite number (a numeric column), got {value!r}")
+                for line, value in bad
+            ],
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -670,10 +784,14 @@ def _typed_select(spec: FileSpec, con, view: str, header: list[str]) -> str:
         col = known.get(h)
         v = f"NULLIF(trim({_q(h)}), '')"
         if col is None:
-            numeric = spec.numeric_extras and con.execute(
-                f"SELECT count(*) FROM {view} WHERE {v} IS NOT NULL "
-                f"AND TRY_CAST({v} AS DOUBLE) IS NULL"
-            ).fetchall()[0][0] == 0
+            numeric = (
+                spec.numeric_extras
+                and con.execute(
+                    f"SELECT count(*) FROM {view} WHERE {v} IS NOT NULL "
+                    f"AND TRY_CAST({v} AS DOUBLE) IS NULL"
+                ).fetchall()[0][0]
+                == 0
+            )
             expr = f"TRY_CAST({v} AS DOUBLE)" if numeric else v
         elif col.kind == "int":
             expr = f"CAST(CAST({v} AS DOUBLE) AS BIGINT)"
@@ -697,7 +815,8 @@ def _typed_select(spec: FileSpec, con, view: str, header: list[str]) -> str:
 FACTS_SQL = """
 WITH closed AS (
     SELECT account_id, rep_id,
-           CAST(year(close_date) AS VARCHAR) || 'Q' || CAST(quarter(close_date) AS VARCHAR) AS quarter,
+           CAST(year(close_date) AS VARCHAR) || 'Q'
+             || CAST(quarter(close_date) AS VARCHAR) AS quarter,
            sum(amount_usd) FILTER (WHERE stage = 'won')  AS won_usd,
            count(*)        FILTER (WHERE stage = 'won')  AS won_n,
            sum(amount_usd) FILTER (WHERE stage = 'lost') AS lost_usd,
@@ -706,7 +825,8 @@ WITH closed AS (
     GROUP BY ALL),
 created AS (
     SELECT account_id, rep_id,
-           CAST(year(created_date) AS VARCHAR) || 'Q' || CAST(quarter(created_date) AS VARCHAR) AS quarter,
+           CAST(year(created_date) AS VARCHAR) || 'Q'
+             || CAST(quarter(created_date) AS VARCHAR) AS quarter,
            count(*) AS created_n, sum(amount_usd) AS created_usd
     FROM typed_opportunities GROUP BY ALL)
 SELECT account_id, rep_id, quarter,
@@ -756,8 +876,10 @@ class IngestResult:
         return "\n".join(lines)
 
 
-def validate(raw_dir: str | os.PathLike[str], mapping: Mapping | None = None,
-             ) -> tuple[dict[str, RawTable], list[Problem]]:
+def validate(
+    raw_dir: str | os.PathLike[str],
+    mapping: Mapping | None = None,
+) -> tuple[dict[str, RawTable], list[Problem]]:
     """Read and check every raw file; return the text tables and all problems (no writes).
 
     Contract files named in ``mapping`` are read from the CRM export it names (an optional
@@ -773,13 +895,24 @@ def validate(raw_dir: str | os.PathLike[str], mapping: Mapping | None = None,
         path = raw_dir / (fmap.file if fmap else spec.filename)
         if not path.is_file():
             if spec.required:
-                wanted = ([name for name, _ in _expected_header(spec, fmap)] if fmap
-                          else [c.name for c in spec.required_columns])
+                wanted = (
+                    [name for name, _ in _expected_header(spec, fmap)]
+                    if fmap
+                    else [c.name for c in spec.required_columns]
+                )
                 via = f"; the mapping reads {spec.filename} from it" if fmap else ""
-                problems.append(Problem(fmap.file if fmap else spec.filename, None, None, (
-                    f"required file is missing from {raw_dir}{via} (expected columns: "
-                    + ", ".join(dict.fromkeys(wanted)) + ")"
-                )))
+                problems.append(
+                    Problem(
+                        fmap.file if fmap else spec.filename,
+                        None,
+                        None,
+                        (
+                            f"required file is missing from {raw_dir}{via} (expected columns: "
+                            + ", ".join(dict.fromkeys(wanted))
+                            + ")"
+                        ),
+                    )
+                )
             continue
         raw = read_mapped(spec, fmap, raw_dir, problems) if fmap else read_raw(spec, path, problems)
         if raw is not None:
@@ -794,8 +927,9 @@ def preset_names() -> list[str]:
     ['hubspot', 'salesforce']
     """
     folder = resources.files("workbench").joinpath("presets")
-    return sorted(p.name.removesuffix(".yaml") for p in folder.iterdir()
-                  if p.name.endswith(".yaml"))
+    return sorted(
+        p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml")
+    )
 
 
 def read_mapping(mapping: str | os.PathLike[str] | Mapping) -> Mapping:
@@ -816,8 +950,9 @@ def read_mapping(mapping: str | os.PathLike[str] | Mapping) -> Mapping:
         data = resources.files("workbench").joinpath("presets", f"{ref}.yaml").read_bytes()
         return parse_mapping(data, origin=f"preset {ref}")
     if not path.is_file():
-        raise MappingError(f"mapping {ref!r} is neither a file nor a preset "
-                           f"({', '.join(preset_names())})")
+        raise MappingError(
+            f"mapping {ref!r} is neither a file nor a preset ({', '.join(preset_names())})"
+        )
     return parse_mapping(path.read_bytes(), origin=str(path))
 
 
@@ -826,9 +961,14 @@ def _check_geojson(path: Path, unit_ids: set[str], problems: list[Problem]) -> N
         doc = json.loads(path.read_text(encoding="utf-8"))
         features = doc["features"]
     except (ValueError, KeyError, TypeError) as exc:
-        problems.append(Problem(GEOJSON_NAME, None, None, (
-            f"not a GeoJSON FeatureCollection ({exc.__class__.__name__}: {exc})"
-        )))
+        problems.append(
+            Problem(
+                GEOJSON_NAME,
+                None,
+                None,
+                (f"not a GeoJSON FeatureCollection ({exc.__class__.__name__}: {exc})"),
+            )
+        )
         return
     seen = set()
     for i, feat in enumerate(features):
@@ -836,14 +976,24 @@ def _check_geojson(path: Path, unit_ids: set[str], problems: list[Problem]) -> N
         if not uid:
             problems.append(Problem(GEOJSON_NAME, None, "unit_id", f"feature {i} has no unit_id"))
         elif uid not in unit_ids:
-            problems.append(Problem(GEOJSON_NAME, None, "unit_id", (
-                f"feature {i}: unit_id {uid!r} is not in geo_units.csv"
-            )))
+            problems.append(
+                Problem(
+                    GEOJSON_NAME,
+                    None,
+                    "unit_id",
+                    (f"feature {i}: unit_id {uid!r} is not in geo_units.csv"),
+                )
+            )
         seen.add(uid)
         if (feat.get("geometry") or {}).get("type") not in ("Polygon", "MultiPolygon"):
-            problems.append(Problem(GEOJSON_NAME, None, None, (
-                f"feature {i} ({uid}) is not a Polygon or MultiPolygon"
-            )))
+            problems.append(
+                Problem(
+                    GEOJSON_NAME,
+                    None,
+                    None,
+                    (f"feature {i} ({uid}) is not a Polygon or MultiPolygon"),
+                )
+            )
 
 
 def ingest(
@@ -903,8 +1053,15 @@ def _sort_key(mapping: Mapping | None) -> Callable[[Problem], tuple]:
     return key
 
 
-def _write_processed(con, raws: dict[str, RawTable], raw_dir: Path, out_dir: Path,
-                     t0: float, mapping: Mapping | None, provenance: dict) -> IngestResult:
+def _write_processed(
+    con,
+    raws: dict[str, RawTable],
+    raw_dir: Path,
+    out_dir: Path,
+    t0: float,
+    mapping: Mapping | None,
+    provenance: dict,
+) -> IngestResult:
     out_dir.mkdir(parents=True, exist_ok=True)
     remove_dead_staging(out_dir, ".ingest-*")
     stage = Path(tempfile.mkdtemp(prefix=f".ingest-{os.getpid()}-", dir=out_dir))
@@ -928,20 +1085,25 @@ def _write_processed(con, raws: dict[str, RawTable], raw_dir: Path, out_dir: Pat
             shutil.copyfile(geojson, stage / GEOJSON_NAME)
             outputs.append(GEOJSON_NAME)
         manifest = {
-            "created_utc": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "created_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "workbench_version": __version__,
             "raw_dir": shown_path(raw_dir),
             "inputs": {
-                raw.spec.filename: {"sha256": raw.sha256, "bytes": raw.size,
-                                    "rows": raw.table.num_rows}
+                raw.spec.filename: {
+                    "sha256": raw.sha256,
+                    "bytes": raw.size,
+                    "rows": raw.table.num_rows,
+                }
                 | ({"source": raw.source} if raw.source else {})
                 for raw in raws.values()
             },
             "mapping": mapping.manifest() if mapping is not None else None,
             # each output's hash: readers check that a file belongs to this manifest, so a
             # crash between two renames of the swap can never be read as one ingest
-            "outputs": {name: {"rows": n, "sha256": sha256_file(stage / f"{name}.parquet")}
-                        for name, n in rows.items()},
+            "outputs": {
+                name: {"rows": n, "sha256": sha256_file(stage / f"{name}.parquet")}
+                for name, n in rows.items()
+            },
             "files": sorted(outputs),
             "latest_activity_date": latest.isoformat() if latest else None,
             "default_quarter": str(quarter) if quarter else None,
@@ -949,21 +1111,29 @@ def _write_processed(con, raws: dict[str, RawTable], raw_dir: Path, out_dir: Pat
             "provenance": provenance,
         }
         if geojson.is_file():
-            manifest["inputs"][GEOJSON_NAME] = {"sha256": sha256_file(geojson),
-                                                "bytes": geojson.stat().st_size}
+            manifest["inputs"][GEOJSON_NAME] = {
+                "sha256": sha256_file(geojson),
+                "bytes": geojson.stat().st_size,
+            }
         write_json(stage / "manifest.json", manifest)
-        _swap_in(stage, out_dir, outputs + ["manifest.json"])
+        _swap_in(stage, out_dir, [*outputs, "manifest.json"])
     finally:
         shutil.rmtree(stage, ignore_errors=True)
-    return IngestResult(out_dir, rows, manifest["default_quarter"], time.perf_counter() - t0,
-                        f"{mapping.name} ({mapping.origin})" if mapping is not None else None)
+    return IngestResult(
+        out_dir,
+        rows,
+        manifest["default_quarter"],
+        time.perf_counter() - t0,
+        f"{mapping.name} ({mapping.origin})" if mapping is not None else None,
+    )
 
 
 def _copy_parquet(con, sql: str, path: Path) -> int:
     """DuckDB writes Parquet in parallel, keeping the query's row order; returns the rows."""
     target = str(path).replace("'", "''")
-    return con.execute(f"COPY ({sql}) TO '{target}' (FORMAT parquet, COMPRESSION zstd)"
-                       ).fetchall()[0][0]
+    return con.execute(f"COPY ({sql}) TO '{target}' (FORMAT parquet, COMPRESSION zstd)").fetchall()[
+        0
+    ][0]
 
 
 def _pid_alive(pid: int) -> bool:
@@ -1072,8 +1242,7 @@ def _verify(path: Path, name: str, processed: Path) -> None:
     if not manifest_path.is_file():
         return
     stat, mstat = path.stat(), manifest_path.stat()
-    key = (str(path), stat.st_mtime_ns, stat.st_size, stat.st_ino, mstat.st_mtime_ns,
-           mstat.st_ino)
+    key = (str(path), stat.st_mtime_ns, stat.st_size, stat.st_ino, mstat.st_mtime_ns, mstat.st_ino)
     if key not in _VERIFIED:  # the manifest is read and the file hashed once per version
         expected = (read_manifest(processed).get("outputs", {}).get(name) or {}).get("sha256")
         # an older manifest without hashes cannot tell: the file is taken as it is
@@ -1126,20 +1295,24 @@ def stage_path(processed: str | os.PathLike[str], stage: str, quarter: Quarter |
     return Path(processed) / f"{stage}_{Quarter.parse(quarter)}.parquet"
 
 
-def save_stage(df: pd.DataFrame, processed: str | os.PathLike[str], stage: str,
-               quarter: Quarter | str) -> Path:
+def save_stage(
+    df: pd.DataFrame, processed: str | os.PathLike[str], stage: str, quarter: Quarter | str
+) -> Path:
     """Write a notebook output atomically (one writer per file: see ``STAGE_PRODUCERS``)."""
     return write_frame(df, stage_path(processed, stage, quarter))
 
 
-def load_stage(processed: str | os.PathLike[str], stage: str, quarter: Quarter | str) -> pd.DataFrame:
+def load_stage(
+    processed: str | os.PathLike[str], stage: str, quarter: Quarter | str
+) -> pd.DataFrame:
     """Read an earlier notebook's output, or say which notebook to run first."""
     path = stage_path(processed, stage, quarter)
     if not path.is_file():
         producer = STAGE_PRODUCERS.get(stage, "the notebook that writes it")
         raise FileNotFoundError(
             f"{path.name} not found in {Path(processed)}: run notebooks/{producer}.ipynb for "
-            f"{Quarter.parse(quarter)} first (or `workbench report --quarter {Quarter.parse(quarter)}`)"
+            f"{Quarter.parse(quarter)} first "
+            f"(or `workbench report --quarter {Quarter.parse(quarter)}`)"
         )
     return _read_parquet(path)
 

@@ -48,14 +48,40 @@ LEVEL_IDS = {"territory": "territory", "rep": "rep_id", "region": "region", "com
 
 # The KPI columns of every level's table, in display order (docs/kpis.md has the formulas).
 METRICS = (
-    "revenue_usd", "growth_qoq", "growth_yoy", "quota_usd", "attainment", "pipeline_start_usd",
-    "coverage", "pipeline_end_usd", "won_n", "lost_n", "win_rate", "win_rate_value",
-    "avg_deal_usd", "cycle_days", "accounts_n", "reps_n", "accounts_per_rep",
-    "worked_opportunities_n", "customers_n", "new_customers_n", "churned_customers_n",
-    "logo_retention", "churn_rate", "grr", "nrr", "revenue_ttm_usd", "top20_share",
-    "potential_usd", "penetration", "market_usd", "market_share", "competitor_presence",
+    "revenue_usd",
+    "growth_qoq",
+    "growth_yoy",
+    "quota_usd",
+    "attainment",
+    "pipeline_start_usd",
+    "coverage",
+    "pipeline_end_usd",
+    "won_n",
+    "lost_n",
+    "win_rate",
+    "win_rate_value",
+    "avg_deal_usd",
+    "cycle_days",
+    "accounts_n",
+    "reps_n",
+    "accounts_per_rep",
+    "worked_opportunities_n",
+    "customers_n",
+    "new_customers_n",
+    "churned_customers_n",
+    "logo_retention",
+    "churn_rate",
+    "grr",
+    "nrr",
+    "revenue_ttm_usd",
+    "top20_share",
+    "potential_usd",
+    "penetration",
+    "market_usd",
+    "market_share",
+    "competitor_presence",
     "share_index",
-)  # fmt: skip
+)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -135,25 +161,37 @@ def load_kpi_inputs(processed: str | Path, *, quarter: Quarter | str) -> KpiInpu
         try:
             opt[name] = load(name, processed)
         except FileNotFoundError:
-            notes.append(f"no {name} table: " + ("attainment and coverage are empty."
-                         if name == "quotas" else "share index is empty."))
+            notes.append(
+                f"no {name} table: "
+                + (
+                    "attainment and coverage are empty."
+                    if name == "quotas"
+                    else "share index is empty."
+                )
+            )
     for stage, key in (("potential_accounts", "account_id"), ("potential_units", "unit_id")):
         what = "penetration" if key == "account_id" else "market share"
         try:
             frame = load_stage(processed, stage, q)
         except FileNotFoundError:
-            notes.append(f"{stage}_{q} not found: {what} is empty; run "
-                         f"notebooks/01_market_potential.ipynb for {q} first.")
+            notes.append(
+                f"{stage}_{q} not found: {what} is empty; run "
+                f"notebooks/01_market_potential.ipynb for {q} first."
+            )
             continue
         if {key, "potential_usd"} <= set(frame.columns):
             opt[stage] = frame
         else:
             notes.append(f"{stage}_{q} has no {key} and potential_usd columns: {what} is empty.")
     return KpiInputs(
-        accounts=load("accounts", processed), opportunities=load("opportunities", processed),
-        reps=load("reps", processed), geo_units=load("geo_units", processed),
+        accounts=load("accounts", processed),
+        opportunities=load("opportunities", processed),
+        reps=load("reps", processed),
+        geo_units=load("geo_units", processed),
         quotas=opt.pop("quotas", pd.DataFrame(columns=["quarter", "rep_id", "quota_usd"])),
-        polygons=load_geojson(processed), notes=tuple(notes), **opt,
+        polygons=load_geojson(processed),
+        notes=tuple(notes),
+        **opt,
     )
 
 
@@ -169,12 +207,16 @@ def territory_of(accounts: pd.DataFrame) -> pd.Series:
     {'A1': 'R1', 'A2': 'unassigned'}
     """
     owner = accounts["owner_rep_id"].astype("object").where(accounts["owner_rep_id"].notna())
-    return pd.Series(owner.fillna(UNASSIGNED).to_numpy(), index=accounts["account_id"].to_numpy(),
-                     name="territory").rename_axis("account_id")
+    return pd.Series(
+        owner.fillna(UNASSIGNED).to_numpy(),
+        index=accounts["account_id"].to_numpy(),
+        name="territory",
+    ).rename_axis("account_id")
 
 
-def assign_regions(reps: pd.DataFrame, geo_units: pd.DataFrame | None, *,
-                   metro_km: float = 0.0) -> pd.Series:
+def assign_regions(
+    reps: pd.DataFrame, geo_units: pd.DataFrame | None, *, metro_km: float = 0.0
+) -> pd.Series:
     """Each rep's region from their home.
 
     By default (``metro_km`` 0) one region definition serves notebooks 01 and 04: a rep's
@@ -203,15 +245,18 @@ def assign_regions(reps: pd.DataFrame, geo_units: pd.DataFrame | None, *,
         from .potential import assign_regions as unit_regions
 
         units = geo_units.reset_index(drop=True)
-        km = haversine_km(reps["home_lat"].to_numpy(float)[:, None],
-                          reps["home_lon"].to_numpy(float)[:, None],
-                          units["lat"].to_numpy(float)[None, :],
-                          units["lon"].to_numpy(float)[None, :])
+        km = haversine_km(
+            reps["home_lat"].to_numpy(float)[:, None],
+            reps["home_lon"].to_numpy(float)[:, None],
+            units["lat"].to_numpy(float)[None, :],
+            units["lon"].to_numpy(float)[None, :],
+        )
         home = unit_regions(units).astype(str).to_numpy()[np.nanargmin(km, axis=1)]
         return pd.Series(home, index=ids, name="region").rename_axis("rep_id")
     core = geo_units.loc[geo_units["population"].idxmax()]
-    km = haversine_km(reps["home_lat"].to_numpy(float), reps["home_lon"].to_numpy(float),
-             core["lat"], core["lon"])
+    km = haversine_km(
+        reps["home_lat"].to_numpy(float), reps["home_lon"].to_numpy(float), core["lat"], core["lon"]
+    )
     name = str(core.get("unit_name", "core"))
     if "home_city" in reps and np.nanmin(km) <= metro_km:
         name = str(reps["home_city"].iloc[int(np.nanargmin(km))])
@@ -251,19 +296,31 @@ def _deal_sums(opps: pd.DataFrame, group: pd.Series, quarters: Sequence[Quarter]
     still_open = np.isnat(closed)
     worked = (created[:, None] < nexts) & (still_open[:, None] | (closed[:, None] >= starts))
     i, j = np.nonzero(worked)
-    c, x, open_i, amount = created[i], closed[i], still_open[i], opps["amount_usd"].to_numpy(float)[i]
+    c, x, open_i, amount = (
+        created[i],
+        closed[i],
+        still_open[i],
+        opps["amount_usd"].to_numpy(float)[i],
+    )
     closed_in = ~open_i & (x >= starts[j]) & (x < nexts[j])
     w = closed_in & opps["stage"].eq("won").to_numpy()[i]
     lo = closed_in & opps["stage"].eq("lost").to_numpy()[i]
-    f = pd.DataFrame({
-        "group": group.to_numpy()[i], "quarter": np.array([str(q) for q in quarters])[j],
-        "revenue_usd": np.where(w, amount, 0.0), "won_n": w.astype(int),
-        "lost_usd": np.where(lo, amount, 0.0), "lost_n": lo.astype(int),
-        "cycle_days_sum": np.where(w, days[i], 0.0),
-        "pipeline_start_usd": np.where(c < starts[j], amount, 0.0),  # and not closed before
-        "pipeline_end_usd": np.where(open_i | (x >= nexts[j]), amount, 0.0),  # created before end
-        "worked_opportunities_n": 1,
-    })  # fmt: skip
+    f = pd.DataFrame(
+        {
+            "group": group.to_numpy()[i],
+            "quarter": np.array([str(q) for q in quarters])[j],
+            "revenue_usd": np.where(w, amount, 0.0),
+            "won_n": w.astype(int),
+            "lost_usd": np.where(lo, amount, 0.0),
+            "lost_n": lo.astype(int),
+            "cycle_days_sum": np.where(w, days[i], 0.0),
+            "pipeline_start_usd": np.where(c < starts[j], amount, 0.0),  # and not closed before
+            "pipeline_end_usd": np.where(
+                open_i | (x >= nexts[j]), amount, 0.0
+            ),  # created before end
+            "worked_opportunities_n": 1,
+        }
+    )
     return f.groupby(["group", "quarter"]).sum()
 
 
@@ -279,8 +336,13 @@ def _top_share(ttm: pd.DataFrame, account_group: pd.Series) -> pd.DataFrame:
     return (top.groupby([long["group"], long["quarter"]]).sum() / by.sum()).unstack("quarter")
 
 
-def _book_sums(opps: pd.DataFrame, account_group: pd.Series, groups: Sequence[str],
-               quarters: Sequence[Quarter], start: Quarter) -> pd.DataFrame:
+def _book_sums(
+    opps: pd.DataFrame,
+    account_group: pd.Series,
+    groups: Sequence[str],
+    quarters: Sequence[Quarter],
+    start: Quarter,
+) -> pd.DataFrame:
     """Customer counts and retention sums per (group, quarter), from trailing-4-quarter revenue.
 
     ``ttm(a, q)`` = won revenue of account a closed in quarters q-3..q; a is a customer at the end
@@ -290,8 +352,9 @@ def _book_sums(opps: pd.DataFrame, account_group: pd.Series, groups: Sequence[st
     lo, hi = quarters[0] - (2 * ACTIVE_QUARTERS - 1), quarters[-1]
     cols = [str(lo + k) for k in range(hi.index - lo.index + 1)]
     won = opps[opps["stage"].eq("won") & opps["close_date"].notna()]
-    rev = (won.assign(q=won["close_date"].dt.to_period("Q").astype(str))
-           .pivot_table(index="account_id", columns="q", values="amount_usd", aggfunc="sum"))
+    rev = won.assign(q=won["close_date"].dt.to_period("Q").astype(str)).pivot_table(
+        index="account_id", columns="q", values="amount_usd", aggfunc="sum"
+    )
     rev = rev.reindex(index=account_group.index, columns=cols).fillna(0.0)
     ttm = rev.T.rolling(ACTIVE_QUARTERS).sum().T
     names = [str(q) for q in quarters]
@@ -302,17 +365,28 @@ def _book_sums(opps: pd.DataFrame, account_group: pd.Series, groups: Sequence[st
     t0, t1, t4 = back(0), back(1), back(ACTIVE_QUARTERS)
     a0, a1, a4 = t0 > 0, t1 > 0, t4 > 0
     wide = {
-        "revenue_ttm_usd": t0, "customers_n": a0, "new_customers_n": a0 & ~a1,
-        "churned_customers_n": a1 & ~a0, "base_customers_n": a4, "retained_customers_n": a4 & a0,
-        "base_usd": t4.where(a4, 0.0), "grr_usd": np.minimum(t0, t4).where(a4, 0.0),
+        "revenue_ttm_usd": t0,
+        "customers_n": a0,
+        "new_customers_n": a0 & ~a1,
+        "churned_customers_n": a1 & ~a0,
+        "base_customers_n": a4,
+        "retained_customers_n": a4 & a0,
+        "base_usd": t4.where(a4, 0.0),
+        "grr_usd": np.minimum(t0, t4).where(a4, 0.0),
         "nrr_usd": t0.where(a4, 0.0),
-    }  # fmt: skip
-    sums = {k: v.astype(float).groupby(account_group).sum().reindex(groups, fill_value=0.0)
-            for k, v in wide.items()}
+    }
+    sums = {
+        k: v.astype(float).groupby(account_group).sum().reindex(groups, fill_value=0.0)
+        for k, v in wide.items()
+    }
     sums["top20_share"] = _top_share(t0, account_group).reindex(index=groups, columns=names)
-    reach = {"new_customers_n": ACTIVE_QUARTERS, "churned_customers_n": ACTIVE_QUARTERS} | {
-        k: 2 * ACTIVE_QUARTERS - 1 for k in ("base_customers_n", "retained_customers_n",
-                                             "base_usd", "grr_usd", "nrr_usd")}
+    reach = {
+        "new_customers_n": ACTIVE_QUARTERS,
+        "churned_customers_n": ACTIVE_QUARTERS,
+    } | dict.fromkeys(
+        ("base_customers_n", "retained_customers_n", "base_usd", "grr_usd", "nrr_usd"),
+        2 * ACTIVE_QUARTERS - 1,
+    )
     for name, frame in sums.items():  # windows reaching before the data are unknown
         early = [str(q) for q in quarters if q - reach.get(name, ACTIVE_QUARTERS - 1) < start]
         frame.loc[:, early] = np.nan
@@ -332,8 +406,12 @@ def _territory_book(inputs: KpiInputs, acc_terr: pd.Series) -> pd.DataFrame:
     unit = acc["unit_id"].astype(str) if "unit_id" in acc else None
     if unit is None and inputs.geo_units is not None:  # nearest unit centroid
         g = inputs.geo_units
-        d = haversine_km(acc["lat"].to_numpy()[:, None], acc["lon"].to_numpy()[:, None],
-                g["lat"].to_numpy()[None, :], g["lon"].to_numpy()[None, :])
+        d = haversine_km(
+            acc["lat"].to_numpy()[:, None],
+            acc["lon"].to_numpy()[:, None],
+            g["lat"].to_numpy()[None, :],
+            g["lon"].to_numpy()[None, :],
+        )
         unit = pd.Series(g["unit_id"].astype(str).to_numpy()[d.argmin(1)], index=acc.index)
     if unit is not None and inputs.potential_units is not None:
         market = inputs.potential_units.assign(unit_id=lambda u: u["unit_id"].astype(str))
@@ -377,8 +455,9 @@ def _ratios(f: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def kpi_table(inputs: KpiInputs, *, level: str, quarters: Sequence[Quarter | str],
-              metro_km: float = 0.0) -> pd.DataFrame:
+def kpi_table(
+    inputs: KpiInputs, *, level: str, quarters: Sequence[Quarter | str], metro_km: float = 0.0
+) -> pd.DataFrame:
     """Every KPI per group of ``level`` and quarter (see ``docs/kpis.md`` for formulas).
 
     Parameters
@@ -434,8 +513,9 @@ def kpi_table(inputs: KpiInputs, *, level: str, quarters: Sequence[Quarter | str
     elif level == "rep":
         owned = [t for t in terrs if t != UNASSIGNED]
         terr_group, deal_group = pd.Series(owned, index=owned), opps["rep_id"]
-        groups = sorted(set(inputs.reps["rep_id"]) | set(opps["rep_id"].dropna())
-                        | set(inputs.quotas["rep_id"]))
+        groups = sorted(
+            set(inputs.reps["rep_id"]) | set(opps["rep_id"].dropna()) | set(inputs.quotas["rep_id"])
+        )
         quota_group = pd.Series(groups, index=groups)
     elif level == "region":
         terr_group, deal_group = terr_region, opp_terr.map(terr_region)
@@ -449,33 +529,52 @@ def kpi_table(inputs: KpiInputs, *, level: str, quarters: Sequence[Quarter | str
     # revenue from four quarters before the first one, for growth; unknown before the data starts
     span = [Quarter.from_index(i) for i in range(qs[0].index - ACTIVE_QUARTERS, qs[-1].index + 1)]
     deals = _deal_sums(opps, deal_group, span)
-    rev = deals["revenue_usd"].unstack("quarter").reindex(index=groups, columns=[str(q) for q in span])
+    rev = (
+        deals["revenue_usd"]
+        .unstack("quarter")
+        .reindex(index=groups, columns=[str(q) for q in span])
+    )
     rev = rev.fillna(0.0)
     rev.loc[:, [str(q) for q in span if q < start]] = np.nan
-    growth = pd.DataFrame({
-        "growth_qoq": _div(rev, rev.shift(1, axis=1)).stack(future_stack=True) - 1,
-        "growth_yoy": _div(rev, rev.shift(ACTIVE_QUARTERS, axis=1)).stack(future_stack=True) - 1,
-    }).rename_axis(["group", "quarter"])
+    growth = pd.DataFrame(
+        {
+            "growth_qoq": _div(rev, rev.shift(1, axis=1)).stack(future_stack=True) - 1,
+            "growth_yoy": _div(rev, rev.shift(ACTIVE_QUARTERS, axis=1)).stack(future_stack=True)
+            - 1,
+        }
+    ).rename_axis(["group", "quarter"])
     book = _book_sums(opps, acc_terr.map(terr_group), groups, qs, start)
     static = static.reindex(terrs).assign(reps_n=reps_n)
     static = static.groupby(terr_group.reindex(terrs)).sum(min_count=1).reindex(groups)
     static["accounts_n"] = static["accounts_n"].fillna(0.0)
     static["reps_n"] = 1.0 if level == "rep" else static["reps_n"].fillna(0.0)
-    quota = (inputs.quotas.assign(group=inputs.quotas["rep_id"].map(quota_group),
-                                  quarter=inputs.quotas["quarter"].astype(str))
-             .groupby(["group", "quarter"])["quota_usd"].sum(min_count=1))
-    f = (deals.reindex(index, fill_value=0).join(growth).join(book)
-         .join(static, on="group").assign(quota_usd=quota.reindex(index)))
+    quota = (
+        inputs.quotas.assign(
+            group=inputs.quotas["rep_id"].map(quota_group),
+            quarter=inputs.quotas["quarter"].astype(str),
+        )
+        .groupby(["group", "quarter"])["quota_usd"]
+        .sum(min_count=1)
+    )
+    f = (
+        deals.reindex(index, fill_value=0)
+        .join(growth)
+        .join(book)
+        .join(static, on="group")
+        .assign(quota_usd=quota.reindex(index))
+    )
     f = _ratios(f).reset_index()
     if level == "rep":  # a rep appears while they had a quota, a deal or a book
-        busy = f["quota_usd"].notna() | (f[["won_n", "lost_n", "worked_opportunities_n",
-                                            "accounts_n"]].sum(axis=1) > 0)
+        busy = f["quota_usd"].notna() | (
+            f[["won_n", "lost_n", "worked_opportunities_n", "accounts_n"]].sum(axis=1) > 0
+        )
         f = f[busy]
     return _label(f, level, inputs.reps, rep_region, terr_region)
 
 
-def _label(f: pd.DataFrame, level: str, reps: pd.DataFrame, rep_region: pd.Series,
-           terr_region: pd.Series) -> pd.DataFrame:
+def _label(
+    f: pd.DataFrame, level: str, reps: pd.DataFrame, rep_region: pd.Series, terr_region: pd.Series
+) -> pd.DataFrame:
     """Id and name columns first, then quarter and the KPI columns; counts as nullable ints."""
     f = f.rename(columns={"group": LEVEL_IDS[level]})
     names = reps.set_index("rep_id")["rep_name"] if "rep_name" in reps else pd.Series(dtype=str)
@@ -492,7 +591,7 @@ def _label(f: pd.DataFrame, level: str, reps: pd.DataFrame, rep_region: pd.Serie
         ids = ["rep_id", "rep_name", "region", "active"]
     else:
         ids = [LEVEL_IDS[level]]
-    out = f[ids + ["quarter", *METRICS]].copy()
+    out = f[[*ids, "quarter", *METRICS]].copy()
     for c in [c for c in METRICS if c.endswith("_n")]:
         out[c] = out[c].round().astype("Int64")
     return out.sort_values(["quarter", ids[0]]).reset_index(drop=True)
@@ -561,7 +660,7 @@ def quota_fairness(territories: pd.DataFrame, *, min_rho: float = FAIRNESS_RHO) 
     ...     "win_rate_value": [0.5, 0.3, 0.4, 0.6, 0.2]})
     >>> quota_fairness(t).verdict.split(":")[0]
     'Attainment tracks territory potential (Spearman ρ = +1.00, n = 5) more than performance (win rate ρ = -0.30)'
-    """
+    """  # noqa: E501 - doctest output / CSV text cannot wrap
     t = territories[territories["attainment"].notna()]
     rows = []
     for col, (role, label) in _FAIRNESS_FACTORS.items():
@@ -571,12 +670,26 @@ def quota_fairness(territories: pd.DataFrame, *, min_rho: float = FAIRNESS_RHO) 
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 rho, p = stats.spearmanr(pair["attainment"], pair[col])
-        rows.append({"factor": col, "role": role, "meaning": label, "n": len(pair),
-                     "spearman_rho": float(rho), "p_value": float(p)})
+        rows.append(
+            {
+                "factor": col,
+                "role": role,
+                "meaning": label,
+                "n": len(pair),
+                "spearman_rho": float(rho),
+                "p_value": float(p),
+            }
+        )
     table = pd.DataFrame(rows).set_index("factor")
     g = gini(t["attainment"])
-    spread = (f"Gini of attainment {g:.2f} (0 = everyone equal; from {t['attainment'].min():.0%}"
-              f" to {t['attainment'].max():.0%} over {len(t)} territories).") if len(t) else ""
+    spread = (
+        (
+            f"Gini of attainment {g:.2f} (0 = everyone equal; from {t['attainment'].min():.0%}"
+            f" to {t['attainment'].max():.0%} over {len(t)} territories)."
+        )
+        if len(t)
+        else ""
+    )
     structure = table[(table["role"] == "structure") & table["spearman_rho"].notna()]
     perf = table.loc["win_rate_value", "spearman_rho"]
     if len(t) < 4:
@@ -589,15 +702,19 @@ def quota_fairness(territories: pd.DataFrame, *, min_rho: float = FAIRNESS_RHO) 
         perf_text = "n/a" if np.isnan(perf) else f"{perf:+.2f}"
         if abs(rho) >= min_rho and (np.isnan(perf) or abs(rho) > abs(perf)):
             who = "larger" if rho > 0 else "smaller"
-            verdict = (f"Attainment tracks {structure.loc[top, 'meaning']} (Spearman ρ = {rho:+.2f},"
-                       f" n = {len(t)}) more than performance (win rate ρ = {perf_text}): the "
-                       f"territories, not the reps, decide who wins — {who} territories beat "
-                       "their quota. Rebalance (notebook 03) or set quotas in proportion to "
-                       "potential.")
+            verdict = (
+                f"Attainment tracks {structure.loc[top, 'meaning']} (Spearman ρ = {rho:+.2f},"
+                f" n = {len(t)}) more than performance (win rate ρ = {perf_text}): the "
+                f"territories, not the reps, decide who wins — {who} territories beat "
+                "their quota. Rebalance (notebook 03) or set quotas in proportion to "
+                "potential."
+            )
         else:
-            verdict = (f"Attainment does not track territory size or potential (largest |ρ| = "
-                       f"{abs(rho):.2f} < {min_rho:.2f}; win rate ρ = {perf_text}): differences "
-                       "in attainment look like performance, not territory.")
+            verdict = (
+                f"Attainment does not track territory size or potential (largest |ρ| = "
+                f"{abs(rho):.2f} < {min_rho:.2f}; win rate ρ = {perf_text}): differences "
+                "in attainment look like performance, not territory."
+            )
     if len(t) >= 4 and table.loc["potential_usd", "n"] == 0:
         verdict += " Potential is not available, so only size was tested."
     return Finding(f"{verdict} {spread}".strip(), table)
@@ -611,8 +728,9 @@ _CHECKS = (  # column, threshold field, format, plain words
 )
 
 
-def flag_kpis(territories: pd.DataFrame, reps: pd.DataFrame, *,
-              thresholds: Thresholds = Thresholds()) -> pd.DataFrame:
+def flag_kpis(
+    territories: pd.DataFrame, reps: pd.DataFrame, *, thresholds: Thresholds = Thresholds()
+) -> pd.DataFrame:
     """Territories and reps below a threshold, with the reasons and the metrics behind them.
 
     A check fails when the metric is known and below its threshold (an empty metric — no quota,
@@ -643,38 +761,63 @@ def flag_kpis(territories: pd.DataFrame, reps: pd.DataFrame, *,
     >>> flag_kpis(t, t.iloc[:0].rename(columns={"territory": "rep_id"}))["reasons"].tolist()
     ['attainment 60% < 80% (missed quota)']
     """
-    explain = ["attainment", "coverage", "logo_retention", "win_rate", "revenue_usd",
-               "quota_usd", "pipeline_start_usd", "avg_deal_usd", "penetration"]
+    explain = [
+        "attainment",
+        "coverage",
+        "logo_retention",
+        "win_rate",
+        "revenue_usd",
+        "quota_usd",
+        "pipeline_start_usd",
+        "avg_deal_usd",
+        "penetration",
+    ]
     rows, seen = [], {}
     for level, frame, idcol in (("territory", territories, "territory"), ("rep", reps, "rep_id")):
         for rec in frame.to_dict("records"):
-            failed = [(col, rec[col], getattr(thresholds, field), fmt, words)
-                      for col, field, fmt, words in _CHECKS
-                      if pd.notna(rec.get(col)) and rec[col] < getattr(thresholds, field)]
+            failed = [
+                (col, rec[col], getattr(thresholds, field), fmt, words)
+                for col, field, fmt, words in _CHECKS
+                if pd.notna(rec.get(col)) and rec[col] < getattr(thresholds, field)
+            ]
             if not failed or rec[idcol] == UNASSIGNED:  # no one to act on unassigned accounts
                 continue
             key = (rec[idcol], tuple(c for c, *_ in failed))
             if key in seen:  # the rep failed exactly what their territory failed: one row
                 seen[key]["level"] = "territory & rep"
                 continue
-            rows.append(seen.setdefault(key, {
-                "level": level, "id": rec[idcol], "rep_name": rec.get("rep_name"),
-                "region": rec.get("region"), "failed_n": len(failed),
-                "shortfall": sum((lim - v) / lim for _, v, lim, _, _ in failed if lim > 0),
-                "reasons": "; ".join(f"{c} {fmt.format(v)} < {fmt.format(lim)} ({w})"
-                                     for c, v, lim, fmt, w in failed),
-                **{c: rec.get(c) for c in explain},
-            }))
+            rows.append(
+                seen.setdefault(
+                    key,
+                    {
+                        "level": level,
+                        "id": rec[idcol],
+                        "rep_name": rec.get("rep_name"),
+                        "region": rec.get("region"),
+                        "failed_n": len(failed),
+                        "shortfall": sum((lim - v) / lim for _, v, lim, _, _ in failed if lim > 0),
+                        "reasons": "; ".join(
+                            f"{c} {fmt.format(v)} < {fmt.format(lim)} ({w})"
+                            for c, v, lim, fmt, w in failed
+                        ),
+                        **{c: rec.get(c) for c in explain},
+                    },
+                )
+            )
     cols = ["level", "id", "rep_name", "region", "failed_n", "shortfall", "reasons", *explain]
     out = pd.DataFrame(rows, columns=cols)
-    out = out.sort_values(["failed_n", "shortfall", "id", "level"],
-                          ascending=[False, False, True, False]).reset_index(drop=True)
+    out = out.sort_values(
+        ["failed_n", "shortfall", "id", "level"], ascending=[False, False, True, False]
+    ).reset_index(drop=True)
     out.insert(0, "rank", range(1, len(out) + 1))
-    return out.astype({c: "float64" for c in explain})
+    return out.astype(dict.fromkeys(explain, "float64"))
 
 
-_BALANCE = {"accounts_n": "accounts", "potential_usd": "potential",
-            "worked_opportunities_n": "workload (deals worked)"}
+_BALANCE = {
+    "accounts_n": "accounts",
+    "potential_usd": "potential",
+    "worked_opportunities_n": "workload (deals worked)",
+}
 
 
 def balance_review(territories: pd.DataFrame, *, tolerance: float = 0.25) -> Finding:
@@ -706,15 +849,19 @@ def balance_review(territories: pd.DataFrame, *, tolerance: float = 0.25) -> Fin
     if table.empty:
         verdict = "No territory to review."
     elif out.empty:
-        verdict = (f"All {len(table)} territories lie within ±{tolerance:.0%} of the mean on "
-                   f"{', '.join(_BALANCE[d[:-4]] for d in devs)}: no redesign needed for balance.")
+        verdict = (
+            f"All {len(table)} territories lie within ±{tolerance:.0%} of the mean on "
+            f"{', '.join(_BALANCE[d[:-4]] for d in devs)}: no redesign needed for balance."
+        )
     else:
         worst = table["max_abs_dev"].idxmax()
         col = table.loc[worst, devs].abs().astype(float).idxmax()
-        verdict = (f"{len(out)} of {len(table)} territories lie outside ±{tolerance:.0%} of the "
-                   f"mean (largest: {worst} {_BALANCE[col[:-4]]} "
-                   f"{table.loc[worst, col]:+.0%}): the alignment is unbalanced, so a redesign "
-                   "(notebook 03) is warranted.")
+        verdict = (
+            f"{len(out)} of {len(table)} territories lie outside ±{tolerance:.0%} of the "
+            f"mean (largest: {worst} {_BALANCE[col[:-4]]} "
+            f"{table.loc[worst, col]:+.0%}): the alignment is unbalanced, so a redesign "
+            "(notebook 03) is warranted."
+        )
     return Finding(verdict, table)
 
 
@@ -723,18 +870,27 @@ def balance_review(territories: pd.DataFrame, *, tolerance: float = 0.25) -> Fin
 
 
 _SUMMARY = (  # label, column, format
-    ("Revenue (won, by close date)", "revenue_usd", "usd"), ("Growth QoQ", "growth_qoq", "pct"),
-    ("Growth YoY", "growth_yoy", "pct"), ("Quota", "quota_usd", "usd"),
-    ("Attainment", "attainment", "pct"), ("Pipeline coverage (start)", "coverage", "x"),
-    ("Win rate (count)", "win_rate", "pct"), ("Win rate (value)", "win_rate_value", "pct"),
-    ("Average deal", "avg_deal_usd", "usd"), ("Sales cycle (days)", "cycle_days", "num"),
-    ("Customers", "customers_n", "num"), ("New customers", "new_customers_n", "num"),
+    ("Revenue (won, by close date)", "revenue_usd", "usd"),
+    ("Growth QoQ", "growth_qoq", "pct"),
+    ("Growth YoY", "growth_yoy", "pct"),
+    ("Quota", "quota_usd", "usd"),
+    ("Attainment", "attainment", "pct"),
+    ("Pipeline coverage (start)", "coverage", "x"),
+    ("Win rate (count)", "win_rate", "pct"),
+    ("Win rate (value)", "win_rate_value", "pct"),
+    ("Average deal", "avg_deal_usd", "usd"),
+    ("Sales cycle (days)", "cycle_days", "num"),
+    ("Customers", "customers_n", "num"),
+    ("New customers", "new_customers_n", "num"),
     ("Churned customers", "churned_customers_n", "num"),
-    ("Logo retention (YoY)", "logo_retention", "pct"), ("Gross revenue retention", "grr", "pct"),
-    ("Net revenue retention", "nrr", "pct"), ("Penetration (TTM ÷ potential)", "penetration", "pct"),
-    ("Market share", "market_share", "pct"), ("Accounts per rep", "accounts_per_rep", "num"),
+    ("Logo retention (YoY)", "logo_retention", "pct"),
+    ("Gross revenue retention", "grr", "pct"),
+    ("Net revenue retention", "nrr", "pct"),
+    ("Penetration (TTM ÷ potential)", "penetration", "pct"),
+    ("Market share", "market_share", "pct"),
+    ("Accounts per rep", "accounts_per_rep", "num"),
     ("Top-20% customers' share", "top20_share", "pct"),
-)  # fmt: skip
+)
 
 
 def _fmt(value: object, kind: str) -> str:
@@ -788,22 +944,26 @@ class KpiReview:
         """Headline KPIs of the quarter (formatted text): company and each region."""
         cols = {COMPANY: self.company.iloc[0]} if len(self.company) else {}
         cols |= {r["region"]: r for _, r in self.regions.iterrows()}
-        return pd.DataFrame({name: [_fmt(row[c], k) for _, c, k in _SUMMARY]
-                             for name, row in cols.items()},
-                            index=pd.Index([lab for lab, _, _ in _SUMMARY], name=self.quarter))
+        return pd.DataFrame(
+            {name: [_fmt(row[c], k) for _, c, k in _SUMMARY] for name, row in cols.items()},
+            index=pd.Index([lab for lab, _, _ in _SUMMARY], name=self.quarter),
+        )
 
     def to_frame(self) -> pd.DataFrame:
         """All levels for the quarter, stacked: ``level``, ``id`` and every KPI column."""
-        parts = [self.at(lv).rename(columns={LEVEL_IDS[lv]: "id"}).assign(level=lv)
-                 for lv in LEVEL_IDS]
+        parts = [
+            self.at(lv).rename(columns={LEVEL_IDS[lv]: "id"}).assign(level=lv) for lv in LEVEL_IDS
+        ]
         return pd.concat(parts, ignore_index=True)[["level", "id", "quarter", *METRICS]]
 
     def headline(self) -> str:
         c = self.company.iloc[0]
-        return (f"KPI review {self.quarter}: revenue {_fmt(c['revenue_usd'], 'usd')} "
-                f"({_fmt(c['attainment'], 'pct')} of quota, YoY {_fmt(c['growth_yoy'], 'pct')}); "
-                f"{len(self.flags)} flag(s); Gini of territory attainment "
-                f"{self.gini_attainment:.2f}.")
+        return (
+            f"KPI review {self.quarter}: revenue {_fmt(c['revenue_usd'], 'usd')} "
+            f"({_fmt(c['attainment'], 'pct')} of quota, YoY {_fmt(c['growth_yoy'], 'pct')}); "
+            f"{len(self.flags)} flag(s); Gini of territory attainment "
+            f"{self.gini_attainment:.2f}."
+        )
 
     def __repr__(self) -> str:
         lines = [self.headline(), self.fairness.verdict, self.balance.verdict, *self.notes]
@@ -816,8 +976,14 @@ class KpiReview:
         return "".join(paras) + self.summary().to_html()
 
 
-def review_kpis(inputs: KpiInputs, *, quarter: Quarter | str, trailing_quarters: int = 8,
-                thresholds: Thresholds = Thresholds(), metro_km: float = 0.0) -> KpiReview:
+def review_kpis(
+    inputs: KpiInputs,
+    *,
+    quarter: Quarter | str,
+    trailing_quarters: int = 8,
+    thresholds: Thresholds = Thresholds(),
+    metro_km: float = 0.0,
+) -> KpiReview:
     """The quarter's KPI review: KPI tables per level with a trailing trend, flags, fairness, balance.
 
     Parameters
@@ -851,23 +1017,28 @@ def review_kpis(inputs: KpiInputs, *, quarter: Quarter | str, trailing_quarters:
     ([0.8, 0.9], 0)
     >>> review.headline()
     'KPI review 2026Q3: revenue $1.3k (87% of quota, YoY –); 0 flag(s); Gini of territory attainment 0.03.'
-    """
+    """  # noqa: E501 - doctest output / CSV text cannot wrap
     q = Quarter.parse(quarter)
     first = history_start(inputs.opportunities)
     dates = pd.concat([inputs.opportunities["close_date"], inputs.opportunities["created_date"]])
     last = Quarter.from_date(dates.max().date())
     if not first <= q <= last:
-        raise ValueError(f"quarter {q} is outside the data (closed deals from {first}, "
-                         f"activity to {last})")
+        raise ValueError(
+            f"quarter {q} is outside the data (closed deals from {first}, activity to {last})"
+        )
     quarters = [p for p in q.range_back(trailing_quarters) if p >= first]
     notes = list(inputs.notes)
     if len(quarters) < trailing_quarters:
         notes.append(f"the trend starts at {first}, the first quarter with closed deals.")
-    trend = {lv: kpi_table(inputs, level=lv, quarters=quarters, metro_km=metro_km)
-             for lv in LEVEL_IDS}
+    trend = {
+        lv: kpi_table(inputs, level=lv, quarters=quarters, metro_km=metro_km) for lv in LEVEL_IDS
+    }
     at = {lv: f[f["quarter"] == str(q)] for lv, f in trend.items()}
     return KpiReview(
-        quarter=str(q), trend=trend, thresholds=thresholds, notes=tuple(notes),
+        quarter=str(q),
+        trend=trend,
+        thresholds=thresholds,
+        notes=tuple(notes),
         flags=flag_kpis(at["territory"], at["rep"], thresholds=thresholds),
         fairness=quota_fairness(at["territory"]),
         balance=balance_review(at["territory"], tolerance=thresholds.max_balance_deviation),
@@ -875,12 +1046,21 @@ def review_kpis(inputs: KpiInputs, *, quarter: Quarter | str, trailing_quarters:
 
 
 def save_kpi_outputs(review: KpiReview, processed: str | Path) -> pd.DataFrame:
-    """Write ``kpi_territory``, ``kpi_rep`` and ``kpi_flags`` for the quarter; list what was written."""
-    frames = {"kpi_territory": review.territories, "kpi_rep": review.reps,
-              "kpi_flags": review.flags}
+    """Write ``kpi_territory``, ``kpi_rep`` and ``kpi_flags`` for the quarter; list what was
+    written."""
+    frames = {
+        "kpi_territory": review.territories,
+        "kpi_rep": review.reps,
+        "kpi_flags": review.flags,
+    }
     paths = {stage: save_stage(f, processed, stage, review.quarter) for stage, f in frames.items()}
-    return pd.DataFrame({"stage": list(paths), "rows": [len(f) for f in frames.values()],
-                         "file": [p.name for p in paths.values()]})
+    return pd.DataFrame(
+        {
+            "stage": list(paths),
+            "rows": [len(f) for f in frames.values()],
+            "file": [p.name for p in paths.values()],
+        }
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -900,25 +1080,39 @@ def _done(fig):
 
 
 def plot_attainment(review: KpiReview):
-    """Bars of territory attainment in the quarter, coloured by region, with 100 % and the flag line."""
+    """Bars of territory attainment in the quarter, coloured by region, with 100 % and the flag
+    line."""
     t = review.territories.dropna(subset=["attainment"]).sort_values("attainment")
     colours = _region_colours(t["region"])
     fig, ax = plt.subplots(figsize=(9, 0.35 * len(t) + 1.6))
-    labels = [f"{r.territory} {r.rep_name}" if isinstance(r.rep_name, str) else r.territory
-              for r in t.itertuples()]
+    labels = [
+        f"{r.territory} {r.rep_name}" if isinstance(r.rep_name, str) else r.territory
+        for r in t.itertuples()
+    ]
     ax.barh(labels, t["attainment"], color=[colours[r] for r in t["region"]])
     for y, r in enumerate(t.itertuples()):
         money = f"{usd(r.revenue_usd)} / {usd(r.quota_usd)}".replace("$", r"\$")  # not mathtext
         ax.text(r.attainment, y, f" {r.attainment:.0%}  {money}", va="center", fontsize=8)
     ax.axvline(1.0, color="black", lw=1)
-    ax.axvline(review.thresholds.min_attainment, color="#c44e52", ls="--", lw=1,
-               label=f"flag below {review.thresholds.min_attainment:.0%}")
+    ax.axvline(
+        review.thresholds.min_attainment,
+        color="#c44e52",
+        ls="--",
+        lw=1,
+        label=f"flag below {review.thresholds.min_attainment:.0%}",
+    )
     for region, c in colours.items():
         if region in set(t["region"]):
             ax.barh([labels[0]], [0], color=c, label=region)
     if t.empty:
-        ax.text(0.5, 0.5, "no territory has a quota this quarter", ha="center",
-                transform=ax.transAxes, color="0.4")
+        ax.text(
+            0.5,
+            0.5,
+            "no territory has a quota this quarter",
+            ha="center",
+            transform=ax.transAxes,
+            color="0.4",
+        )
     ax.xaxis.set_major_formatter(PercentFormatter(1.0))
     ax.set_xlim(0, max(1.6, t["attainment"].max() * 1.35) if len(t) else 1.6)
     ax.legend(loc="lower right", frameon=False, fontsize=8)
@@ -937,8 +1131,15 @@ def plot_trend(review: KpiReview):
     for region in rev.columns:
         ax1.bar(rev.index, rev[region], bottom=bottom, color=colours[region], label=region)
         bottom += rev[region].to_numpy()
-    ax1.plot(co["quarter"], co["quota_usd"], color="black", marker="_", ms=18, lw=0,
-             label="company quota")
+    ax1.plot(
+        co["quarter"],
+        co["quota_usd"],
+        color="black",
+        marker="_",
+        ms=18,
+        lw=0,
+        label="company quota",
+    )
     ax1.yaxis.set_major_formatter(FuncFormatter(usd))
     ax1.set_title("Won revenue by region")
     ax1.margins(y=0.08)
@@ -952,8 +1153,9 @@ def plot_trend(review: KpiReview):
     ax2.set_title("Quota attainment")
     for ax in (ax1, ax2):
         ax.tick_params(axis="x", rotation=45)
-        ax.legend(frameon=False, fontsize=8, ncol=4, loc="upper center",
-                  bbox_to_anchor=(0.5, -0.22))
+        ax.legend(
+            frameon=False, fontsize=8, ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.22)
+        )
     return _done(fig)
 
 
@@ -966,15 +1168,27 @@ def plot_fairness(review: KpiReview):
     for ax, (col, (role, label)) in zip(axes, _FAIRNESS_FACTORS.items(), strict=True):
         ax.axhline(1.0, color="black", lw=0.8, ls=":")
         if t[col].notna().sum() == 0:
-            ax.text(0.5, 0.5, f"{label}:\nnot available", ha="center", va="center",
-                    transform=ax.transAxes, color="0.4")
+            ax.text(
+                0.5,
+                0.5,
+                f"{label}:\nnot available",
+                ha="center",
+                va="center",
+                transform=ax.transAxes,
+                color="0.4",
+            )
             ax.set_title(label, fontsize=10)
             ax.set_xticks([])
             continue
         ax.scatter(t[col], t["attainment"], c=[colours[r] for r in t["region"]], s=36)
         for r in t.itertuples():
-            ax.annotate(r.territory, (getattr(r, col), r.attainment), fontsize=7,
-                        xytext=(3, 2), textcoords="offset points")
+            ax.annotate(
+                r.territory,
+                (getattr(r, col), r.attainment),
+                fontsize=7,
+                xytext=(3, 2),
+                textcoords="offset points",
+            )
         rho = table.loc[col, "spearman_rho"]
         ax.set_title(f"{label}\nρ = {rho:+.2f} ({role})", fontsize=10)
         if col.endswith("_usd"):
@@ -983,17 +1197,20 @@ def plot_fairness(review: KpiReview):
             ax.xaxis.set_major_formatter(PercentFormatter(1.0))
     axes[0].yaxis.set_major_formatter(PercentFormatter(1.0))
     axes[0].set_ylabel("attainment")
-    fig.suptitle(f"Quota fairness, {review.quarter}: does attainment follow the territory?",
-                 fontsize=11)
+    fig.suptitle(
+        f"Quota fairness, {review.quarter}: does attainment follow the territory?", fontsize=11
+    )
     return _done(fig)
 
 
 def plot_balance(review: KpiReview):
-    """Deviation from the mean territory on accounts, potential and workload (bars, ±tolerance band)."""
+    """Deviation from the mean territory on accounts, potential and workload (bars, ±tolerance
+    band)."""
     table, tol = review.balance.table, review.thresholds.max_balance_deviation
     devs = [f"{c}_dev" for c in _BALANCE if f"{c}_dev" in table]
-    fig, axes = plt.subplots(1, len(devs), figsize=(4 * len(devs), 0.3 * len(table) + 1.6),
-                             sharey=True, squeeze=False)
+    fig, axes = plt.subplots(
+        1, len(devs), figsize=(4 * len(devs), 0.3 * len(table) + 1.6), sharey=True, squeeze=False
+    )
     for ax, col in zip(axes[0], devs, strict=True):
         x = table[col].astype(float)
         ax.axvspan(-tol, tol, color="#5a9e6f", alpha=0.15, lw=0)
@@ -1023,17 +1240,23 @@ def plot_kpi_map(review: KpiReview, inputs: KpiInputs):
         major = acc.groupby("unit_id")["territory"].agg(lambda s: s.value_counts().index[0])
         shade = polys.assign(attainment=polys["unit_id"].map(major).map(terr))
         shade.plot(ax=ax, color="#dddddd", edgecolor="white", linewidth=0.3)
-        shade.dropna(subset=["attainment"]).plot(ax=ax, column="attainment", cmap="RdYlGn",
-                                                 norm=norm, edgecolor="white", linewidth=0.3)
+        shade.dropna(subset=["attainment"]).plot(
+            ax=ax, column="attainment", cmap="RdYlGn", norm=norm, edgecolor="white", linewidth=0.3
+        )
     else:
         ax.scatter(acc["lon"], acc["lat"], c=acc["attainment"], cmap="RdYlGn", norm=norm, s=4)
     homes = inputs.reps[inputs.reps["rep_id"].isin(terr.index)]
     if {"home_lat", "home_lon"} <= set(homes.columns):
         ax.scatter(homes["home_lon"], homes["home_lat"], marker="^", color="black", s=30)
         for i, r in enumerate(homes.sort_values("home_lon").itertuples()):
-            ax.annotate(f"{r.rep_id} {terr[r.rep_id]:.0%}", (r.home_lon, r.home_lat), fontsize=8,
-                        xytext=(4, 3 if i % 2 else -10), textcoords="offset points",
-                        weight="bold")  # alternate above/below: metro homes sit close together
+            ax.annotate(
+                f"{r.rep_id} {terr[r.rep_id]:.0%}",
+                (r.home_lon, r.home_lat),
+                fontsize=8,
+                xytext=(4, 3 if i % 2 else -10),
+                textcoords="offset points",
+                weight="bold",
+            )  # alternate above/below: metro homes sit close together
     sm = plt.cm.ScalarMappable(cmap="RdYlGn", norm=norm)
     fig.colorbar(sm, ax=ax, shrink=0.6, format=PercentFormatter(1.0), label="territory attainment")
     ax.set_title(f"Territory attainment, {review.quarter} (▲ rep home)")

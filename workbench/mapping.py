@@ -60,8 +60,17 @@ import yaml
 from .schema import BOOL_FALSE, BOOL_TRUE, CONTRACT, Column, FileSpec
 
 __all__ = [
-    "ColumnMap", "Converted", "FileMap", "Mapping", "MappingError", "convert_column",
-    "converter", "date_like", "parse_date", "parse_mapping", "parse_number",
+    "ColumnMap",
+    "Converted",
+    "FileMap",
+    "Mapping",
+    "MappingError",
+    "convert_column",
+    "converter",
+    "date_like",
+    "parse_date",
+    "parse_mapping",
+    "parse_number",
 ]
 
 ANY = "*"
@@ -98,8 +107,7 @@ class ColumnMap:
     @property
     def converts(self) -> bool:
         """Whether cells change beyond the column's name (so originals are worth keeping)."""
-        return bool(self.values or self.date_format or self.number or self.currency
-                    or self.split)
+        return bool(self.values or self.date_format or self.number or self.currency or self.split)
 
     def label(self) -> str:
         """How problems name the column: the export's name and the contract name."""
@@ -146,8 +154,13 @@ class Mapping:
 
     def manifest(self) -> dict:
         """What ``manifest.json`` records: the mapping's text verbatim and its hash."""
-        return {"name": self.name, "origin": self.origin, "sha256": self.sha256,
-                "text": self.text, "files": {k: f.file for k, f in self.files.items()}}
+        return {
+            "name": self.name,
+            "origin": self.origin,
+            "sha256": self.sha256,
+            "text": self.text,
+            "files": {k: f.file for k, f in self.files.items()},
+        }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -187,22 +200,27 @@ def parse_mapping(text: str | bytes, *, origin: str = "mapping") -> Mapping:
     if doc is None:
         doc = {}
     if not isinstance(doc, dict):
-        raise MappingError(f"{origin}: expected a mapping of contract files, got "
-                           f"{type(doc).__name__}")
+        raise MappingError(
+            f"{origin}: expected a mapping of contract files, got {type(doc).__name__}"
+        )
     files: dict[str, FileMap] = {}
     for key, entry in doc.items():
         key = str(key)
         if key in _META_KEYS:
             continue
         if key not in CONTRACT:
-            raise MappingError(f"{origin}: unknown contract file {key!r} (contract files: "
-                               f"{', '.join(CONTRACT)}; other keys: {', '.join(_META_KEYS)})")
+            raise MappingError(
+                f"{origin}: unknown contract file {key!r} (contract files: "
+                f"{', '.join(CONTRACT)}; other keys: {', '.join(_META_KEYS)})"
+            )
         files[key] = _parse_file(CONTRACT[key], entry, f"{origin}: {key}")
     exports = [f.file for f in files.values()]
     twice = next((f for f in exports if exports.count(f) > 1), None)
     if twice is not None:
-        raise MappingError(f"{origin}: {twice!r} is the export of two contract files; each "
-                           "contract file needs its own export")
+        raise MappingError(
+            f"{origin}: {twice!r} is the export of two contract files; each "
+            "contract file needs its own export"
+        )
     return Mapping(str(doc.get("name") or origin), files, text, origin, digest)
 
 
@@ -210,8 +228,9 @@ def _parse_file(spec: FileSpec, entry: object, where: str) -> FileMap:
     if entry is None:
         entry = {}
     if not isinstance(entry, dict):
-        raise MappingError(f"{where}: expected keys {', '.join(_FILE_KEYS)}, got "
-                           f"{type(entry).__name__}")
+        raise MappingError(
+            f"{where}: expected keys {', '.join(_FILE_KEYS)}, got {type(entry).__name__}"
+        )
     _no_unknown(entry, _FILE_KEYS, where)
     file = entry.get("file", spec.filename)
     if not isinstance(file, str) or not file.strip():
@@ -221,38 +240,50 @@ def _parse_file(spec: FileSpec, entry: object, where: str) -> FileMap:
         _check_date_format(default_format, f"{where}: date_format")
     columns = entry.get("columns") or {}
     if not isinstance(columns, dict):
-        raise MappingError(f"{where}: columns must map contract columns to the export's "
-                           f"columns, got {type(columns).__name__}")
+        raise MappingError(
+            f"{where}: columns must map contract columns to the export's "
+            f"columns, got {type(columns).__name__}"
+        )
     known = {c.name: c for c in spec.columns}
     maps = []
     for target, col_entry in columns.items():
         target = str(target)
         if target not in known:
-            raise MappingError(f"{where}: unknown contract column {target!r} (columns: "
-                               f"{', '.join(known)})")
-        maps.append(_parse_column(spec, known[target], col_entry, default_format,
-                                  f"{where}: column {target}"))
+            raise MappingError(
+                f"{where}: unknown contract column {target!r} (columns: {', '.join(known)})"
+            )
+        maps.append(
+            _parse_column(
+                spec, known[target], col_entry, default_format, f"{where}: column {target}"
+            )
+        )
     return FileMap(spec.name, file.strip(), tuple(maps), default_format)
 
 
-def _parse_column(spec: FileSpec, col: Column, entry: object, default_format: str | None,
-                  where: str) -> ColumnMap:
+def _parse_column(
+    spec: FileSpec, col: Column, entry: object, default_format: str | None, where: str
+) -> ColumnMap:
     if isinstance(entry, str):
         entry = {"from": entry}
     if not isinstance(entry, dict):
-        raise MappingError(f"{where}: expected the export's column name or keys "
-                           f"{', '.join(_COLUMN_KEYS)}, got {entry!r}")
+        raise MappingError(
+            f"{where}: expected the export's column name or keys "
+            f"{', '.join(_COLUMN_KEYS)}, got {entry!r}"
+        )
     _no_unknown(entry, _COLUMN_KEYS, where)
     if ("from" in entry) == ("value" in entry):
-        raise MappingError(f"{where}: give exactly one of 'from' (the export's column) or "
-                           "'value' (a constant)")
+        raise MappingError(
+            f"{where}: give exactly one of 'from' (the export's column) or 'value' (a constant)"
+        )
     if "value" in entry:
         value = _scalar(entry["value"], where)
         _check_target(col, value, f"{where}: value")
         extra = [k for k in _CONVERSIONS if k in entry]
         if extra:
-            raise MappingError(f"{where}: {extra[0]!r} converts an export's column; a constant "
-                               "'value' is written as the contract value itself")
+            raise MappingError(
+                f"{where}: {extra[0]!r} converts an export's column; a constant "
+                "'value' is written as the contract value itself"
+            )
         return ColumnMap(col.name, value=value)
     source = entry["from"]
     if not isinstance(source, str) or not source.strip():
@@ -269,8 +300,9 @@ def _parse_column(spec: FileSpec, col: Column, entry: object, default_format: st
     date_format = entry.get("date_format")
     if date_format is not None:
         if col.kind != "date":
-            raise MappingError(f"{where}: date_format applies to date columns; {col.name} is "
-                               f"{col.expectation()}")
+            raise MappingError(
+                f"{where}: date_format applies to date columns; {col.name} is {col.expectation()}"
+            )
         _check_date_format(date_format, f"{where}: date_format")
     elif col.kind == "date":
         date_format = default_format
@@ -280,28 +312,43 @@ def _parse_column(spec: FileSpec, col: Column, entry: object, default_format: st
         if not isinstance(flags[key], bool):
             raise MappingError(f"{where}: {key} must be true or false, got {flags[key]!r}")
         if flags[key] and col.kind not in ("int", "number"):
-            raise MappingError(f"{where}: {key} applies to number columns; {col.name} is "
-                               f"{col.expectation()}")
+            raise MappingError(
+                f"{where}: {key} applies to number columns; {col.name} is {col.expectation()}"
+            )
     split = entry.get("split")
     if split is not None and (not isinstance(split, str) or not split):
         raise MappingError(f"{where}: split must be the separator text, got {split!r}")
     keep_if = _parse_keep_if(spec, col, entry.get("keep_if"), where)
-    return ColumnMap(col.name, source.strip(), None, tuple(pairs), date_format,
-                     flags["number"], flags["currency"], split, keep_if)
+    return ColumnMap(
+        col.name,
+        source.strip(),
+        None,
+        tuple(pairs),
+        date_format,
+        flags["number"],
+        flags["currency"],
+        split,
+        keep_if,
+    )
 
 
-def _parse_keep_if(spec: FileSpec, col: Column, entry: object,
-                   where: str) -> tuple[str, tuple[str, ...]] | None:
+def _parse_keep_if(
+    spec: FileSpec, col: Column, entry: object, where: str
+) -> tuple[str, tuple[str, ...]] | None:
     if entry is None:
         return None
     if not isinstance(entry, dict) or len(entry) != 1:
-        raise MappingError(f"{where}: keep_if must name one contract column and its values, "
-                           "e.g. {stage: [won, lost]}")
-    (other, allowed), = entry.items()
+        raise MappingError(
+            f"{where}: keep_if must name one contract column and its values, "
+            "e.g. {stage: [won, lost]}"
+        )
+    ((other, allowed),) = entry.items()
     known = {c.name: c for c in spec.columns}
     if str(other) not in known or str(other) == col.name:
-        raise MappingError(f"{where}: keep_if names {other!r}, not another column of "
-                           f"{spec.filename} ({', '.join(known)})")
+        raise MappingError(
+            f"{where}: keep_if names {other!r}, not another column of "
+            f"{spec.filename} ({', '.join(known)})"
+        )
     if not isinstance(allowed, list) or not allowed:
         allowed = [allowed]
     values = tuple(_scalar(v, where).lower() for v in allowed)
@@ -333,8 +380,7 @@ def _check_target(col: Column, value: str, where: str) -> None:
     """A constant or mapped value the contract would reject is a mapping mistake."""
     if value == "":
         if not col.nullable:
-            raise MappingError(f"{where}: maps to an empty value, but {col.name} may not be "
-                               "empty")
+            raise MappingError(f"{where}: maps to an empty value, but {col.name} may not be empty")
         return
     allowed = {"enum": col.values, "bool": BOOL_TRUE + BOOL_FALSE}.get(col.kind)
     if allowed and value.lower() not in allowed:
@@ -351,16 +397,31 @@ def _check_date_format(fmt: object, where: str) -> None:
         except ValueError:
             ok = False
     if not ok:
-        raise MappingError(f"{where}: {fmt!r} is not a strptime date format naming year, month "
-                           "and day (e.g. '%m/%d/%Y')")
+        raise MappingError(
+            f"{where}: {fmt!r} is not a strptime date format naming year, month "
+            "and day (e.g. '%m/%d/%Y')"
+        )
 
 
 # ---------------------------------------------------------------------------------------------
 # Converting cells
 
 
-_LIKE = {"%Y": "YYYY", "%y": "YY", "%m": "MM", "%d": "DD", "%b": "Mon", "%B": "Month",
-         "%H": "hh", "%I": "hh", "%M": "mm", "%S": "ss", "%p": "AM", "%j": "DDD", "%%": "%"}
+_LIKE = {
+    "%Y": "YYYY",
+    "%y": "YY",
+    "%m": "MM",
+    "%d": "DD",
+    "%b": "Mon",
+    "%B": "Month",
+    "%H": "hh",
+    "%I": "hh",
+    "%M": "mm",
+    "%S": "ss",
+    "%p": "AM",
+    "%j": "DDD",
+    "%%": "%",
+}
 _TIME_TAIL = re.compile(
     r"[ T]+\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?\s*([AaPp]\.?[Mm]\.?)?"
     r"(\s*(Z|[A-Z]{3,4}|[+-]\d{2}:?\d{2}))?$"
@@ -471,8 +532,7 @@ def converter(cmap: ColumnMap, col: Column) -> Convert:
             elif text and fallback is not None:
                 text = fallback
             elif text and complete:
-                return None, (f'label {text!r} has no mapping (mapped: {labels}) and no "*" '
-                              "entry")
+                return None, (f'label {text!r} has no mapping (mapped: {labels}) and no "*" entry')
         if not text:
             return None, None
         if cmap.date_format:

@@ -54,8 +54,12 @@ a median) that becomes an amount by multiplying with population."""
 
 REGIONS = ("South", "Central", "North")
 SWOT_KINDS = ("strength", "weakness", "opportunity", "threat")
-_QUADRANT_TITLES = {"strength": "Strengths", "weakness": "Weaknesses",
-                    "opportunity": "Opportunities", "threat": "Threats"}
+_QUADRANT_TITLES = {
+    "strength": "Strengths",
+    "weakness": "Weaknesses",
+    "opportunity": "Opportunities",
+    "threat": "Threats",
+}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -82,7 +86,8 @@ class PotentialParams(NotebookParams):
         problems = super().check()
         if not 0.5 <= self.quantile < 1:
             problems.append(
-                f"quantile must be in [0.5, 1) (an upper quantile), got {self.quantile}")
+                f"quantile must be in [0.5, 1) (an upper quantile), got {self.quantile}"
+            )
         if self.revenue_quarters < 1:
             problems.append("revenue_quarters must be ≥ 1")
         if self.mature_quarters < 0:
@@ -91,7 +96,8 @@ class PotentialParams(NotebookParams):
             problems += _weight_problems(self.index_weights)
         if not 0 <= self.competitor_strength < 1:
             problems.append(
-                f"competitor_strength must be in [0, 1), got {self.competitor_strength}")
+                f"competitor_strength must be in [0, 1), got {self.competitor_strength}"
+            )
         if not 1 <= self.horizon <= 12:
             problems.append(f"horizon must be 1-12 quarters, got {self.horizon}")
         if not 0 < self.level < 1:
@@ -123,8 +129,9 @@ def load_potential_inputs(processed: str | Path) -> dict[str, object]:
     Keys: ``accounts``, ``geo_units``, ``facts_account_quarter``, ``competitors``,
     ``economy``, ``swot`` (DataFrames) and ``polygons`` (GeoDataFrame or ``None``).
     """
-    out: dict[str, object] = {n: load(n, processed)
-                              for n in ("accounts", "geo_units", "facts_account_quarter")}
+    out: dict[str, object] = {
+        n: load(n, processed) for n in ("accounts", "geo_units", "facts_account_quarter")
+    }
     empty = {
         "competitors": ["unit_id", "competitor", "presence"],
         "economy": ["quarter"],
@@ -204,17 +211,16 @@ def index_drivers(geo_units: pd.DataFrame) -> list[str]:
     for col in unit_drivers(geo_units):
         if col == "population":
             continue
-        if col.startswith("pct_"):
-            keys.append(col)
-        elif geo_units[col].astype(float).corr(pop) >= AMOUNT_CORRELATION:
+        if col.startswith("pct_") or geo_units[col].astype(float).corr(pop) >= AMOUNT_CORRELATION:
             keys.append(col)
         else:
             keys.append(col + PER_HEAD)
     return keys
 
 
-def default_index_weights(geo_units: pd.DataFrame, *, revenue: pd.Series | None = None
-                          ) -> dict[str, float]:
+def default_index_weights(
+    geo_units: pd.DataFrame, *, revenue: pd.Series | None = None
+) -> dict[str, float]:
     """Index weights from the data: the drivers present, weighted by where revenue is won.
 
     Rule (documented in ``docs/potential.md``): the candidates are :func:`index_drivers`.
@@ -291,13 +297,16 @@ def driver_amounts(geo_units: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame
         per_head = key.endswith(PER_HEAD)
         col = key[2:] if complement else key.removesuffix(PER_HEAD) if per_head else key
         if col not in geo_units.columns:
-            raise KeyError(f"index driver {key!r}: geo_units has no column {col!r}; numeric "
-                           f"columns: {', '.join(c for c in numeric if c not in ('lat', 'lon'))}")
+            raise KeyError(
+                f"index driver {key!r}: geo_units has no column {col!r}; numeric "
+                f"columns: {', '.join(c for c in numeric if c not in ('lat', 'lon'))}"
+            )
         values = pd.to_numeric(geo_units[col], errors="coerce").astype(float).fillna(0.0)
         if col.startswith("pct_"):
             share = values / 100
             out[_driver_name(key)] = geo_units["population"].astype(float).fillna(0.0) * (
-                1 - share if complement else share)
+                1 - share if complement else share
+            )
         elif complement:
             raise ValueError(f"index driver {key!r}: '1-' applies to pct_ columns only")
         elif per_head:
@@ -307,8 +316,9 @@ def driver_amounts(geo_units: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame
     return pd.DataFrame(out, index=geo_units.index)
 
 
-def potential_index(geo_units: pd.DataFrame, *, weights: Mapping[str, float] | None = None
-                    ) -> pd.DataFrame:
+def potential_index(
+    geo_units: pd.DataFrame, *, weights: Mapping[str, float] | None = None
+) -> pd.DataFrame:
     """Buying-power-style potential index: a weighted sum of each unit's share of every driver.
 
     ``index_u = Σ_d w_d · share_{u,d}`` with ``share_{u,d} = x_{u,d} / Σ_v x_{v,d}`` and the
@@ -396,8 +406,10 @@ def competitor_pressure(competitors: pd.DataFrame, unit_ids: Sequence[str]) -> p
     ids = pd.Index([str(u) for u in unit_ids], name="unit_id")
     out = pd.DataFrame(index=ids)
     if len(competitors):
-        c = competitors.assign(unit_id=competitors["unit_id"].astype(str),
-                               presence=competitors["presence"].astype(float).clip(0, 1))
+        c = competitors.assign(
+            unit_id=competitors["unit_id"].astype(str),
+            presence=competitors["presence"].astype(float).clip(0, 1),
+        )
         keep = c.groupby("unit_id")["presence"].apply(lambda p: float(np.prod(1 - p)))
         out["competitor_pressure"] = 1 - keep.reindex(ids).fillna(1.0)
         top = c.sort_values(["presence", "competitor"], ascending=[False, True])
@@ -411,8 +423,9 @@ def competitor_pressure(competitors: pd.DataFrame, unit_ids: Sequence[str]) -> p
     return out.reset_index()
 
 
-def competitor_factor(pressure: pd.Series | np.ndarray | float, *, strength: float,
-                      baseline: float) -> pd.Series | np.ndarray | float:
+def competitor_factor(
+    pressure: pd.Series | np.ndarray | float, *, strength: float, baseline: float
+) -> pd.Series | np.ndarray | float:
     """Multiplier on model potential: ``(1 − strength · pressure) / (1 − strength · baseline)``.
 
     ``baseline`` is the mean pressure faced by the customers the model learned from: at that
@@ -428,8 +441,9 @@ def competitor_factor(pressure: pd.Series | np.ndarray | float, *, strength: flo
 # Account revenue history
 
 
-def account_history(facts: pd.DataFrame, *, quarter: Quarter | str, quarters: int = 4
-                    ) -> pd.DataFrame:
+def account_history(
+    facts: pd.DataFrame, *, quarter: Quarter | str, quarters: int = 4
+) -> pd.DataFrame:
     """Per account: won revenue in the trailing window and the two windows before it.
 
     Parameters
@@ -463,8 +477,9 @@ def account_history(facts: pd.DataFrame, *, quarter: Quarter | str, quarters: in
     pos = q.index - (text.str[:4].astype(int) * 4 + text.str[-1].astype(int) - 1)
     window = (pos // quarters).rename("window")
     g = f.assign(window=window)
-    rev = g.pivot_table(index="account_id", columns="window", values="won_usd", aggfunc="sum",
-                        fill_value=0.0)
+    rev = g.pivot_table(
+        index="account_id", columns="window", values="won_usd", aggfunc="sum", fill_value=0.0
+    )
     out = pd.DataFrame(index=pd.Index(sorted(f["account_id"].unique()), name="account_id"))
     for k, name in enumerate(["revenue_usd", "prior_revenue_usd", "prior2_revenue_usd"]):
         out[name] = rev[k].reindex(out.index).fillna(0.0) if k in rev.columns else 0.0
@@ -484,9 +499,9 @@ def _nearest_unit(lat: np.ndarray, lon: np.ndarray, units: pd.DataFrame) -> np.n
     ulat, ulon = np.radians(units["lat"].to_numpy(float)), np.radians(units["lon"].to_numpy(float))
     out = np.empty(len(lat), dtype=int)
     for s in range(0, len(lat), 2048):
-        a, b = np.radians(lat[s:s + 2048])[:, None], np.radians(lon[s:s + 2048])[:, None]
+        a, b = np.radians(lat[s : s + 2048])[:, None], np.radians(lon[s : s + 2048])[:, None]
         h = np.sin((ulat - a) / 2) ** 2 + np.cos(a) * np.cos(ulat) * np.sin((ulon - b) / 2) ** 2
-        out[s:s + 2048] = np.argmin(h, axis=1)
+        out[s : s + 2048] = np.argmin(h, axis=1)
     return out
 
 
@@ -513,18 +528,28 @@ def account_features(accounts: pd.DataFrame, geo_units: pd.DataFrame) -> pd.Data
     """
     units = geo_units.reset_index(drop=True)
     uid = units["unit_id"].astype(str)
-    unit = (accounts["unit_id"].astype(object) if "unit_id" in accounts.columns
-            else pd.Series(None, index=accounts.index, dtype=object))
+    unit = (
+        accounts["unit_id"].astype(object)
+        if "unit_id" in accounts.columns
+        else pd.Series(None, index=accounts.index, dtype=object)
+    )
     unknown = ~unit.isin(set(uid)) | unit.isna()
     if unknown.any():
-        near = _nearest_unit(accounts.loc[unknown, "lat"].to_numpy(float),
-                             accounts.loc[unknown, "lon"].to_numpy(float), units)
+        near = _nearest_unit(
+            accounts.loc[unknown, "lat"].to_numpy(float),
+            accounts.loc[unknown, "lon"].to_numpy(float),
+            units,
+        )
         unit = unit.copy()
         unit.loc[unknown] = uid.to_numpy()[near]
     out = pd.DataFrame(index=accounts.index)
     out["unit_id"] = unit.astype(str)
-    out["industry"] = accounts["industry"].astype(object).where(accounts["industry"].notna(),
-                                                                "Unknown").astype(str)
+    out["industry"] = (
+        accounts["industry"]
+        .astype(object)
+        .where(accounts["industry"].notna(), "Unknown")
+        .astype(str)
+    )
     out["log_employees"] = np.log1p(accounts["employees"].astype(float).clip(lower=0).fillna(0))
     drivers = {}
     for col in unit_drivers(units):
@@ -588,8 +613,15 @@ class AchievablePotentialModel:
         model and of the unconditional quantile, Spearman rank correlation.
     """
 
-    def __init__(self, quantile: float = 0.8, *, min_industry_size: int = 10,
-                 obs_per_coefficient: int = 10, cv_folds: int = 5, seed: int = 0):
+    def __init__(
+        self,
+        quantile: float = 0.8,
+        *,
+        min_industry_size: int = 10,
+        obs_per_coefficient: int = 10,
+        cv_folds: int = 5,
+        seed: int = 0,
+    ):
         self.quantile = quantile
         self.min_industry_size = min_industry_size
         self.obs_per_coefficient = obs_per_coefficient
@@ -599,8 +631,10 @@ class AchievablePotentialModel:
     def _design(self, features: pd.DataFrame) -> pd.DataFrame:
         ind = features["industry"].astype(str)
         ind = ind.where(ind.isin(self.industries_), self._other_)
-        x = pd.DataFrame({"const": 1.0, "log_employees": features["log_employees"].astype(float)},
-                         index=features.index)
+        x = pd.DataFrame(
+            {"const": 1.0, "log_employees": features["log_employees"].astype(float)},
+            index=features.index,
+        )
         for level in self.industries_[1:]:
             x[f"industry[{level}]"] = (ind == level).astype(float)
         for col in self.drivers_:
@@ -623,8 +657,10 @@ class AchievablePotentialModel:
             raise ValueError(f"quantile must be in (0, 1), got {self.quantile}")
         y = np.log(revenue_usd.astype(float)).rename("log_revenue_usd")
         if len(y) < 10 or not np.isfinite(y).all():
-            raise ValueError(f"need at least 10 customers with positive revenue to fit, got "
-                             f"{int(np.isfinite(y).sum())}")
+            raise ValueError(
+                f"need at least 10 customers with positive revenue to fit, got "
+                f"{int(np.isfinite(y).sum())}"
+            )
         counts = features["industry"].astype(str).value_counts()
         big = counts[counts >= self.min_industry_size]
         small = counts.index.difference(big.index)
@@ -634,8 +670,7 @@ class AchievablePotentialModel:
             levels.append("Other")
         self.industries_ = levels or ["Other"]
         base_cols = 2 + len(self.industries_) - 1
-        drivers = [c for c in features.columns
-                   if c not in ("unit_id", "industry", "log_employees")]
+        drivers = [c for c in features.columns if c not in ("unit_id", "industry", "log_employees")]
         enough = len(y) >= self.obs_per_coefficient * (base_cols + len(drivers))
         self.drivers_ = drivers if enough else []
         x = self._design(features)
@@ -655,8 +690,16 @@ class AchievablePotentialModel:
 
         n, k = len(y), self.cv_folds
         if n < 2 * k:
-            return pd.DataFrame(columns=["fold", "held_out", "share_below", "pinball_model",
-                                         "pinball_null", "spearman"])
+            return pd.DataFrame(
+                columns=[
+                    "fold",
+                    "held_out",
+                    "share_below",
+                    "pinball_model",
+                    "pinball_null",
+                    "spearman",
+                ]
+            )
         fold = np.random.default_rng(self.seed).permutation(np.arange(n) % k)
         rows = []
         yv, xv = y.to_numpy(), x.to_numpy()
@@ -669,14 +712,16 @@ class AchievablePotentialModel:
                 r = QuantReg(yv[train], xv[train][:, keep]).fit(q=self.quantile, max_iter=5000)
             pred = xv[test][:, keep] @ np.asarray(r.params)
             null = np.quantile(yv[train], self.quantile)
-            rows.append({
-                "fold": f + 1,
-                "held_out": int(test.sum()),
-                "share_below": float(np.mean(yv[test] <= pred)),
-                "pinball_model": _pinball(yv[test], pred, self.quantile),
-                "pinball_null": _pinball(yv[test], np.full(test.sum(), null), self.quantile),
-                "spearman": float(spearmanr(yv[test], pred).statistic),
-            })
+            rows.append(
+                {
+                    "fold": f + 1,
+                    "held_out": int(test.sum()),
+                    "share_below": float(np.mean(yv[test] <= pred)),
+                    "pinball_model": _pinball(yv[test], pred, self.quantile),
+                    "pinball_null": _pinball(yv[test], np.full(test.sum(), null), self.quantile),
+                    "spearman": float(spearmanr(yv[test], pred).statistic),
+                }
+            )
         return pd.DataFrame(rows)
 
     def predict(self, features: pd.DataFrame) -> pd.Series:
@@ -699,12 +744,21 @@ class AchievablePotentialModel:
         cv = self.cv_
         rows = [
             ("training customers (mature)", self.n_obs_, "customers the quantile was learned from"),
-            ("coefficients", len(self.columns_), "unit drivers dropped" if not self.drivers_
-             else "with unit drivers"),
-            ("pseudo R² (Koenker–Machado)", float(self.results_.prsquared),
-             "share of the check loss explained; 0 = no better than a constant"),
-            ("in-sample share below fitted quantile", self.fitted_share_below_,
-             f"≈ {tau:.2f} by construction"),
+            (
+                "coefficients",
+                len(self.columns_),
+                "unit drivers dropped" if not self.drivers_ else "with unit drivers",
+            ),
+            (
+                "pseudo R² (Koenker–Machado)",
+                float(self.results_.prsquared),
+                "share of the check loss explained; 0 = no better than a constant",
+            ),
+            (
+                "in-sample share below fitted quantile",
+                self.fitted_share_below_,
+                f"≈ {tau:.2f} by construction",
+            ),
         ]
         if len(cv):
             w = cv["held_out"] / cv["held_out"].sum()
@@ -715,10 +769,16 @@ class AchievablePotentialModel:
                 (f"out-of-sample share below ({len(cv)}-fold)", below, f"target {tau:.2f}"),
                 ("out-of-sample pinball loss (log USD)", loss, "lower is better"),
                 ("unconditional-quantile pinball loss", null, "the no-model yardstick"),
-                ("out-of-sample skill vs unconditional", 1 - loss / null if null else math.nan,
-                 "> 0: firmographics and drivers help"),
-                ("out-of-sample rank correlation (Spearman)", float(cv["spearman"].mean()),
-                 "how well potential ranks actual spend"),
+                (
+                    "out-of-sample skill vs unconditional",
+                    1 - loss / null if null else math.nan,
+                    "> 0: firmographics and drivers help",
+                ),
+                (
+                    "out-of-sample rank correlation (Spearman)",
+                    float(cv["spearman"].mean()),
+                    "how well potential ranks actual spend",
+                ),
             ]
         return pd.DataFrame(rows, columns=["metric", "value", "meaning"]).set_index("metric")
 
@@ -771,11 +831,17 @@ class PotentialResults:
         """The index method's drivers, how each enters (amount or rate × population) and its
         weight — calibrated on the data unless the notebook set ``index_weights``."""
         w = self.settings["index_weights"]
-        form = ["rate per head × population" if k.endswith(PER_HEAD)
-                else "headcount (pct × population)" if k.startswith(("pct_", "1-pct_"))
-                else "amount" for k in w]
-        return pd.DataFrame({"driver": list(w), "enters as": form,
-                             "weight": [float(v) for v in w.values()]}).set_index("driver")
+        form = [
+            "rate per head × population"
+            if k.endswith(PER_HEAD)
+            else "headcount (pct × population)"
+            if k.startswith(("pct_", "1-pct_"))
+            else "amount"
+            for k in w
+        ]
+        return pd.DataFrame(
+            {"driver": list(w), "enters as": form, "weight": [float(v) for v in w.values()]}
+        ).set_index("driver")
 
     def model_summary(self):
         """The quantile regression summary (statsmodels)."""
@@ -787,13 +853,15 @@ class PotentialResults:
 
     def _repr_html_(self) -> str:
         s = self.settings
-        head = (f"<p><b>Achievable potential</b> {s['quarter']}: "
-                f"{_usd(self.accounts['potential_usd'].sum())} a year across "
-                f"{len(self.accounts):,} accounts; revenue "
-                f"{_usd(self.accounts['revenue_usd'].sum())}"
-                f" (penetration {self.penetration:.0%}); whitespace "
-                f"{_usd(self.accounts['whitespace_usd'].sum())}. Quantile {s['quantile']:.2f} "
-                f"of mature customers' spend; competitor strength {s['competitor_strength']}.</p>")
+        head = (
+            f"<p><b>Achievable potential</b> {s['quarter']}: "
+            f"{_usd(self.accounts['potential_usd'].sum())} a year across "
+            f"{len(self.accounts):,} accounts; revenue "
+            f"{_usd(self.accounts['revenue_usd'].sum())}"
+            f" (penetration {self.penetration:.0%}); whitespace "
+            f"{_usd(self.accounts['whitespace_usd'].sum())}. Quantile {s['quantile']:.2f} "
+            f"of mature customers' spend; competitor strength {s['competitor_strength']}.</p>"
+        )
         return head + self.summary().to_html(float_format=lambda v: f"{v:,.2f}")
 
     def __repr__(self) -> str:
@@ -808,20 +876,30 @@ def _usd(x: float) -> str:
 
 def _aggregate(accounts: pd.DataFrame, by: str) -> pd.DataFrame:
     g = accounts.groupby(by, sort=True)
-    out = pd.DataFrame({
-        "potential_usd": g["potential_usd"].sum(),
-        "revenue_usd": g["revenue_usd"].sum(),
-        "whitespace_usd": g["whitespace_usd"].sum(),
-        "accounts": g.size(),
-        "customers": g["status"].apply(lambda s: int((s == "customer").sum())),
-    })
+    out = pd.DataFrame(
+        {
+            "potential_usd": g["potential_usd"].sum(),
+            "revenue_usd": g["revenue_usd"].sum(),
+            "whitespace_usd": g["whitespace_usd"].sum(),
+            "accounts": g.size(),
+            "customers": g["status"].apply(lambda s: int((s == "customer").sum())),
+        }
+    )
     out["prospects"] = out["accounts"] - out["customers"]
     out["penetration"] = out["revenue_usd"] / out["potential_usd"].where(out["potential_usd"] > 0)
     w = accounts["potential_usd"]
     pressure = (accounts["competitor_pressure"] * w).groupby(accounts[by]).sum()
     out["competitor_pressure"] = pressure / out["potential_usd"].where(out["potential_usd"] > 0)
-    cols = ["potential_usd", "revenue_usd", "whitespace_usd", "penetration", "accounts",
-            "customers", "prospects", "competitor_pressure"]
+    cols = [
+        "potential_usd",
+        "revenue_usd",
+        "whitespace_usd",
+        "penetration",
+        "accounts",
+        "customers",
+        "prospects",
+        "competitor_pressure",
+    ]
     return out[cols]
 
 
@@ -901,29 +979,39 @@ def score_potential(
     units["region"] = assign_regions(units).to_numpy()
 
     feats = account_features(accounts, units)
-    acc = pd.DataFrame({
-        "account_id": accounts["account_id"].astype(str),
-        "account_name": accounts["account_name"] if "account_name" in accounts else None,
-        "unit_id": feats["unit_id"],
-        "owner_rep_id": accounts["owner_rep_id"],
-        "status": accounts["status"].astype(str),
-        "industry": feats["industry"],
-        "employees": accounts["employees"],
-    }, index=accounts.index)
-    acc["territory"] = acc["owner_rep_id"].astype(object).where(acc["owner_rep_id"].notna(),
-                                                                "unassigned").astype(str)
+    acc = pd.DataFrame(
+        {
+            "account_id": accounts["account_id"].astype(str),
+            "account_name": accounts.get("account_name"),
+            "unit_id": feats["unit_id"],
+            "owner_rep_id": accounts["owner_rep_id"],
+            "status": accounts["status"].astype(str),
+            "industry": feats["industry"],
+            "employees": accounts["employees"],
+        },
+        index=accounts.index,
+    )
+    acc["territory"] = (
+        acc["owner_rep_id"]
+        .astype(object)
+        .where(acc["owner_rep_id"].notna(), "unassigned")
+        .astype(str)
+    )
     acc["region"] = acc["unit_id"].map(dict(zip(units["unit_id"], units["region"], strict=True)))
 
     hist = account_history(facts, quarter=q, quarters=revenue_quarters)
-    acc = acc.join(hist[["revenue_usd", "prior_revenue_usd", "first_won_quarter"]],
-                   on="account_id")
+    acc = acc.join(hist[["revenue_usd", "prior_revenue_usd", "first_won_quarter"]], on="account_id")
     money = ["revenue_usd", "prior_revenue_usd"]
     acc[money] = acc[money].fillna(0.0)
     window_start = q - (revenue_quarters - 1)
     cutoff = str(window_start - mature_quarters)
     first = acc["first_won_quarter"]
-    acc["mature"] = ((acc["status"] == "customer") & (acc["revenue_usd"] > 0)
-                     & first.notna() & (first.astype(str) <= cutoff))
+    acc["mature"] = (
+        (acc["status"] == "customer")
+        & (acc["revenue_usd"] > 0)
+        & first.notna()
+        & (first.astype(str) <= cutoff)
+    )
 
     model = AchievablePotentialModel(quantile, cv_folds=cv_folds, seed=seed)
     train = acc["mature"]
@@ -931,35 +1019,45 @@ def score_potential(
     acc["model_potential_usd"] = model.predict(feats)
 
     pressure = competitor_pressure(
-        competitors if competitors is not None else pd.DataFrame(columns=["unit_id", "competitor",
-                                                                          "presence"]),
+        competitors
+        if competitors is not None
+        else pd.DataFrame(columns=["unit_id", "competitor", "presence"]),
         units["unit_id"].tolist(),
     ).set_index("unit_id")
     acc["competitor_pressure"] = acc["unit_id"].map(pressure["competitor_pressure"]).astype(float)
     baseline = float(acc.loc[train, "competitor_pressure"].mean()) if train.any() else 0.0
-    acc["competitor_factor"] = competitor_factor(acc["competitor_pressure"],
-                                                 strength=competitor_strength, baseline=baseline)
+    acc["competitor_factor"] = competitor_factor(
+        acc["competitor_pressure"], strength=competitor_strength, baseline=baseline
+    )
     adjusted = acc["model_potential_usd"] * acc["competitor_factor"]
     acc["potential_usd"] = np.maximum(adjusted, acc["revenue_usd"])
     acc["whitespace_usd"] = acc["potential_usd"] - acc["revenue_usd"]
     acc["penetration"] = acc["revenue_usd"] / acc["potential_usd"]
     acc = acc.drop(columns=["first_won_quarter"])
 
-    weights = dict(index_weights or default_index_weights(
-        units, revenue=acc.groupby("unit_id")["revenue_usd"].sum()))
+    weights = dict(
+        index_weights
+        or default_index_weights(units, revenue=acc.groupby("unit_id")["revenue_usd"].sum())
+    )
     unit_table = _unit_table(acc, units, pressure, weights)
     results = PotentialResults(
         accounts=acc.reset_index(drop=True),
         units=unit_table,
         territories=_aggregate(acc, "territory"),
-        regions=_fill_empty(_aggregate(acc, "region").reindex(sorted(set(units["region"])))
-                            .rename_axis("region")),
+        regions=_fill_empty(
+            _aggregate(acc, "region").reindex(sorted(set(units["region"]))).rename_axis("region")
+        ),
         model=model,
         settings={
-            "quarter": str(q), "quantile": quantile, "revenue_quarters": revenue_quarters,
-            "mature_quarters": mature_quarters, "index_weights": weights,
-            "competitor_strength": competitor_strength, "baseline_pressure": baseline,
-            "cv_folds": cv_folds, "seed": seed,
+            "quarter": str(q),
+            "quantile": quantile,
+            "revenue_quarters": revenue_quarters,
+            "mature_quarters": mature_quarters,
+            "index_weights": weights,
+            "competitor_strength": competitor_strength,
+            "baseline_pressure": baseline,
+            "cv_folds": cv_folds,
+            "seed": seed,
         },
     )
     return results
@@ -968,29 +1066,48 @@ def score_potential(
 def _fill_empty(table: pd.DataFrame) -> pd.DataFrame:
     """Scopes without accounts: zero dollars and counts, no penetration or pressure."""
     out = table.copy()
-    for col in ("potential_usd", "revenue_usd", "whitespace_usd", "accounts", "customers",
-                "prospects"):
+    for col in (
+        "potential_usd",
+        "revenue_usd",
+        "whitespace_usd",
+        "accounts",
+        "customers",
+        "prospects",
+    ):
         out[col] = out[col].fillna(0)
     for col in ("accounts", "customers", "prospects"):
         out[col] = out[col].astype(int)
     return out
 
 
-def _unit_table(acc: pd.DataFrame, units: pd.DataFrame, pressure: pd.DataFrame,
-                weights: Mapping[str, float]) -> pd.DataFrame:
+def _unit_table(
+    acc: pd.DataFrame, units: pd.DataFrame, pressure: pd.DataFrame, weights: Mapping[str, float]
+) -> pd.DataFrame:
     idx = potential_index(units, weights=weights)
     out = units[["unit_id"]].copy()
     for col in ("unit_name", "region", "lat", "lon", "population"):
         if col in units.columns:
             out[col] = units[col].to_numpy()
     # the owner of most of the unit's accounts; ties go to the lowest territory id
-    owners = acc[acc["territory"] != "unassigned"].groupby("unit_id")["territory"].agg(
-        lambda s: s.value_counts().sort_index().sort_values(ascending=False,
-                                                            kind="stable").index[0])
+    owners = (
+        acc[acc["territory"] != "unassigned"]
+        .groupby("unit_id")["territory"]
+        .agg(
+            lambda s: (
+                s.value_counts().sort_index().sort_values(ascending=False, kind="stable").index[0]
+            )
+        )
+    )
     out["territory"] = out["unit_id"].map(owners).astype(object)
     agg = _aggregate(acc, "unit_id")
-    for col in ("potential_usd", "revenue_usd", "whitespace_usd", "accounts", "customers",
-                "prospects"):
+    for col in (
+        "potential_usd",
+        "revenue_usd",
+        "whitespace_usd",
+        "accounts",
+        "customers",
+        "prospects",
+    ):
         out[col] = out["unit_id"].map(agg[col]).fillna(0)
     for col in ("accounts", "customers", "prospects"):
         out[col] = out[col].astype(int)
@@ -1001,9 +1118,11 @@ def _unit_table(acc: pd.DataFrame, units: pd.DataFrame, pressure: pd.DataFrame,
     total = float(acc["potential_usd"].sum())
     out["index_potential_usd"] = out["index_share"] * total
     out["coverage_ratio"] = out["potential_usd"] / out["index_potential_usd"].where(
-        out["index_potential_usd"] > 0)
+        out["index_potential_usd"] > 0
+    )
     out["uncovered_potential_usd"] = (out["index_potential_usd"] - out["potential_usd"]).clip(
-        lower=0)
+        lower=0
+    )
     p = pressure.reindex(out["unit_id"])
     out["competitor_pressure"] = p["competitor_pressure"].to_numpy()
     out["top_competitor"] = p["top_competitor"].to_numpy()
@@ -1087,16 +1206,26 @@ def scope_metrics(
     hist = account_history(facts, quarter=q, quarters=quarters)
     acc = potential.accounts.join(hist[["prior2_revenue_usd", "won_n", "lost_n"]], on="account_id")
     acc[["prior2_revenue_usd", "won_n", "lost_n"]] = acc[
-        ["prior2_revenue_usd", "won_n", "lost_n"]].fillna(0)
-    big_cut = acc.loc[acc["prior_revenue_usd"] > 0, "prior_revenue_usd"].quantile(
-        t.large_account_quantile) if (acc["prior_revenue_usd"] > 0).any() else math.inf
-    acc["large_churn"] = ((acc["prior_revenue_usd"] >= big_cut) & (acc["revenue_usd"] == 0)
-                          & (acc["prior_revenue_usd"] > 0))
+        ["prior2_revenue_usd", "won_n", "lost_n"]
+    ].fillna(0)
+    big_cut = (
+        acc.loc[acc["prior_revenue_usd"] > 0, "prior_revenue_usd"].quantile(
+            t.large_account_quantile
+        )
+        if (acc["prior_revenue_usd"] > 0).any()
+        else math.inf
+    )
+    acc["large_churn"] = (
+        (acc["prior_revenue_usd"] >= big_cut)
+        & (acc["revenue_usd"] == 0)
+        & (acc["prior_revenue_usd"] > 0)
+    )
 
     units = potential.units
     hp_cut = units["index_share"].quantile(t.high_potential_quantile)
-    hidden = units[(units["index_share"] >= hp_cut)
-                   & (units["coverage_ratio"].fillna(0) < t.coverage_low)]
+    hidden = units[
+        (units["index_share"] >= hp_cut) & (units["coverage_ratio"].fillna(0) < t.coverage_low)
+    ]
     name_col = "unit_name" if "unit_name" in units.columns else "unit_id"
 
     rows = []
@@ -1120,35 +1249,58 @@ def scope_metrics(
             else:
                 hu = hidden[hidden["territory"] == scope]
             pot = g["potential_usd"].sum()
-            rows.append({
-                "scope_type": scope_type, "scope": str(scope),
-                "revenue_usd": g["revenue_usd"].sum(),
-                "prior_revenue_usd": g["prior_revenue_usd"].sum(),
-                "potential_usd": pot,
-                "whitespace_usd": g["whitespace_usd"].sum(),
-                "win_rate": won / (won + lost) if won + lost else math.nan,
-                "retention": float((g.loc[prev_cust, "revenue_usd"] > 0).mean())
-                if prev_cust.any() else math.nan,
-                "prior_retention": float((g.loc[prev2_cust, "prior_revenue_usd"] > 0).mean())
-                if prev2_cust.any() else math.nan,
-                "competitor_pressure": float((g["competitor_pressure"] * g["potential_usd"]).sum()
-                                             / pot) if pot > 0 else math.nan,
-                "top_competitor": _top_competitor(g, units),
-                "forecast_change": fc_change.get((scope_type, str(scope)), math.nan),
-                "large_churned": int(g["large_churn"].sum()),
-                "large_churned_usd": float(g.loc[g["large_churn"], "prior_revenue_usd"].sum()),
-                "hidden_units": len(hu),
-                "hidden_unit_names": ", ".join(hu.sort_values("index_share", ascending=False)
-                                               [name_col].astype(str).head(4)),
-            })
+            rows.append(
+                {
+                    "scope_type": scope_type,
+                    "scope": str(scope),
+                    "revenue_usd": g["revenue_usd"].sum(),
+                    "prior_revenue_usd": g["prior_revenue_usd"].sum(),
+                    "potential_usd": pot,
+                    "whitespace_usd": g["whitespace_usd"].sum(),
+                    "win_rate": won / (won + lost) if won + lost else math.nan,
+                    "retention": float((g.loc[prev_cust, "revenue_usd"] > 0).mean())
+                    if prev_cust.any()
+                    else math.nan,
+                    "prior_retention": float((g.loc[prev2_cust, "prior_revenue_usd"] > 0).mean())
+                    if prev2_cust.any()
+                    else math.nan,
+                    "competitor_pressure": float(
+                        (g["competitor_pressure"] * g["potential_usd"]).sum() / pot
+                    )
+                    if pot > 0
+                    else math.nan,
+                    "top_competitor": _top_competitor(g, units),
+                    "forecast_change": fc_change.get((scope_type, str(scope)), math.nan),
+                    "large_churned": int(g["large_churn"].sum()),
+                    "large_churned_usd": float(g.loc[g["large_churn"], "prior_revenue_usd"].sum()),
+                    "hidden_units": len(hu),
+                    "hidden_unit_names": ", ".join(
+                        hu.sort_values("index_share", ascending=False)[name_col].astype(str).head(4)
+                    ),
+                }
+            )
     out = pd.DataFrame(rows).set_index(["scope_type", "scope"])
     prior = out["prior_revenue_usd"]
     out["growth"] = out["revenue_usd"] / prior.where(prior > 0) - 1
     out["penetration"] = out["revenue_usd"] / out["potential_usd"].where(out["potential_usd"] > 0)
-    order = ["revenue_usd", "prior_revenue_usd", "growth", "potential_usd", "whitespace_usd",
-             "penetration", "win_rate", "retention", "prior_retention", "competitor_pressure",
-             "top_competitor", "forecast_change", "large_churned", "large_churned_usd",
-             "hidden_units", "hidden_unit_names"]
+    order = [
+        "revenue_usd",
+        "prior_revenue_usd",
+        "growth",
+        "potential_usd",
+        "whitespace_usd",
+        "penetration",
+        "win_rate",
+        "retention",
+        "prior_retention",
+        "competitor_pressure",
+        "top_competitor",
+        "forecast_change",
+        "large_churned",
+        "large_churned_usd",
+        "hidden_units",
+        "hidden_unit_names",
+    ]
     return out[order]
 
 
@@ -1218,67 +1370,173 @@ def swot_inputs(
     rows: list[dict] = []
 
     def add(st, sc, kind, item, evidence, value, benchmark):
-        rows.append({"scope_type": st, "scope": sc, "kind": kind, "item": item,
-                     "evidence": evidence, "value": float(value), "benchmark": float(benchmark),
-                     "source": "derived"})
+        rows.append(
+            {
+                "scope_type": st,
+                "scope": sc,
+                "kind": kind,
+                "item": item,
+                "evidence": evidence,
+                "value": float(value),
+                "benchmark": float(benchmark),
+                "source": "derived",
+            }
+        )
 
     mean_ws = m.groupby(level="scope_type")["whitespace_usd"].mean()
     for (st, sc), r in m.iterrows():
         rel = st != "company"
         if rel and _ge(r.win_rate, company.win_rate + t.win_rate_gap):
-            add(st, sc, "strength", f"Win rate {r.win_rate:.0%} vs company {company.win_rate:.0%}",
-                "win_rate", r.win_rate, company.win_rate)
+            add(
+                st,
+                sc,
+                "strength",
+                f"Win rate {r.win_rate:.0%} vs company {company.win_rate:.0%}",
+                "win_rate",
+                r.win_rate,
+                company.win_rate,
+            )
         if rel and _le(r.win_rate, company.win_rate - t.win_rate_gap):
-            add(st, sc, "weakness", f"Win rate {r.win_rate:.0%} vs company {company.win_rate:.0%}",
-                "win_rate", r.win_rate, company.win_rate)
+            add(
+                st,
+                sc,
+                "weakness",
+                f"Win rate {r.win_rate:.0%} vs company {company.win_rate:.0%}",
+                "win_rate",
+                r.win_rate,
+                company.win_rate,
+            )
         if rel and _ge(r.penetration, t.penetration_high * company.penetration):
-            add(st, sc, "strength", f"High share of wallet: {r.penetration:.0%} of achievable "
-                f"potential vs company {company.penetration:.0%}", "penetration", r.penetration,
-                company.penetration)
+            add(
+                st,
+                sc,
+                "strength",
+                f"High share of wallet: {r.penetration:.0%} of achievable "
+                f"potential vs company {company.penetration:.0%}",
+                "penetration",
+                r.penetration,
+                company.penetration,
+            )
         if rel and _le(r.penetration, t.penetration_low * company.penetration):
-            add(st, sc, "weakness", f"Low penetration: {r.penetration:.0%} of achievable "
-                f"potential vs company {company.penetration:.0%}", "penetration", r.penetration,
-                company.penetration)
+            add(
+                st,
+                sc,
+                "weakness",
+                f"Low penetration: {r.penetration:.0%} of achievable "
+                f"potential vs company {company.penetration:.0%}",
+                "penetration",
+                r.penetration,
+                company.penetration,
+            )
         if _ge(r.growth, t.growth_strong):
-            add(st, sc, "strength", f"Revenue {r.growth:+.0%} on the year before", "growth",
-                r.growth, t.growth_strong)
+            add(
+                st,
+                sc,
+                "strength",
+                f"Revenue {r.growth:+.0%} on the year before",
+                "growth",
+                r.growth,
+                t.growth_strong,
+            )
         if _le(r.retention, r.prior_retention - t.retention_drop):
-            add(st, sc, "weakness", f"Customer retention fell from {r.prior_retention:.0%} to "
-                f"{r.retention:.0%}", "retention", r.retention, r.prior_retention)
+            add(
+                st,
+                sc,
+                "weakness",
+                f"Customer retention fell from {r.prior_retention:.0%} to {r.retention:.0%}",
+                "retention",
+                r.retention,
+                r.prior_retention,
+            )
         if rel and _ge(r.whitespace_usd, t.whitespace_high * mean_ws[st]):
-            add(st, sc, "opportunity", f"Large whitespace: {_usd(r.whitespace_usd)} a year "
-                f"({r.whitespace_usd / mean_ws[st]:.1f}x the average {st})", "whitespace_usd",
-                r.whitespace_usd, mean_ws[st])
+            add(
+                st,
+                sc,
+                "opportunity",
+                f"Large whitespace: {_usd(r.whitespace_usd)} a year "
+                f"({r.whitespace_usd / mean_ws[st]:.1f}x the average {st})",
+                "whitespace_usd",
+                r.whitespace_usd,
+                mean_ws[st],
+            )
         if _ge(r.forecast_change, t.forecast_change):
-            add(st, sc, "opportunity", f"Forecast {r.forecast_change:+.0%} on the same quarters "
-                "a year earlier", "forecast_change", r.forecast_change, t.forecast_change)
+            add(
+                st,
+                sc,
+                "opportunity",
+                f"Forecast {r.forecast_change:+.0%} on the same quarters a year earlier",
+                "forecast_change",
+                r.forecast_change,
+                t.forecast_change,
+            )
         if r.hidden_units > 0:
-            add(st, sc, "opportunity", f"{r.hidden_units} high-potential unit(s) with few "
-                f"accounts: {r.hidden_unit_names}", "hidden_units", r.hidden_units, 0)
+            add(
+                st,
+                sc,
+                "opportunity",
+                f"{r.hidden_units} high-potential unit(s) with few accounts: {r.hidden_unit_names}",
+                "hidden_units",
+                r.hidden_units,
+                0,
+            )
         if rel and _ge(r.competitor_pressure, company.competitor_pressure + t.pressure_gap):
-            add(st, sc, "threat", f"Competitor pressure {r.competitor_pressure:.2f} vs company "
+            add(
+                st,
+                sc,
+                "threat",
+                f"Competitor pressure {r.competitor_pressure:.2f} vs company "
                 f"{company.competitor_pressure:.2f} (strongest: {r.top_competitor})",
-                "competitor_pressure", r.competitor_pressure, company.competitor_pressure)
+                "competitor_pressure",
+                r.competitor_pressure,
+                company.competitor_pressure,
+            )
         if _le(r.growth, t.decline):
-            add(st, sc, "threat", f"Revenue {r.growth:+.0%} on the year before", "growth",
-                r.growth, t.decline)
+            add(
+                st,
+                sc,
+                "threat",
+                f"Revenue {r.growth:+.0%} on the year before",
+                "growth",
+                r.growth,
+                t.decline,
+            )
         if _le(r.forecast_change, -t.forecast_change):
-            add(st, sc, "threat", f"Forecast {r.forecast_change:+.0%} on the same quarters a "
-                "year earlier", "forecast_change", r.forecast_change, -t.forecast_change)
+            add(
+                st,
+                sc,
+                "threat",
+                f"Forecast {r.forecast_change:+.0%} on the same quarters a year earlier",
+                "forecast_change",
+                r.forecast_change,
+                -t.forecast_change,
+            )
         share = r.large_churned_usd / r.prior_revenue_usd if r.prior_revenue_usd > 0 else 0.0
         if r.large_churned > 0 and share >= t.churn_share:
-            add(st, sc, "threat", f"{r.large_churned} large account(s) lost: "
+            add(
+                st,
+                sc,
+                "threat",
+                f"{r.large_churned} large account(s) lost: "
                 f"{_usd(r.large_churned_usd)} ({share:.0%}) of last year's revenue",
-                "large_churned_usd", r.large_churned_usd, t.churn_share * r.prior_revenue_usd)
-    derived = pd.DataFrame(rows, columns=["scope_type", "scope", "kind", "item", "evidence",
-                                          "value", "benchmark", "source"])
+                "large_churned_usd",
+                r.large_churned_usd,
+                t.churn_share * r.prior_revenue_usd,
+            )
+    derived = pd.DataFrame(
+        rows,
+        columns=["scope_type", "scope", "kind", "item", "evidence", "value", "benchmark", "source"],
+    )
     table = pd.concat([derived, _analyst_rows(analyst, m)], ignore_index=True)
     rank = {"company": 0, "region": 1, "territory": 2, "other": 3}
     table = table.sort_values(
         ["scope_type", "scope", "kind", "source"],
-        key=lambda s: s.map(rank) if s.name == "scope_type" else (
-            s.map({k: i for i, k in enumerate(SWOT_KINDS)}) if s.name == "kind" else s),
-        kind="stable").reset_index(drop=True)
+        key=lambda s: (
+            s.map(rank)
+            if s.name == "scope_type"
+            else (s.map({k: i for i, k in enumerate(SWOT_KINDS)}) if s.name == "kind" else s)
+        ),
+        kind="stable",
+    ).reset_index(drop=True)
     return SwotResults(table=table, metrics=m, thresholds=t)
 
 
@@ -1294,10 +1552,16 @@ def _analyst_rows(analyst: pd.DataFrame | None, metrics: pd.DataFrame) -> pd.Dat
     cols = ["scope_type", "scope", "kind", "item", "evidence", "value", "benchmark", "source"]
     if analyst is None or analyst.empty:
         return pd.DataFrame(columns=cols)
-    regions = set(metrics.xs("region", level="scope_type").index) if "region" in \
-        metrics.index.get_level_values(0) else set()
-    territories = set(metrics.xs("territory", level="scope_type").index) if "territory" in \
-        metrics.index.get_level_values(0) else set()
+    regions = (
+        set(metrics.xs("region", level="scope_type").index)
+        if "region" in metrics.index.get_level_values(0)
+        else set()
+    )
+    territories = (
+        set(metrics.xs("territory", level="scope_type").index)
+        if "territory" in metrics.index.get_level_values(0)
+        else set()
+    )
 
     def scope_type(s: str) -> str:
         if s == "company":
@@ -1308,13 +1572,21 @@ def _analyst_rows(analyst: pd.DataFrame | None, metrics: pd.DataFrame) -> pd.Dat
             return "territory"
         return "other"
 
-    a = analyst.assign(scope=analyst["scope"].astype(str),
-                       kind=analyst["kind"].astype(str).str.lower())
-    return pd.DataFrame({
-        "scope_type": a["scope"].map(scope_type), "scope": a["scope"], "kind": a["kind"],
-        "item": a["item"].astype(str), "evidence": "analyst", "value": math.nan,
-        "benchmark": math.nan, "source": "analyst",
-    })[cols]
+    a = analyst.assign(
+        scope=analyst["scope"].astype(str), kind=analyst["kind"].astype(str).str.lower()
+    )
+    return pd.DataFrame(
+        {
+            "scope_type": a["scope"].map(scope_type),
+            "scope": a["scope"],
+            "kind": a["kind"],
+            "item": a["item"].astype(str),
+            "evidence": "analyst",
+            "value": math.nan,
+            "benchmark": math.nan,
+            "source": "analyst",
+        }
+    )[cols]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -1341,23 +1613,40 @@ class SwotResults:
     def summary(self) -> pd.DataFrame:
         """Entries per scope and quadrant."""
         t = self.table
-        out = t.pivot_table(index=["scope_type", "scope"], columns="kind", values="item",
-                            aggfunc="count", fill_value=0)
+        out = t.pivot_table(
+            index=["scope_type", "scope"],
+            columns="kind",
+            values="item",
+            aggfunc="count",
+            fill_value=0,
+        )
         return out.reindex(columns=list(SWOT_KINDS), fill_value=0)
 
-    def quadrants_html(self, scope_types: Sequence[str] = ("company", "region", "territory")
-                       ) -> str:
+    def quadrants_html(
+        self, scope_types: Sequence[str] = ("company", "region", "territory")
+    ) -> str:
         """Four quadrants per scope, as an HTML grid (survives the report's HTML export)."""
-        colours = {"strength": "#e3f1e3", "weakness": "#fbe7e1", "opportunity": "#e1ecf8",
-                   "threat": "#fdf3d7"}
+        colours = {
+            "strength": "#e3f1e3",
+            "weakness": "#fbe7e1",
+            "opportunity": "#e1ecf8",
+            "threat": "#fdf3d7",
+        }
         parts = ['<div style="display:flex;flex-wrap:wrap;gap:14px">']
         t = self.table
         scopes = t[t["scope_type"].isin(scope_types)][["scope_type", "scope"]].drop_duplicates()
-        scopes = pd.concat([scopes, self.metrics.reset_index()[["scope_type", "scope"]].query(
-            "scope_type in @scope_types")]).drop_duplicates()
+        scopes = pd.concat(
+            [
+                scopes,
+                self.metrics.reset_index()[["scope_type", "scope"]].query(
+                    "scope_type in @scope_types"
+                ),
+            ]
+        ).drop_duplicates()
         rank = {k: i for i, k in enumerate(scope_types)}
-        scopes = scopes.sort_values(["scope_type", "scope"],
-                                    key=lambda s: s.map(rank) if s.name == "scope_type" else s)
+        scopes = scopes.sort_values(
+            ["scope_type", "scope"], key=lambda s: s.map(rank) if s.name == "scope_type" else s
+        )
         for st, sc in scopes.itertuples(index=False):
             g = t[(t["scope_type"] == st) & (t["scope"] == sc)]
             title = "Company" if st == "company" else f"{st.capitalize()} {sc}"
@@ -1366,17 +1655,22 @@ class SwotResults:
                 items = g[g["kind"] == kind]
                 lis = "".join(
                     f"<li>{html.escape(r.item)}"
-                    + (" <i>(analyst)</i>" if r.source == "analyst" else "") + "</li>"
-                    for r in items.itertuples())
+                    + (" <i>(analyst)</i>" if r.source == "analyst" else "")
+                    + "</li>"
+                    for r in items.itertuples()
+                )
                 cells.append(
                     f'<div style="background:{colours[kind]};padding:6px 8px;min-height:60px">'
                     f"<b>{_QUADRANT_TITLES[kind]}</b><ul style='margin:2px 0 0 16px;padding:0'>"
-                    f"{lis or '<li><i>none</i></li>'}</ul></div>")
+                    f"{lis or '<li><i>none</i></li>'}</ul></div>"
+                )
             parts.append(
                 '<div style="width:460px;font-size:12px">'
                 f"<div style='font-weight:bold;margin-bottom:3px'>{html.escape(title)}</div>"
                 '<div style="display:grid;grid-template-columns:1fr 1fr;gap:3px">'
-                + "".join(cells) + "</div></div>")
+                + "".join(cells)
+                + "</div></div>"
+            )
         parts.append("</div>")
         return "".join(parts)
 
@@ -1391,9 +1685,13 @@ class SwotResults:
 # Charts
 
 
-def plot_potential_map(units: pd.DataFrame, polygons, *,
-                       columns: Sequence[str] = ("potential_usd", "whitespace_usd", "penetration"),
-                       title: str | None = None):
+def plot_potential_map(
+    units: pd.DataFrame,
+    polygons,
+    *,
+    columns: Sequence[str] = ("potential_usd", "whitespace_usd", "penetration"),
+    title: str | None = None,
+):
     """Choropleth panels of unit measures (static matplotlib; survives HTML/PDF export).
 
     Parameters
@@ -1410,16 +1708,23 @@ def plot_potential_map(units: pd.DataFrame, polygons, *,
 
     from .plots import usd
 
-    labels = {"potential_usd": "Achievable potential (USD/yr)",
-              "whitespace_usd": "Whitespace (USD/yr)", "penetration": "Penetration",
-              "index_potential_usd": "Index-method potential (USD/yr)",
-              "uncovered_potential_usd": "Index potential without accounts (USD/yr)",
-              "competitor_pressure": "Competitor pressure"}
+    labels = {
+        "potential_usd": "Achievable potential (USD/yr)",
+        "whitespace_usd": "Whitespace (USD/yr)",
+        "penetration": "Penetration",
+        "index_potential_usd": "Index-method potential (USD/yr)",
+        "uncovered_potential_usd": "Index potential without accounts (USD/yr)",
+        "competitor_pressure": "Competitor pressure",
+    }
     fig, axes = plt.subplots(1, len(columns), figsize=(4.6 * len(columns), 5.0), squeeze=False)
     for ax, col in zip(axes.flat, columns, strict=True):
-        fmt = (PercentFormatter(1.0, decimals=0) if col in ("penetration",) else
-               FuncFormatter(lambda v, _p: f"{v:.2f}") if col == "competitor_pressure"
-               else FuncFormatter(usd))
+        fmt = (
+            PercentFormatter(1.0, decimals=0)
+            if col in ("penetration",)
+            else FuncFormatter(lambda v, _p: f"{v:.2f}")
+            if col == "competitor_pressure"
+            else FuncFormatter(usd)
+        )
         values = units[col].astype(float)
         if "accounts" in units.columns and col != "index_potential_usd":
             values = values.where(units["accounts"] > 0)  # grey: no account in the CRM
@@ -1431,19 +1736,34 @@ def plot_potential_map(units: pd.DataFrame, polygons, *,
             norm = LogNorm(vmin=float(max(pos.min(), pos.max() / 1e4)), vmax=float(pos.max()))
         if polygons is not None:
             gdf = polygons[["unit_id", "geometry"]].merge(
-                pd.DataFrame({"unit_id": units["unit_id"], col: values}), on="unit_id", how="left")
+                pd.DataFrame({"unit_id": units["unit_id"], col: values}), on="unit_id", how="left"
+            )
             if norm is not None:
                 gdf[col] = gdf[col].clip(lower=norm.vmin)
             cmap = "RdYlGn" if col == "penetration" else "viridis"
-            gdf.plot(column=col, ax=ax, cmap=cmap, norm=norm, legend=True, linewidth=0.2,
-                     edgecolor="white", missing_kwds={"color": "#dddddd", "label": "no accounts"},
-                     legend_kwds={"shrink": 0.6, "format": fmt})
+            gdf.plot(
+                column=col,
+                ax=ax,
+                cmap=cmap,
+                norm=norm,
+                legend=True,
+                linewidth=0.2,
+                edgecolor="white",
+                missing_kwds={"color": "#dddddd", "label": "no accounts"},
+                legend_kwds={"shrink": 0.6, "format": fmt},
+            )
         else:  # no polygons (an optional file): unit centroids, grey where no accounts
             known = values.notna().to_numpy()
             ax.scatter(units["lon"][~known], units["lat"][~known], s=10, c="#dddddd")
             cmap = "RdYlGn" if col == "penetration" else "viridis"
-            sc = ax.scatter(units["lon"][known], units["lat"][known], c=values[known], s=14,
-                            cmap=cmap, norm=norm)
+            sc = ax.scatter(
+                units["lon"][known],
+                units["lat"][known],
+                c=values[known],
+                s=14,
+                cmap=cmap,
+                norm=norm,
+            )
             fig.colorbar(sc, ax=ax, shrink=0.6, format=fmt)
             ax.set_aspect(1 / np.cos(np.radians(float(units["lat"].mean()))))
         ax.set_title(labels.get(col, col), fontsize=10)
@@ -1501,8 +1821,11 @@ def plot_potential_fit(potential: PotentialResults):
     below = float((a["revenue_usd"] <= a["model_potential_usd"]).mean())
     ax.set_xlabel("fitted achievable potential (USD/yr, before competitor adjustment)")
     ax.set_ylabel("actual spend, trailing year")
-    ax.set_title(f"Mature customers: {below:.0%} below their potential "
-                 f"(target {potential.settings['quantile']:.0%})", fontsize=10)
+    ax.set_title(
+        f"Mature customers: {below:.0%} below their potential "
+        f"(target {potential.settings['quantile']:.0%})",
+        fontsize=10,
+    )
     ax.legend(frameon=False, fontsize=8)
     fig.tight_layout()
     plt.close(fig)

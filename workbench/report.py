@@ -500,17 +500,27 @@ def run_report(
     staged = processed_dir(staging)
     # relative to the project when inside it (the kernels run there): no machine path in pages
     given = shown_path(staging, root) if staging.is_relative_to(root) else str(staging)
-    plan = {nb: ({**values, "data_dir": given} if "data_dir" in values else values)
-            for nb, values in plan.items()}
+    plan = {
+        nb: ({**values, "data_dir": given} if "data_dir" in values else values)
+        for nb, values in plan.items()
+    }
     try:  # the staged copy goes whatever happens; its outputs only after a success
         try:
             timings = _execute_all(notebooks, plan, tmp, root, kernel_name, progress)
             actions = write_action_files(tmp, quarter, staged)
             summary = summary_html(executive_summary(staged, quarter))  # the index and the pack
-            _write_pages(tmp, quarter, timings, data_manifest, pdf=find_chromium() is not None,
-                         summary=summary, actions=actions)
-            pdf_note = write_pdfs(tmp, [Path(n).stem for n in timings], quarter, progress,
-                                  summary=summary)
+            _write_pages(
+                tmp,
+                quarter,
+                timings,
+                data_manifest,
+                pdf=find_chromium() is not None,
+                summary=summary,
+                actions=actions,
+            )
+            pdf_note = write_pdfs(
+                tmp, [Path(n).stem for n in timings], quarter, progress, summary=summary
+            )
             _write_json(
                 tmp / "manifest.json",
                 {
@@ -518,13 +528,18 @@ def run_report(
                     "generated_at": _now(),
                     "params_file": shown_path(params_path, root) if params_path else None,
                     "parameters": {
-                        Path(n).stem: {**{k: d for k, (_, d) in specs[n].items()}, **plan[n],
-                                       **({"data_dir": shown_path(data, root)}
-                                          if "data_dir" in plan[n] else {})}
+                        Path(n).stem: {
+                            **{k: d for k, (_, d) in specs[n].items()},
+                            **plan[n],
+                            **(
+                                {"data_dir": shown_path(data, root)}
+                                if "data_dir" in plan[n]
+                                else {}
+                            ),
+                        }
                         for n in specs
                     },
-                    "timings_seconds": {Path(n).stem: round(sec, 3)
-                                        for n, sec in timings.items()},
+                    "timings_seconds": {Path(n).stem: round(sec, 3) for n, sec in timings.items()},
                     "total_seconds": round(time.perf_counter() - started, 3),
                     "versions": _versions(),
                     "git_commit": _git_commit(root),
@@ -648,9 +663,13 @@ def html_exporter():
     the lab template without its CDN scripts, so a page loads nothing from the network."""
     from nbconvert import HTMLExporter
 
-    return HTMLExporter(exclude_input=True, exclude_input_prompt=True,
-                        exclude_output_prompt=True, template_name="offline",
-                        extra_template_basedirs=[str(TEMPLATES)])
+    return HTMLExporter(
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+        template_name="offline",
+        extra_template_basedirs=[str(TEMPLATES)],
+    )
 
 
 def write_action_files(folder: Path, quarter: str, processed: Path) -> list[Path]:
@@ -669,27 +688,38 @@ def write_action_files(folder: Path, quarter: str, processed: Path) -> list[Path
     polygons = None
     if (plan["block_type"] == "unit_id").all():  # blocks are the units: dissolve their polygons
         polygons = load_geojson(processed)
-    return write_alignment_files(folder, alignment, quarter=quarter, blocks=blocks,
-                                 polygons=polygons)
+    return write_alignment_files(
+        folder, alignment, quarter=quarter, blocks=blocks, polygons=polygons
+    )
 
 
 _ACTION_LABELS = (
-    ("alignment_{q}.xlsx", "Account list per territory (Excel: a summary, one sheet per "
-                           "territory, the changes)"),
-    ("alignment_{q}.csv", "Every account: current and proposed territory and rep, moved or "
-                          "not, and why"),
+    (
+        "alignment_{q}.xlsx",
+        "Account list per territory (Excel: a summary, one sheet per territory, the changes)",
+    ),
+    (
+        "alignment_{q}.csv",
+        "Every account: current and proposed territory and rep, moved or not, and why",
+    ),
     ("crm_owner_updates_{q}.csv", "CRM bulk update: the accounts that change owner"),
     ("territories_{q}.geojson", "Territory shapes for GIS tools"),
 )
 
 
 def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 def _write_pages(
-    folder: Path, quarter: str, timings: Mapping[str, float], data_manifest: Mapping,
-    *, pdf: bool = False, summary: str | None = None, actions: list[Path] = (),
+    folder: Path,
+    quarter: str,
+    timings: Mapping[str, float],
+    data_manifest: Mapping,
+    *,
+    pdf: bool = False,
+    summary: str | None = None,
+    actions: list[Path] = (),
 ) -> None:
     """One code-hidden HTML page per executed notebook, and the index page."""
 
@@ -716,10 +746,14 @@ def _write_pages(
     action_rows = [
         f'<li><a href="{html.escape(name.format(q=quarter))}">{html.escape(name.format(q=quarter))}'
         f"</a>: {html.escape(label)}</li>"
-        for name, label in _ACTION_LABELS if name.format(q=quarter) in written
+        for name, label in _ACTION_LABELS
+        if name.format(q=quarter) in written
     ]
-    action_html = ("<h2>Files for the sales team</h2>\n<ul>" + "".join(action_rows) + "</ul>"
-                   if action_rows else "")
+    action_html = (
+        "<h2>Files for the sales team</h2>\n<ul>" + "".join(action_rows) + "</ul>"
+        if action_rows
+        else ""
+    )
     headlines = ""
     if summary is not None:
         headlines = "<h2>Executive summary</h2>\n" + summary
@@ -757,11 +791,22 @@ footer {{ color: #666; font-size: .9rem; margin-top: 2rem; }}
 
 
 CHROMIUM_ARGS = (
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--disable-default-apps", "--disable-extensions", "--disable-domain-reliability",
-    "--disable-client-side-phishing-detection", "--disable-breakpad", "--no-default-browser-check",
-    "--metrics-recording-only", "--no-pings",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-default-apps",
+    "--disable-extensions",
+    "--disable-domain-reliability",
+    "--disable-client-side-phishing-detection",
+    "--disable-breakpad",
+    "--no-default-browser-check",
+    "--metrics-recording-only",
+    "--no-pings",
     "--bwsi",
     "--disable-features=NetworkTimeServiceQuerying,OptimizationHints,MediaRouter,Translate,"
     "AutofillServerCommunication,CertificateTransparencyComponentUpdater,"
@@ -769,8 +814,10 @@ CHROMIUM_ARGS = (
     # what Chromium still calls home for (account list, component updates) goes to the local
     # discard port, and so does anything else, through a proxy that points nowhere: no request
     # leaves the machine (tests/test_report_offline.py reads Chromium's own network log)
-    "--gaia-url=http://127.0.0.1:9/", "--component-updater=url-source=http://127.0.0.1:9/",
-    "--proxy-server=http://127.0.0.1:9", "--proxy-bypass-list=<-loopback>",
+    "--gaia-url=http://127.0.0.1:9/",
+    "--component-updater=url-source=http://127.0.0.1:9/",
+    "--proxy-server=http://127.0.0.1:9",
+    "--proxy-bypass-list=<-loopback>",
     "--no-pdf-header-footer",
 )
 """Headless Chromium flags that make no network requests (the report must work offline)."""
@@ -788,16 +835,30 @@ def find_chromium() -> str | None:
     return None
 
 
-def html_to_pdf(html_path: Path, pdf_path: Path, *, chromium: str, timeout: float = 120,
-                extra_args: tuple[str, ...] = ()) -> None:
+def html_to_pdf(
+    html_path: Path,
+    pdf_path: Path,
+    *,
+    chromium: str,
+    timeout: float = 120,
+    extra_args: tuple[str, ...] = (),
+) -> None:
     """Print one HTML page to PDF with headless Chromium (written atomically)."""
     tmp_pdf = pdf_path.with_name(f".{pdf_path.name}.tmp")
     with tempfile.TemporaryDirectory(prefix="chromium-") as profile:
         try:
             run = subprocess.run(
-                [chromium, *CHROMIUM_ARGS, *extra_args, f"--user-data-dir={profile}",
-                 f"--print-to-pdf={tmp_pdf}", html_path.resolve().as_uri()],
-                capture_output=True, text=True, timeout=timeout,
+                [
+                    chromium,
+                    *CHROMIUM_ARGS,
+                    *extra_args,
+                    f"--user-data-dir={profile}",
+                    f"--print-to-pdf={tmp_pdf}",
+                    html_path.resolve().as_uri(),
+                ],
+                capture_output=True,
+                text=True,
+                timeout=timeout,
             )
         except subprocess.TimeoutExpired:
             tmp_pdf.unlink(missing_ok=True)
@@ -813,8 +874,12 @@ def html_to_pdf(html_path: Path, pdf_path: Path, *, chromium: str, timeout: floa
 
 
 def write_pdfs(
-    folder: Path, stems: list[str], quarter: str, progress: Callable[[str], None],
-    *, summary: str | None = None,
+    folder: Path,
+    stems: list[str],
+    quarter: str,
+    progress: Callable[[str], None],
+    *,
+    summary: str | None = None,
 ) -> str:
     """A PDF per notebook page and one combined planning pack; a note when no browser exists.
 
@@ -823,8 +888,10 @@ def write_pdfs(
     """
     chromium = find_chromium()
     if chromium is None:
-        note = ("PDF skipped: no headless Chromium found (install Debian's `chromium`, "
-                "or set WORKBENCH_CHROMIUM)")
+        note = (
+            "PDF skipped: no headless Chromium found (install Debian's `chromium`, "
+            "or set WORKBENCH_CHROMIUM)"
+        )
         progress(note)
         return note
 
@@ -832,8 +899,11 @@ def write_pdfs(
     pack = nbformat.v4.new_notebook()
     pack.cells.append(nbformat.v4.new_markdown_cell(f"# Quarterly planning pack {quarter}"))
     if summary is not None:  # the pack opens with the executive summary
-        pack.cells.append(nbformat.v4.new_markdown_cell(
-            f"## Executive summary\n\n<style>{SUMMARY_CSS}</style>\n\n{summary}"))
+        pack.cells.append(
+            nbformat.v4.new_markdown_cell(
+                f"## Executive summary\n\n<style>{SUMMARY_CSS}</style>\n\n{summary}"
+            )
+        )
     for stem in stems:
         pack.cells.extend(nbformat.read(folder / f"{stem}.ipynb", as_version=4).cells)
     exporter = html_exporter()

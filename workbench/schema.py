@@ -121,20 +121,29 @@ CONTRACT: dict[str, FileSpec] = {
                 _lat("home_lat", "home base latitude, WGS84 degrees"),
                 _lon("home_lon", "home base longitude, WGS84 degrees"),
                 Column(
-                    "active", "bool", "still employed and carrying a territory",
-                    optional=True, default="every rep in reps.csv is active",
+                    "active",
+                    "bool",
+                    "still employed and carrying a territory",
+                    optional=True,
+                    default="every rep in reps.csv is active",
                 ),
                 Column(
-                    "start_date", "date",
+                    "start_date",
+                    "date",
                     "first day in the role; a start date after the planning quarter's end makes "
                     "the rep a new hire for that plan",
-                    nullable=True, optional=True, default="no new hires",
+                    nullable=True,
+                    optional=True,
+                    default="no new hires",
                 ),
                 Column(
-                    "end_date", "date",
+                    "end_date",
+                    "date",
                     "last day in the role; an end date on or before the planning quarter's end "
                     "makes the rep a leaver for that plan",
-                    nullable=True, optional=True, default="no leavers",
+                    nullable=True,
+                    optional=True,
+                    default="no leavers",
                 ),
             ),
             meaning="sales reps and their home bases",
@@ -148,8 +157,11 @@ CONTRACT: dict[str, FileSpec] = {
                 _lon("lon", "centroid longitude"),
                 Column("population", "number", "population; more numeric drivers optional", low=0),
                 Column(
-                    "region", "text", "sales region the unit belongs to (kept as text)",
-                    optional=True, default="regions are derived downstream",
+                    "region",
+                    "text",
+                    "sales region the unit belongs to (kept as text)",
+                    optional=True,
+                    default="regions are derived downstream",
                 ),
             ),
             numeric_extras=True,
@@ -167,12 +179,19 @@ CONTRACT: dict[str, FileSpec] = {
                 _lon("lon", "longitude, WGS84 degrees"),
                 Column("status", "enum", "customer or prospect", values=("customer", "prospect")),
                 Column(
-                    "owner_rep_id", "id", "current rep (empty = unassigned)",
-                    nullable=True, ref=("reps", "rep_id"),
+                    "owner_rep_id",
+                    "id",
+                    "current rep (empty = unassigned)",
+                    nullable=True,
+                    ref=("reps", "rep_id"),
                 ),
                 Column(
-                    "unit_id", "id", "geographic unit the account lies in",
-                    nullable=True, ref=("geo_units", "unit_id"), optional=True,
+                    "unit_id",
+                    "id",
+                    "geographic unit the account lies in",
+                    nullable=True,
+                    ref=("geo_units", "unit_id"),
+                    optional=True,
                     default="the nearest geographic unit by lat/lon, computed downstream",
                 ),
             ),
@@ -189,14 +208,21 @@ CONTRACT: dict[str, FileSpec] = {
                 Column("stage", "enum", "won, lost or open", values=("won", "lost", "open")),
                 Column("amount_usd", "number", "amount in US dollars", low=0),
                 Column(
-                    "deal_type", "text", "kind of deal, e.g. new business, expansion, renewal",
-                    nullable=True, optional=True,
+                    "deal_type",
+                    "text",
+                    "kind of deal, e.g. new business, expansion, renewal",
+                    nullable=True,
+                    optional=True,
                     default="derived downstream: new business = a deal on an account with no "
                     "earlier won deal",
                 ),
                 Column(
-                    "product", "text", "product or product line sold",
-                    nullable=True, optional=True, default="product breadth is not computed",
+                    "product",
+                    "text",
+                    "product or product line sold",
+                    nullable=True,
+                    optional=True,
+                    default="product breadth is not computed",
                 ),
             ),
             meaning="opportunity history and open pipeline",
@@ -204,11 +230,20 @@ CONTRACT: dict[str, FileSpec] = {
         FileSpec(
             "named_accounts",
             (
-                Column("account_id", "id", "an account worked by name, not by territory",
-                       unique=True, ref=("accounts", "account_id")),
                 Column(
-                    "team", "text", "team or overlay that works the account",
-                    nullable=True, optional=True, default="one named-account team",
+                    "account_id",
+                    "id",
+                    "an account worked by name, not by territory",
+                    unique=True,
+                    ref=("accounts", "account_id"),
+                ),
+                Column(
+                    "team",
+                    "text",
+                    "team or overlay that works the account",
+                    nullable=True,
+                    optional=True,
+                    default="one named-account team",
                 ),
             ),
             required=False,
@@ -236,7 +271,14 @@ CONTRACT: dict[str, FileSpec] = {
         ),
         FileSpec(
             "economy",
-            (Column("quarter", "quarter", "quarter YYYYQn; other columns: numeric indicators", unique=True),),
+            (
+                Column(
+                    "quarter",
+                    "quarter",
+                    "quarter YYYYQn; other columns: numeric indicators",
+                    unique=True,
+                ),
+            ),
             required=False,
             numeric_extras=True,
             meaning="economic indicators by quarter",
@@ -246,7 +288,9 @@ CONTRACT: dict[str, FileSpec] = {
             (
                 Column("scope", "text", "company, region, territory or rep id"),
                 Column(
-                    "kind", "enum", "SWOT quadrant",
+                    "kind",
+                    "enum",
+                    "SWOT quadrant",
                     values=("strength", "weakness", "opportunity", "threat"),
                 ),
                 Column("item", "text", "the analyst's entry"),
@@ -303,5 +347,7 @@ def contract_markdown() -> str:
             meaning = col.meaning + (f" ({', '.join(extra)})" if extra else "")
             if col.optional:
                 meaning += f" (optional; default: {col.default})"
-            rows.append(f"| {label if i == 0 else ''} | {col.name} | {col.expectation()} | {meaning} |")
+            rows.append(
+                f"| {label if i == 0 else ''} | {col.name} | {col.expectation()} | {meaning} |"
+            )
     return "\n".join(rows)

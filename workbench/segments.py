@@ -44,8 +44,13 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.impute import SimpleImputer
 from sklearn.inspection import permutation_importance
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import adjusted_rand_score, brier_score_loss, log_loss, roc_auc_score
-from sklearn.metrics import silhouette_score
+from sklearn.metrics import (
+    adjusted_rand_score,
+    brier_score_loss,
+    log_loss,
+    roc_auc_score,
+    silhouette_score,
+)
 from sklearn.mixture import GaussianMixture
 from sklearn.neighbors import NearestNeighbors
 from sklearn.pipeline import Pipeline, make_pipeline
@@ -58,8 +63,8 @@ from .geo import unit_drivers
 from .plots import usd
 
 __all__ = [
-    "AccountSegmenter",
     "DEFAULT_CALLS_PER_YEAR",
+    "AccountSegmenter",
     "LeadData",
     "LeadModelComparison",
     "LeadScorer",
@@ -147,22 +152,26 @@ class SegmentationParams(NotebookParams):
         if not 0 < self.a_share < 1:
             problems.append(f"a_share must be between 0 and 1, got {self.a_share}")
         if not self.a_share < self.b_share <= 1:
-            problems.append(f"b_share must be above a_share ({self.a_share}) and ≤ 1, "
-                            f"got {self.b_share}")
+            problems.append(
+                f"b_share must be above a_share ({self.a_share}) and ≤ 1, got {self.b_share}"
+            )
         if not 0 <= self.potential_weight <= 1:
             problems.append(
-                f"potential_weight must be between 0 and 1, got {self.potential_weight}")
+                f"potential_weight must be between 0 and 1, got {self.potential_weight}"
+            )
         if not self.k_range or min(self.k_range) < 2:
             problems.append(f"k_range must list segment counts ≥ 2, got {self.k_range}")
         if self.cluster_method not in ("kmeans", "gmm"):
             problems.append(
-                f"cluster_method must be 'kmeans' or 'gmm', got {self.cluster_method!r}")
+                f"cluster_method must be 'kmeans' or 'gmm', got {self.cluster_method!r}"
+            )
         if self.stability_runs < 0:
             problems.append("stability_runs must be ≥ 0")
         if self.test_quarters < 1:
             problems.append("test_quarters must be ≥ 1")
-        if not (self.hot_share >= 0 and self.warm_share >= 0
-                and self.hot_share + self.warm_share <= 1):
+        if not (
+            self.hot_share >= 0 and self.warm_share >= 0 and self.hot_share + self.warm_share <= 1
+        ):
             problems.append("hot_share and warm_share must be ≥ 0 and add up to at most 1")
         if self.lookalikes < 0:
             problems.append("lookalikes must be ≥ 0")
@@ -176,8 +185,9 @@ def _check_calls(calls: Mapping[str, object]) -> list[str]:
     problems = []
     unknown = sorted(set(calls) - set(CALL_CLASSES))
     if unknown:
-        problems.append(f"calls_per_year: unknown class(es) {unknown}; "
-                        f"use {', '.join(CALL_CLASSES)}")
+        problems.append(
+            f"calls_per_year: unknown class(es) {unknown}; use {', '.join(CALL_CLASSES)}"
+        )
     for key, value in calls.items():
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
             problems.append(f"calls_per_year[{key!r}] must be a number ≥ 0, got {value!r}")
@@ -191,8 +201,10 @@ def load_segmentation_inputs(processed: str | Path, *, quarter: Quarter | str) -
     Optional: ``competitors`` (competitor presence per unit), ``potential`` (notebook 01's
     ``potential_accounts`` stage for ``quarter``) and ``units_geojson`` (unit polygons).
     """
-    data: dict = {name: io.load(name, processed)
-                  for name in ("accounts", "opportunities", "facts_account_quarter", "geo_units")}
+    data: dict = {
+        name: io.load(name, processed)
+        for name in ("accounts", "opportunities", "facts_account_quarter", "geo_units")
+    }
     try:
         data["competitors"] = io.load("competitors", processed)
     except FileNotFoundError:
@@ -256,8 +268,9 @@ def size_band(employees: pd.Series) -> pd.Series:
 
 
 def _owner(accounts: pd.DataFrame) -> pd.Series:
-    return accounts["owner_rep_id"].astype(object).where(accounts["owner_rep_id"].notna(),
-                                                         UNASSIGNED)
+    return (
+        accounts["owner_rep_id"].astype(object).where(accounts["owner_rep_id"].notna(), UNASSIGNED)
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -273,8 +286,9 @@ def lorenz_curve(values: Iterable[float]) -> pd.DataFrame:
     >>> lorenz_curve([10, 30, 60])["revenue_share"].round(2).tolist()
     [0.0, 0.1, 0.4, 1.0]
     """
-    v = np.sort(np.asarray(list(values) if not hasattr(values, "__array__") else values,
-                           dtype=float))
+    v = np.sort(
+        np.asarray(list(values) if not hasattr(values, "__array__") else values, dtype=float)
+    )
     if v.size == 0:
         raise ValueError("Lorenz curve of no customers: there is nothing to rank")
     if np.isnan(v).any() or (v < 0).any():
@@ -283,10 +297,12 @@ def lorenz_curve(values: Iterable[float]) -> pd.DataFrame:
     if total <= 0:
         raise ValueError("Lorenz curve: total revenue is zero, so there is no share to rank")
     n = v.size
-    return pd.DataFrame({
-        "customer_share": np.r_[0.0, np.arange(1, n + 1) / n],
-        "revenue_share": np.r_[0.0, np.cumsum(v) / total],
-    })
+    return pd.DataFrame(
+        {
+            "customer_share": np.r_[0.0, np.arange(1, n + 1) / n],
+            "revenue_share": np.r_[0.0, np.cumsum(v) / total],
+        }
+    )
 
 
 def gini(values: Iterable[float]) -> float:
@@ -337,8 +353,10 @@ def abc_classes(values: pd.Series, *, a_share: float = 0.8, b_share: float = 0.9
     ['A', 'B', 'C']
     """
     if not 0 < a_share < b_share <= 1:
-        raise ValueError(f"cut-offs must satisfy 0 < a_share < b_share <= 1, "
-                         f"got a_share={a_share}, b_share={b_share}")
+        raise ValueError(
+            f"cut-offs must satisfy 0 < a_share < b_share <= 1, "
+            f"got a_share={a_share}, b_share={b_share}"
+        )
     v = pd.Series(values, dtype=float)
     if v.isna().any() or (v < 0).any():
         raise ValueError("ABC classes need non-negative values without gaps")
@@ -393,11 +411,13 @@ class ParetoResult:
     def class_summary(self) -> pd.DataFrame:
         """Customers, revenue and potential per class, with their shares."""
         g = self.table.groupby("abc_class")
-        out = pd.DataFrame({
-            "customers": g.size(),
-            "revenue_usd": g["revenue_usd"].sum(),
-            "potential_usd": g["potential_usd"].sum(),
-        }).reindex(["A", "B", "C"], fill_value=0)
+        out = pd.DataFrame(
+            {
+                "customers": g.size(),
+                "revenue_usd": g["revenue_usd"].sum(),
+                "potential_usd": g["potential_usd"].sum(),
+            }
+        ).reindex(["A", "B", "C"], fill_value=0)
         out["customer_share"] = out["customers"] / max(len(self.table), 1)
         out["revenue_share"] = out["revenue_usd"] / max(self.table["revenue_usd"].sum(), 1e-300)
         if self.potential_used:
@@ -410,9 +430,18 @@ class ParetoResult:
     def moved_by_potential(self) -> pd.DataFrame:
         """Customers whose class the potential blend changed (revenue class → blended class)."""
         t = self.table
-        return t.loc[t["abc_class"] != t["revenue_class"],
-                     ["account_id", "account_name", "industry", "revenue_usd", "potential_usd",
-                      "revenue_class", "abc_class"]].reset_index(drop=True)
+        return t.loc[
+            t["abc_class"] != t["revenue_class"],
+            [
+                "account_id",
+                "account_name",
+                "industry",
+                "revenue_usd",
+                "potential_usd",
+                "revenue_class",
+                "abc_class",
+            ],
+        ].reset_index(drop=True)
 
     @property
     def by_territory(self) -> pd.DataFrame:
@@ -422,17 +451,19 @@ class ParetoResult:
             rev = book["revenue_usd"]
             counts = book["abc_class"].value_counts()
             positive = rev.sum() > 0
-            rows.append({
-                "territory": rep,
-                "customers": len(book),
-                "revenue_usd": rev.sum(),
-                "revenue_share": rev.sum() / max(self.table["revenue_usd"].sum(), 1e-300),
-                "class_A": int(counts.get("A", 0)),
-                "class_B": int(counts.get("B", 0)),
-                "class_C": int(counts.get("C", 0)),
-                "top20_share": top_share(rev) if positive else np.nan,
-                "gini": gini(rev) if positive else np.nan,
-            })
+            rows.append(
+                {
+                    "territory": rep,
+                    "customers": len(book),
+                    "revenue_usd": rev.sum(),
+                    "revenue_share": rev.sum() / max(self.table["revenue_usd"].sum(), 1e-300),
+                    "class_A": int(counts.get("A", 0)),
+                    "class_B": int(counts.get("B", 0)),
+                    "class_C": int(counts.get("C", 0)),
+                    "top20_share": top_share(rev) if positive else np.nan,
+                    "gini": gini(rev) if positive else np.nan,
+                }
+            )
         return pd.DataFrame(rows).set_index("territory")
 
     def class_ids(self, abc_class: str) -> list[str]:
@@ -448,22 +479,32 @@ class ParetoResult:
             ("won revenue", usd(self.table["revenue_usd"].sum())),
             ("share of revenue from the top 20% of customers", _pct(self.top20_share)),
             ("Gini coefficient of revenue", f"{self.gini:.2f}"),
-            ("class value", "revenue" if not self.potential_used else
-             f"{1 - self.potential_weight:.0%} revenue share + "
-             f"{self.potential_weight:.0%} potential share"),
+            (
+                "class value",
+                "revenue"
+                if not self.potential_used
+                else f"{1 - self.potential_weight:.0%} revenue share + "
+                f"{self.potential_weight:.0%} potential share",
+            ),
         ]
         for c in "ABC":
-            rows.append((f"class {c}", f"{cs.loc[c, 'customers']:,} customers "
-                         f"({_pct(cs.loc[c, 'customer_share'])}), "
-                         f"{_pct(cs.loc[c, 'revenue_share'])} of revenue"))
+            rows.append(
+                (
+                    f"class {c}",
+                    f"{cs.loc[c, 'customers']:,} customers "
+                    f"({_pct(cs.loc[c, 'customer_share'])}), "
+                    f"{_pct(cs.loc[c, 'revenue_share'])} of revenue",
+                )
+            )
         return pd.DataFrame(rows, columns=["measure", "value"]).set_index("measure")
 
     def to_frame(self) -> pd.DataFrame:
         return self.table.copy()
 
     def _repr_html_(self) -> str:
-        return _html_block("Pareto / ABC analysis", [("Summary", self.summary()),
-                                                           ("Classes", self.class_summary)])
+        return _html_block(
+            "Pareto / ABC analysis", [("Summary", self.summary()), ("Classes", self.class_summary)]
+        )
 
 
 def pareto_analysis(
@@ -513,8 +554,9 @@ def pareto_analysis(
     >>> res.table["abc_class"].tolist(), round(res.gini, 3)
     (['A', 'B', 'C'], 0.5)
     """
-    _require(accounts, ["account_id", "account_name", "industry", "status", "owner_rep_id"],
-             "accounts")
+    _require(
+        accounts, ["account_id", "account_name", "industry", "status", "owner_rep_id"], "accounts"
+    )
     _require(facts, ["account_id", "quarter", "won_usd"], "facts")
     if not 0 <= potential_weight <= 1:
         raise ValueError(f"potential_weight must be between 0 and 1, got {potential_weight}")
@@ -523,25 +565,31 @@ def pareto_analysis(
     customers = accounts.loc[accounts["status"] == "customer"]
     if customers.empty:
         raise ValueError("no customers (accounts with status 'customer'): nothing to classify")
-    revenue = (facts.loc[facts["quarter"].astype(str).isin(window)]
-               .groupby("account_id")["won_usd"].sum())
-    table = pd.DataFrame({
-        "account_id": customers["account_id"].to_numpy(),
-        "account_name": customers["account_name"].to_numpy(),
-        "industry": customers["industry"].to_numpy(),
-        "owner_rep_id": _owner(customers).to_numpy(),
-    })
+    revenue = (
+        facts.loc[facts["quarter"].astype(str).isin(window)].groupby("account_id")["won_usd"].sum()
+    )
+    table = pd.DataFrame(
+        {
+            "account_id": customers["account_id"].to_numpy(),
+            "account_name": customers["account_name"].to_numpy(),
+            "industry": customers["industry"].to_numpy(),
+            "owner_rep_id": _owner(customers).to_numpy(),
+        }
+    )
     table["revenue_usd"] = table["account_id"].map(revenue).fillna(0.0).astype(float)
     total = table["revenue_usd"].sum()
     if total <= 0:
-        raise ValueError(f"customers have no won revenue in the {n_quarters} quarter(s) to {q}: "
-                         "nothing to rank (check the quarter)")
+        raise ValueError(
+            f"customers have no won revenue in the {n_quarters} quarter(s) to {q}: "
+            "nothing to rank (check the quarter)"
+        )
     weight = potential_weight if potential is not None else 0.0
     if potential is not None:
         _require(potential, ["account_id", "potential_usd"], "potential")
         pot = potential.groupby("account_id")["potential_usd"].sum()
-        table["potential_usd"] = (table["account_id"].map(pot).fillna(0.0).clip(lower=0)
-                                  .astype(float))
+        table["potential_usd"] = (
+            table["account_id"].map(pot).fillna(0.0).clip(lower=0).astype(float)
+        )
     else:
         table["potential_usd"] = 0.0
     pot_total = table["potential_usd"].sum()
@@ -552,22 +600,30 @@ def pareto_analysis(
     table["abc_value"] = (1 - weight) * table["revenue_share"] + weight * pot_share
     value = table.set_index("account_id")["abc_value"]
     table["abc_class"] = abc_classes(value, a_share=a_share, b_share=b_share).to_numpy()
-    table["revenue_class"] = abc_classes(table.set_index("account_id")["revenue_usd"],
-                                         a_share=a_share, b_share=b_share).to_numpy()
+    table["revenue_class"] = abc_classes(
+        table.set_index("account_id")["revenue_usd"], a_share=a_share, b_share=b_share
+    ).to_numpy()
     territory = pd.Series("C", index=table.index, dtype=object)
     for _, book in table.groupby("owner_rep_id"):
         v = book.set_index("account_id")["abc_value"]
         if v.sum() > 0:
             territory.loc[book.index] = abc_classes(v, a_share=a_share, b_share=b_share).to_numpy()
     table["territory_class"] = territory
-    table = table.sort_values(["abc_value", "account_id"], ascending=[False, True],
-                              ignore_index=True)
+    table = table.sort_values(
+        ["abc_value", "account_id"], ascending=[False, True], ignore_index=True
+    )
     table.insert(0, "rank", np.arange(1, len(table) + 1))
     table["cum_value_share"] = table["abc_value"].cumsum()
     return ParetoResult(
-        table=table, lorenz=lorenz_curve(table["revenue_usd"]), gini=gini(table["revenue_usd"]),
-        top20_share=top_share(table["revenue_usd"], share=0.2), quarter=str(q),
-        n_quarters=n_quarters, a_share=a_share, b_share=b_share, potential_weight=weight,
+        table=table,
+        lorenz=lorenz_curve(table["revenue_usd"]),
+        gini=gini(table["revenue_usd"]),
+        top20_share=top_share(table["revenue_usd"], share=0.2),
+        quarter=str(q),
+        n_quarters=n_quarters,
+        a_share=a_share,
+        b_share=b_share,
+        potential_weight=weight,
     )
 
 
@@ -589,15 +645,24 @@ def plot_lorenz(result: ParetoResult):
         start += k
     ax1.plot(x, by_rev, color="#1b3a57", lw=2, label="cumulative share of revenue")
     ax1.axvline(0.2, color="#d9822b", ls="--", lw=1)
-    ax1.annotate(f"top 20% of customers:\n{result.top20_share:.0%} of revenue",
-                 xy=(0.2, result.top20_share),
-                 xytext=(0.35, 0.45), arrowprops={"arrowstyle": "->", "color": "#d9822b"})
+    ax1.annotate(
+        f"top 20% of customers:\n{result.top20_share:.0%} of revenue",
+        xy=(0.2, result.top20_share),
+        xytext=(0.35, 0.45),
+        arrowprops={"arrowstyle": "->", "color": "#d9822b"},
+    )
     ax1.set_xlabel("share of customers (largest first; bands: ABC class by class value)")
     ax1.set_ylabel("share of won revenue")
     ax1.set_title(f"Pareto curve, {result.n_quarters} quarter(s) to {result.quarter}")
     lz = result.lorenz
-    ax2.fill_between(lz["customer_share"], lz["revenue_share"], lz["customer_share"],
-                     color="#d9822b", alpha=0.25, label=f"Gini = {result.gini:.2f}")
+    ax2.fill_between(
+        lz["customer_share"],
+        lz["revenue_share"],
+        lz["customer_share"],
+        color="#d9822b",
+        alpha=0.25,
+        label=f"Gini = {result.gini:.2f}",
+    )
     ax2.plot(lz["customer_share"], lz["revenue_share"], color="#1b3a57", lw=2, label="Lorenz curve")
     ax2.plot([0, 1], [0, 1], color="grey", ls=":", lw=1, label="perfect equality")
     ax2.set_xlabel("share of customers (smallest first)")
@@ -616,8 +681,15 @@ def plot_lorenz(result: ParetoResult):
 # ---------------------------------------------------------------------------------------------
 # 2. Segmentation
 
-SEGMENT_NUMERIC = ("employees", "revenue_usd", "wins", "recency_days", "growth",
-                   "product_breadth", "potential_usd")
+SEGMENT_NUMERIC = (
+    "employees",
+    "revenue_usd",
+    "wins",
+    "recency_days",
+    "growth",
+    "product_breadth",
+    "potential_usd",
+)
 SEGMENT_LOG = ("employees", "revenue_usd", "wins", "potential_usd")
 SEGMENT_CATEGORICAL = ("industry",)
 FEATURE_LABELS = {
@@ -681,15 +753,39 @@ def customer_features(
     >>> f[cols].iloc[0].tolist()
     [300.0, 100.0, 10.0, 0.5, 2.0]
     """
-    _require(accounts, ["account_id", "account_name", "industry", "employees", "status",
-                        "owner_rep_id", "lat", "lon"], "accounts")
+    _require(
+        accounts,
+        [
+            "account_id",
+            "account_name",
+            "industry",
+            "employees",
+            "status",
+            "owner_rep_id",
+            "lat",
+            "lon",
+        ],
+        "accounts",
+    )
     _require(opportunities, ["account_id", "stage", "close_date", "amount_usd"], "opportunities")
     q = Quarter.parse(quarter)
     end = pd.Timestamp(q.end)
     start = pd.Timestamp((q - (n_quarters - 1)).start)
     prior_start = pd.Timestamp((q - (2 * n_quarters - 1)).start)
-    keep = [c for c in ("account_id", "account_name", "industry", "employees", "owner_rep_id",
-                        "unit_id", "lat", "lon") if c in accounts.columns]
+    keep = [
+        c
+        for c in (
+            "account_id",
+            "account_name",
+            "industry",
+            "employees",
+            "owner_rep_id",
+            "unit_id",
+            "lat",
+            "lon",
+        )
+        if c in accounts.columns
+    ]
     out = accounts.loc[accounts["status"] == "customer", keep].reset_index(drop=True)
     out["owner_rep_id"] = _owner(out)
     close = pd.to_datetime(opportunities["close_date"])
@@ -707,8 +803,9 @@ def customer_features(
     history_days = float((end - first_close).days) if len(closed) else 0.0
     out["recency_days"] = (end - pd.to_datetime(last)).dt.days.astype(float).fillna(history_days)
     both = out["revenue_usd"] + out["prior_revenue_usd"]
-    out["growth"] = ((out["revenue_usd"] - out["prior_revenue_usd"])
-                     / both.where(both > 0)).fillna(0.0)
+    out["growth"] = ((out["revenue_usd"] - out["prior_revenue_usd"]) / both.where(both > 0)).fillna(
+        0.0
+    )
     if "product" in opportunities.columns:
         out["product_breadth"] = ids.map(won.groupby("account_id")["product"].nunique()).fillna(0)
         out["product_breadth"] = out["product_breadth"].astype(float)
@@ -727,8 +824,13 @@ def _log1p(x):
     return np.log1p(np.clip(np.asarray(x, dtype=float), 0, None))
 
 
-def _preprocessor(numeric: Sequence[str], categorical: Sequence[str],
-                  log_columns: Sequence[str], *, scale: bool = True) -> ColumnTransformer:
+def _preprocessor(
+    numeric: Sequence[str],
+    categorical: Sequence[str],
+    log_columns: Sequence[str],
+    *,
+    scale: bool = True,
+) -> ColumnTransformer:
     """Imputation (median / most frequent), log1p on skewed columns, scaling and one-hot."""
     logged = [c for c in numeric if c in log_columns]
     plain = [c for c in numeric if c not in log_columns]
@@ -736,14 +838,20 @@ def _preprocessor(numeric: Sequence[str], categorical: Sequence[str],
     scaler = [StandardScaler()] if scale else []
     if logged:
         log = FunctionTransformer(_log1p, feature_names_out="one-to-one")
-        steps.append(("log", make_pipeline(log, SimpleImputer(strategy="median"), *scaler),
-                      logged))
+        steps.append(("log", make_pipeline(log, SimpleImputer(strategy="median"), *scaler), logged))
     if plain:
         steps.append(("num", make_pipeline(SimpleImputer(strategy="median"), *scaler), plain))
     if categorical:
-        steps.append(("cat", make_pipeline(
-            FunctionTransformer(_as_text, feature_names_out="one-to-one"),
-            OneHotEncoder(handle_unknown="ignore", sparse_output=False)), list(categorical)))
+        steps.append(
+            (
+                "cat",
+                make_pipeline(
+                    FunctionTransformer(_as_text, feature_names_out="one-to-one"),
+                    OneHotEncoder(handle_unknown="ignore", sparse_output=False),
+                ),
+                list(categorical),
+            )
+        )
     return ColumnTransformer(steps, verbose_feature_names_out=False)
 
 
@@ -755,8 +863,11 @@ def _as_text(frame):
 
 def _split_columns(X: pd.DataFrame, numeric, categorical) -> tuple[list[str], list[str]]:
     if numeric is None:
-        numeric = [c for c in X.columns if pd.api.types.is_numeric_dtype(X[c])
-                   and not pd.api.types.is_bool_dtype(X[c])]
+        numeric = [
+            c
+            for c in X.columns
+            if pd.api.types.is_numeric_dtype(X[c]) and not pd.api.types.is_bool_dtype(X[c])
+        ]
     if categorical is None:
         categorical = [c for c in X.columns if c not in numeric]
     numeric = [c for c in numeric if c in X.columns and X[c].notna().any()]
@@ -819,10 +930,18 @@ class AccountSegmenter(ClusterMixin, BaseEstimator):
     (2, 1, 1)
     """
 
-    def __init__(self, method: str = "kmeans", k_range: Sequence[int] = (3, 4, 5, 6), *,
-                 random_state: int = 0, n_init: int = 10, stability_runs: int = 5,
-                 numeric: Sequence[str] | None = None, categorical: Sequence[str] | None = None,
-                 log_columns: Sequence[str] = ()):
+    def __init__(
+        self,
+        method: str = "kmeans",
+        k_range: Sequence[int] = (3, 4, 5, 6),
+        *,
+        random_state: int = 0,
+        n_init: int = 10,
+        stability_runs: int = 5,
+        numeric: Sequence[str] | None = None,
+        categorical: Sequence[str] | None = None,
+        log_columns: Sequence[str] = (),
+    ):
         self.method = method
         self.k_range = k_range
         self.random_state = random_state
@@ -835,8 +954,13 @@ class AccountSegmenter(ClusterMixin, BaseEstimator):
     def _model(self, k: int, seed: int):
         if self.method == "kmeans":
             return KMeans(n_clusters=k, n_init=self.n_init, random_state=seed)
-        return GaussianMixture(n_components=k, covariance_type="full", reg_covar=1e-3,
-                               n_init=max(1, self.n_init // 5), random_state=seed)
+        return GaussianMixture(
+            n_components=k,
+            covariance_type="full",
+            reg_covar=1e-3,
+            n_init=max(1, self.n_init // 5),
+            random_state=seed,
+        )
 
     def _embedding(self, prep: ColumnTransformer) -> Pipeline:
         # A Gaussian mixture on raw one-hot columns collapses onto single industries (a 0/1
@@ -855,16 +979,20 @@ class AccountSegmenter(ClusterMixin, BaseEstimator):
             raise ValueError(f"k_range must list segment counts ≥ 2, got {list(self.k_range)}")
         n = len(X)
         if n <= ks[-1]:
-            raise ValueError(f"too few customers to segment: {n} customer(s) for up to "
-                             f"{ks[-1]} segments (need more customers than segments)")
+            raise ValueError(
+                f"too few customers to segment: {n} customer(s) for up to "
+                f"{ks[-1]} segments (need more customers than segments)"
+            )
         self.numeric_, self.categorical_ = _split_columns(X, self.numeric, self.categorical)
         self.feature_names_in_ = self.numeric_ + self.categorical_
         embed = self._embedding(_preprocessor(self.numeric_, self.categorical_, self.log_columns))
         Z = embed.fit_transform(X[self.feature_names_in_])
         distinct = len(np.unique(np.round(Z, 9), axis=0))
         if distinct <= ks[-1]:
-            raise ValueError(f"too few distinct customers to segment: {distinct} distinct feature "
-                             f"rows for up to {ks[-1]} segments")
+            raise ValueError(
+                f"too few distinct customers to segment: {distinct} distinct feature "
+                f"rows for up to {ks[-1]} segments"
+            )
         rng = np.random.default_rng(self.random_state)
         boots = [rng.integers(0, n, n) for _ in range(self.stability_runs)]
         rows, fitted = [], {}
@@ -876,14 +1004,16 @@ class AccountSegmenter(ClusterMixin, BaseEstimator):
             for b, idx in enumerate(boots):
                 refit = self._model(k, self.random_state + b + 1).fit(Z[idx])
                 aris.append(adjusted_rand_score(labels, refit.predict(Z)))
-            rows.append({
-                "k": k,
-                "silhouette": silhouette_score(Z, labels) if len(set(labels)) > 1 else np.nan,
-                "bic": model.bic(Z) if self.method == "gmm" else np.nan,
-                "inertia": model.inertia_ if self.method == "kmeans" else np.nan,
-                "stability_ari": float(np.mean(aris)) if aris else np.nan,
-                "stability_ari_min": float(np.min(aris)) if aris else np.nan,
-            })
+            rows.append(
+                {
+                    "k": k,
+                    "silhouette": silhouette_score(Z, labels) if len(set(labels)) > 1 else np.nan,
+                    "bic": model.bic(Z) if self.method == "gmm" else np.nan,
+                    "inertia": model.inertia_ if self.method == "kmeans" else np.nan,
+                    "stability_ari": float(np.mean(aris)) if aris else np.nan,
+                    "stability_ari_min": float(np.min(aris)) if aris else np.nan,
+                }
+            )
         scores = pd.DataFrame(rows).set_index("k")
         if self.method == "kmeans":
             best = int(scores["silhouette"].fillna(-np.inf).idxmax())
@@ -938,10 +1068,18 @@ def name_segment(profile: Mapping[str, object], reference: Mapping[str, float]) 
     'small customers, new'
     """
     emp = float(profile["median_employees"])
-    size = ("small" if emp <= reference["employees_p33"]
-            else "large" if emp >= reference["employees_p67"] else "mid-size")
-    industry = (str(profile["top_industry"]).lower()
-                if float(profile["top_industry_share"]) >= 0.5 else "customers")
+    size = (
+        "small"
+        if emp <= reference["employees_p33"]
+        else "large"
+        if emp >= reference["employees_p67"]
+        else "mid-size"
+    )
+    industry = (
+        str(profile["top_industry"]).lower()
+        if float(profile["top_industry_share"]) >= 0.5
+        else "customers"
+    )
     growth = float(profile["median_growth"])
     if float(profile["median_recency_days"]) > reference["lapsing_days"]:
         trend = "lapsing"
@@ -999,8 +1137,12 @@ class SegmentationResult:
         other = "Gaussian mixture (BIC)" if self.method == "kmeans" else "k-means (silhouette)"
         rows = [
             ("customers segmented", f"{len(self.frame):,}"),
-            ("method", "k-means, k by silhouette" if self.method == "kmeans"
-             else "Gaussian mixture, k by BIC"),
+            (
+                "method",
+                "k-means, k by silhouette"
+                if self.method == "kmeans"
+                else "Gaussian mixture, k by BIC",
+            ),
             ("segments (k)", str(self.k)),
             ("stability (mean bootstrap adjusted Rand index)", f"{self.stability:.2f}"),
             (f"cross-check: {other} chose k", str(self.cross_check_k)),
@@ -1008,8 +1150,13 @@ class SegmentationResult:
         ]
         edge = max(self.k_scan.index)
         if self.k == edge or self.cross_check_k == edge:
-            rows.append(("note", f"a method chose the largest k tried ({edge}): the data may "
-                         "support more segments (widen k_range) or have no clear cluster count"))
+            rows.append(
+                (
+                    "note",
+                    f"a method chose the largest k tried ({edge}): the data may "
+                    "support more segments (widen k_range) or have no clear cluster count",
+                )
+            )
         rows += [(sid, name) for sid, name in self.names.items()]
         return pd.DataFrame(rows, columns=["measure", "value"]).set_index("measure")
 
@@ -1017,8 +1164,9 @@ class SegmentationResult:
         return self.frame.copy()
 
     def _repr_html_(self) -> str:
-        return _html_block("Customer segments", [("Summary", self.summary()),
-                                                      ("Choice of k", self.k_scan)])
+        return _html_block(
+            "Customer segments", [("Summary", self.summary()), ("Choice of k", self.k_scan)]
+        )
 
 
 def _profiles(frame: pd.DataFrame) -> pd.DataFrame:
@@ -1026,20 +1174,22 @@ def _profiles(frame: pd.DataFrame) -> pd.DataFrame:
     total_rev = max(frame["revenue_usd"].sum(), 1e-300)
     top = g["industry"].agg(lambda s: s.value_counts().sort_index().idxmax())
     top_share_ = g["industry"].agg(lambda s: s.value_counts().max() / len(s))
-    out = pd.DataFrame({
-        "customers": g.size(),
-        "customer_share": g.size() / len(frame),
-        "revenue_usd": g["revenue_usd"].sum(),
-        "revenue_share": g["revenue_usd"].sum() / total_rev,
-        "median_employees": g["employees"].median(),
-        "top_industry": top,
-        "top_industry_share": top_share_,
-        "median_revenue_usd": g["revenue_usd"].median(),
-        "median_wins": g["wins"].median(),
-        "median_recency_days": g["recency_days"].median(),
-        "median_growth": g["growth"].median(),
-        "mean_product_breadth": g["product_breadth"].mean(),
-    })
+    out = pd.DataFrame(
+        {
+            "customers": g.size(),
+            "customer_share": g.size() / len(frame),
+            "revenue_usd": g["revenue_usd"].sum(),
+            "revenue_share": g["revenue_usd"].sum() / total_rev,
+            "median_employees": g["employees"].median(),
+            "top_industry": top,
+            "top_industry_share": top_share_,
+            "median_revenue_usd": g["revenue_usd"].median(),
+            "median_wins": g["wins"].median(),
+            "median_recency_days": g["recency_days"].median(),
+            "median_growth": g["growth"].median(),
+            "mean_product_breadth": g["product_breadth"].mean(),
+        }
+    )
     if frame["potential_usd"].notna().any():
         out["median_potential_usd"] = g["potential_usd"].median()
     if "abc_class" in frame.columns:
@@ -1097,20 +1247,41 @@ def segment_customers(
     >>> sorted(res.names.values())
     ['large logistics, high-value, steady', 'small retail, lapsing']
     """
-    _require(features, ["account_id", "industry", "employees", "revenue_usd", "wins",
-                        "recency_days", "growth", "product_breadth", "potential_usd"], "features")
+    _require(
+        features,
+        [
+            "account_id",
+            "industry",
+            "employees",
+            "revenue_usd",
+            "wins",
+            "recency_days",
+            "growth",
+            "product_breadth",
+            "potential_usd",
+        ],
+        "features",
+    )
     numeric = [c for c in SEGMENT_NUMERIC if features[c].notna().any()]
-    kwargs = dict(k_range=k_range, random_state=seed, numeric=numeric,
-                  categorical=list(SEGMENT_CATEGORICAL), log_columns=SEGMENT_LOG)
+    kwargs = dict(
+        k_range=k_range,
+        random_state=seed,
+        numeric=numeric,
+        categorical=list(SEGMENT_CATEGORICAL),
+        log_columns=SEGMENT_LOG,
+    )
     model = AccountSegmenter(method=method, stability_runs=stability_runs, **kwargs).fit(features)
     frame = features.copy()
     if classes is not None:
         frame["abc_class"] = frame["account_id"].map(classes.set_index("account_id")["abc_class"])
     # stable ids: S1 = the segment with the most revenue (ties: more customers, then label)
     raw = pd.Series(model.labels_, index=frame.index)
-    rank = (frame.groupby(raw)["revenue_usd"].agg(["sum", "size"])
-            .assign(label=lambda d: d.index)
-            .sort_values(["sum", "size", "label"], ascending=[False, False, True]))
+    rank = (
+        frame.groupby(raw)["revenue_usd"]
+        .agg(["sum", "size"])
+        .assign(label=lambda d: d.index)
+        .sort_values(["sum", "size", "label"], ascending=[False, False, True])
+    )
     label_map = {int(lab): f"S{i + 1}" for i, lab in enumerate(rank.index)}
     frame["segment_id"] = raw.map(label_map)
     profiles = _profiles(frame)
@@ -1130,8 +1301,7 @@ def segment_customers(
     profiles.insert(0, "segment_name", pd.Series(names))
     frame["segment_name"] = frame["segment_id"].map(names)
 
-    scan = model.scores_.rename(columns={"silhouette": f"{method}_silhouette",
-                                         "bic": "gmm_bic"})
+    scan = model.scores_.rename(columns={"silhouette": f"{method}_silhouette", "bic": "gmm_bic"})
     other_k, agreement = None, np.nan
     if cross_check:
         other = "gmm" if method == "kmeans" else "kmeans"
@@ -1145,8 +1315,15 @@ def segment_customers(
         scan[f"{other}_chosen"] = alt.scores_["chosen"]
     scan = scan.rename(columns={"chosen": f"{method}_chosen"}).dropna(axis=1, how="all")
     return SegmentationResult(
-        frame=frame, profiles=profiles, k_scan=scan, method=method, k=model.k_,
-        stability=model.stability_, cross_check_k=other_k, agreement=agreement, model=model,
+        frame=frame,
+        profiles=profiles,
+        k_scan=scan,
+        method=method,
+        k=model.k_,
+        stability=model.stability_,
+        cross_check_k=other_k,
+        agreement=agreement,
+        model=model,
         label_map=label_map,
     )
 
@@ -1165,12 +1342,18 @@ def plot_segment_profiles(result: SegmentationResult):
         for j, c in enumerate(cols):
             v = med.iloc[i, j]
             text = usd(v) if c.endswith("_usd") else (f"{v:+.2f}" if c == "growth" else f"{v:,.0f}")
-            ax.text(j, i, text, ha="center", va="center", fontsize=9,
-                    color="white" if abs(z.iloc[i, j]) > 1.2 else "black")
+            ax.text(
+                j,
+                i,
+                text,
+                ha="center",
+                va="center",
+                fontsize=9,
+                color="white" if abs(z.iloc[i, j]) > 1.2 else "black",
+            )
     ax.set_xticks(range(len(cols)), [FEATURE_LABELS[c] for c in cols], rotation=20, ha="right")
     sizes = result.profiles["customers"]
-    ax.set_yticks(range(len(z)),
-                  [f"{sid} {result.names[sid]} (n={sizes[sid]})" for sid in z.index])
+    ax.set_yticks(range(len(z)), [f"{sid} {result.names[sid]} (n={sizes[sid]})" for sid in z.index])
     ax.grid(False)
     fig.colorbar(im, ax=ax, label="vs all customers (SD)", shrink=0.8)
     ax.set_title("Segment profiles (numbers: segment medians)")
@@ -1188,13 +1371,27 @@ def plot_segment_map(result: SegmentationResult, *, units=None):
     cmap = plt.get_cmap("tab10")
     for i, sid in enumerate(result.profiles.index):
         pts = f.loc[f["segment_id"] == sid]
-        ax.scatter(pts["lon"], pts["lat"], s=10, color=cmap(i % 10), alpha=0.8,
-                   label=f"{sid} {result.names[sid]} ({len(pts)})", edgecolor="none")
+        ax.scatter(
+            pts["lon"],
+            pts["lat"],
+            s=10,
+            color=cmap(i % 10),
+            alpha=0.8,
+            label=f"{sid} {result.names[sid]} ({len(pts)})",
+            edgecolor="none",
+        )
     ax.set_xlabel("longitude")
     ax.set_ylabel("latitude")
     ax.set_aspect(1 / np.cos(np.radians(f["lat"].mean())) if len(f) else 1)
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.07), frameon=False, fontsize=9,
-              markerscale=2, ncols=1, title="segment (customers)")
+    ax.legend(
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.07),
+        frameon=False,
+        fontsize=9,
+        markerscale=2,
+        ncols=1,
+        title="segment (customers)",
+    )
     ax.set_title("Customers by segment")
     plt.close(fig)
     return fig
@@ -1226,6 +1423,8 @@ def lead_feature_label(column: str) -> str:
     if column.startswith(UNIT_PREFIX):
         return f"{column.removeprefix(UNIT_PREFIX)} of the account's geographic unit"
     return column
+
+
 REP_PRIOR_DEALS = 10.0
 """Pseudo-deals at a 50 % win rate added to every rep's record (a new rep is average)."""
 
@@ -1266,8 +1465,10 @@ class LeadData:
         won = int(self.closed["won"].sum()) if len(self.closed) else 0
         rows = [
             ("deal types", ", ".join(self.deal_types) or "all"),
-            ("closed opportunities (won / lost)", f"{len(self.closed):,} ({won:,} / "
-             f"{len(self.closed) - won:,})"),
+            (
+                "closed opportunities (won / lost)",
+                f"{len(self.closed):,} ({won:,} / {len(self.closed) - won:,})",
+            ),
             ("open opportunities at quarter end", f"{len(self.open):,}"),
             ("prospects to score", f"{len(self.prospects):,}"),
             ("features", ", ".join(self.feature_columns)),
@@ -1278,8 +1479,9 @@ class LeadData:
         return _html_block(f"Lead-scoring data to {self.quarter}", [("", self.summary())])
 
 
-def _unit_features(geo_units: pd.DataFrame | None,
-                   competitors: pd.DataFrame | None) -> pd.DataFrame:
+def _unit_features(
+    geo_units: pd.DataFrame | None, competitors: pd.DataFrame | None
+) -> pd.DataFrame:
     """Per unit id: every market driver the data has (``unit_<column>``, see
     :func:`workbench.geo.unit_drivers`) and the mean competitor presence."""
     out = pd.DataFrame(index=pd.Index([], name="unit_id"))
@@ -1310,8 +1512,12 @@ def _history_asof(queries: pd.DataFrame, events: pd.DataFrame, key: str) -> pd.D
     q["as_of"] = q["as_of"].astype("datetime64[ns]")
     q["_row"] = np.arange(len(q))
     merged = pd.merge_asof(
-        q.loc[known].sort_values("as_of", kind="stable"), ev[[key, "close_date", "wins", "losses"]],
-        left_on="as_of", right_on="close_date", by=key, direction="backward",
+        q.loc[known].sort_values("as_of", kind="stable"),
+        ev[[key, "close_date", "wins", "losses"]],
+        left_on="as_of",
+        right_on="close_date",
+        by=key,
+        direction="backward",
         allow_exact_matches=False,  # closed the same day as created: not yet known
     )
     out = pd.DataFrame({"wins": 0.0, "losses": 0.0}, index=np.arange(len(q)))
@@ -1322,16 +1528,18 @@ def _history_asof(queries: pd.DataFrame, events: pd.DataFrame, key: str) -> pd.D
     return out
 
 
-def _features_at(queries: pd.DataFrame, firmographics: pd.DataFrame,
-                 events: pd.DataFrame) -> pd.DataFrame:
+def _features_at(
+    queries: pd.DataFrame, firmographics: pd.DataFrame, events: pd.DataFrame
+) -> pd.DataFrame:
     """Features of (account, rep, as_of) queries from information dated before ``as_of``."""
     out = queries.join(firmographics, on="account_id", how="left")
     acc = _history_asof(queries, events, "account_id")
     out["account_prior_wins"] = acc["wins"]
     out["account_prior_losses"] = acc["losses"]
     rep = _history_asof(queries, events, "rep_id")
-    out["rep_win_rate"] = ((rep["wins"] + REP_PRIOR_DEALS / 2)
-                           / (rep["wins"] + rep["losses"] + REP_PRIOR_DEALS))
+    out["rep_win_rate"] = (rep["wins"] + REP_PRIOR_DEALS / 2) / (
+        rep["wins"] + rep["losses"] + REP_PRIOR_DEALS
+    )
     return out
 
 
@@ -1392,25 +1600,44 @@ def lead_features(
     >>> data.closed[["opportunity_id", "won", "account_prior_losses"]].values.tolist()
     [['o1', 0, 0.0], ['o2', 1, 1.0]]
     """
-    _require(accounts, ["account_id", "account_name", "industry", "employees", "status",
-                        "owner_rep_id"], "accounts")
-    _require(opportunities, ["opportunity_id", "account_id", "rep_id", "created_date",
-                             "close_date", "stage", "amount_usd"], "opportunities")
+    _require(
+        accounts,
+        ["account_id", "account_name", "industry", "employees", "status", "owner_rep_id"],
+        "accounts",
+    )
+    _require(
+        opportunities,
+        [
+            "opportunity_id",
+            "account_id",
+            "rep_id",
+            "created_date",
+            "close_date",
+            "stage",
+            "amount_usd",
+        ],
+        "opportunities",
+    )
     q = Quarter.parse(quarter)
     end = pd.Timestamp(q.end)
     opp = opportunities.copy()
     opp["created_date"] = pd.to_datetime(opp["created_date"])
     opp["close_date"] = pd.to_datetime(opp["close_date"])
     opp = opp.loc[opp["created_date"] <= end]
-    decided = (opp["stage"].isin(["won", "lost"]) & opp["close_date"].notna()
-               & (opp["close_date"] <= end))
+    decided = (
+        opp["stage"].isin(["won", "lost"]) & opp["close_date"].notna() & (opp["close_date"] <= end)
+    )
     events = opp.loc[decided, ["account_id", "rep_id", "close_date"]].assign(
-        won=(opp.loc[decided, "stage"] == "won").astype(int))
+        won=(opp.loc[decided, "stage"] == "won").astype(int)
+    )
 
     firmo = accounts[["account_id", "account_name", "industry", "employees"]].copy()
     firmo["employees"] = firmo["employees"].astype(float)
-    firmo["size_band"] = (accounts["size_band"].astype(object) if "size_band" in accounts.columns
-                          else size_band(accounts["employees"]))
+    firmo["size_band"] = (
+        accounts["size_band"].astype(object)
+        if "size_band" in accounts.columns
+        else size_band(accounts["employees"])
+    )
     units = _unit_features(geo_units, competitors)
     if "unit_id" in accounts.columns and len(units.columns):
         firmo["unit_id"] = accounts["unit_id"].astype(str)
@@ -1421,18 +1648,29 @@ def lead_features(
     types = (NEW_BUSINESS,) if derived else tuple(deal_types)
     if types and not derived:
         if "deal_type" not in opp.columns:
-            raise ValueError(f"deal_types {list(types)} name deal_type labels, but opportunities "
-                             "have no deal_type column: use deal_types=None (new business "
-                             "from the data) or [] (every deal)")
+            raise ValueError(
+                f"deal_types {list(types)} name deal_type labels, but opportunities "
+                "have no deal_type column: use deal_types=None (new business "
+                "from the data) or [] (every deal)"
+            )
         unknown = sorted(set(types) - set(opp["deal_type"].dropna().astype(str)))
         if unknown:
-            raise ValueError(f"deal_types {unknown} not found in opportunities.deal_type; its "
-                             f"labels: {sorted(opp['deal_type'].dropna().astype(str).unique())}")
+            raise ValueError(
+                f"deal_types {unknown} not found in opportunities.deal_type; its "
+                f"labels: {sorted(opp['deal_type'].dropna().astype(str).unique())}"
+            )
         examples = opp.loc[opp["deal_type"].isin(types)]
     else:
         examples = opp
-    keep = ["opportunity_id", "account_id", "rep_id", "created_date", "close_date", "stage",
-            "amount_usd"] + (["deal_type"] if "deal_type" in examples.columns else [])
+    keep = [
+        "opportunity_id",
+        "account_id",
+        "rep_id",
+        "created_date",
+        "close_date",
+        "stage",
+        "amount_usd",
+    ] + (["deal_type"] if "deal_type" in examples.columns else [])
     ex = examples[keep].assign(as_of=examples["created_date"])
     ex = _features_at(ex, firmo, events)
     if derived:  # new business: nothing was won with the account before this deal
@@ -1445,29 +1683,45 @@ def lead_features(
     open_ = ex.loc[~is_closed].assign(close_date=pd.NaT)
 
     prospect_rows = accounts.loc[accounts["status"] == "prospect", ["account_id", "owner_rep_id"]]
-    pq = pd.DataFrame({"account_id": prospect_rows["account_id"].to_numpy(),
-                       "rep_id": prospect_rows["owner_rep_id"].astype(object).to_numpy(),
-                       "as_of": end + pd.Timedelta(days=1)})
+    pq = pd.DataFrame(
+        {
+            "account_id": prospect_rows["account_id"].to_numpy(),
+            "rep_id": prospect_rows["owner_rep_id"].astype(object).to_numpy(),
+            "as_of": end + pd.Timedelta(days=1),
+        }
+    )
     if "deal_type" in ex.columns:
         # a prospect's next deal is of the first type listed, or else the type that first
         # deals with an account most often have in this CRM
         first_deals = ex.loc[ex["account_prior_wins"] == 0, "deal_type"].dropna().astype(str)
         pool = first_deals if len(first_deals) else ex["deal_type"].dropna().astype(str)
-        pq["deal_type"] = types[0] if types else (pool.value_counts().sort_index()
-                                                  .idxmax() if len(pool) else None)
+        pq["deal_type"] = (
+            types[0]
+            if types
+            else (pool.value_counts().sort_index().idxmax() if len(pool) else None)
+        )
     prospects = _features_at(pq, firmo, events)
 
-    features = ["industry", "employees", *(c for c in units.columns if c.startswith(UNIT_PREFIX)),
-                "competitor_presence", "rep_win_rate", "account_prior_wins",
-                "account_prior_losses"]
+    features = [
+        "industry",
+        "employees",
+        *(c for c in units.columns if c.startswith(UNIT_PREFIX)),
+        "competitor_presence",
+        "rep_win_rate",
+        "account_prior_wins",
+        "account_prior_losses",
+    ]
     if "deal_type" in ex.columns and ex["deal_type"].nunique() > 1:
         features.append("deal_type")
     features = [c for c in features if c in closed.columns]
     return LeadData(
         closed=closed.sort_values(["close_date", "opportunity_id"], ignore_index=True),
         open=open_.sort_values(["created_date", "opportunity_id"], ignore_index=True),
-        prospects=prospects.reset_index(drop=True), firmographics=firmo.reset_index(),
-        feature_columns=tuple(features), quarter=str(q), deal_types=types,
+        prospects=prospects.reset_index(drop=True),
+        firmographics=firmo.reset_index(),
+        feature_columns=tuple(features),
+        quarter=str(q),
+        deal_types=types,
     )
 
 
@@ -1495,28 +1749,37 @@ class TimeSplit:
             raise LeakageError(
                 f"{len(late)} training opportunit{'y' if len(late) == 1 else 'ies'} closed on or "
                 f"after the test period starts ({self.test_start:%Y-%m-%d}), e.g. {ids}: "
-                "the model would learn outcomes it is tested on")
+                "the model would learn outcomes it is tested on"
+            )
         for name, frame in (("training", self.train), ("test", self.test)):
             if "as_of" in frame.columns:
                 late_as_of = pd.to_datetime(frame["as_of"]) > pd.to_datetime(frame["created_date"])
                 bad = frame.loc[late_as_of]
                 if len(bad):
                     ids = ", ".join(bad["opportunity_id"].astype(str).head(5))
-                    raise LeakageError(f"{len(bad)} {name} opportunities have features dated "
-                                       f"after their created date, e.g. {ids}")
-        outside = self.test.loc[(pd.to_datetime(self.test["close_date"]) < self.test_start)
-                                | (pd.to_datetime(self.test["close_date"]) > self.test_end)]
+                    raise LeakageError(
+                        f"{len(bad)} {name} opportunities have features dated "
+                        f"after their created date, e.g. {ids}"
+                    )
+        outside = self.test.loc[
+            (pd.to_datetime(self.test["close_date"]) < self.test_start)
+            | (pd.to_datetime(self.test["close_date"]) > self.test_end)
+        ]
         if len(outside):
             raise LeakageError(f"{len(outside)} test opportunities closed outside the test period")
 
     def summary(self) -> pd.DataFrame:
         rows = [
             ("training: closed before", f"{self.test_start:%Y-%m-%d}"),
-            ("training opportunities (win rate)",
-             f"{len(self.train):,} ({self.train['won'].mean():.0%})"),
+            (
+                "training opportunities (win rate)",
+                f"{len(self.train):,} ({self.train['won'].mean():.0%})",
+            ),
             ("test period", f"{self.test_start:%Y-%m-%d} to {self.test_end:%Y-%m-%d}"),
-            ("test opportunities (win rate)",
-             f"{len(self.test):,} ({self.test['won'].mean():.0%})"),
+            (
+                "test opportunities (win rate)",
+                f"{len(self.test):,} ({self.test['won'].mean():.0%})",
+            ),
         ]
         return pd.DataFrame(rows, columns=["measure", "value"]).set_index("measure")
 
@@ -1524,8 +1787,13 @@ class TimeSplit:
         return _html_block("Time-based split", [("", self.summary())])
 
 
-def time_split(closed: pd.DataFrame | LeadData, *, quarter: Quarter | str, test_quarters: int = 1,
-               feature_columns: Sequence[str] | None = None) -> TimeSplit:
+def time_split(
+    closed: pd.DataFrame | LeadData,
+    *,
+    quarter: Quarter | str,
+    test_quarters: int = 1,
+    feature_columns: Sequence[str] | None = None,
+) -> TimeSplit:
     """Hold out the latest ``test_quarters`` quarters (ending with ``quarter``) for testing.
 
     Parameters
@@ -1554,30 +1822,42 @@ def time_split(closed: pd.DataFrame | LeadData, *, quarter: Quarter | str, test_
         closed = closed.closed
     q = Quarter.parse(quarter)
     if len(closed) == 0:
-        raise ValueError(f"no closed (won or lost) opportunities up to {q}: lead scoring needs "
-                         "closed deals to learn from (check deal_types and the quarter)")
+        raise ValueError(
+            f"no closed (won or lost) opportunities up to {q}: lead scoring needs "
+            "closed deals to learn from (check deal_types and the quarter)"
+        )
     start = pd.Timestamp((q - (test_quarters - 1)).start)
     end = pd.Timestamp(q.end)
     close = pd.to_datetime(closed["close_date"])
     train, test = closed.loc[close < start], closed.loc[(close >= start) & (close <= end)]
     if len(train) == 0:
-        raise ValueError(f"no closed opportunities before the test period starts ({start:%Y-%m-%d})"
-                         ": choose a later quarter or fewer test_quarters")
+        raise ValueError(
+            f"no closed opportunities before the test period starts ({start:%Y-%m-%d})"
+            ": choose a later quarter or fewer test_quarters"
+        )
     if len(test) == 0:
-        raise ValueError(f"no opportunities closed in the test period {start:%Y-%m-%d} to "
-                         f"{end:%Y-%m-%d}: choose another quarter or more test_quarters")
-    cols = tuple(feature_columns or [c for c in closed.columns
-                                     if c in LEAD_FEATURE_LABELS or c.startswith(UNIT_PREFIX)])
-    return TimeSplit(train=train.reset_index(drop=True), test=test.reset_index(drop=True),
-                     test_start=start, test_end=end, feature_columns=cols)
+        raise ValueError(
+            f"no opportunities closed in the test period {start:%Y-%m-%d} to "
+            f"{end:%Y-%m-%d}: choose another quarter or more test_quarters"
+        )
+    cols = tuple(
+        feature_columns
+        or [c for c in closed.columns if c in LEAD_FEATURE_LABELS or c.startswith(UNIT_PREFIX)]
+    )
+    return TimeSplit(
+        train=train.reset_index(drop=True),
+        test=test.reset_index(drop=True),
+        test_start=start,
+        test_end=end,
+        feature_columns=cols,
+    )
 
 
 def _two_classes(y: np.ndarray, what: str) -> None:
     values = set(np.unique(y).tolist())
     if values != {0, 1}:
         only = "won" if values == {1} else "lost" if values == {0} else str(values)
-        raise ValueError(f"{what} needs both won and lost opportunities; all {len(y)} were "
-                         f"{only}")
+        raise ValueError(f"{what} needs both won and lost opportunities; all {len(y)} were {only}")
 
 
 class WinRateBaseline(ClassifierMixin, BaseEstimator):
@@ -1592,8 +1872,9 @@ class WinRateBaseline(ClassifierMixin, BaseEstimator):
     [1.0, 1.0, 0.5, 0.5]
     """
 
-    def __init__(self, columns: Sequence[str] = ("industry", "size_band"),
-                 prior_strength: float = 10.0):
+    def __init__(
+        self, columns: Sequence[str] = ("industry", "size_band"), prior_strength: float = 10.0
+    ):
         self.columns = columns
         self.prior_strength = prior_strength
 
@@ -1668,11 +1949,22 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
     True
     """
 
-    def __init__(self, model: str = "logistic", calibration: str = "sigmoid", *, cv: int = 3,
-                 C: float = 1.0, learning_rate: float = 0.05, max_iter: int = 100,
-                 max_leaf_nodes: int = 15, min_samples_leaf: int = 20, random_state: int = 0,
-                 numeric: Sequence[str] | None = None, categorical: Sequence[str] | None = None,
-                 log_columns: Sequence[str] = ()):
+    def __init__(
+        self,
+        model: str = "logistic",
+        calibration: str = "sigmoid",
+        *,
+        cv: int = 3,
+        C: float = 1.0,
+        learning_rate: float = 0.05,
+        max_iter: int = 100,
+        max_leaf_nodes: int = 15,
+        min_samples_leaf: int = 20,
+        random_state: int = 0,
+        numeric: Sequence[str] | None = None,
+        categorical: Sequence[str] | None = None,
+        log_columns: Sequence[str] = (),
+    ):
         self.model = model
         self.calibration = calibration
         self.cv = cv
@@ -1692,9 +1984,14 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
             scale = True
         elif self.model == "boosting":
             clf = HistGradientBoostingClassifier(
-                learning_rate=self.learning_rate, max_iter=self.max_iter,
-                max_leaf_nodes=self.max_leaf_nodes, min_samples_leaf=self.min_samples_leaf,
-                l2_regularization=1.0, early_stopping=False, random_state=self.random_state)
+                learning_rate=self.learning_rate,
+                max_iter=self.max_iter,
+                max_leaf_nodes=self.max_leaf_nodes,
+                min_samples_leaf=self.min_samples_leaf,
+                l2_regularization=1.0,
+                early_stopping=False,
+                random_state=self.random_state,
+            )
             scale = False
         else:
             raise ValueError(f"model must be 'logistic' or 'boosting', got {self.model!r}")
@@ -1704,8 +2001,9 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
     @_one_thread
     def fit(self, X: pd.DataFrame, y) -> LeadScorer:
         if self.calibration not in ("sigmoid", "isotonic", "none"):
-            raise ValueError(f"calibration must be 'sigmoid', 'isotonic' or 'none', "
-                             f"got {self.calibration!r}")
+            raise ValueError(
+                f"calibration must be 'sigmoid', 'isotonic' or 'none', got {self.calibration!r}"
+            )
         y = np.asarray(y).astype(int)
         if len(y) == 0:
             raise ValueError("lead scoring needs closed opportunities to learn from; got none")
@@ -1720,8 +2018,9 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
             self.estimator_ = self._pipeline().fit(X, y)
         else:
             self.calibration_ = self.calibration
-            self.estimator_ = CalibratedClassifierCV(self._pipeline(), method=self.calibration,
-                                                     cv=folds, ensemble=False).fit(X, y)
+            self.estimator_ = CalibratedClassifierCV(
+                self._pipeline(), method=self.calibration, cv=folds, ensemble=False
+            ).fit(X, y)
         return self
 
     @_one_thread
@@ -1756,8 +2055,9 @@ def reliability_table(y_true, probability, *, bins: int = 10) -> pd.DataFrame:
     b[order] = np.arange(len(y)) * bins // len(y)
     frame = pd.DataFrame({"bin": b + 1, "y": y, "p": p})
     g = frame.groupby("bin")
-    return pd.DataFrame({"n": g.size(), "mean_predicted": g["p"].mean(),
-                         "observed_rate": g["y"].mean()}).reset_index()
+    return pd.DataFrame(
+        {"n": g.size(), "mean_predicted": g["p"].mean(), "observed_rate": g["y"].mean()}
+    ).reset_index()
 
 
 def lift_table(y_true, probability, *, groups: int = 10) -> pd.DataFrame:
@@ -1823,33 +2123,56 @@ class LeadModelComparison:
         verdict = "better" if self.beats_baseline else "NOT better"
         rows = [
             ("test period", f"{self.split.test_start:%Y-%m-%d} to {self.split.test_end:%Y-%m-%d}"),
-            ("training / test opportunities",
-             f"{len(self.split.train):,} / {len(self.split.test):,}"),
+            (
+                "training / test opportunities",
+                f"{len(self.split.train):,} / {len(self.split.test):,}",
+            ),
             ("best model (lowest Brier score)", MODEL_LABELS[self.best]),
-            ("ROC AUC: best model vs baseline",
-             f"{m.loc[self.best, 'roc_auc']:.3f} vs {m.loc['baseline', 'roc_auc']:.3f}"),
-            ("Brier score: best model vs baseline",
-             f"{m.loc[self.best, 'brier']:.4f} vs {m.loc['baseline', 'brier']:.4f} ({verdict})"),
+            (
+                "ROC AUC: best model vs baseline",
+                f"{m.loc[self.best, 'roc_auc']:.3f} vs {m.loc['baseline', 'roc_auc']:.3f}",
+            ),
+            (
+                "Brier score: best model vs baseline",
+                f"{m.loc[self.best, 'brier']:.4f} vs {m.loc['baseline', 'brier']:.4f} ({verdict})",
+            ),
         ]
         if not math.isnan(m.loc[self.best, "brier_gain_low"]):
             lo, hi = m.loc[self.best, ["brier_gain_low", "brier_gain_high"]]
-            sure = ("clearly better" if lo > 0 else "clearly worse" if hi < 0
-                    else "within the noise of one test period")
-            rows.append(("Brier gain over baseline, 95% bootstrap interval",
-                         f"{lo:+.4f} to {hi:+.4f} ({sure})"))
+            sure = (
+                "clearly better"
+                if lo > 0
+                else "clearly worse"
+                if hi < 0
+                else "within the noise of one test period"
+            )
+            rows.append(
+                (
+                    "Brier gain over baseline, 95% bootstrap interval",
+                    f"{lo:+.4f} to {hi:+.4f} ({sure})",
+                )
+            )
         return pd.DataFrame(rows, columns=["measure", "value"]).set_index("measure")
 
     def to_frame(self) -> pd.DataFrame:
         return self.metrics.copy()
 
     def _repr_html_(self) -> str:
-        return _html_block("Lead-scoring models on the held-out period",
-                           [("Summary", self.summary()), ("Metrics", self.metrics)])
+        return _html_block(
+            "Lead-scoring models on the held-out period",
+            [("Summary", self.summary()), ("Metrics", self.metrics)],
+        )
 
 
 @_one_thread
-def compare_lead_models(split: TimeSplit, *, seed: int = 0, calibration: str = "sigmoid",
-                        bins: int = 10, bootstrap: int = 200) -> LeadModelComparison:
+def compare_lead_models(
+    split: TimeSplit,
+    *,
+    seed: int = 0,
+    calibration: str = "sigmoid",
+    bins: int = 10,
+    bootstrap: int = 200,
+) -> LeadModelComparison:
     """Fit the baseline, a calibrated logistic regression and calibrated gradient boosting on the
     training period; compare them on the test period.
 
@@ -1884,18 +2207,32 @@ def compare_lead_models(split: TimeSplit, *, seed: int = 0, calibration: str = "
     y_test = test["won"].to_numpy(dtype=int)
     _two_classes(y_train, "lead scoring (training period)")
     if len(set(y_test.tolist())) < 2:
-        raise ValueError("the test period's opportunities were all "
-                         f"{'won' if y_test[0] else 'lost'}: ROC AUC is undefined "
-                         "(use more test_quarters)")
+        raise ValueError(
+            "the test period's opportunities were all "
+            f"{'won' if y_test[0] else 'lost'}: ROC AUC is undefined "
+            "(use more test_quarters)"
+        )
     features = list(split.feature_columns)
     cats = [c for c in features if c in ("industry", "deal_type")]
     nums = [c for c in features if c not in cats]
     models = {
         "baseline": WinRateBaseline(),
-        "logistic": LeadScorer("logistic", calibration, numeric=nums, categorical=cats,
-                               log_columns=LEAD_LOG, random_state=seed),
-        "boosting": LeadScorer("boosting", calibration, numeric=nums, categorical=cats,
-                               log_columns=LEAD_LOG, random_state=seed),
+        "logistic": LeadScorer(
+            "logistic",
+            calibration,
+            numeric=nums,
+            categorical=cats,
+            log_columns=LEAD_LOG,
+            random_state=seed,
+        ),
+        "boosting": LeadScorer(
+            "boosting",
+            calibration,
+            numeric=nums,
+            categorical=cats,
+            log_columns=LEAD_LOG,
+            random_state=seed,
+        ),
     }
     base_cols = list(models["baseline"].columns)
     bins = max(2, min(bins, len(test) // 30))  # ≥ 30 opportunities per bin, or the curve is noise
@@ -1907,19 +2244,29 @@ def compare_lead_models(split: TimeSplit, *, seed: int = 0, calibration: str = "
         p = model.predict_proba(test[cols])[:, 1]
         preds[name] = p
         lt = lift_table(y_test, p)
-        rows.append({"model": MODEL_LABELS[name], "roc_auc": roc_auc_score(y_test, p),
-                     "brier": brier_score_loss(y_test, p),
-                     "log_loss": log_loss(y_test, np.clip(p, 1e-6, 1 - 1e-6)),
-                     "top_decile_lift": float(lt["lift"].iloc[0])})
+        rows.append(
+            {
+                "model": MODEL_LABELS[name],
+                "roc_auc": roc_auc_score(y_test, p),
+                "brier": brier_score_loss(y_test, p),
+                "log_loss": log_loss(y_test, np.clip(p, 1e-6, 1 - 1e-6)),
+                "top_decile_lift": float(lt["lift"].iloc[0]),
+            }
+        )
         rel.append(reliability_table(y_test, p, bins=bins).assign(model=name))
         lifts.append(lt.assign(model=name))
     metrics = pd.DataFrame(rows, index=list(models)).rename_axis("key")
     metrics = metrics.join(_bootstrap_intervals(y_test, preds[list(models)], bootstrap, seed))
     best = str(metrics.loc[["logistic", "boosting"], "brier"].idxmin())
     return LeadModelComparison(
-        metrics=metrics, reliability=pd.concat(rel, ignore_index=True),
-        lift=pd.concat(lifts, ignore_index=True), predictions=preds, best=best, models=models,
-        split=split, seed=seed,
+        metrics=metrics,
+        reliability=pd.concat(rel, ignore_index=True),
+        lift=pd.concat(lifts, ignore_index=True),
+        predictions=preds,
+        best=best,
+        models=models,
+        split=split,
+        seed=seed,
     )
 
 
@@ -1951,13 +2298,16 @@ def _bootstrap_intervals(y: np.ndarray, probs: pd.DataFrame, n: int, seed: int) 
         gains.append(brier[0] - brier)  # column 0 is the baseline
     aucs, gains = np.array(aucs), np.array(gains)
     full = ((P - y[:, None]) ** 2).mean(axis=0)
-    return pd.DataFrame({
-        "roc_auc_low": np.percentile(aucs, 2.5, axis=0),
-        "roc_auc_high": np.percentile(aucs, 97.5, axis=0),
-        "brier_gain": full[0] - full,
-        "brier_gain_low": np.percentile(gains, 2.5, axis=0),
-        "brier_gain_high": np.percentile(gains, 97.5, axis=0),
-    }, index=probs.columns)
+    return pd.DataFrame(
+        {
+            "roc_auc_low": np.percentile(aucs, 2.5, axis=0),
+            "roc_auc_high": np.percentile(aucs, 97.5, axis=0),
+            "brier_gain": full[0] - full,
+            "brier_gain_low": np.percentile(gains, 2.5, axis=0),
+            "brier_gain_high": np.percentile(gains, 97.5, axis=0),
+        },
+        index=probs.columns,
+    )
 
 
 _COLOURS = {"baseline": "#999999", "logistic": "#2f6b9a", "boosting": "#d9822b"}
@@ -1969,8 +2319,13 @@ def plot_reliability(comparison: LeadModelComparison):
     ax.plot([0, 1], [0, 1], color="grey", ls=":", lw=1, label="perfectly calibrated")
     for name, part in comparison.reliability.groupby("model", sort=False):
         brier = comparison.metrics.loc[name, "brier"]
-        ax.plot(part["mean_predicted"], part["observed_rate"], marker="o", color=_COLOURS[name],
-                label=f"{name} (Brier {brier:.3f})")
+        ax.plot(
+            part["mean_predicted"],
+            part["observed_rate"],
+            marker="o",
+            color=_COLOURS[name],
+            label=f"{name} (Brier {brier:.3f})",
+        )
     top = float(max(comparison.reliability[["mean_predicted", "observed_rate"]].max().max(), 0.1))
     lim = min(1.0, top * 1.1)
     ax.set_xlim(0, lim)
@@ -1994,11 +2349,21 @@ def plot_lift(comparison: LeadModelComparison):
     for i, name in enumerate(names):
         part = comparison.lift.loc[comparison.lift["model"] == name]
         auc = comparison.metrics.loc[name, "roc_auc"]
-        ax.bar(part["decile"] + (i - (len(names) - 1) / 2) * width, part["lift"], width=width,
-               color=_COLOURS[name], label=f"{name} (AUC {auc:.2f})")
+        ax.bar(
+            part["decile"] + (i - (len(names) - 1) / 2) * width,
+            part["lift"],
+            width=width,
+            color=_COLOURS[name],
+            label=f"{name} (AUC {auc:.2f})",
+        )
         share = np.r_[0, part["n"].cumsum() / part["n"].sum()]
-        ax2.plot(share, np.r_[0, part["cumulative_wins_share"]], marker=".",
-                 color=_COLOURS[name], label=name)
+        ax2.plot(
+            share,
+            np.r_[0, part["cumulative_wins_share"]],
+            marker=".",
+            color=_COLOURS[name],
+            label=name,
+        )
     ax.axhline(1.0, color="black", lw=0.8)
     ax.set_xticks(range(1, int(comparison.lift["decile"].max()) + 1))
     ax.set_xlabel("decile of predicted win probability (1 = highest)")
@@ -2038,13 +2403,22 @@ def ideal_customer_profile(comparison: LeadModelComparison, *, repeats: int = 5)
     split = comparison.split
     features = list(split.feature_columns)
     best = comparison.models[comparison.best]
-    imp = permutation_importance(best, split.test[features], split.test["won"].to_numpy(dtype=int),
-                                 scoring="roc_auc", n_repeats=repeats,
-                                 random_state=comparison.seed)
+    imp = permutation_importance(
+        best,
+        split.test[features],
+        split.test["won"].to_numpy(dtype=int),
+        scoring="roc_auc",
+        n_repeats=repeats,
+        random_state=comparison.seed,
+    )
     logit = comparison.models["logistic"]
-    lr = LeadScorer("logistic", "none", numeric=logit.numeric_, categorical=logit.categorical_,
-                    log_columns=logit.log_columns).fit(split.train[features],
-                                                       split.train["won"].to_numpy(dtype=int))
+    lr = LeadScorer(
+        "logistic",
+        "none",
+        numeric=logit.numeric_,
+        categorical=logit.categorical_,
+        log_columns=logit.log_columns,
+    ).fit(split.train[features], split.train["won"].to_numpy(dtype=int))
     X = split.train[features]
     ref = {c: (X[c].median() if c in lr.numeric_ else X[c].mode().iloc[0]) for c in features}
 
@@ -2062,8 +2436,14 @@ def ideal_customer_profile(comparison: LeadModelComparison, *, repeats: int = 5)
                 lo, hi = float(X[col].min()), float(X[col].max())
             ratio = float(np.exp(np.diff(log_odds(col, [lo, hi]))[0])) if hi > lo else 1.0
             direction = "raises" if ratio > 1 else "lowers"
-            effect = (f"from {lo:,.3g} to {hi:,.3g} (25th to 75th percentile) {direction} the odds "
-                      f"of winning ×{ratio:.2f}") if hi > lo else "hardly varies"
+            effect = (
+                (
+                    f"from {lo:,.3g} to {hi:,.3g} (25th to 75th percentile) {direction} the odds "
+                    f"of winning ×{ratio:.2f}"
+                )
+                if hi > lo
+                else "hardly varies"
+            )
         else:
             levels = sorted(X[col].dropna().astype(str).unique())
             lo_ = log_odds(col, levels)
@@ -2073,11 +2453,17 @@ def ideal_customer_profile(comparison: LeadModelComparison, *, repeats: int = 5)
             ratio = np.nan
             spread = float(np.exp(lo_.max() - lo_.min()))
             effect = f"best odds: {best_l}; worst: {worst_l} (odds ×{spread:.2f} best vs worst)"
-        rows.append({"driver": label, "feature": col,
-                     "importance_auc": float(imp.importances_mean[i]),
-                     "importance_sd": float(imp.importances_std[i]),
-                     "odds_ratio": ratio, "effect": effect})
-    return (pd.DataFrame(rows).sort_values("importance_auc", ascending=False, ignore_index=True))
+        rows.append(
+            {
+                "driver": label,
+                "feature": col,
+                "importance_auc": float(imp.importances_mean[i]),
+                "importance_sd": float(imp.importances_std[i]),
+                "odds_ratio": ratio,
+                "effect": effect,
+            }
+        )
+    return pd.DataFrame(rows).sort_values("importance_auc", ascending=False, ignore_index=True)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -2107,18 +2493,26 @@ class LeadScores:
         p = self.prospects
         grades = p["lead_grade"].value_counts()
         rows = [
-            ("model",
-             f"{MODEL_LABELS[self.model]}, refitted on all closed deals to {self.quarter}"),
+            (
+                "model",
+                f"{MODEL_LABELS[self.model]}, refitted on all closed deals to {self.quarter}",
+            ),
             ("prospects scored", f"{len(p):,}"),
-            ("hot / warm / cold",
-             " / ".join(f"{grades.get(g, 0):,}" for g in ("hot", "warm", "cold"))),
-            ("mean win probability: hot vs cold prospects",
-             f"{p.loc[p['lead_grade'] == 'hot', 'win_probability'].mean():.0%} vs "
-             f"{p.loc[p['lead_grade'] == 'cold', 'win_probability'].mean():.0%}"),
+            (
+                "hot / warm / cold",
+                " / ".join(f"{grades.get(g, 0):,}" for g in ("hot", "warm", "cold")),
+            ),
+            (
+                "mean win probability: hot vs cold prospects",
+                f"{p.loc[p['lead_grade'] == 'hot', 'win_probability'].mean():.0%} vs "
+                f"{p.loc[p['lead_grade'] == 'cold', 'win_probability'].mean():.0%}",
+            ),
             ("open opportunities scored", f"{len(self.open_opportunities):,}"),
-            ("open pipeline: amount / expected value",
-             f"{usd(self.open_opportunities['amount_usd'].sum())} / "
-             f"{usd(self.open_opportunities['expected_usd'].sum())}"),
+            (
+                "open pipeline: amount / expected value",
+                f"{usd(self.open_opportunities['amount_usd'].sum())} / "
+                f"{usd(self.open_opportunities['expected_usd'].sum())}",
+            ),
         ]
         return pd.DataFrame(rows, columns=["measure", "value"]).set_index("measure")
 
@@ -2126,15 +2520,28 @@ class LeadScores:
         return self.prospects.copy()
 
     def _repr_html_(self) -> str:
-        top = self.prospects.head(10)[["account_id", "account_name", "industry", "employees",
-                                       "owner_rep_id", "win_probability", "lead_grade"]]
-        return _html_block("Lead scores", [("Summary", self.summary()),
-                                               ("Top 10 prospects", top)])
+        top = self.prospects.head(10)[
+            [
+                "account_id",
+                "account_name",
+                "industry",
+                "employees",
+                "owner_rep_id",
+                "win_probability",
+                "lead_grade",
+            ]
+        ]
+        return _html_block("Lead scores", [("Summary", self.summary()), ("Top 10 prospects", top)])
 
 
 @_one_thread
-def score_prospects(data: LeadData, comparison: LeadModelComparison, *, hot_share: float = 0.2,
-                    warm_share: float = 0.3) -> LeadScores:
+def score_prospects(
+    data: LeadData,
+    comparison: LeadModelComparison,
+    *,
+    hot_share: float = 0.2,
+    warm_share: float = 0.3,
+) -> LeadScores:
     """Score every prospect and open opportunity with the better model.
 
     The chosen model (``comparison.best``, same settings) is refitted on **all** closed
@@ -2149,39 +2556,56 @@ def score_prospects(data: LeadData, comparison: LeadModelComparison, *, hot_shar
     hot_share, warm_share : float
         Shares of prospects graded hot and warm (``hot_share + warm_share <= 1``).
     """
-    if not (0 <= hot_share and 0 <= warm_share and hot_share + warm_share <= 1):
+    if not (hot_share >= 0 and warm_share >= 0 and hot_share + warm_share <= 1):
         raise ValueError("hot_share and warm_share must be ≥ 0 and add up to at most 1")
     features = list(comparison.split.feature_columns)
     model = clone(comparison.models[comparison.best])
     model.fit(data.closed[features], data.closed["won"].to_numpy(dtype=int))
-    opens = data.open[["opportunity_id", "account_id", "rep_id", "created_date",
-                       "amount_usd"]].copy()
+    opens = data.open[
+        ["opportunity_id", "account_id", "rep_id", "created_date", "amount_usd"]
+    ].copy()
     opens["win_probability"] = model.predict_proba(data.open[features])[:, 1] if len(opens) else []
     opens["expected_usd"] = opens["win_probability"] * opens["amount_usd"]
     p = data.prospects
-    out = pd.DataFrame({"account_id": p["account_id"], "account_name": p["account_name"],
-                        "industry": p["industry"],
-                        "employees": p["employees"].round().astype("Int64"),
-                        "owner_rep_id": p["rep_id"].where(p["rep_id"].notna(), UNASSIGNED)})
+    out = pd.DataFrame(
+        {
+            "account_id": p["account_id"],
+            "account_name": p["account_name"],
+            "industry": p["industry"],
+            "employees": p["employees"].round().astype("Int64"),
+            "owner_rep_id": p["rep_id"].where(p["rep_id"].notna(), UNASSIGNED),
+        }
+    )
     out["win_probability"] = model.predict_proba(p[features])[:, 1] if len(p) else []
-    out = out.sort_values(["win_probability", "account_id"], ascending=[False, True],
-                          ignore_index=True)
+    out = out.sort_values(
+        ["win_probability", "account_id"], ascending=[False, True], ignore_index=True
+    )
     out["lead_rank"] = np.arange(1, len(out) + 1)
     share = (out["lead_rank"] - 0.5) / max(len(out), 1)
-    out["lead_grade"] = np.where(share < hot_share, "hot",
-                                 np.where(share < hot_share + warm_share, "warm", "cold"))
+    out["lead_grade"] = np.where(
+        share < hot_share, "hot", np.where(share < hot_share + warm_share, "warm", "cold")
+    )
     g = opens.groupby("account_id")
     out["open_opportunities"] = out["account_id"].map(g.size()).fillna(0).astype(int)
     out["open_pipeline_usd"] = out["account_id"].map(g["amount_usd"].sum()).fillna(0.0)
     out["expected_pipeline_usd"] = out["account_id"].map(g["expected_usd"].sum()).fillna(0.0)
-    return LeadScores(prospects=out, open_opportunities=opens.sort_values(
-        "expected_usd", ascending=False, ignore_index=True), model=comparison.best,
-        quarter=data.quarter)
+    return LeadScores(
+        prospects=out,
+        open_opportunities=opens.sort_values("expected_usd", ascending=False, ignore_index=True),
+        model=comparison.best,
+        quarter=data.quarter,
+    )
 
 
-def lookalike_prospects(firmographics: pd.DataFrame, *, best_ids: Iterable[str],
-                        candidate_ids: Iterable[str], n: int = 15, neighbors: int = 3,
-                        scores: pd.DataFrame | None = None) -> pd.DataFrame:
+def lookalike_prospects(
+    firmographics: pd.DataFrame,
+    *,
+    best_ids: Iterable[str],
+    candidate_ids: Iterable[str],
+    n: int = 15,
+    neighbors: int = 3,
+    scores: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """Prospects that look most like the best customers (firmographic nearest neighbours).
 
     Feature space: industry (one-hot), ``log1p(employees)`` and the unit drivers present
@@ -2219,12 +2643,24 @@ def lookalike_prospects(firmographics: pd.DataFrame, *, best_ids: Iterable[str],
     if not best_ids:
         raise ValueError("lookalikes need at least one best customer")
     if not candidate_ids or n == 0:
-        return pd.DataFrame(columns=["lookalike_rank", "account_id", "account_name", "industry",
-                                     "employees", "distance", "most_like"])
-    nums = [c for c in firmographics.columns
-            if c in ("employees", "competitor_presence") or c.startswith(UNIT_PREFIX)]
+        return pd.DataFrame(
+            columns=[
+                "lookalike_rank",
+                "account_id",
+                "account_name",
+                "industry",
+                "employees",
+                "distance",
+                "most_like",
+            ]
+        )
+    nums = [
+        c
+        for c in firmographics.columns
+        if c in ("employees", "competitor_presence") or c.startswith(UNIT_PREFIX)
+    ]
     prep = _preprocessor(nums, ["industry"], ("employees",))
-    Z = prep.fit_transform(firmographics[nums + ["industry"]])
+    Z = prep.fit_transform(firmographics[[*nums, "industry"]])
     pos = pd.Series(np.arange(len(firmographics)), index=firmographics["account_id"].to_numpy())
     best_pos = pos.reindex(best_ids).dropna().astype(int).to_numpy()
     cand_pos = pos.reindex(candidate_ids).dropna().astype(int).to_numpy()
@@ -2232,13 +2668,16 @@ def lookalike_prospects(firmographics: pd.DataFrame, *, best_ids: Iterable[str],
     nn = NearestNeighbors(n_neighbors=k).fit(Z[best_pos])
     dist, idx = nn.kneighbors(Z[cand_pos])
     f = firmographics.iloc[cand_pos]
-    out = pd.DataFrame({
-        "account_id": f["account_id"].to_numpy(), "account_name": f["account_name"].to_numpy(),
-        "industry": f["industry"].to_numpy(),
-        "employees": pd.array(f["employees"].round(), dtype="Int64"),
-        "distance": dist.mean(axis=1),
-        "most_like": firmographics["account_name"].to_numpy()[best_pos[idx[:, 0]]],
-    })
+    out = pd.DataFrame(
+        {
+            "account_id": f["account_id"].to_numpy(),
+            "account_name": f["account_name"].to_numpy(),
+            "industry": f["industry"].to_numpy(),
+            "employees": pd.array(f["employees"].round(), dtype="Int64"),
+            "distance": dist.mean(axis=1),
+            "most_like": firmographics["account_name"].to_numpy()[best_pos[idx[:, 0]]],
+        }
+    )
     if scores is not None:
         probability = scores.set_index("account_id")["win_probability"]
         out["win_probability"] = out["account_id"].map(probability)
@@ -2339,12 +2778,14 @@ def workload_by_territory(workload: pd.DataFrame) -> pd.DataFrame:
     [21.0, 9.0]
     """
     g = workload.groupby("owner_rep_id")
-    out = pd.DataFrame({
-        "accounts": g.size(),
-        "customers": g["status"].agg(lambda s: int((s == "customer").sum())),
-        "calls_per_year": g["calls_per_year"].sum(),
-        "hours_per_year": g["hours_per_year"].sum(),
-    })
+    out = pd.DataFrame(
+        {
+            "accounts": g.size(),
+            "customers": g["status"].agg(lambda s: int((s == "customer").sum())),
+            "calls_per_year": g["calls_per_year"].sum(),
+            "hours_per_year": g["hours_per_year"].sum(),
+        }
+    )
     out["hours_share"] = out["hours_per_year"] / max(out["hours_per_year"].sum(), 1e-300)
     return out.sort_values("hours_per_year", ascending=False).rename_axis("territory")
 
@@ -2367,12 +2808,16 @@ def save_outputs(
     ``segments`` holds one row per customer: the Pareto table (classes) joined with the
     segment id, name and features. Returns the files written with their row counts.
     """
-    seg_cols = [c for c in segmentation.frame.columns
-                if c not in pareto.table.columns or c == "account_id"]
+    seg_cols = [
+        c for c in segmentation.frame.columns if c not in pareto.table.columns or c == "account_id"
+    ]
     segments_frame = pareto.table.merge(segmentation.frame[seg_cols], on="account_id", how="left")
     written = []
-    for stage, frame in (("segments", segments_frame), ("lead_scores", lead_scores.prospects),
-                         ("workload", workload)):
+    for stage, frame in (
+        ("segments", segments_frame),
+        ("lead_scores", lead_scores.prospects),
+        ("workload", workload),
+    ):
         path = io.save_stage(frame, processed, stage, quarter)
         written.append({"stage": stage, "file": path.name, "rows": len(frame)})
     return pd.DataFrame(written)

@@ -44,8 +44,9 @@ def _read(processed: Path, stage: str, quarter: str) -> pd.DataFrame | None:
 
 
 def _missing(label: str, notebook: str) -> Headline:
-    return Headline(label, "n/a", f"{notebook} did not write its output for this quarter.",
-                    f"{notebook}.html")
+    return Headline(
+        label, "n/a", f"{notebook} did not write its output for this quarter.", f"{notebook}.html"
+    )
 
 
 def _pct(x: float) -> str:
@@ -60,8 +61,10 @@ def revenue_vs_quota(processed: Path, quarter: str) -> Headline:
     rev, quota = float(kt["revenue_usd"].sum()), float(kt["quota_usd"].sum())
     att = rev / quota if quota > 0 else float("nan")
     return Headline(
-        f"Revenue vs quota, {quarter}", f"{usd(rev)} / {usd(quota)}",
-        f"{_pct(att)} of quota company-wide.", "04_kpi_review.html#Attainment",
+        f"Revenue vs quota, {quarter}",
+        f"{usd(rev)} / {usd(quota)}",
+        f"{_pct(att)} of quota company-wide.",
+        "04_kpi_review.html#Attainment",
     )
 
 
@@ -72,11 +75,16 @@ def attainment_spread(processed: Path, quarter: str) -> Headline:
         return _missing("Attainment spread", "04_kpi_review")
     att = kr.loc[kr["quota_usd"] > 0].set_index("rep_id")["attainment"].dropna()
     if att.empty:
-        return Headline("Attainment spread", "n/a", "No rep had a quota this quarter.",
-                        "04_kpi_review.html#Attainment")
+        return Headline(
+            "Attainment spread",
+            "n/a",
+            "No rep had a quota this quarter.",
+            "04_kpi_review.html#Attainment",
+        )
     below = int((att < 1).sum())
     return Headline(
-        "Attainment spread", f"{_pct(att.min())} – {_pct(att.max())}",
+        "Attainment spread",
+        f"{_pct(att.min())} – {_pct(att.max())}",
         f"{len(att)} reps with a quota; {below} below 100% "
         f"(lowest {att.idxmin()}, highest {att.idxmax()}).",
         "04_kpi_review.html#Quota-fairness",
@@ -92,11 +100,16 @@ def next_quarter_forecast(processed: Path, quarter: str) -> Headline:
     nxt = str(Quarter.parse(quarter) + 1)
     row = fc[(fc["scope_type"] == "company") & (fc["kind"] == "forecast") & (fc["period"] == nxt)]
     if row.empty:
-        return Headline(label, "n/a", "No company forecast for the next quarter.",
-                        "01_market_potential.html#Revenue-forecasts")
+        return Headline(
+            label,
+            "n/a",
+            "No company forecast for the next quarter.",
+            "01_market_potential.html#Revenue-forecasts",
+        )
     r = row.iloc[0]
     return Headline(
-        label, usd(r["mean_usd"]),
+        label,
+        usd(r["mean_usd"]),
         f"{r['interval_level']:.0%} interval {usd(r['lower_usd'])} – {usd(r['upper_usd'])} "
         f"({r['model']}).",
         "01_market_potential.html#Revenue-forecasts",
@@ -110,7 +123,8 @@ def whitespace(processed: Path, quarter: str) -> Headline:
         return _missing("Whitespace", "01_market_potential")
     ws, pot, rev = (float(pu[c].sum()) for c in ("whitespace_usd", "potential_usd", "revenue_usd"))
     return Headline(
-        "Whitespace (a year)", usd(ws),
+        "Whitespace (a year)",
+        usd(ws),
         f"Achievable potential {usd(pot)}; penetration {_pct(rev / pot if pot else np.nan)}.",
         "01_market_potential.html#Where-the-whitespace-is",
     )
@@ -123,29 +137,39 @@ def proposed_alignment(processed: Path, quarter: str) -> Headline:
     if ts is None:
         return _missing("Proposed alignment", "03_territory_design")
     s = ts.set_index("metric")["value"]
-    dev = {k.removeprefix("max_deviation_"): float(v) for k, v in s.items()
-           if str(k).startswith("max_deviation_")}
+    dev = {
+        k.removeprefix("max_deviation_"): float(v)
+        for k, v in s.items()
+        if str(k).startswith("max_deviation_")
+    }
     worst = max(dev.values()) if dev else float("nan")
     k = int(float(s.get("k", 0)))
     link = "03_territory_design.html#Proposed-plan"
     if float(s.get("feasible", 1)) != 1:
         issues = _read(processed, "territory_violations", quarter)
         first = "" if issues is None or issues.empty else f" First: {issues['reason'].iloc[0]}"
-        why = ("the search reached its safety time limit without a feasible plan"
-               if float(s.get("safety_stop", 0)) == 1 else
-               "the data rules a feasible plan out" if float(s.get("proven_infeasible", 0)) == 1
-               else "the search found no feasible plan")
+        why = (
+            "the search reached its safety time limit without a feasible plan"
+            if float(s.get("safety_stop", 0)) == 1
+            else "the data rules a feasible plan out"
+            if float(s.get("proven_infeasible", 0)) == 1
+            else "the search found no feasible plan"
+        )
         n = int(float(s.get("violations", 0)))
         return Headline(
-            "Proposed alignment", "not feasible",
+            "Proposed alignment",
+            "not feasible",
             f"{k} territories: the best plan found misses {n} constraint(s); {why}.{first} "
-            "Relax the tolerance or the disruption budget, or change k.", link)
+            "Relax the tolerance or the disruption budget, or change k.",
+            link,
+        )
     gap = float(s.get("gap", np.nan))
     gap_text = f"optimality gap {_pct(gap)}"
     if s.get("proven_optimal", 0) == 1:
         gap_text = "proven optimal (contiguity included)"
     return Headline(
-        "Proposed alignment", f"±{worst:.1%} balance" if np.isfinite(worst) else "n/a",
+        "Proposed alignment",
+        f"±{worst:.1%} balance" if np.isfinite(worst) else "n/a",
         f"{k} territories, every constraint met; worst deviation across "
         f"{', '.join(dev) or 'measures'}; {gap_text}; "
         f"{_pct(float(s.get('share_moved', np.nan)))} of blocks move.",
@@ -162,17 +186,30 @@ def headcount(processed: Path, quarter: str) -> Headline:
     k, rec = int(float(s["k"])), int(float(s["recommended_reps"]))
     use = float(s.get("mean_capacity_use", np.nan))
     material = float(s.get("headcount_material", 0)) == 1
-    detail = (f"{k} territories designed; the workload needs {rec} reps; mean capacity use "
-              f"{_pct(use)}.")
+    detail = (
+        f"{k} territories designed; the workload needs {rec} reps; mean capacity use {_pct(use)}."
+    )
     if material:
-        detail = "Warning: material difference. " + detail + " The plan at the recommended k "\
-                 "is in the section."
-    return Headline("Headcount: designed vs needed", f"{k} vs {rec}", detail,
-                    "03_territory_design.html#Headcount-sizing")
+        detail = (
+            "Warning: material difference. " + detail + " The plan at the recommended k "
+            "is in the section."
+        )
+    return Headline(
+        "Headcount: designed vs needed",
+        f"{k} vs {rec}",
+        detail,
+        "03_territory_design.html#Headcount-sizing",
+    )
 
 
-HEADLINES = (revenue_vs_quota, attainment_spread, next_quarter_forecast, whitespace,
-             proposed_alignment, headcount)
+HEADLINES = (
+    revenue_vs_quota,
+    attainment_spread,
+    next_quarter_forecast,
+    whitespace,
+    proposed_alignment,
+    headcount,
+)
 
 
 def executive_summary(processed: str | Path, quarter: str) -> list[Headline]:

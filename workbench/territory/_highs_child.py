@@ -59,8 +59,13 @@ def main() -> None:
             break
         if msg[0] == "rows":
             for idx, val in msg[1]:
-                h.addRow(-highspy.kHighsInf, 0.0, len(idx), np.asarray(idx, dtype=np.int32),
-                         np.asarray(val, dtype=float))
+                h.addRow(
+                    -highspy.kHighsInf,
+                    0.0,
+                    len(idx),
+                    np.asarray(idx, dtype=np.int32),
+                    np.asarray(val, dtype=float),
+                )
             continue
         _, time_limit, cutoff = msg
         h.setOptionValue("time_limit", float(time_limit))

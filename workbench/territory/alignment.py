@@ -82,8 +82,9 @@ def _ids(values: Iterable[object]) -> list[str | None]:
     return [_id(v) for v in values]
 
 
-def _as_dict(mapping: Mapping | pd.Series | pd.DataFrame | None, key: str,
-             value: str) -> dict[str, str | None]:
+def _as_dict(
+    mapping: Mapping | pd.Series | pd.DataFrame | None, key: str, value: str
+) -> dict[str, str | None]:
     """A Series, a dict or a two-column frame (``key``, ``value``) as a text -> text dict."""
     if mapping is None:
         return {}
@@ -157,8 +158,11 @@ def account_alignment(
     [['a', 'R1', False, 'unchanged'], ['b', 'R2', True, 'named account'], \
 ['c', 'R1', True, 'block moved'], ['d', None, True, 'vacant territory']]
     """
-    missing = [c for c in ("account_id", "account_name", block, "owner_rep_id")
-               if c not in accounts.columns]
+    missing = [
+        c
+        for c in ("account_id", "account_name", block, "owner_rep_id")
+        if c not in accounts.columns
+    ]
     if missing:
         raise ValueError(f"accounts lack column(s) {', '.join(missing)}")
     acc_ids = _ids(accounts["account_id"])
@@ -182,12 +186,14 @@ def account_alignment(
     prop_terr = [prop[b] for b in blocks]
     no_rep = sorted({t for t in prop_terr if t not in reps})
     if no_rep:
-        raise ValueError(f"rep_of lacks proposed territories {no_rep[:10]} "
-                         "(map a vacant territory to None)")
+        raise ValueError(
+            f"rep_of lacks proposed territories {no_rep[:10]} (map a vacant territory to None)"
+        )
     owner = _ids(accounts["owner_rep_id"])
     is_named = [a in named_rep for a in acc_ids]
-    new_rep = [named_rep[a] if n else reps[t]
-               for a, n, t in zip(acc_ids, is_named, prop_terr, strict=True)]
+    new_rep = [
+        named_rep[a] if n else reps[t] for a, n, t in zip(acc_ids, is_named, prop_terr, strict=True)
+    ]
     moved = [o != r for o, r in zip(owner, new_rep, strict=True)]
 
     reason = []
@@ -206,12 +212,19 @@ def account_alignment(
             why = Reason.UNCHANGED
         reason.append(why.value)
 
-    text = {"account_id": acc_ids, "account_name": accounts["account_name"].tolist(),
-            "block_id": blocks, "current_territory": cur_terr, "current_rep_id": owner,
-            "proposed_territory": prop_terr, "proposed_rep_id": new_rep}
+    text = {
+        "account_id": acc_ids,
+        "account_name": accounts["account_name"].tolist(),
+        "block_id": blocks,
+        "current_territory": cur_terr,
+        "current_rep_id": owner,
+        "proposed_territory": prop_terr,
+        "proposed_rep_id": new_rep,
+    }
     # object columns: missing ids stay None (pandas' str dtype would turn them into NaN)
-    out = pd.DataFrame({k: pd.Series(v, dtype=object, index=accounts.index)
-                        for k, v in text.items()})
+    out = pd.DataFrame(
+        {k: pd.Series(v, dtype=object, index=accounts.index) for k, v in text.items()}
+    )
     out["moved"] = np.array(moved, dtype=bool)
     out["named"] = np.array(is_named, dtype=bool)
     out["reason"] = pd.Series(reason, dtype=object, index=accounts.index)
@@ -240,10 +253,14 @@ def crm_owner_updates(alignment: pd.DataFrame) -> pd.DataFrame:
     """
     keep = alignment["moved"].astype(bool) & alignment["proposed_rep_id"].notna()
     rows = alignment.loc[keep]
-    cols = {"account_id": "account_id", "new_owner_rep_id": "proposed_rep_id",
-            "old_owner_rep_id": "current_rep_id"}
-    return pd.DataFrame({new: pd.Series(_ids(rows[old]), dtype=object)
-                         for new, old in cols.items()})
+    cols = {
+        "account_id": "account_id",
+        "new_owner_rep_id": "proposed_rep_id",
+        "old_owner_rep_id": "current_rep_id",
+    }
+    return pd.DataFrame(
+        {new: pd.Series(_ids(rows[old]), dtype=object) for new, old in cols.items()}
+    )
 
 
 def _follows_block(alignment: pd.DataFrame) -> pd.Series:
@@ -256,13 +273,17 @@ def _follows_block(alignment: pd.DataFrame) -> pd.Series:
 def _territory_reps(alignment: pd.DataFrame) -> dict[str, str | None]:
     """Proposed territory -> its rep, read from the accounts that follow their block."""
     geo = alignment.loc[_follows_block(alignment)]
-    return {t: _id(r) for t, r in
-            geo.groupby("proposed_territory", sort=True)["proposed_rep_id"].first(
-                skipna=False).items()}
+    return {
+        t: _id(r)
+        for t, r in geo.groupby("proposed_territory", sort=True)["proposed_rep_id"]
+        .first(skipna=False)
+        .items()
+    }
 
 
-def territory_summary(alignment: pd.DataFrame, *,
-                      territories: pd.DataFrame | None = None) -> pd.DataFrame:
+def territory_summary(
+    alignment: pd.DataFrame, *, territories: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """One row per territory (proposed, then current-only ones): the workbook's Summary.
 
     Columns: ``territory``, ``rep_id``, the other columns of ``territories``, ``accounts`` (in
@@ -291,27 +312,42 @@ def territory_summary(alignment: pd.DataFrame, *,
     prop = alignment["proposed_territory"]
     cur = alignment["current_territory"]
     changed = prop.ne(cur) & cur.notna()
-    extra = pd.DataFrame(columns=["territory"]) if territories is None else (
-        territories[territories["territory"].notna()].drop_duplicates("territory"))
+    extra = (
+        pd.DataFrame(columns=["territory"])
+        if territories is None
+        else (territories[territories["territory"].notna()].drop_duplicates("territory"))
+    )
     proposed = sorted(set(prop.dropna()) | set(extra["territory"]))
     current_only = sorted(set(cur.dropna()) - set(proposed))
     order = proposed + current_only
     reps = _territory_reps(alignment)
-    fallback = dict(zip(extra["territory"], extra["rep_id"], strict=True)) if (
-        "rep_id" in extra.columns) else {}
+    fallback = (
+        dict(zip(extra["territory"], extra["rep_id"], strict=True))
+        if ("rep_id" in extra.columns)
+        else {}
+    )
     out = pd.DataFrame({"territory": order})
-    out["rep_id"] = pd.Series([reps[t] if t in reps else _id(fallback.get(t)) for t in order],
-                              dtype=object)
-    computed = ("territory", "rep_id", "accounts", "moved_in", "moved_out", "owner_changes",
-                "revenue_usd")
+    out["rep_id"] = pd.Series(
+        [reps[t] if t in reps else _id(fallback.get(t)) for t in order], dtype=object
+    )
+    computed = (
+        "territory",
+        "rep_id",
+        "accounts",
+        "moved_in",
+        "moved_out",
+        "owner_changes",
+        "revenue_usd",
+    )
     more = [c for c in extra.columns if c not in computed]
     if more:
         out = out.merge(extra[["territory", *more]], on="territory", how="left")
     out["accounts"] = prop.value_counts().reindex(order, fill_value=0).to_numpy()
     out["moved_in"] = prop[changed].value_counts().reindex(order, fill_value=0).to_numpy()
     out["moved_out"] = cur[changed].value_counts().reindex(order, fill_value=0).to_numpy()
-    out["owner_changes"] = prop[alignment["moved"].astype(bool)].value_counts().reindex(
-        order, fill_value=0).to_numpy()
+    out["owner_changes"] = (
+        prop[alignment["moved"].astype(bool)].value_counts().reindex(order, fill_value=0).to_numpy()
+    )
     if "revenue_usd" in alignment.columns:
         rev = pd.to_numeric(alignment["revenue_usd"], errors="coerce")
         out["revenue_usd"] = rev.groupby(prop).sum().reindex(order, fill_value=0.0).to_numpy()
@@ -322,10 +358,9 @@ def territory_summary(alignment: pd.DataFrame, *,
 # Spreadsheet safety
 
 
-
-
-def excel_sheet_names(labels: Iterable[object], *,
-                      reserved: Iterable[str] = ()) -> dict[object, str]:
+def excel_sheet_names(
+    labels: Iterable[object], *, reserved: Iterable[str] = ()
+) -> dict[object, str]:
     """Valid, unique Excel sheet names for labels (label -> name).
 
     Forbidden characters (``[ ] : * ? / \\``) become ``_``; apostrophes at either end go;
@@ -347,7 +382,7 @@ def excel_sheet_names(labels: Iterable[object], *,
         while name.lower() in used:
             k += 1
             suffix = f" ({k})"
-            name = base[:SHEET_MAX - len(suffix)].rstrip("'") + suffix
+            name = base[: SHEET_MAX - len(suffix)].rstrip("'") + suffix
         used.add(name.lower())
         out[label] = name
     return out
@@ -357,9 +392,14 @@ def excel_sheet_names(labels: Iterable[object], *,
 # Map layer
 
 
-def territory_features(alignment: pd.DataFrame, *, blocks: pd.DataFrame | None = None,
-                       polygons=None, territories: pd.DataFrame | None = None,
-                       point_buffer_deg: float = 0.01) -> dict:
+def territory_features(
+    alignment: pd.DataFrame,
+    *,
+    blocks: pd.DataFrame | None = None,
+    polygons=None,
+    territories: pd.DataFrame | None = None,
+    point_buffer_deg: float = 0.01,
+) -> dict:
     """A GeoJSON FeatureCollection with one feature per proposed territory.
 
     Properties ``territory``, ``rep_id`` and ``accounts``. The geometry is the union
@@ -414,16 +454,24 @@ def territory_features(alignment: pd.DataFrame, *, blocks: pd.DataFrame | None =
         for t, pts in blocks.groupby(terr.to_numpy()):
             if t in shapes:
                 continue
-            hull = MultiPoint(np.column_stack([pts["lon"].to_numpy(float),
-                                               pts["lat"].to_numpy(float)])).convex_hull
+            hull = MultiPoint(
+                np.column_stack([pts["lon"].to_numpy(float), pts["lat"].to_numpy(float)])
+            ).convex_hull
             shapes[t] = hull if hull.geom_type == "Polygon" else hull.buffer(point_buffer_deg)
     features = []
     for row in summary.itertuples(index=False):
         geom = shapes.get(row.territory)
-        features.append({"type": "Feature",
-                         "properties": {"territory": row.territory, "rep_id": _id(row.rep_id),
-                                        "accounts": int(row.accounts)},
-                         "geometry": None if geom is None else mapping(geom)})
+        features.append(
+            {
+                "type": "Feature",
+                "properties": {
+                    "territory": row.territory,
+                    "rep_id": _id(row.rep_id),
+                    "accounts": int(row.accounts),
+                },
+                "geometry": None if geom is None else mapping(geom),
+            }
+        )
     return {"type": "FeatureCollection", "features": features}
 
 
@@ -534,8 +582,10 @@ def write_alignment_files(
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     summary = territory_summary(alignment, territories=territories)
-    proposed = sorted(set(alignment["proposed_territory"].dropna())
-                      | (set() if territories is None else set(territories["territory"].dropna())))
+    proposed = sorted(
+        set(alignment["proposed_territory"].dropna())
+        | (set() if territories is None else set(territories["territory"].dropna()))
+    )
     names = excel_sheet_names(proposed, reserved=(SUMMARY_SHEET, CHANGES_SHEET))
     by_terr = dict(tuple(alignment.groupby("proposed_territory", sort=True)))
     sheets = {SUMMARY_SHEET: summary}
@@ -543,8 +593,9 @@ def write_alignment_files(
         rows = by_terr.get(t, alignment.iloc[:0])
         sheets[names[t]] = rows.sort_values("account_id", kind="stable")
     moved = alignment[alignment["moved"].astype(bool)]
-    sheets[CHANGES_SHEET] = moved.sort_values(["proposed_territory", "account_id"],
-                                              kind="stable", na_position="last")
+    sheets[CHANGES_SHEET] = moved.sort_values(
+        ["proposed_territory", "account_id"], kind="stable", na_position="last"
+    )
 
     written = []
     for name, data in (
@@ -555,8 +606,13 @@ def write_alignment_files(
         write_bytes_atomic(folder / name, data())
         written.append(folder / name)
     if blocks is not None or polygons is not None:
-        fc = territory_features(alignment, blocks=blocks, polygons=polygons,
-                                territories=territories, point_buffer_deg=point_buffer_deg)
+        fc = territory_features(
+            alignment,
+            blocks=blocks,
+            polygons=polygons,
+            territories=territories,
+            point_buffer_deg=point_buffer_deg,
+        )
         path = folder / f"territories_{q}.geojson"
         write_bytes_atomic(path, (json.dumps(fc, allow_nan=False) + "\n").encode("utf-8"))
         written.append(path)

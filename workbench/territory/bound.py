@@ -70,7 +70,7 @@ LP_ITERATIONS = 20_000
 ASCENT_STEPS = 300
 
 
-class BoundMethod(str, enum.Enum):
+class BoundMethod(str, enum.Enum):  # noqa: UP042 - str() and format() appear in outputs
     """How a lower bound was obtained (``plan.bound_method``). Code branches on these values,
     never on the prose in ``BoundResult.detail``."""
 
@@ -168,12 +168,18 @@ def lower_bound(
     if problem.centers is not None:
         res = _fixed_centre_bound(problem, pairs_per_unit, budget)
     elif problem.n > LP_UNITS:
-        res = BoundResult(0.0, BoundMethod.NONE, 0.0, detail="no LP above "
-                          f"{LP_UNITS} units: the Lagrangian ascent from a plan gives the bound")
+        res = BoundResult(
+            0.0,
+            BoundMethod.NONE,
+            0.0,
+            detail="no LP above "
+            f"{LP_UNITS} units: the Lagrangian ascent from a plan gives the bound",
+        )
     else:
         res = _free_centre_bound(problem, pairs_per_unit, budget)
-    return dataclasses.replace(res, seconds=time.perf_counter() - t0,
-                               safety_stop=budget.safety_stop)
+    return dataclasses.replace(
+        res, seconds=time.perf_counter() - t0, safety_stop=budget.safety_stop
+    )
 
 
 def lagrangian_bound(
@@ -209,8 +215,17 @@ def lagrangian_bound(
         lam, mu, nu = lag.cost[:, radius].copy(), np.zeros((mcount, n)), None
     target = upper if upper is not None else _seed_estimate(problem)
     steps = budget.scaled(ASCENT_STEPS) if steps is None else steps
-    res = lag.ascend(lam, mu, nu, steps=steps, target=target, patience=15, theta=1.0, alpha=0.5,
-                     stop=budget.expired)
+    res = lag.ascend(
+        lam,
+        mu,
+        nu,
+        steps=steps,
+        target=target,
+        patience=15,
+        theta=1.0,
+        alpha=0.5,
+        stop=budget.expired,
+    )
     took = time.perf_counter() - t0 + (prior.seconds if prior is not None else 0.0)
     if prior is not None and prior.method != BoundMethod.NONE and prior.value >= res.value:
         return dataclasses.replace(prior, seconds=took)
@@ -221,9 +236,20 @@ def lagrangian_bound(
         + f"; {res.steps} steps)"
     )
     return BoundResult(
-        max(res.value, 0.0), BoundMethod.LAGRANGIAN, took, None,
-        prior.y if prior is not None else None, False, lag.pairs, detail,
-        frozenset({"balance"}), res.lam, res.mu, res.nu, False, budget.safety_stop,
+        max(res.value, 0.0),
+        BoundMethod.LAGRANGIAN,
+        took,
+        None,
+        prior.y if prior is not None else None,
+        False,
+        lag.pairs,
+        detail,
+        frozenset({"balance"}),
+        res.lam,
+        res.mu,
+        res.nu,
+        False,
+        budget.safety_stop,
     )
 
 
@@ -241,8 +267,9 @@ def _seed_estimate(problem: TerritoryProblem) -> float:
     from .solver import _bisection_seeds
 
     seeds = _bisection_seeds(problem, np.random.default_rng(0), problem.k)
-    _, km = nearest_km(problem.lat, problem.lon, 1, lat2=problem.lat[seeds],
-                       lon2=problem.lon[seeds])
+    _, km = nearest_km(
+        problem.lat, problem.lon, 1, lat2=problem.lat[seeds], lon2=problem.lon[seeds]
+    )
     return float(problem.weight @ km[:, 0])
 
 
@@ -333,8 +360,14 @@ def _free_centre_bound(problem: TerritoryProblem, r: int | None, budget: Budget)
     n, k = problem.n, problem.k
     mcount = problem.values.shape[1]
     if k >= n:  # every unit its own territory: distance 0
-        return BoundResult(0.0, BoundMethod.TRIVIAL, 0.0, 0.0, detail="k = n: distance 0",
-                           covers=frozenset(CONSTRAINTS))
+        return BoundResult(
+            0.0,
+            BoundMethod.TRIVIAL,
+            0.0,
+            0.0,
+            detail="k = n: distance 0",
+            covers=frozenset(CONSTRAINTS),
+        )
     cand = np.arange(n)
     r_now = n - 1 if n <= 120 else 60
     if r is not None:
@@ -352,26 +385,54 @@ def _free_centre_bound(problem: TerritoryProblem, r: int | None, budget: Budget)
             mu, nu = -u[0::2] * safe[:, None], -u[1::2] * safe[:, None]
             value = NearLagrangian(problem, n - 1).evaluate(lam, mu, nu)[0]
             if full:
-                method, detail = BoundMethod.LP, "LP relaxation of the balanced p-median (all pairs)"
+                method, detail = (
+                    BoundMethod.LP,
+                    "LP relaxation of the balanced p-median (all pairs)",
+                )
             else:
-                method, detail = BoundMethod.LP_DUALS, (
-                    f"Lagrangian bound (all pairs) at the duals of the LP restricted to each "
-                    f"unit's {r_now} nearest candidate centres"
+                method, detail = (
+                    BoundMethod.LP_DUALS,
+                    (
+                        f"Lagrangian bound (all pairs) at the duals of the LP restricted to each "
+                        f"unit's {r_now} nearest candidate centres"
+                    ),
                 )
             return BoundResult(
-                max(value, 0.0), method, 0.0, float(res.fun), res.x[p:].copy(), False, len(i),
-                detail, frozenset({"balance"}), lam, mu, nu,
+                max(value, 0.0),
+                method,
+                0.0,
+                float(res.fun),
+                res.x[p:].copy(),
+                False,
+                len(i),
+                detail,
+                frozenset({"balance"}),
+                lam,
+                mu,
+                nu,
             )
         if res.status == 2:
             if full:
                 # the full LP relaxation is infeasible: no plan meets the balance rows
-                return BoundResult(0.0, BoundMethod.INFEASIBLE, 0.0, None, None, True, len(i),
-                                   "LP relaxation infeasible: no plan meets every band")
+                return BoundResult(
+                    0.0,
+                    BoundMethod.INFEASIBLE,
+                    0.0,
+                    None,
+                    None,
+                    True,
+                    len(i),
+                    "LP relaxation infeasible: no plan meets every band",
+                )
             r_now = min(n - 1, 2 * r_now)  # too few candidates to balance: widen
             continue
         break  # iteration limit or numerical trouble
-    return BoundResult(0.0, BoundMethod.NONE, 0.0, detail=(
-        "LP relaxation not solved within its simplex iteration budget"))
+    return BoundResult(
+        0.0,
+        BoundMethod.NONE,
+        0.0,
+        detail=("LP relaxation not solved within its simplex iteration budget"),
+    )
 
 
 def _pair_km(problem: TerritoryProblem, i: np.ndarray, j: np.ndarray) -> np.ndarray:
@@ -451,8 +512,16 @@ def _fixed_centre_bound(problem: TerritoryProblem, r: int | None, budget: Budget
         options=budget.highs(maxiter=budget.scaled(LP_ITERATIONS)),
     )
     if res.status == 2 and r >= k:
-        return BoundResult(0.0, BoundMethod.INFEASIBLE, 0.0, None, None, True, p,
-                           "transportation LP infeasible: no assignment meets every band")
+        return BoundResult(
+            0.0,
+            BoundMethod.INFEASIBLE,
+            0.0,
+            None,
+            None,
+            True,
+            p,
+            "transportation LP infeasible: no assignment meets every band",
+        )
     if res.status != 0:
         lam = np.zeros(n)
         u = np.zeros(nrow)
@@ -461,21 +530,39 @@ def _fixed_centre_bound(problem: TerritoryProblem, r: int | None, budget: Budget
         u = np.minimum(res.ineqlin.marginals, 0.0)
     value = _fixed_lagrangian(problem, lam, u, allowed)
     if res.status != 0:
-        method, detail = BoundMethod.TRANSPORT_DUALS, (
-            "Lagrangian bound (all pairs) at zero balance prices: the assignment LP was not "
-            "solved within its iteration budget")
+        method, detail = (
+            BoundMethod.TRANSPORT_DUALS,
+            (
+                "Lagrangian bound (all pairs) at zero balance prices: the assignment LP was not "
+                "solved within its iteration budget"
+            ),
+        )
     elif r >= k:
-        method, detail = BoundMethod.TRANSPORT_LP, (
-            "LP relaxation of the balanced assignment to fixed centres")
+        method, detail = (
+            BoundMethod.TRANSPORT_LP,
+            ("LP relaxation of the balanced assignment to fixed centres"),
+        )
     else:
-        method, detail = BoundMethod.TRANSPORT_DUALS, (
-            f"Lagrangian bound (all pairs) at the duals of the assignment LP on each unit's {r} "
-            "nearest centres")
+        method, detail = (
+            BoundMethod.TRANSPORT_DUALS,
+            (
+                "Lagrangian bound (all pairs) at the duals of the assignment LP on each unit's "
+                f"{r} nearest centres"
+            ),
+        )
     covers = {"balance", "targets", "fixed_centres", "locks"} | (
-        {"budget"} if problem.max_moved is not None else set())
+        {"budget"} if problem.max_moved is not None else set()
+    )
     return BoundResult(
-        max(value, 0.0), method, 0.0, float(res.fun) if res.status == 0 else None, None, False, p,
-        detail, frozenset(covers),
+        max(value, 0.0),
+        method,
+        0.0,
+        float(res.fun) if res.status == 0 else None,
+        None,
+        False,
+        p,
+        detail,
+        frozenset(covers),
     )
 
 

@@ -89,8 +89,12 @@ def format_plan(plan, *, source: str = "") -> str:
         if plan.proven_optimal:
             lines.append("proven optimal: no plan meeting every constraint is more compact")
         if plan.gap is not None:
-            relaxed = (f"; the bound relaxes {', '.join(plan.bound_ignores)}, so their price is "
-                       "inside the gap" if plan.bound_ignores else "")
+            relaxed = (
+                f"; the bound relaxes {', '.join(plan.bound_ignores)}, so their price is "
+                "inside the gap"
+                if plan.bound_ignores
+                else ""
+            )
             lines.append(
                 f"gap: {100 * plan.gap:.2f}% (objective / bound - 1: the plan is at most "
                 f"this far from the best possible{relaxed})"
@@ -193,8 +197,13 @@ def run_design(args: argparse.Namespace) -> int:
     )
     try:
         plan = designer.solve(
-            units, adjacency=adjacency, current=current, locked=locked, names=names,
-            centers=centers, targets=targets,
+            units,
+            adjacency=adjacency,
+            current=current,
+            locked=locked,
+            names=names,
+            centers=centers,
+            targets=targets,
         )
     except ParameterError as exc:
         problems.extend(str(exc).splitlines())
@@ -241,8 +250,10 @@ def run_adjacency(args: argparse.Namespace) -> int:
 
         polys = gpd.read_file(args.polygons)
         if "unit_id" not in polys.columns:
-            print(f"workbench adjacency: {args.polygons}: features have no unit_id property",
-                  file=sys.stderr)
+            print(
+                f"workbench adjacency: {args.polygons}: features have no unit_id property",
+                file=sys.stderr,
+            )
             return EXIT_BAD_INPUT
         polys["unit_id"] = polys["unit_id"].astype(str)
         keep = set(units["unit_id"].astype(str))
@@ -252,11 +263,14 @@ def run_adjacency(args: argparse.Namespace) -> int:
     else:
         pairs = adjacency_from_points(units, max_km=args.max_km)
         how = "Delaunay triangulation of the points" + (
-            f", edges over {args.max_km:g} km dropped" if args.max_km else "")
+            f", edges over {args.max_km:g} km dropped" if args.max_km else ""
+        )
     _write_atomic(pairs[["a", "b"]], args.out)
     parts = connected_components(units["unit_id"].astype(str), pairs).nunique()
-    print(f"wrote {args.out}: {len(pairs)} pairs among {len(units)} units ({how}); "
-          f"{parts} connected component{'s' * (parts != 1)}")
+    print(
+        f"wrote {args.out}: {len(pairs)} pairs among {len(units)} units ({how}); "
+        f"{parts} connected component{'s' * (parts != 1)}"
+    )
     return EXIT_OK
 
 
@@ -268,14 +282,16 @@ def _numeric(frame: pd.DataFrame, path, columns, problems: list[str]) -> None:
             continue
         values = pd.to_numeric(frame[col], errors="coerce")
         for i in values.index[values.isna()]:
-            problems.append(f"{path}:{i + 2}: column {col}: expected a number, "
-                            f"got {frame.at[i, col]!r}")
+            problems.append(
+                f"{path}:{i + 2}: column {col}: expected a number, got {frame.at[i, col]!r}"
+            )
         frame[col] = values
 
 
 def _fail(problems: list[str], command: str = "design") -> int:
-    print(f"workbench {command}: {len(problems)} input problem(s); nothing written:",
-          file=sys.stderr)
+    print(
+        f"workbench {command}: {len(problems)} input problem(s); nothing written:", file=sys.stderr
+    )
     for p in problems:
         print(f"  {p}", file=sys.stderr)
     return EXIT_BAD_INPUT

@@ -265,7 +265,11 @@ def build_territories(
     """
     designer = TerritoryDesigner(k=k, balance=balance, tolerance=tolerance, **options)
     return designer.solve(
-        units, adjacency=adjacency, current=current, locked=locked, centers=centers,
+        units,
+        adjacency=adjacency,
+        current=current,
+        locked=locked,
+        centers=centers,
         targets=targets,
     )
 
@@ -298,15 +302,37 @@ def design(
     # every 5 ms, or the Python-heavy search starves it (timing only; results are the same)
     sys.setswitchinterval(min(switch, 2e-4))
     try:
-        return _design(problem, seed=seed, n_starts=n_starts, effort=effort,
-                       time_limit=time_limit, target_gap=target_gap, max_rounds=max_rounds,
-                       compute_bound=compute_bound, exact=exact, bound=bound, progress=progress)
+        return _design(
+            problem,
+            seed=seed,
+            n_starts=n_starts,
+            effort=effort,
+            time_limit=time_limit,
+            target_gap=target_gap,
+            max_rounds=max_rounds,
+            compute_bound=compute_bound,
+            exact=exact,
+            bound=bound,
+            progress=progress,
+        )
     finally:
         sys.setswitchinterval(switch)
 
 
-def _design(problem, *, seed, n_starts, effort, time_limit, target_gap, max_rounds,
-            compute_bound, exact, bound, progress):
+def _design(
+    problem,
+    *,
+    seed,
+    n_starts,
+    effort,
+    time_limit,
+    target_gap,
+    max_rounds,
+    compute_bound,
+    exact,
+    bound,
+    progress,
+):
     t0 = time.perf_counter()
     pre = precheck(problem)
     clock = Budget(effort, safety_seconds=time_limit)  # the one safety clock of this design
@@ -343,8 +369,9 @@ def _design(problem, *, seed, n_starts, effort, time_limit, target_gap, max_roun
         if best.violation <= 1e-12 or proven_infeasible or clock.expired():
             break
         if progress is not None and rounds < max_rounds:
-            progress(f"round {rounds}: no feasible plan yet; searching again at "
-                     f"{2 ** rounds}x the effort")
+            progress(
+                f"round {rounds}: no feasible plan yet; searching again at {2**rounds}x the effort"
+            )
     result = best
     bound = bounds.final(result)
     feasible = result.violation <= 1e-12
@@ -353,19 +380,26 @@ def _design(problem, *, seed, n_starts, effort, time_limit, target_gap, max_roun
         exact
         and compute_bound
         and gap is not None
-        and _exact.PROOF_GAP < gap
+        and gap > _exact.PROOF_GAP
         and (gap <= _exact.EXACT_MAX_GAP or problem.n <= _exact.EXACT_ANY_GAP_UNITS)
         and _exact.applicable(problem)
     ):
         bound, labels_x = _exact.prove(
-            problem, result.labels, result.centres, result.objective, bound, clock,
-            target_gap=target_gap, progress=progress,
+            problem,
+            result.labels,
+            result.centres,
+            result.objective,
+            bound,
+            clock,
+            target_gap=target_gap,
+            progress=progress,
         )
         if labels_x is not None:
             obj, viol, centres_x = _solver.evaluate(problem, labels_x)
             if viol <= 1e-12 and obj < result.objective - 1e-12:
-                result = dataclasses.replace(result, labels=labels_x, centres=centres_x,
-                                             objective=obj, violation=viol)
+                result = dataclasses.replace(
+                    result, labels=labels_x, centres=centres_x, objective=obj, violation=viol
+                )
                 history.append(("exact", -1, obj, viol))
     if (
         bound is not None
@@ -443,7 +477,7 @@ class _BoundWorker:
         problem = self.problem
         try:
             self.result = lower_bound(problem, budget=self.clock.sharing_clock())
-        except Exception as exc:  # noqa: BLE001 - a failed bound must not lose the plan
+        except Exception as exc:
             self.error = exc
         finally:
             self._lp_done.set()
@@ -458,10 +492,15 @@ class _BoundWorker:
                 self.result = lagrangian_bound(problem, self.result, budget=budget, lag=lag)
             self._plan_ready.wait()
             if self._plan is not None:
-                self.result = lagrangian_bound(problem, self.result, budget=budget,
-                                               upper=self._plan, lag=lag,
-                                               steps=budget.scaled(ASCENT_STEPS // 3))
-        except Exception as exc:  # noqa: BLE001
+                self.result = lagrangian_bound(
+                    problem,
+                    self.result,
+                    budget=budget,
+                    upper=self._plan,
+                    lag=lag,
+                    steps=budget.scaled(ASCENT_STEPS // 3),
+                )
+        except Exception as exc:
             self.error = exc
 
     def first_plan(self, labels, centres, objective: float, violation: float) -> None:
@@ -511,7 +550,7 @@ def relabel(problem: TerritoryProblem, labels: np.ndarray, centres):
             if a in idx and b in idx:
                 ov[idx[a], idx[b]] += 1
         r, c = linear_sum_assignment(-ov)
-        for a, b in zip(r, c):
+        for a, b in zip(r, c, strict=True):
             perm[free[a]] = free[b]
     new_labels = perm[labels]
     new_centres = None
@@ -648,7 +687,8 @@ def diagnose(
                 Violation(
                     "disruption",
                     "max_moved",
-                    f"{moved} units change territory, above the budget of {problem.max_moved}: {why}",
+                    f"{moved} units change territory, above the budget of "
+                    f"{problem.max_moved}: {why}",
                 )
             )
     return out

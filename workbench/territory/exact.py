@@ -78,7 +78,9 @@ class _Child:
     def __init__(self, spec: dict, options: dict):
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "workbench.territory._highs_child"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
         )
         self._send((spec, options))
 
@@ -170,8 +172,8 @@ def _build(problem: TerritoryProblem, pi: np.ndarray, pj: np.ndarray):
     d = distance_matrix_km(problem.lat, problem.lon, problem.lat, problem.lon)
     cost = w[pi] * d[pi, pj]
     p = len(pi)
-    col = {(int(a), int(b)): c for c, (a, b) in enumerate(zip(pi, pj))}
-    centre_col = {int(a): c for c, (a, b) in enumerate(zip(pi, pj)) if a == b}
+    col = {(int(a), int(b)): c for c, (a, b) in enumerate(zip(pi, pj, strict=True))}
+    centre_col = {int(a): c for c, (a, b) in enumerate(zip(pi, pj, strict=True)) if a == b}
     rows, cols, vals, lo, hi = [], [], [], [], []
     r = 0
     # assignment
@@ -372,8 +374,10 @@ def prove(
                 break
             child.add_rows(cuts)
             if progress is not None:
-                progress(f"exact: round {rounds}, {len(cuts)} contiguity cuts, "
-                         f"{iterations:,} simplex iterations so far")
+                progress(
+                    f"exact: round {rounds}, {len(cuts)} contiguity cuts, "
+                    f"{iterations:,} simplex iterations so far"
+                )
     new_labels = None
     if best_cost < upper - 1e-9 * max(upper, 1.0):
         pick = best_x > 0.5
@@ -395,8 +399,19 @@ def prove(
         return dataclasses.replace(bound, seconds=bound.seconds + took), new_labels
     return (
         BoundResult(
-            value, BoundMethod.MIP, bound.seconds + took, bound.lp_value, bound.y, False,
-            len(pi), detail, frozenset(covers), bound.lam, bound.mu, bound.nu, proven,
+            value,
+            BoundMethod.MIP,
+            bound.seconds + took,
+            bound.lp_value,
+            bound.y,
+            False,
+            len(pi),
+            detail,
+            frozenset(covers),
+            bound.lam,
+            bound.mu,
+            bound.nu,
+            proven,
             budget.safety_stop,
         ),
         new_labels,

@@ -148,7 +148,9 @@ class NearLagrangian:
                 if stall >= patience:
                     theta, stall = theta / 2.0, 0
             if direction is not None and alpha < 1.0:  # deflected subgradient
-                grads = tuple(alpha * g + (1 - alpha) * d for g, d in zip(grads, direction))
+                grads = tuple(
+                    alpha * g + (1 - alpha) * d for g, d in zip(grads, direction, strict=True)
+                )
             # the step must respect the projection: drop components that push into a bound
             g_lam, g_mu, g_nu = grads
             g_lam = np.where((x[0] >= self.cap) & (g_lam > 0), 0.0, g_lam)
@@ -163,6 +165,6 @@ class NearLagrangian:
             if goal is None:  # moving target: a little above the best value so far
                 goal = best.value + 0.02 * scale
             t = theta * (goal - value) / norm
-            x = self.project(*(v + t * g for v, g in zip(x, direction)))
+            x = self.project(*(v + t * g for v, g in zip(x, direction, strict=True)))
         best.steps = done
         return best

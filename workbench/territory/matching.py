@@ -58,8 +58,7 @@ import enum
 import numpy as np
 import pandas as pd
 
-__all__ = ["RESOLUTION", "VACANT", "RepMatching", "Status", "match_reps",
-           "performance_score"]
+__all__ = ["RESOLUTION", "VACANT", "RepMatching", "Status", "match_reps", "performance_score"]
 
 #: Scores are compared at this resolution (in score units): smaller differences are ties.
 RESOLUTION = 1e-9
@@ -123,8 +122,10 @@ class RepMatching:
     def rep_of(self) -> dict[str, str | None]:
         """Territory -> rep id, ``None`` for a vacant territory."""
         rows = self._territory_rows
-        return {t: (None if pd.isna(r) else r)
-                for t, r in zip(rows["territory"], rows["rep_id"], strict=True)}
+        return {
+            t: (None if pd.isna(r) else r)
+            for t, r in zip(rows["territory"], rows["rep_id"], strict=True)
+        }
 
     @property
     def vacant(self) -> list[str]:
@@ -185,17 +186,25 @@ class RepMatching:
         return self.table.copy()
 
     def __repr__(self) -> str:
-        return (f"<RepMatching territories={len(self._territory_rows)} "
-                f"reps={len(self.scores.index)} vacant={len(self.vacant)} "
-                f"unassigned={len(self.unassigned)} "
-                f"revenue_kept_share={self.revenue_kept_share:.3f}>")
+        return (
+            f"<RepMatching territories={len(self._territory_rows)} "
+            f"reps={len(self.scores.index)} vacant={len(self.vacant)} "
+            f"unassigned={len(self.unassigned)} "
+            f"revenue_kept_share={self.revenue_kept_share:.3f}>"
+        )
 
     def _repr_html_(self) -> str:
-        head = (f"<h4>Reps matched to territories: {len(self._territory_rows)} territories, "
-                f"{len(self.scores.index)} active reps</h4>")
-        return "\n".join([head, self.summary().to_html(index=False, na_rep=""),
-                          self.table.to_html(index=False, na_rep="",
-                                             float_format=lambda x: f"{x:,.2f}")])
+        head = (
+            f"<h4>Reps matched to territories: {len(self._territory_rows)} territories, "
+            f"{len(self.scores.index)} active reps</h4>"
+        )
+        return "\n".join(
+            [
+                head,
+                self.summary().to_html(index=False, na_rep=""),
+                self.table.to_html(index=False, na_rep="", float_format=lambda x: f"{x:,.2f}"),
+            ]
+        )
 
     def __str__(self) -> str:
         lines = [repr(self)]
@@ -316,8 +325,9 @@ def _moves(cost: np.ndarray, col_of: np.ndarray, free: np.ndarray) -> np.ndarray
     return w
 
 
-def _shortest_from(source: int, cost: np.ndarray, col_of: np.ndarray,
-                   free: np.ndarray) -> np.ndarray:
+def _shortest_from(
+    source: int, cost: np.ndarray, col_of: np.ndarray, free: np.ndarray
+) -> np.ndarray:
     """Shortest alternating-path costs from ``source`` to every free row (Bellman–Ford).
 
     The current matching is optimal, so there is no negative cycle and the loop ends within
@@ -335,8 +345,14 @@ def _shortest_from(source: int, cost: np.ndarray, col_of: np.ndarray,
     return dist
 
 
-def _tight_path(source: int, target: int, cost: np.ndarray, col_of: np.ndarray,
-                free: np.ndarray, dist: np.ndarray) -> np.ndarray:
+def _tight_path(
+    source: int,
+    target: int,
+    cost: np.ndarray,
+    col_of: np.ndarray,
+    free: np.ndarray,
+    dist: np.ndarray,
+) -> np.ndarray:
     """A path source -> target using only edges on shortest paths (breadth-first).
 
     Every such path costs exactly ``dist[target]``; breadth-first search gives a simple one
@@ -422,17 +438,23 @@ def match_reps(
     ['keeps 80% of revenue (1 of 2 accounts)', 'keeps 100% of revenue (1 of 1 accounts)', \
 'vacant: more territories than active reps — hire']
     """
-    weights = {"keep_revenue_weight": keep_revenue_weight,
-               "keep_accounts_weight": keep_accounts_weight,
-               "performance_weight": performance_weight}
+    weights = {
+        "keep_revenue_weight": keep_revenue_weight,
+        "keep_accounts_weight": keep_accounts_weight,
+        "performance_weight": performance_weight,
+    }
     bad = [k for k, v in weights.items() if not (np.isfinite(v) and v >= 0)]
     if bad:
         raise ValueError(f"{', '.join(bad)} must be finite and ≥ 0")
-    _need(accounts, ("account_id", "current_rep_id", "proposed_territory", "revenue_usd"),
-          "accounts")
+    _need(
+        accounts, ("account_id", "current_rep_id", "proposed_territory", "revenue_usd"), "accounts"
+    )
     _need(reps, ("rep_id", "rep_name"), "reps")
-    terr = territories if "territory" in territories.columns else (
-        territories.rename_axis("territory").reset_index())
+    terr = (
+        territories
+        if "territory" in territories.columns
+        else (territories.rename_axis("territory").reset_index())
+    )
     if performance_weight > 0:
         _need(terr, ("potential_usd",), "territories (performance_weight > 0)")
 
@@ -444,7 +466,8 @@ def match_reps(
             raise ValueError(f"{what} must be unique and non-empty; duplicated: {dup}")
     acc_terr = _text(accounts["proposed_territory"])
     unknown = sorted(set(acc_terr.dropna()) - set(terr_ids)) + (
-        ["<empty>"] if acc_terr.isna().any() else [])
+        ["<empty>"] if acc_terr.isna().any() else []
+    )
     if unknown:
         raise ValueError(f"accounts name proposed territories missing from territories: {unknown}")
 
@@ -473,8 +496,11 @@ def match_reps(
     if n_total > 0:
         score += keep_accounts_weight * cnt_rt / n_total
     perf = performance_score(reps).to_numpy()[rep_order]
-    potential = (pd.to_numeric(terr["potential_usd"], errors="coerce").to_numpy(float)[terr_order]
-                 if "potential_usd" in terr.columns else np.full(n_t, np.nan))
+    potential = (
+        pd.to_numeric(terr["potential_usd"], errors="coerce").to_numpy(float)[terr_order]
+        if "potential_usd" in terr.columns
+        else np.full(n_t, np.nan)
+    )
     if performance_weight > 0 and n_r and n_t:
         z_pot = _zscore(pd.Series(potential)).fillna(0.0).to_numpy()
         score += performance_weight * np.outer(perf, z_pot) / np.sqrt(n_r * n_t)
@@ -491,41 +517,66 @@ def match_reps(
         if c in reps.columns:
             has_perf |= pd.to_numeric(reps[c], errors="coerce").notna().to_numpy()[rep_order]
     # ranks for the reason text: 1 = best performer / highest potential, ties by id
-    perf_rank = {r: k + 1 for k, r in enumerate(
-        sorted(np.flatnonzero(has_perf), key=lambda i: (-perf[i], r_ids[i])))}
-    pot_rank = {t: k + 1 for k, t in enumerate(
-        sorted(np.flatnonzero(~np.isnan(potential)), key=lambda j: (-potential[j], t_ids[j])))}
+    perf_rank = {
+        r: k + 1
+        for k, r in enumerate(sorted(np.flatnonzero(has_perf), key=lambda i: (-perf[i], r_ids[i])))
+    }
+    pot_rank = {
+        t: k + 1
+        for k, t in enumerate(
+            sorted(np.flatnonzero(~np.isnan(potential)), key=lambda j: (-potential[j], t_ids[j]))
+        )
+    }
     names = dict(zip(rep_ids, reps["rep_name"].astype(object), strict=True))
 
     def rep_fields(i: int, j: int | None) -> dict:
         """What rep i owns today and keeps on territory j (None: no territory)."""
         kept_n = int(cnt_rt[i, j]) if j is not None else 0
         kept_rev = float(rev_rt[i, j]) if j is not None else 0.0
-        return {"rep_id": r_ids[i], "rep_name": names[r_ids[i]],
-                "book_accounts": int(book_n[i]), "book_revenue_usd": float(book_rev[i]),
-                "accounts_kept": kept_n, "revenue_kept_usd": kept_rev,
-                "share_kept": kept_rev / book_rev[i] if book_rev[i] > 0 else np.nan,
-                "performance": float(perf[i]),
-                "score": float(score[i, j]) if j is not None else 0.0}
+        return {
+            "rep_id": r_ids[i],
+            "rep_name": names[r_ids[i]],
+            "book_accounts": int(book_n[i]),
+            "book_revenue_usd": float(book_rev[i]),
+            "accounts_kept": kept_n,
+            "revenue_kept_usd": kept_rev,
+            "share_kept": kept_rev / book_rev[i] if book_rev[i] > 0 else np.nan,
+            "performance": float(perf[i]),
+            "score": float(score[i, j]) if j is not None else 0.0,
+        }
 
     def territory_fields(j: int) -> dict:
-        return {"territory": t_ids[j], "accounts": int(terr_accounts[j]),
-                "revenue_usd": float(terr_revenue[j]), "potential_usd": float(potential[j])}
+        return {
+            "territory": t_ids[j],
+            "accounts": int(terr_accounts[j]),
+            "revenue_usd": float(terr_revenue[j]),
+            "potential_usd": float(potential[j]),
+        }
 
     rows = []
     for j, i in enumerate(rep_of_terr):
         if i < 0:
-            rows.append(territory_fields(j) | {
-                "rep_id": None, "rep_name": VACANT, "status": Status.VACANT.value,
-                "accounts_kept": 0, "revenue_kept_usd": 0.0, "score": 0.0,
-                "reason": VACANT_REASON})
+            rows.append(
+                territory_fields(j)
+                | {
+                    "rep_id": None,
+                    "rep_name": VACANT,
+                    "status": Status.VACANT.value,
+                    "accounts_kept": 0,
+                    "revenue_kept_usd": 0.0,
+                    "score": 0.0,
+                    "reason": VACANT_REASON,
+                }
+            )
             continue
         row = territory_fields(j) | rep_fields(i, j) | {"status": Status.ASSIGNED.value}
         if book_n[i] == 0:
             reason = NEW_HIRE_REASON
         elif book_rev[i] > 0:
-            reason = (f"keeps {row['share_kept']:.0%} of revenue "
-                      f"({row['accounts_kept']} of {int(book_n[i])} accounts)")
+            reason = (
+                f"keeps {row['share_kept']:.0%} of revenue "
+                f"({row['accounts_kept']} of {int(book_n[i])} accounts)"
+            )
         else:
             reason = f"keeps {row['accounts_kept']} of {int(book_n[i])} accounts"
         if performance_weight > 0 and i in perf_rank and j in pot_rank:
@@ -534,22 +585,50 @@ def match_reps(
             reason += f"; {best} performer placed on {high} potential"
         rows.append(row | {"reason": reason})
     placed = set(rep_of_terr[rep_of_terr >= 0].tolist())
-    rows += [rep_fields(i, None) | {"territory": None, "status": Status.UNASSIGNED_REP.value,
-                                     "accounts": 0, "revenue_usd": 0.0,
-                                     "reason": UNASSIGNED_REASON}
-             for i in range(n_r) if i not in placed]
+    rows += [
+        rep_fields(i, None)
+        | {
+            "territory": None,
+            "status": Status.UNASSIGNED_REP.value,
+            "accounts": 0,
+            "revenue_usd": 0.0,
+            "reason": UNASSIGNED_REASON,
+        }
+        for i in range(n_r)
+        if i not in placed
+    ]
     text = ("territory", "rep_id", "rep_name", "status", "reason")
-    columns = ["territory", "rep_id", "rep_name", "status", "accounts", "revenue_usd",
-               "book_accounts", "book_revenue_usd", "accounts_kept", "revenue_kept_usd",
-               "share_kept", "potential_usd", "performance", "score", "reason"]
+    columns = [
+        "territory",
+        "rep_id",
+        "rep_name",
+        "status",
+        "accounts",
+        "revenue_usd",
+        "book_accounts",
+        "book_revenue_usd",
+        "accounts_kept",
+        "revenue_kept_usd",
+        "share_kept",
+        "potential_usd",
+        "performance",
+        "score",
+        "reason",
+    ]
     # object dtype first, then numbers: missing ids stay None (a str dtype would make NaN)
     table = pd.DataFrame(rows, columns=columns, dtype=object)
     for c in columns:
         if c not in text:
             table[c] = pd.to_numeric(table[c]).astype(float if c != "accounts" else int)
-    scores = pd.DataFrame(score, index=pd.Index(r_ids, name="rep_id"),
-                          columns=pd.Index(t_ids, name="territory"))
-    return RepMatching(table=table, scores=scores, keep_revenue_weight=keep_revenue_weight,
-                       keep_accounts_weight=keep_accounts_weight,
-                       performance_weight=performance_weight, revenue_owned_usd=rev_total,
-                       accounts_owned=n_total)
+    scores = pd.DataFrame(
+        score, index=pd.Index(r_ids, name="rep_id"), columns=pd.Index(t_ids, name="territory")
+    )
+    return RepMatching(
+        table=table,
+        scores=scores,
+        keep_revenue_weight=keep_revenue_weight,
+        keep_accounts_weight=keep_accounts_weight,
+        performance_weight=performance_weight,
+        revenue_owned_usd=rev_total,
+        accounts_owned=n_total,
+    )

@@ -41,8 +41,9 @@ class TerritoryPlan:
         Unit id -> territory id (``"T01"`` ... or the names of locked/current territories).
     territories : pandas.DataFrame
         One row per territory: ``n_units``, every measure's sum and ``<measure>_dev_pct``
-        (and ``<measure>_target`` with per-territory targets), ``distance_km`` (weighted mean distance to the centre), ``centre`` (unit id),
-        ``contiguous``, ``parts``, ``moved_in``, and ``home_km`` with fixed centres.
+        (and ``<measure>_target`` with per-territory targets), ``distance_km`` (weighted mean
+        distance to the centre), ``centre`` (unit id), ``contiguous``, ``parts``, ``moved_in``,
+        and ``home_km`` with fixed centres.
     units : pandas.DataFrame
         One row per unit: ``territory``, ``distance_km``, ``is_centre``, ``moved`` ...
     measures : tuple of str

@@ -546,7 +546,7 @@ def _tolerances(tolerance, measures: list[str], problems: list[str]) -> np.ndarr
             f"got {len(vals)}"
         )
         return np.full(mcount, 0.05)
-    for m, t in zip(measures, vals):
+    for m, t in zip(measures, vals, strict=True):
         if not (0 <= t < 1) or not math.isfinite(t):
             problems.append(f"tolerance for {m}: expected a share in [0, 1) such as 0.05, got {t}")
     return np.asarray(vals, dtype=float)
@@ -560,8 +560,10 @@ def _targets(targets, measures: list[str], what: str, problems: list[str]) -> di
     if isinstance(targets, Mapping):
         targets = pd.DataFrame({"territory": list(targets), "weight": list(targets.values())})
     if not isinstance(targets, pd.DataFrame):
-        problems.append(f"{what}: expected a table (territory, weight) or a mapping, "
-                        f"got {type(targets).__name__}")
+        problems.append(
+            f"{what}: expected a table (territory, weight) or a mapping, "
+            f"got {type(targets).__name__}"
+        )
         return {}
     cols = [c for c in ["weight", *measures] if c in targets.columns]
     if "territory" not in targets.columns or not cols:
@@ -574,11 +576,15 @@ def _targets(targets, measures: list[str], what: str, problems: list[str]) -> di
     terr = targets["territory"]
     blank = terr.isna() | (terr.astype(str).str.strip() == "")
     if blank.any():
-        problems.append(f"{what}: column territory is empty at {_lines(targets.index[blank], targets)}")
+        problems.append(
+            f"{what}: column territory is empty at {_lines(targets.index[blank], targets)}"
+        )
     terr = terr.astype(str).str.strip()
     dup = terr[terr.duplicated(keep=False) & ~blank]
     if len(dup):
-        problems.append(f"{what}: column territory must be unique; repeated: {_shown(dup.unique())}")
+        problems.append(
+            f"{what}: column territory must be unique; repeated: {_shown(dup.unique())}"
+        )
     weights = np.ones((len(targets), len(measures)))
     ok = True
     for col in cols:
@@ -641,8 +647,8 @@ def _assignment(frame, what: str, names, id_index: pd.Index, problems: list[str]
 
 
 def _slot_labels(k: int, center_names, lock_names, cur_lab) -> list[str]:
-    """Territory id per slot: named centres, else locked (or targeted) names, then the largest current
-    territories (so the plan keeps their names), then fresh T-ids."""
+    """Territory id per slot: named centres, else locked (or targeted) names, then the largest
+    current territories (so the plan keeps their names), then fresh T-ids."""
     if center_names:
         return list(center_names)
     labels = list(lock_names)
@@ -699,7 +705,7 @@ def _bridge_components(graph: sp.csr_matrix, lat, lon, ids) -> tuple:
                 dd, jj = sub.query(xyz[members], k=1)
                 r = int(np.argmin(dd))
                 best[g] = (dd[r], members[r], rest[jj[r]])
-        for g, (_, i, j) in sorted(best.items(), key=lambda kv: kv[1][0]):
+        for _, i, j in sorted(best.values(), key=lambda v: v[0]):
             gi, gj = group[i], group[j]
             if gi == gj:
                 continue
@@ -765,10 +771,17 @@ def _paired_measure_blocks(problem: TerritoryProblem) -> list[Violation]:
         core = np.zeros(problem.n, dtype=bool)
         core[i] = True
         # any unit may join a big unit's territory (locks elsewhere only shrink the choice)
-        v = _paired_core_block(problem, core, ~core, "balance", str(problem.ids[i]),
-                               f"a territory holding unit {problem.ids[i]}",
-                               ("the unit already has", "the unit's"),
-                               problem.loosest_upper, problem.loosest_lower)
+        v = _paired_core_block(
+            problem,
+            core,
+            ~core,
+            "balance",
+            str(problem.ids[i]),
+            f"a territory holding unit {problem.ids[i]}",
+            ("the unit already has", "the unit's"),
+            problem.loosest_upper,
+            problem.loosest_lower,
+        )
         if v is not None:
             out.append(v)
     for s in np.unique(problem.locked[problem.locked >= 0]):
@@ -776,17 +789,33 @@ def _paired_measure_blocks(problem: TerritoryProblem) -> list[Violation]:
         if core.sum() < 2 and (a[core] >= 0.5 * problem.mean).any():
             continue  # a single big locked unit is checked above
         others = problem.locked < 0  # units locked elsewhere cannot join
-        v = _paired_core_block(problem, core, others, "lock", problem.labels[s],
-                               f"{problem.labels[s]} (its {int(core.sum())} locked unit(s))",
-                               ("its locked units already have", "its locked units'"),
-                               problem.upper[s], problem.lower[s])
+        v = _paired_core_block(
+            problem,
+            core,
+            others,
+            "lock",
+            problem.labels[s],
+            f"{problem.labels[s]} (its {int(core.sum())} locked unit(s))",
+            ("its locked units already have", "its locked units'"),
+            problem.upper[s],
+            problem.lower[s],
+        )
         if v is not None:
             out.append(v)
     return out
 
 
-def _paired_core_block(problem, core, others, constraint: str, subject: str, holder: str,
-                       what: tuple, up: np.ndarray, lo: np.ndarray):
+def _paired_core_block(
+    problem,
+    core,
+    others,
+    constraint: str,
+    subject: str,
+    holder: str,
+    what: tuple,
+    up: np.ndarray,
+    lo: np.ndarray,
+):
     """The first pair of measures the territory holding ``core`` cannot meet together (see
     :func:`_paired_measure_blocks`), as a Violation, or None. ``up``, ``lo``: ``(M,)`` the band
     of the territory that holds the core (the loosest band when any territory may)."""
@@ -801,21 +830,25 @@ def _paired_core_block(problem, core, others, constraint: str, subject: str, hol
             if m2 == m:
                 continue
             name, name2 = problem.measures[m], problem.measures[m2]
-            most = base[m2] + _knapsack_extreme(a[others, m2], a[others, m], up[m] - base[m],
-                                                most=True)
+            most = base[m2] + _knapsack_extreme(
+                a[others, m2], a[others, m], up[m] - base[m], most=True
+            )
             if most < lo[m2] * (1 - 1e-12):
                 return Violation(
-                    constraint, subject,
+                    constraint,
+                    subject,
                     f"{holder} reaches at most {100 * most / mean[m2]:.0f}% of the mean {name2}: "
                     f"{what[0]} {100 * base[m] / mean[m]:.0f}% of the mean {name}, and "
                     f"what fits under the {name} cap cannot lift {name2} to its floor of "
                     f"{floor(m2)}",
                 )
-            least = base[m2] + _knapsack_extreme(a[others, m2], a[others, m], lo[m] - base[m],
-                                                 most=False)
+            least = base[m2] + _knapsack_extreme(
+                a[others, m2], a[others, m], lo[m] - base[m], most=False
+            )
             if least > up[m2] * (1 + 1e-12):
                 return Violation(
-                    constraint, subject,
+                    constraint,
+                    subject,
                     f"{holder} has at least {100 * least / mean[m2]:.0f}% of the mean {name2}: "
                     f"reaching the {name} floor of {floor(m)} from "
                     f"{what[1]} {100 * base[m] / mean[m]:.0f}% pushes {name2} over its cap of "
@@ -827,10 +860,12 @@ def _paired_core_block(problem, core, others, constraint: str, subject: str, hol
 def _band_pct(problem: TerritoryProblem, band: np.ndarray, side: int):
     """Text of a band edge as a percentage of the mean: from the tolerance when targets are
     equal (so 5 % reads 95 %/105 % exactly), else from the band itself."""
+
     def text(m: int) -> str:
         if problem.uniform:
             return f"{100 * (1 + side * problem.tolerance[m]):.0f}%"
         return f"{100 * band[m] / problem.mean[m]:.0f}% of the mean"
+
     return text
 
 
@@ -851,7 +886,7 @@ def precheck(problem: TerritoryProblem) -> list[Violation]:
     >>> for v in precheck(build_problem(units, k=2, balance="pop")):
     ...     print(v)
     balance [a]: unit a alone has pop 10 = 167% of the territory mean 6, above the cap of 105%: its territory cannot be within tolerance
-    """
+    """  # noqa: E501 - doctest output / CSV text cannot wrap
     out: list[Violation] = []
     mean = problem.mean
     widest = _band_pct(problem, problem.loosest_upper, 1)
@@ -886,8 +921,11 @@ def precheck(problem: TerritoryProblem) -> list[Violation]:
         # fewer units than that (a territory with none of them stays at 0)
         need = int((problem.lower[:, m] > 0).sum())
         if (col > 0).sum() < need:
-            floors = (f"{100 * (1 - problem.tolerance[m]):.0f}% of the mean" if problem.uniform
-                      else "their floor")
+            floors = (
+                f"{100 * (1 - problem.tolerance[m]):.0f}% of the mean"
+                if problem.uniform
+                else "their floor"
+            )
             out.append(
                 Violation(
                     "balance",

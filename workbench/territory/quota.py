@@ -33,8 +33,13 @@ def seasonality(revenue_by_quarter: pd.Series) -> pd.Series:
     [0.1, 0.2, 0.3, 0.4]
     """
     quarters = [Quarter.parse(q) for q in revenue_by_quarter.index]
-    frame = pd.DataFrame({"year": [q.year for q in quarters], "q": [q.q for q in quarters],
-                          "rev": revenue_by_quarter.to_numpy(float)})
+    frame = pd.DataFrame(
+        {
+            "year": [q.year for q in quarters],
+            "q": [q.q for q in quarters],
+            "rev": revenue_by_quarter.to_numpy(float),
+        }
+    )
     full = frame.groupby("year").filter(lambda g: len(g) == 4 and g["rev"].sum() > 0)
     if full.empty:
         return pd.Series(0.25, index=pd.Index([1, 2, 3, 4], name="q"))
@@ -94,16 +99,19 @@ def allocate_quotas(
     else:
         pot_share = pot.astype(float).fillna(0) / float(pot.sum())
         share = history_weight * hist + (1 - history_weight) * pot_share
-    out = pd.DataFrame({
-        "revenue_usd": rev,
-        "history_share": hist,
-        "potential_share": pot_share,
-        "quota_share": share,
-        "quota_usd": target_usd * share,
-    }, index=territories.index)
+    out = pd.DataFrame(
+        {
+            "revenue_usd": rev,
+            "history_share": hist,
+            "potential_share": pot_share,
+            "quota_share": share,
+            "quota_usd": target_usd * share,
+        },
+        index=territories.index,
+    )
     growth = target_usd / rev.sum()
     # Selling at its history run-rate grown with the company, a territory books hist × target.
-    out["expected_attainment"] = (hist * target_usd / out["quota_usd"].where(out["quota_usd"] > 0))
+    out["expected_attainment"] = hist * target_usd / out["quota_usd"].where(out["quota_usd"] > 0)
     out["implied_growth"] = out["quota_usd"] / rev.where(rev > 0) - 1
     out.attrs["company_growth"] = growth - 1
     if season is not None:

@@ -112,7 +112,10 @@ def headcount_what_if(
 
 
 def capacity_check(
-    workload: pd.DataFrame, assignment: pd.Series, *, capacity: Capacity,
+    workload: pd.DataFrame,
+    assignment: pd.Series,
+    *,
+    capacity: Capacity,
     account_unit: str = "unit_id",
 ) -> pd.DataFrame:
     """Required hours per territory against one rep's capacity.
@@ -129,7 +132,8 @@ def capacity_check(
     out["capacity_hours"] = capacity.hours_per_rep
     out["utilisation"] = out["required_hours"] / capacity.hours_per_rep
     out["status"] = np.where(
-        out["utilisation"] > 1, "over capacity",
+        out["utilisation"] > 1,
+        "over capacity",
         np.where(out["utilisation"] < 0.7, "under-used", "ok"),
     )
     return out.rename_axis("territory")

@@ -343,7 +343,7 @@ def _round_split(problem, labels, split, i, j, x, centres, budget, *, near: int 
     # territories each split unit is spread over
     pos = x > 1e-9
     spread: dict[int, set[int]] = {}
-    for u, t in zip(i[pos], j[pos]):
+    for u, t in zip(i[pos], j[pos], strict=True):
         spread.setdefault(int(u), set()).add(int(t))
     allowed: dict[int, set[int]] = {}
     nb_idx, _ = nearest_km(
@@ -585,7 +585,7 @@ class _State:
     def pen(self, s: int, sums_row: np.ndarray) -> float:
         """Balance excess of territory ``s`` if its sums were ``sums_row``."""
         p = self.p
-        ex = (np.maximum(sums_row - p.upper[s], 0) + np.maximum(p.lower[s] - sums_row, 0))
+        ex = np.maximum(sums_row - p.upper[s], 0) + np.maximum(p.lower[s] - sums_row, 0)
         return float((ex / self.safe).sum())
 
     def budget_pen(self, moved: int) -> float:
@@ -1012,7 +1012,7 @@ def _territory_graph(problem: TerritoryProblem, labels: np.ndarray) -> list[set[
     a, b = labels[g.row], labels[g.col]
     cross = a != b
     out: list[set[int]] = [set() for _ in range(problem.k)]
-    for x, y in set(zip(a[cross].tolist(), b[cross].tolist())):
+    for x, y in set(zip(a[cross].tolist(), b[cross].tolist(), strict=True)):
         out[x].add(y)
     return out
 
@@ -1106,7 +1106,7 @@ def group_milp(
             si = np.r_[si, u]
             sj = np.r_[sj, labels[u]]
     q = len(si)
-    col_of = {(int(u), int(t)): c_ for c_, (u, t) in enumerate(zip(si, sj))}
+    col_of = {(int(u), int(t)): c_ for c_, (u, t) in enumerate(zip(si, sj, strict=True))}
     W = problem.total_weight
     cost = (
         problem.weight[si] * haversine_km(problem.lat[si], problem.lon[si], clat[sj], clon[sj]) / W
@@ -1148,7 +1148,9 @@ def group_milp(
     hi.append(np.ones(len(free)))
     r += len(free)
     # shortest-path contiguity rows
-    pairs_sp = [] if problem.graph is None else list(enumerate(zip(si.tolist(), sj.tolist())))
+    pairs_sp = (
+        [] if problem.graph is None else list(enumerate(zip(si.tolist(), sj.tolist(), strict=True)))
+    )
     if problem.graph is not None:
         indptr, indices = problem.graph.indptr, problem.graph.indices
     for c_, (u, t) in pairs_sp:
@@ -1453,7 +1455,7 @@ def _seed_to_slots(problem: TerritoryProblem, seeds: np.ndarray) -> np.ndarray:
             problem.lat[anchor_pts], problem.lon[anchor_pts], problem.lat[seeds], problem.lon[seeds]
         )
         r, c = linear_sum_assignment(d)
-        for a_idx, s_idx in zip(r, c):
+        for a_idx, s_idx in zip(r, c, strict=True):
             centres[slots[a_idx]] = seeds[s_idx]
         rest = np.setdiff1d(np.arange(len(seeds)), c)
         free = [s for s in range(k) if centres[s] < 0]
@@ -1717,8 +1719,9 @@ def solve(
         obj, viol, centres = evaluate(problem, labels, None if problem.centers is None else centres)
         best = SolveResult(labels.copy(), centres, obj, viol)
     else:
-        best = _polish(problem, pool, n_polish, budget, _stream(seed, "polish"), history,
-                       progress, done)
+        best = _polish(
+            problem, pool, n_polish, budget, _stream(seed, "polish"), history, progress, done
+        )
     best.starts = sum(1 for h in history if h[0] == "start")
     best.seconds = time.perf_counter() - t0
     best.history = history
@@ -1740,9 +1743,7 @@ def _polish(problem, pool, n_polish, budget, rng, history, progress, done) -> So
             break
         if start == -1 and rank >= max(n_polish, 1) and best is not None and best.violation <= 0:
             break
-        labels, centres = lns(
-            problem, labels, centres, budget=budget, rng=rng, max_fails=LNS_FAILS
-        )
+        labels, centres = lns(problem, labels, centres, budget=budget, rng=rng, max_fails=LNS_FAILS)
         obj, viol, centres = evaluate(problem, labels, None if problem.centers is None else centres)
         history.append(("polish", start, obj, viol))
         msg = f"polished start {start + 1}: distance {obj:.3f} km, violation {viol:.2e}"
