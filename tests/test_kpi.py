@@ -519,16 +519,6 @@ def test_inputs_are_not_mutated(review_q3):
         pd.testing.assert_frame_equal(getattr(inputs, name), frame)
 
 
-def test_notebook_parameters_match_kpi_params():
-    from workbench.config import project_root
-    from workbench.report import notebook_parameters
-
-    cell = notebook_parameters(project_root() / "notebooks" / "04_kpi_review.ipynb")
-    declared = kpi.KpiParams.names()
-    assert list(cell) == list(declared)
-    assert {k: d for k, (_, d) in cell.items()} == {k: d for k, (_, d) in declared.items()}
-
-
 # --- the notebook, end to end ------------------------------------------------------------------
 
 

@@ -206,6 +206,8 @@ def test_manifest_records_parameters_versions_and_inputs(built):
     assert set(manifest["timings_seconds"]) == {"00_health", "01_plan"}
     assert manifest["versions"]["workbench"] and manifest["versions"]["papermill"]
     assert {"pandas", "numpy", "statsmodels", "scikit-learn"} <= set(manifest["versions"])
+    assert {"scipy", "highspy", "duckdb"} <= set(manifest["versions"])  # they decide numbers
+    assert "pinned_versions" in manifest  # None here: the test project has no constraints.txt
     assert "git_commit" in manifest
     assert manifest["data"]["synthetic"] is True
     assert manifest["data"]["inputs"] == {"accounts.csv": "sha256:aaa", "reps.csv": "sha256:bbb"}
@@ -495,3 +497,20 @@ def test_stage_outputs_reach_processed_only_when_the_report_succeeds(tmp_path):
     run(paths)
     assert (processed / f"segments_{QUARTER}.parquet").is_file()  # committed with the report
     assert [p.name for p in paths["data"].glob(".report-*")] == [alive.name]
+
+
+def test_manifest_compares_installed_versions_with_the_pins(tmp_path):
+    from workbench.report import _pins
+
+    (tmp_path / "constraints.txt").write_text(
+        "# pinned\nscipy==1.17.1\nnumpy==2.4.6  # comment\nscikit_learn==1.9.1\n"
+    )
+    same = {"scipy": "1.17.1", "numpy": "2.4.6", "scikit-learn": "1.9.1", "workbench": "0.1.0"}
+    assert _pins(tmp_path, same) == {"file": "constraints.txt", "matches": True, "differs": {}}
+    other = {**same, "numpy": "2.3.0"}
+    assert _pins(tmp_path, other) == {
+        "file": "constraints.txt",
+        "matches": False,
+        "differs": {"numpy": {"installed": "2.3.0", "pinned": "2.4.6"}},
+    }
+    assert _pins(tmp_path / "elsewhere", same) is None

@@ -38,8 +38,9 @@ import math
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -302,6 +303,7 @@ class Scenario:
         unknown = [m for m in self.balance if m not in MEASURES]
         if unknown:
             out.append(f"unknown measure(s) {unknown}; choose from {', '.join(MEASURES)}")
+        assert isinstance(self.tolerance, Mapping)  # a dict since __post_init__
         for m, t in self.tolerance.items():
             if not 0 < t < 1:
                 out.append(f"tolerance of {m} must be in (0, 1), got {t}")
@@ -318,6 +320,7 @@ class Scenario:
         """JSON-ready settings."""
         d = dataclasses.asdict(self)
         d["balance"] = list(self.balance)
+        assert isinstance(self.tolerance, Mapping)  # a dict since __post_init__
         d["tolerance"] = dict(self.tolerance)
         d["locks"] = dict(self.locks)
         return d
@@ -404,6 +407,7 @@ def design_scenario(
         if scenario.locks
         else None
     )
+    assert isinstance(scenario.tolerance, Mapping)  # a dict since __post_init__
     designer = TerritoryDesigner(
         k=scenario.k,
         balance=scenario.balance,
@@ -700,7 +704,7 @@ def blocks_geojson(
     assignment: pd.Series,
     colours: Mapping[str, str],
     *,
-    locks: Mapping[str, str] = (),
+    locks: Collection[str] = (),
     highlight_moved: bool = False,
 ) -> dict:
     """Blocks as a GeoJSON FeatureCollection of points styled by territory (for ipyleaflet).
@@ -804,8 +808,8 @@ def counties_geojson(polygons, *, simplify_deg: float = 0.003) -> dict:
 
 
 def map_view(
-    lat: Sequence[float],
-    lon: Sequence[float],
+    lat: Sequence[float] | np.ndarray,
+    lon: Sequence[float] | np.ndarray,
     *,
     width_px: int = 720,
     height_px: int = 540,
@@ -911,6 +915,7 @@ def balance_html(plan: TerritoryPlan, colours: Mapping[str, str]) -> str:
         for m in plan.measures
     )
     scale = {}
+    worst: float | str  # each measure's largest deviation, then the summary line
     for m in plan.measures:
         worst = float(dev[m].abs().max()) if len(dev) else 0.0
         scale[m] = min(max(2 * tol[m], 1.1 * worst), max(0.5, 2 * tol[m]))
@@ -950,7 +955,7 @@ def balance_html(plan: TerritoryPlan, colours: Mapping[str, str]) -> str:
 
 def kpis_html(table: pd.DataFrame, colours: Mapping[str, str]) -> str:
     """The :func:`territory_kpis` table as compact HTML (swatches, $ and km formatting)."""
-    spec = [
+    spec: list[tuple[str, str, Callable[..., str]]] = [
         ("rep", "Rep", str),
         ("blocks", "Blocks", "{:,.0f}".format),
         ("accounts", "Accounts", "{:,.0f}".format),
@@ -981,7 +986,7 @@ def kpis_html(table: pd.DataFrame, colours: Mapping[str, str]) -> str:
     )
 
 
-def headline_html(metrics: Mapping[str, object], *, kind: str, budget_share: float) -> str:
+def headline_html(metrics: Mapping[str, Any], *, kind: str, budget_share: float) -> str:
     """KPI cards: balance per measure, compactness, disruption, optimality gap, quotas."""
     cards = []
 
@@ -1154,6 +1159,11 @@ class ScenarioExplorer:
     >>> ex.save("ten-territories"); ex.compare(["ten-territories"])  # doctest: +SKIP
     """
 
+    # set by _install
+    plan: TerritoryPlan
+    plan_kind: str
+    plan_scenario: Scenario
+
     def __init__(
         self,
         data: ExplorerData,
@@ -1282,6 +1292,7 @@ class ScenarioExplorer:
     def today(self, scenario: Scenario | None = None) -> TerritoryPlan:
         """Today's alignment scored with the balance measures of ``scenario`` (cached)."""
         sc = scenario or self.scenario
+        assert isinstance(sc.tolerance, Mapping)  # a dict since __post_init__
         key = (sc.balance, tuple(sc.tolerance.values()))
         if key not in self._today:
             cur = self.data.current
@@ -1537,6 +1548,7 @@ class ExplorerApp:
         self.measure_on: dict[str, W.Checkbox] = {}
         self.measure_tol: dict[str, W.FloatSlider] = {}
         rows = []
+        assert isinstance(sc.tolerance, Mapping)  # a dict since __post_init__
         for m in MEASURES:
             on = W.Checkbox(
                 value=m in sc.balance,
@@ -1674,7 +1686,7 @@ class ExplorerApp:
         # -- map ------------------------------------------------------------------------
         b = data.blocks
         centre, zoom = map_view(b["lat"], b["lon"], width_px=760, height_px=500)
-        layers = ()
+        layers: tuple = ()
         if basemap == "openstreetmap":
             layers = (L.basemap_to_tiles(L.basemaps.OpenStreetMap.Mapnik),)
         # own panes keep the stacking fixed: redrawn blocks must not cover the rep homes
@@ -2071,6 +2083,7 @@ class ExplorerApp:
 
     def _sync_controls(self) -> None:
         sc = self.explorer.scenario
+        assert isinstance(sc.tolerance, Mapping)  # a dict since __post_init__
         self._syncing = True
         try:
             self.k.max = max(self.k.max, sc.k)

@@ -623,6 +623,8 @@ class Forecaster:
         methods = list(dict.fromkeys([*BASELINES, *self.methods]))
         panel = _prepare(series)
         x_table = _prepare_exog(exog) if exog is not None else None
+        fc_rows: list[dict[str, object]]
+        bt_rows: list[pd.DataFrame]
         fc_rows, bt_rows = [], []
         with one_blas_thread():
             for sid, g in panel.groupby("series_id", sort=False):
@@ -905,7 +907,9 @@ def revenue_series(
         return pd.DataFrame(columns=["series_id", "scope_type", "scope", "period", "value"])
     first = Quarter.parse(positive.index.min())
     quarters = [str(x) for x in q.range_back(q.index - first.index + 1)]
-    parts = [("company", "company", f.assign(_s="company"))]
+    parts: list[tuple[str, str | None, pd.DataFrame]] = [
+        ("company", "company", f.assign(_s="company"))
+    ]
     parts.append(("region", None, f.assign(_s=f["region"])))
     # accounts without an owner are nobody's book: they count in company and region only
     owned = f[f["territory"] != "unassigned"]

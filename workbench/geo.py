@@ -291,7 +291,9 @@ def _spherical_triangles(xyz: np.ndarray) -> np.ndarray:
     return hull.simplices[facing]
 
 
-def adjacency_matrix(ids: Sequence[str], adjacency: pd.DataFrame | None) -> sp.csr_matrix:
+def adjacency_matrix(
+    ids: Sequence[str] | pd.Index, adjacency: pd.DataFrame | None
+) -> sp.csr_matrix:
     """Symmetric 0/1 sparse matrix (positions follow ``ids``) from an ``a, b`` table.
 
     Raises

@@ -28,6 +28,7 @@ import time
 from collections.abc import Callable, Iterable
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -462,6 +463,7 @@ def read_mapped(
             out[col.name] = pa.repeat(pa.scalar(cmap.value, pa.string()), table.num_rows)
             continue
         source = _loose(cmap.source, header)
+        assert source is not None  # _read_text_csv returned None if a mapped source is missing
         consumed.add(source)
         cells = table.column(source)
         if not cmap.converts:
@@ -569,7 +571,7 @@ class _Check:
 
     column: str | None
     bad: str
-    message: Callable[[dict], str]
+    message: Callable[..., str]  # called with the row dict; lambdas bind loop values as defaults
 
 
 def _row_checks(spec: FileSpec) -> list[_Check]:
@@ -1084,7 +1086,7 @@ def _write_processed(
         if geojson.is_file():
             shutil.copyfile(geojson, stage / GEOJSON_NAME)
             outputs.append(GEOJSON_NAME)
-        manifest = {
+        manifest: dict[str, Any] = {
             "created_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "workbench_version": __version__,
             "raw_dir": shown_path(raw_dir),

@@ -25,6 +25,7 @@ import html
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import SupportsFloat
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -150,7 +151,7 @@ class KpiInputs:
     competitors: pd.DataFrame | None = None
     potential_accounts: pd.DataFrame | None = None
     potential_units: pd.DataFrame | None = None
-    polygons: object | None = None  # GeoDataFrame of unit polygons, for the map
+    polygons: pd.DataFrame | None = None  # GeoDataFrame of unit polygons, for the map
     notes: tuple[str, ...] = ()
 
 
@@ -772,6 +773,7 @@ def flag_kpis(
         "avg_deal_usd",
         "penetration",
     ]
+    seen: dict[tuple, dict[str, object]]
     rows, seen = [], {}
     for level, frame, idcol in (("territory", territories, "territory"), ("rep", reps, "rep_id")):
         for rec in frame.to_dict("records"):
@@ -893,7 +895,7 @@ _SUMMARY = (  # label, column, format
 )
 
 
-def _fmt(value: object, kind: str) -> str:
+def _fmt(value: SupportsFloat | None, kind: str) -> str:
     if value is None or pd.isna(value):
         return "–"
     v = float(value)

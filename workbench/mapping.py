@@ -392,6 +392,7 @@ def _check_date_format(fmt: object, where: str) -> None:
     probe = dt.datetime(2001, 2, 3, 4, 5, 6)
     ok = isinstance(fmt, str) and "%" in fmt
     if ok:
+        assert isinstance(fmt, str)  # ok implies it
         try:
             ok = dt.datetime.strptime(probe.strftime(fmt), fmt).date() == probe.date()
         except ValueError:

@@ -27,7 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from importlib import metadata
 from pathlib import Path
@@ -48,7 +48,25 @@ Spec = dict[str, tuple[str, object]]
 
 # Names every run sets itself; the params file may not override them.
 RUN_PARAMETERS = ("quarter", "data_dir")
-VERSIONED_PACKAGES = ("workbench", "pandas", "numpy", "papermill", "statsmodels", "scikit-learn")
+#: Packages whose version can change a number in a report (recorded in its manifest): HiGHS in
+#: scipy and highspy decides the territory plans; the others compute, read or geocode the data.
+VERSIONED_PACKAGES = (
+    "workbench",
+    "pandas",
+    "numpy",
+    "scipy",
+    "highspy",
+    "duckdb",
+    "pyarrow",
+    "statsmodels",
+    "scikit-learn",
+    "shapely",
+    "geopandas",
+    "libpysal",
+    "papermill",
+)
+#: The pinned versions `make` installs (see the Makefile's `lock` target).
+CONSTRAINTS_FILE = "constraints.txt"
 _TYPES: dict[str, type | tuple[type, ...]] = {
     "int": int,
     "float": (int, float),  # an int is a fine float; a bool is neither (checked below)
@@ -399,6 +417,27 @@ def _versions() -> dict[str, str | None]:
     return found
 
 
+def _pins(root: Path, versions: Mapping[str, str | None]) -> dict[str, object] | None:
+    """How the installed versions compare with the project's pins (``constraints.txt``): the
+    report's numbers are reproducible exactly when ``matches`` is true. None without the file."""
+    path = root / CONSTRAINTS_FILE
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return None
+    pinned = {}
+    for line in lines:
+        name, sep, version = line.split("#", 1)[0].strip().partition("==")
+        if sep:
+            pinned[name.strip().lower().replace("_", "-")] = version.strip()
+    differs = {
+        name: {"installed": have, "pinned": pinned[name]}
+        for name, have in versions.items()
+        if name in pinned and have != pinned[name]
+    }
+    return {"file": CONSTRAINTS_FILE, "matches": not differs, "differs": differs}
+
+
 def _git_commit(root: Path) -> str | None:
     try:
         out = subprocess.run(
@@ -473,8 +512,9 @@ def run_report(
     notebooks = sorted(nb_dir.glob("*.ipynb")) if nb_dir.is_dir() else []
     if not notebooks:
         raise ReportError(f"no notebooks (*.ipynb) found in {nb_dir}")
+    params_path: Path | None
     if params_file is not None:
-        params_path: Path | None = resolve(params_file, root)
+        params_path = resolve(params_file, root)
         if not params_path.is_file():
             raise ReportError(f"params file {params_path} not found")
     else:
@@ -521,6 +561,7 @@ def run_report(
             pdf_note = write_pdfs(
                 tmp, [Path(n).stem for n in timings], quarter, progress, summary=summary
             )
+            versions = _versions()
             _write_json(
                 tmp / "manifest.json",
                 {
@@ -541,7 +582,8 @@ def run_report(
                     },
                     "timings_seconds": {Path(n).stem: round(sec, 3) for n, sec in timings.items()},
                     "total_seconds": round(time.perf_counter() - started, 3),
-                    "versions": _versions(),
+                    "versions": versions,
+                    "pinned_versions": _pins(root, versions),
                     "git_commit": _git_commit(root),
                     "pdf": pdf_note,
                     "data": {
@@ -719,7 +761,7 @@ def _write_pages(
     *,
     pdf: bool = False,
     summary: str | None = None,
-    actions: list[Path] = (),
+    actions: Sequence[Path] = (),
 ) -> None:
     """One code-hidden HTML page per executed notebook, and the index page."""
 
@@ -737,10 +779,11 @@ def _write_pages(
             + f'<td class="num">{seconds:.1f} s</td><td>ok</td></tr>'
         )
     synthetic = data_manifest.get("synthetic")
-    data_line = {
+    origin: dict[object, str] = {
         True: "Data: <strong>synthetic</strong> demo company (not real customers).",
         False: "Data: real CRM exports.",
-    }.get(synthetic, "Data: origin unknown (no processed manifest).")
+    }
+    data_line = origin.get(synthetic, "Data: origin unknown (no processed manifest).")
     title = f"Quarterly planning report {quarter}"
     written = {p.name for p in actions}
     action_rows = [

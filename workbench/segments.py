@@ -29,6 +29,7 @@ import html
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import Any, cast
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -1033,7 +1034,7 @@ class AccountSegmenter(ClusterMixin, BaseEstimator):
         return self.pipeline_.predict(X[self.feature_names_in_])
 
 
-def name_segment(profile: Mapping[str, object], reference: Mapping[str, float]) -> str:
+def name_segment(profile: Mapping[str, float | str], reference: Mapping[str, float]) -> str:
     """A readable segment name from its profile, e.g. ``"large manufacturing, lapsing"``.
 
     Parameters
@@ -1263,7 +1264,7 @@ def segment_customers(
         "features",
     )
     numeric = [c for c in SEGMENT_NUMERIC if features[c].notna().any()]
-    kwargs = dict(
+    kwargs: dict[str, Any] = dict(
         k_range=k_range,
         random_state=seed,
         numeric=numeric,
@@ -1645,7 +1646,8 @@ def lead_features(
     firmo = firmo.set_index("account_id")
 
     derived = deal_types is None
-    types = (NEW_BUSINESS,) if derived else tuple(deal_types)
+    # not derived: deal_types is not None
+    types = (NEW_BUSINESS,) if derived else tuple(cast(Sequence[str], deal_types))
     if types and not derived:
         if "deal_type" not in opp.columns:
             raise ValueError(
@@ -2109,7 +2111,7 @@ class LeadModelComparison:
     lift: pd.DataFrame
     predictions: pd.DataFrame
     best: str
-    models: Mapping[str, object]
+    models: Mapping[str, WinRateBaseline | LeadScorer]
     split: TimeSplit
     seed: int
 
@@ -2215,7 +2217,7 @@ def compare_lead_models(
     features = list(split.feature_columns)
     cats = [c for c in features if c in ("industry", "deal_type")]
     nums = [c for c in features if c not in cats]
-    models = {
+    models: dict[str, WinRateBaseline | LeadScorer] = {
         "baseline": WinRateBaseline(),
         "logistic": LeadScorer(
             "logistic",
@@ -2287,6 +2289,8 @@ def _bootstrap_intervals(y: np.ndarray, probs: pd.DataFrame, n: int, seed: int) 
         return pd.DataFrame(np.nan, index=probs.columns, columns=cols)
     rng = np.random.default_rng(seed)
     P = probs.to_numpy()
+    aucs: list[list[float]] | np.ndarray
+    gains: list[np.ndarray] | np.ndarray
     aucs, gains = [], []
     for _ in range(n):
         idx = rng.integers(0, len(y), len(y))

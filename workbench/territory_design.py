@@ -347,7 +347,7 @@ def plan_summary(plan: TerritoryPlan) -> pd.DataFrame:
 
 def sizing_tables(
     accounts: pd.DataFrame, plan: TerritoryPlan, params: DesignParams, *, block: str
-) -> dict[str, object]:
+) -> dict[str, pd.DataFrame | pd.Series]:
     """Recommended headcount, the what-if grid and the proposed plan's capacity check."""
     cap = params.capacity
     return {
@@ -430,7 +430,7 @@ class HeadcountCheck:
 
 
 def headcount_check(
-    sizing: dict[str, object],
+    sizing: dict[str, pd.DataFrame | pd.Series],
     plan: TerritoryPlan,
     blocks: pd.DataFrame,
     adjacency: pd.DataFrame,
@@ -688,7 +688,7 @@ def save_design_outputs(
     blocks: pd.DataFrame,
     plan: TerritoryPlan,
     quotas: pd.DataFrame,
-    sizing: dict[str, object],
+    sizing: dict[str, pd.DataFrame | pd.Series],
     block: str,
     matching: RepMatching,
     alignment: pd.DataFrame,

@@ -34,6 +34,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -84,7 +85,7 @@ def _ids(values: Iterable[object]) -> list[str | None]:
 
 def _as_dict(
     mapping: Mapping | pd.Series | pd.DataFrame | None, key: str, value: str
-) -> dict[str, str | None]:
+) -> dict[str | None, str | None]:
     """A Series, a dict or a two-column frame (``key``, ``value``) as a text -> text dict."""
     if mapping is None:
         return {}
@@ -183,7 +184,8 @@ def account_alignment(
     if no_plan:
         raise ValueError(f"{len(no_plan)} block(s) have no proposed territory: {no_plan[:10]}")
     cur_terr = [cur.get(b) for b in blocks]
-    prop_terr = [prop[b] for b in blocks]
+    # no None: blocks without a proposed territory were rejected just above
+    prop_terr = cast(list[str], [prop[b] for b in blocks])
     no_rep = sorted({t for t in prop_terr if t not in reps})
     if no_rep:
         raise ValueError(
@@ -498,7 +500,7 @@ def _xlsx_bytes(sheets: dict[str, pd.DataFrame]) -> bytes:
         safe = neutralise_formulas(frame)
         ws.append([str(c) for c in safe.columns])
         for values in safe.itertuples(index=False, name=None):
-            row = []
+            row: list[object] = []
             for v in values:
                 if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA:
                     row.append(None)

@@ -209,6 +209,7 @@ def lagrangian_bound(
     lag = lag if lag is not None else near_lagrangian(problem)
     mcount = problem.values.shape[1]
     if prior is not None and prior.lam is not None:
+        assert prior.mu is not None  # the LP and the ascent set lam and mu together
         lam, mu, nu = prior.lam, prior.mu, prior.nu
     else:
         radius = min(max(int(n / (2 * k)), 1), lag.neighbours) - 1
@@ -447,12 +448,14 @@ def _pair_km(problem: TerritoryProblem, i: np.ndarray, j: np.ndarray) -> np.ndar
 
 def _fixed_cost(problem: TerritoryProblem, rows: np.ndarray) -> np.ndarray:
     c = problem.centers
+    assert c is not None  # fixed centres only
     return problem.weight[rows, None] * distance_matrix_km(
         problem.lat[rows], problem.lon[rows], c[:, 0], c[:, 1]
     )
 
 
 def _fixed_centre_bound(problem: TerritoryProblem, r: int | None, budget: Budget) -> BoundResult:
+    assert problem.centers is not None  # called only with fixed centres
     n, k = problem.n, problem.k
     a = problem.values
     mcount = a.shape[1]
@@ -469,6 +472,7 @@ def _fixed_centre_bound(problem: TerritoryProblem, r: int | None, budget: Budget
             problem.lat, problem.lon, r, lat2=problem.centers[:, 0], lon2=problem.centers[:, 1]
         )
         extra = [problem.locked, problem.current if problem.current is not None else None]
+        cand: list[np.ndarray] | np.ndarray
         cand = [idx]
         for e in extra:
             if e is not None:
@@ -578,12 +582,14 @@ def _pair_km_fixed(problem: TerritoryProblem, i, j) -> np.ndarray:
     from ..geo import haversine_km
 
     c = problem.centers
+    assert c is not None  # fixed centres only
     return haversine_km(problem.lat[i], problem.lon[i], c[j, 0], c[j, 1])
 
 
 def _moved_pairs(problem: TerritoryProblem, i, j) -> np.ndarray:
     if problem.current is None:
         return np.zeros(len(i), dtype=bool)
+    assert problem.current_given is not None  # set together with current (build_problem)
     return problem.current_given[i] & (problem.current[i] != j)
 
 
@@ -592,6 +598,7 @@ def _move_cost(problem: TerritoryProblem) -> float:
     of units moved)."""
     if problem.current is None or problem.move_penalty <= 0:
         return 0.0
+    assert problem.current_given is not None  # set together with current (build_problem)
     return problem.move_penalty * problem.total_weight / max(problem.current_given.sum(), 1)
 
 
@@ -610,6 +617,7 @@ def _fixed_lagrangian(problem: TerritoryProblem, lam, u, allowed) -> float:
         rows = np.arange(start, min(n, start + _CHUNK))
         g = _fixed_cost(problem, rows) - lam[rows, None] - a[rows] @ (uu - ul)
         if problem.current is not None:
+            assert problem.current_given is not None  # set together with current (build_problem)
             mv = problem.current_given[rows, None] & (
                 problem.current[rows, None] != np.arange(k)[None, :]
             )

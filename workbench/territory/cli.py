@@ -245,6 +245,7 @@ def run_adjacency(args: argparse.Namespace) -> int:
         problems.append(f"{args.polygons}: file not found (--polygons)")
     if problems:
         return _fail(problems, "adjacency")
+    assert units is not None  # --units is required; an unreadable file is among the problems
     if args.polygons is not None:
         import geopandas as gpd
 

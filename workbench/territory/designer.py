@@ -320,19 +320,19 @@ def design(
 
 
 def _design(
-    problem,
+    problem: TerritoryProblem,
     *,
-    seed,
-    n_starts,
-    effort,
-    time_limit,
-    target_gap,
-    max_rounds,
-    compute_bound,
-    exact,
-    bound,
-    progress,
-):
+    seed: int,
+    n_starts: int | None,
+    effort: float,
+    time_limit: float | None,
+    target_gap: float,
+    max_rounds: int,
+    compute_bound: bool,
+    exact: bool,
+    bound: BoundResult | None,
+    progress: Callable[[str], None] | None,
+) -> tuple[TerritoryPlan, BoundResult | None, _solver.SolveResult]:
     t0 = time.perf_counter()
     pre = precheck(problem)
     clock = Budget(effort, safety_seconds=time_limit)  # the one safety clock of this design
@@ -372,6 +372,7 @@ def _design(
             progress(
                 f"round {rounds}: no feasible plan yet; searching again at {2**rounds}x the effort"
             )
+    assert best is not None  # the loop runs at least one round
     result = best
     bound = bounds.final(result)
     feasible = result.violation <= 1e-12
@@ -379,6 +380,7 @@ def _design(
     if (
         exact
         and compute_bound
+        and bound is not None
         and gap is not None
         and gap > _exact.PROOF_GAP
         and (gap <= _exact.EXACT_MAX_GAP or problem.n <= _exact.EXACT_ANY_GAP_UNITS)
@@ -545,6 +547,7 @@ def relabel(problem: TerritoryProblem, labels: np.ndarray, centres):
         # overlap[s, s'] = units now in slot s that are currently in slot s'
         idx = {s: t for t, s in enumerate(free)}
         ov = np.zeros((len(free), len(free)))
+        assert problem.current_given is not None  # set together with current (build_problem)
         for i in np.flatnonzero(problem.current_given & (problem.current >= 0)):
             a, b = labels[i], problem.current[i]
             if a in idx and b in idx:
@@ -588,7 +591,7 @@ def diagnose(
     target = problem.target
     of = "the mean" if problem.uniform else "its target"
     over_units = {v.subject for v in pre if v.constraint == "balance"}
-    lock_causes = {}
+    lock_causes: dict[str, Violation] = {}
     for v in pre:
         if v.constraint == "lock":
             lock_causes.setdefault(v.subject, v)

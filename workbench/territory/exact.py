@@ -85,6 +85,7 @@ class _Child:
         self._send((spec, options))
 
     def _send(self, msg) -> None:
+        assert self.proc.stdin is not None  # opened with PIPE
         pickle.dump(msg, self.proc.stdin)
         self.proc.stdin.flush()
 
@@ -94,6 +95,7 @@ class _Child:
         limit = float("inf") if seconds is None else max(seconds, 0.0)
         self._send(("run", limit, cutoff))
         wait = None if seconds is None else limit + CHILD_GRACE
+        assert self.proc.stdout is not None  # opened with PIPE
         ready, _, _ = select.select([self.proc.stdout], [], [], wait)
         if not ready:
             self.proc.kill()
@@ -118,6 +120,7 @@ class _Child:
                 self.proc.kill()
                 self.proc.wait()
         for pipe in (self.proc.stdin, self.proc.stdout):
+            assert pipe is not None  # both opened with PIPE
             pipe.close()
 
 
@@ -244,6 +247,7 @@ def _cuts(problem: TerritoryProblem, model: _Model, x: np.ndarray) -> list[tuple
     from scipy.sparse.csgraph import connected_components
 
     graph = problem.graph
+    assert graph is not None  # cuts are only separated under contiguity
     pick = x > 0.5
     labels = np.full(problem.n, -1, dtype=np.int64)
     labels[model.pi[pick]] = model.pj[pick]

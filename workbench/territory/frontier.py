@@ -95,7 +95,7 @@ def disruption_frontier(
         )
         if problem.centers is None:
             bound = bound_used
-        row = {
+        row: dict[str, object] = {
             "max_moved": float(b),
             "budget_units": problem.max_moved,
             "n_moved": plan.n_moved,

@@ -141,7 +141,8 @@ class NearLagrangian:
         for done in range(1, steps + 1):
             value, grads, _, _ = self.evaluate(*x)
             if best is None or value > best.value + 1e-12 * max(abs(best.value), 1.0):
-                best = AscentResult(value, *(v.copy() for v in x), done)
+                # x is always (lam, mu, nu): mypy cannot count a starred generator
+                best = AscentResult(value, *(v.copy() for v in x), done)  # type: ignore[call-arg]
                 stall = 0
             else:
                 stall += 1
@@ -166,5 +167,6 @@ class NearLagrangian:
                 goal = best.value + 0.02 * scale
             t = theta * (goal - value) / norm
             x = self.project(*(v + t * g for v, g in zip(x, direction, strict=True)))
+        assert best is not None  # steps >= 1: the first evaluation always sets it
         best.steps = done
         return best

@@ -521,7 +521,7 @@ def match_reps(
         r: k + 1
         for k, r in enumerate(sorted(np.flatnonzero(has_perf), key=lambda i: (-perf[i], r_ids[i])))
     }
-    pot_rank = {
+    pot_rank: dict[int | np.integer, int] = {
         t: k + 1
         for k, t in enumerate(
             sorted(np.flatnonzero(~np.isnan(potential)), key=lambda j: (-potential[j], t_ids[j]))

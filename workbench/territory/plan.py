@@ -159,7 +159,7 @@ class TerritoryPlan:
     # -- tables ----------------------------------------------------------------------------
     def summary(self) -> pd.DataFrame:
         """Headline metrics: one row each with ``value``, ``limit`` and ``ok``."""
-        rows = []
+        rows: list[tuple[str, object, object, bool | None]] = []
         for m in self.measures:
             rows.append(
                 (

@@ -171,6 +171,7 @@ def territory_labels(k: int, taken: Sequence[str] = ()) -> list[str]:
     ['T02', 'T03']
     """
     width = max(2, len(str(k + len(taken))))
+    out: list[str]
     out, i, used = [], 1, set(taken)
     while len(out) < k:
         label = f"T{i:0{width}d}"
@@ -682,6 +683,8 @@ def _bridge_components(graph: sp.csr_matrix, lat, lon, ids) -> tuple:
     n = len(lat)
     bridges: list[tuple[int, int, float]] = []
     group = comp.copy()  # merged component id
+    r: int | np.integer  # numpy positions in the search, plain ints read back from ``best``
+    j: int | np.ndarray
     for _ in range(64):  # Boruvka: at least halves the pieces per round
         groups = np.unique(group)
         if len(groups) <= 1:
@@ -937,6 +940,8 @@ def precheck(problem: TerritoryProblem) -> list[Violation]:
     out.extend(_paired_measure_blocks(problem))
     if problem.max_moved is not None and problem.current is not None:
         # current territories beyond k have no slot in the plan: their units must all move
+        # build_problem sets current, current_given and current_names together
+        assert problem.current_given is not None and problem.current_names is not None
         orphans = problem.current_given & (problem.current < 0)
         if orphans.sum() > problem.max_moved:
             gone = sorted({str(x) for x in problem.current_names[orphans]})

@@ -30,6 +30,7 @@ import time
 import zlib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import cast
 
 import numpy as np
 import scipy.sparse as sp
@@ -92,6 +93,7 @@ def _move_unit_cost(problem: TerritoryProblem) -> float:
     """Objective (km of mean distance) per unit moved, from ``move_penalty``."""
     if problem.current is None or problem.move_penalty <= 0:
         return 0.0
+    assert problem.current_given is not None  # set together with current (build_problem)
     return problem.move_penalty / max(int(problem.current_given.sum()), 1)
 
 
@@ -110,7 +112,7 @@ def centres_of(problem: TerritoryProblem, labels: np.ndarray, previous=None) -> 
     """
     k = problem.k
     out = np.full(k, -1, dtype=np.int64)
-    todo = range(k)
+    todo: range | np.ndarray = range(k)
     if previous is not None:
         old_labels, old_centres = previous
         diff = old_labels != labels
@@ -250,6 +252,7 @@ def allocate(
     cost = problem.weight[i] * km / W
     moved = np.zeros(p, dtype=bool)
     if problem.current is not None:
+        assert problem.current_given is not None  # set together with current (build_problem)
         moved = problem.current_given[i] & (problem.current[i] != j)
         cost = cost + _move_unit_cost(problem) * moved
     safe = np.where(problem.mean > 0, problem.mean, 1.0)
@@ -280,6 +283,7 @@ def allocate(
         ub.append(-problem.lower[:, m] / safe[m])
         r += k
     if has_budget:
+        assert problem.max_moved is not None  # has_budget
         rows += [np.full(p, r), np.array([r])]
         cols += [np.arange(p), np.array([nv - 1])]
         vals += [moved.astype(float), np.array([-1.0])]
@@ -514,7 +518,7 @@ def _main_piece(problem, labels, piece, members, s, centres) -> int:
     for pid in np.unique(pids):
         sel = pids == pid
         score[pid] = (locked[sel].sum(), wt[sel].sum())
-    return int(max(score, key=score.get))
+    return int(max(score, key=score.__getitem__))
 
 
 def _best_neighbour_territory(problem, labels, part, s, clat, clon):
@@ -608,7 +612,8 @@ class _State:
                     sums[slot] = self.sums[slot].copy()
                 sums[slot] += sign * p.values[i]
             dobj += p.weight[i] * (self.dist(i, t) - self.dist(i, s)) / self.W
-            if p.current is not None and p.current_given[i]:
+            # current_given is set together with current (build_problem)
+            if p.current is not None and cast(np.ndarray, p.current_given)[i]:
                 dmoved += int(p.current[i] != t) - int(p.current[i] != s)
         dviol = sum(self.pen(s, v) - self.pen(s, self.sums[s]) for s, v in sums.items())
         dviol += self.budget_pen(self.moved + dmoved) - self.budget_pen(self.moved)
@@ -728,7 +733,8 @@ def local_search(
             improved = _pair_moves(st, g, rng, budget, balance_only=viol > 1e-12)
         old = st.centres.copy() if st.centres is not None else None
         st.refresh_centres()
-        if not improved and (old is None or np.array_equal(old, st.centres)):
+        # old is not None: there were centres, and refresh_centres keeps or recomputes them
+        if not improved and (old is None or np.array_equal(old, cast(np.ndarray, st.centres))):
             break
     return st.labels, st.centres
 
@@ -746,6 +752,7 @@ def _vector_scores(st: _State, cand: np.ndarray) -> np.ndarray:
     dviol = _band_pen(st, st.sums[s] - a, s) - _band_pen(st, st.sums[s], s)
     dviol += _band_pen(st, st.sums[t] + a, t) - _band_pen(st, st.sums[t], t)
     if p.current is not None:
+        assert p.current_given is not None  # set together with current (build_problem)
         given = p.current_given[i]
         dm = given * ((p.current[i] != t).astype(int) - (p.current[i] != s).astype(int))
         dobj = dobj + st.move_cost * dm
@@ -797,6 +804,7 @@ def _pair_moves(st: _State, g, rng, budget: Budget, *, balance_only: bool) -> bo
     )
     dm = np.zeros(len(cand), dtype=np.int64)
     if p.current is not None:
+        assert p.current_given is not None  # set together with current (build_problem)
         given = p.current_given[i_all]
         dm = given * (
             (p.current[i_all] != t_all).astype(int) - (p.current[i_all] != s_all).astype(int)
@@ -874,6 +882,7 @@ def _vector_parts(st: _State, cand: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     dviol = _band_pen(st, st.sums[s] - a, s) - _band_pen(st, st.sums[s], s)
     dviol += _band_pen(st, st.sums[t] + a, t) - _band_pen(st, st.sums[t], t)
     if p.current is not None:
+        assert p.current_given is not None  # set together with current (build_problem)
         given = p.current_given[i]
         dm = given * ((p.current[i] != t).astype(int) - (p.current[i] != s).astype(int))
         dobj = dobj + st.move_cost * dm
@@ -1003,7 +1012,7 @@ def _territory_graph(problem: TerritoryProblem, labels: np.ndarray) -> list[set[
         d = distance_matrix_km(lat, lon)
         np.fill_diagonal(d, np.inf)
         near = np.argsort(d, axis=1)[:, :3]
-        out = [set(map(int, row)) for row in near]
+        out: list[set[int]] = [set(map(int, row)) for row in near]
         for a in range(k):
             for b in out[a].copy():
                 out[b].add(a)
@@ -1011,7 +1020,7 @@ def _territory_graph(problem: TerritoryProblem, labels: np.ndarray) -> list[set[
     g = problem.graph.tocoo()
     a, b = labels[g.row], labels[g.col]
     cross = a != b
-    out: list[set[int]] = [set() for _ in range(problem.k)]
+    out = [set() for _ in range(problem.k)]
     for x, y in set(zip(a[cross].tolist(), b[cross].tolist(), strict=True)):
         out[x].add(y)
     return out
@@ -1113,6 +1122,7 @@ def group_milp(
     )
     moved = np.zeros(q, dtype=bool)
     if problem.current is not None:
+        assert problem.current_given is not None  # set together with current (build_problem)
         moved = problem.current_given[si] & (problem.current[si] != sj)
         cost = cost + _move_unit_cost(problem) * moved
     safe = np.where(problem.mean > 0, problem.mean, 1.0)
@@ -1176,6 +1186,7 @@ def group_milp(
         outside = np.ones(n, dtype=bool)
         outside[free] = False
         already = int((_moved(problem, labels) & outside).sum())
+        assert problem.max_moved is not None  # has_budget
         r = _budget_row(rows, cols, vals, lo, hi, r, moved, nv, problem.max_moved - already)
     mat = sp.csr_matrix(
         (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(r, nv)
@@ -1198,6 +1209,7 @@ def group_milp(
 def _edge_km(problem: TerritoryProblem) -> sp.csr_matrix:
     """Adjacency graph weighted by haversine km between unit centroids (a tiny floor keeps
     coincident units connected: csgraph treats 0 as no edge)."""
+    assert problem.graph is not None  # called only with an adjacency graph
     g = problem.graph.tocoo()
     km = haversine_km(
         problem.lat[g.row], problem.lon[g.row], problem.lat[g.col], problem.lon[g.col]
@@ -1216,6 +1228,7 @@ def _repair_groups(problem, t, sums, tgraph, limit: int = 14) -> list[list[int]]
     need = np.sign(sums[t] - target[t])
     room = {u: float(-((sums[u] - target[u]) * need / scale).sum()) for u in range(problem.k)}
     near = sorted(tgraph[t])
+    ring: set[int] | list[int]
     ring = set(near)
     for u in near:
         ring |= tgraph[u]
@@ -1343,6 +1356,7 @@ def vertex_substitution(
     centres = np.asarray(centres).copy()
     obj, viol, _ = evaluate(problem, labels, centres)
     everyone = list(range(k))
+    new: np.ndarray | None  # group_milp: None when it finds no plan
     improved = True
     while improved and not budget.expired():
         improved = False
@@ -1512,6 +1526,7 @@ def _location_allocation(problem, centres, *, budget: Budget, max_iter=12):
     if problem.centers is not None:
         return allocate(problem, centres, budget=budget), centres
     # the final allocation at the best centres, with split units rounded exactly
+    assert best is not None  # set on the first pass (max_iter >= 1)
     centres = best[2]
     labels = allocate(problem, centres, budget=budget)
     return labels, centres
@@ -1520,6 +1535,7 @@ def _location_allocation(problem, centres, *, budget: Budget, max_iter=12):
 def _current_start(problem: TerritoryProblem) -> np.ndarray:
     """Current territories as a plan: units without one (or whose territory has no slot) go
     to the nearest slot; locks win over the current territory."""
+    assert problem.current is not None  # run only when there is a current alignment
     labels = problem.current.copy()
     missing = labels < 0
     if missing.any():
@@ -1752,6 +1768,7 @@ def _polish(problem, pool, n_polish, budget, rng, history, progress, done) -> So
             progress(msg)
         if best is None or (viol, obj) < (best.violation, best.objective):
             best = SolveResult(labels.copy(), centres, obj, viol)
+    assert best is not None  # the first elite is always polished
     n, k = problem.n, problem.k
     if problem.centers is None and n * k <= SUBSTITUTION_SIZE and k > 1:
         labels, centres = vertex_substitution(problem, best.labels, best.centres, budget=budget)
