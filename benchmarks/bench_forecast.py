@@ -39,14 +39,8 @@ import numpy as np
 import pandas as pd
 from _machine import machine
 
-from workbench.forecast import (
-    ShortSeriesWarning,
-    _naive,
-    _seasonal_naive,
-    forecast_series,
-    format_period,
-    smape,
-)
+from workbench.forecast import ShortSeriesWarning, forecast_series, format_period, smape
+from workbench.forecast.methods import _naive, _seasonal_naive
 
 LEVEL = 0.8
 MAX_YEARS = 10

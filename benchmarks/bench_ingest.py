@@ -26,7 +26,7 @@ HERE = Path(__file__).resolve().parent
 CHILD = """
 import json, resource, sys, time
 t0 = time.perf_counter()
-from workbench.io import ingest
+from workbench.ingest import ingest
 result = ingest(sys.argv[1], sys.argv[2])
 wall = time.perf_counter() - t0
 peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -76,7 +76,7 @@ def tree_hash(folder: Path) -> str:
 def demo_project(home: Path, *, seed: int, n_accounts: int) -> Path:
     """A scratch project folder: ``data/raw`` from a small demo, ``data/processed`` ingested."""
     from workbench.demo import write_demo
-    from workbench.io import ingest
+    from workbench.ingest import ingest
 
     write_demo(home / "data" / "raw", seed=seed, n_accounts=n_accounts)
     ingest(home / "data" / "raw", home / "data" / "processed")

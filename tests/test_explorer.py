@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import dataclasses
 import doctest
+import importlib
 import json
+import pkgutil
 import re
 from pathlib import Path
 
@@ -24,7 +26,7 @@ import pandas as pd
 import pytest
 
 from workbench import explorer as X
-from workbench import territory_design as td
+from workbench import territory as td
 from workbench.config import ParameterError, Quarter
 from workbench.report import notebook_parameters
 
@@ -118,7 +120,11 @@ def _worst_deviation(data, assignment: pd.Series, measure: str) -> float:
 
 
 def test_module_doctests_pass():
-    result = doctest.testmod(X)
+    modules = [X] + [
+        importlib.import_module(f"{X.__name__}.{m.name}") for m in pkgutil.iter_modules(X.__path__)
+    ]
+    results = [doctest.testmod(m) for m in modules]
+    result = doctest.TestResults(*(sum(r) for r in zip(*results, strict=True)))
     assert result.attempted > 5 and result.failed == 0
 
 

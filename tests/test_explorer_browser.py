@@ -78,22 +78,22 @@ def home(tmp_path_factory) -> Path:
     home = demo_project(tmp_path_factory.mktemp("explorer_home"), seed=11, n_accounts=400)
     processed = home / "data" / "processed"
     quarter = read_manifest(processed)["default_quarter"]
-    d = potential.load_potential_inputs(processed)
+    d = potential.load_inputs(processed, quarter=quarter)
     pot = potential.score_potential(
-        d["accounts"],
-        d["geo_units"],
-        d["facts_account_quarter"],
+        d.accounts,
+        d.geo_units,
+        d.facts_account_quarter,
         quarter=quarter,
-        competitors=d["competitors"],
+        competitors=d.competitors,
         cv_folds=2,
     )
     save_stage(pot.accounts, processed, "potential_accounts", quarter)
-    s = segments.load_segmentation_inputs(processed, quarter=quarter)
+    s = segments.load_inputs(processed, quarter=quarter)
     pareto = segments.pareto_analysis(
-        s["accounts"],
-        s["facts_account_quarter"],
+        s.accounts,
+        s.facts_account_quarter,
         quarter=quarter,
-        potential=s["potential"],
+        potential=s.potential,
         potential_weight=0.3,
     )
     no_scores = pd.DataFrame(
@@ -103,7 +103,7 @@ def home(tmp_path_factory) -> Path:
             "lead_grade": pd.Series(dtype=str),
         }
     )
-    workload = segments.workload_plan(s["accounts"], classes=pareto.table, lead_scores=no_scores)
+    workload = segments.workload_plan(s.accounts, classes=pareto.table, lead_scores=no_scores)
     save_stage(workload, processed, "workload", quarter)
     return home
 

@@ -12,6 +12,8 @@ import pytest
 
 from workbench import forecast as fc
 from workbench.cli import main
+from workbench.forecast.engine import _origins
+from workbench.forecast.methods import _naive, _seasonal_naive
 
 Z80 = 1.2815515655446004  # standard normal 90th percentile: an 80 % central interval is ±Z80 σ
 SEASON = np.array([0.8, 1.0, 0.95, 1.25])  # Q1..Q4 multipliers of the planted series
@@ -43,7 +45,7 @@ def test_mase_and_smape_by_hand():
 def test_naive_interval_by_hand():
     y = np.array([10.0, 12.0, 11.0, 13.0])
     # one-step changes 2, -1, 2: mean 1, sample sd sqrt((1 + 4 + 1) / 2) = sqrt(3)
-    f = fc._naive(y, 4, 4, 0.8)
+    f = _naive(y, 4, 4, 0.8)
     assert f.mean.tolist() == [13.0] * 4
     half = Z80 * math.sqrt(3) * np.sqrt([1, 2, 3, 4])
     np.testing.assert_allclose(f.upper - f.mean, half)
@@ -53,7 +55,7 @@ def test_naive_interval_by_hand():
 def test_seasonal_naive_by_hand():
     y = np.array([1.0, 2.0, 3.0, 4.0, 2.0, 3.0, 4.0, 6.0])
     # changes on a year earlier: 1, 1, 1, 2 -> sample sd 0.5
-    f = fc._seasonal_naive(y, 6, 4, 0.8)
+    f = _seasonal_naive(y, 6, 4, 0.8)
     assert f.mean.tolist() == [2.0, 3.0, 4.0, 6.0, 2.0, 3.0]
     # the first four steps are one year out (k = 0), steps 5-6 two years (k = 1): √1 and √2
     np.testing.assert_allclose(f.upper - f.mean, Z80 * 0.5 * np.sqrt([1, 1, 1, 1, 2, 2]))
@@ -61,9 +63,9 @@ def test_seasonal_naive_by_hand():
 
 def test_backtest_origins():
     # 12 quarters, horizon 4, models need 8: only origin 8 has a full year ahead, then 9, 10
-    assert fc._origins(12, 4, 3, 8) == [8, 9, 10]
+    assert _origins(12, 4, 3, 8) == [8, 9, 10]
     # long series: the three latest full-horizon origins
-    assert fc._origins(100, 4, 3, 8) == [94, 95, 96]
+    assert _origins(100, 4, 3, 8) == [94, 95, 96]
 
 
 # ---------------------------------------------------------------------------------------------

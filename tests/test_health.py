@@ -7,7 +7,7 @@ import math
 import pytest
 
 from workbench import health
-from workbench.io import ingest
+from workbench.ingest import ingest
 
 
 @pytest.fixture

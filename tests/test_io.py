@@ -19,7 +19,8 @@ from conftest import RAW, tree_hash
 
 from workbench.cli import main
 from workbench.config import OutputPathError
-from workbench.io import IngestError, default_quarter, ingest, load, read_manifest
+from workbench.ingest import IngestError, default_quarter, ingest
+from workbench.io import load, read_manifest
 from workbench.schema import Problem
 
 
@@ -479,7 +480,7 @@ def test_a_crash_between_renames_is_refused_by_readers(raw_factory, tmp_path, mo
     ingest(raw_factory(), out)
     assert len(load("accounts", out)) == 3
     # the next ingest dies after its first rename: new accounts, old manifest and the rest
-    import workbench.io as io_module
+    import workbench.ingest as ingest_module
 
     real = os.replace
     calls = []
@@ -491,7 +492,7 @@ def test_a_crash_between_renames_is_refused_by_readers(raw_factory, tmp_path, mo
                 raise OSError("power cut")
         real(src, dst)
 
-    monkeypatch.setattr(io_module.os, "replace", dying)
+    monkeypatch.setattr(ingest_module.os, "replace", dying)
     changed = RAW["accounts.csv"].replace("Beta LLC", "Beta Holdings")
     with pytest.raises(OSError, match="power cut"):
         ingest(raw_factory({"accounts.csv": changed}), out)

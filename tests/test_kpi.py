@@ -537,10 +537,10 @@ def demo_data(tmp_path_factory):
 
 def test_loader_notes_missing_potential(demo_data):
     processed = demo_data / "data" / "processed"
-    missing = kpi.load_kpi_inputs(processed, quarter="2026Q3")
+    missing = kpi.load_inputs(processed, quarter="2026Q3")
     assert missing.potential_accounts is None
     assert any("potential_accounts_2026Q3 not found" in n for n in missing.notes)
-    found = kpi.load_kpi_inputs(processed, quarter="2026Q2")
+    found = kpi.load_inputs(processed, quarter="2026Q2")
     assert found.potential_accounts is not None
     assert not any("potential_accounts" in n for n in found.notes)
     save_stage(
@@ -549,7 +549,7 @@ def test_loader_notes_missing_potential(demo_data):
         "potential_accounts",
         "2025Q4",
     )  # another schema: ignored, with a note
-    odd = kpi.load_kpi_inputs(processed, quarter="2025Q4")
+    odd = kpi.load_inputs(processed, quarter="2025Q4")
     assert odd.potential_accounts is None
     assert any("has no account_id and potential_usd" in n for n in odd.notes)
 

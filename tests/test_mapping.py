@@ -18,7 +18,8 @@ from conftest import RAW, tree_hash, write_raw
 
 import workbench
 from workbench.cli import main
-from workbench.io import IngestError, ingest, load, preset_names, read_manifest, read_mapping
+from workbench.ingest import IngestError, ingest, preset_names, read_mapping
+from workbench.io import load, read_manifest
 from workbench.mapping import MappingError, parse_mapping
 from workbench.schema import CONTRACT
 

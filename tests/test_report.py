@@ -500,7 +500,7 @@ def test_stage_outputs_reach_processed_only_when_the_report_succeeds(tmp_path):
 
 
 def test_manifest_compares_installed_versions_with_the_pins(tmp_path):
-    from workbench.report import _pins
+    from workbench.report.run import _pins
 
     (tmp_path / "constraints.txt").write_text(
         "# pinned\nscipy==1.17.1\nnumpy==2.4.6  # comment\nscikit_learn==1.9.1\n"

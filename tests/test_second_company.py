@@ -75,7 +75,8 @@ def _km(lat1, lon1, lat2, lon2):
 
 
 def test_ingests_cleanly_and_plans_the_last_complete_quarter(company, tmp_path):
-    from workbench.io import IngestError, ingest, read_manifest
+    from workbench.ingest import IngestError, ingest
+    from workbench.io import read_manifest
 
     folder, facts = company
     try:

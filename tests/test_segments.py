@@ -1,4 +1,4 @@
-"""Segmentation, ABC classes, lead scoring and workload (workbench/segments.py, notebook 02).
+"""Segmentation, ABC classes, lead scoring and workload (workbench/segments/, notebook 02).
 
 Expected values are worked out by hand in the comments (or by a second, independent method),
 never pasted from the code's output.

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from workbench import territory_design as td
+from workbench import territory as td
 from workbench.territory import TerritoryDesigner
 
 

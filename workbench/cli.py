@@ -27,7 +27,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_ingest(args: argparse.Namespace) -> int:
-    from .io import IngestError, ingest
+    from .ingest import IngestError, ingest
     from .mapping import MappingError
 
     try:

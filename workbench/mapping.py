@@ -41,7 +41,7 @@ Presets for common CRMs live in ``workbench/presets/`` (``docs/mapping.md`` list
 each expects). This module is pure: :func:`parse_mapping` checks a mapping's text against the
 contract (any mistake is one clear line, before data is read) and :func:`convert_column`
 converts one text column. Reading files, line numbers and problem messages live in
-:mod:`workbench.io`.
+:mod:`workbench.checks`.
 """
 
 from __future__ import annotations

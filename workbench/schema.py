@@ -1,6 +1,6 @@
 """The data contract as code: which raw files exist, their columns, types and rules.
 
-``CONTRACT`` is the single source of truth: :mod:`workbench.io` validates raw CSV files against
+``CONTRACT`` is the single source of truth: :mod:`workbench.checks` validates raw CSV files against
 it, and :func:`contract_markdown` renders it for the README. A :class:`Problem` names the file,
 the line as numbered in the file (header = line 1), the column and what was expected.
 

@@ -1,20 +1,75 @@
 """Territory design: balanced, contiguous, compact territories with a certified optimality gap.
 
+The engine (problem, solver, bound, designer, plan, disruption frontier, sizing, quotas,
+matching, alignment) and notebook 03's steps on top of it: building blocks (:mod:`.blocks`),
+the team that sets k (:mod:`.team`), the notebook's parameters, inputs, steps and outputs
+(:mod:`.workflow`) and its charts (:mod:`.plots`).
+
 >>> from workbench.territory import TerritoryDesigner, build_territories, TerritoryPlan
+>>> from workbench.territory import DesignParams, building_blocks, load_inputs, save_outputs
 """
 
+from .blocks import BLOCKS, MEASURES, block_adjacency, building_blocks
 from .designer import TerritoryDesigner, build_territories
-from .frontier import disruption_frontier
+from .disruption import disruption_frontier
 from .plan import TerritoryPlan
+from .plots import plot_alignment_maps, plot_balance, plot_frontier
 from .problem import TerritoryProblem, Violation, build_problem, precheck
+from .team import active_reps, default_k, rep_centers
+from .workflow import (
+    HEADCOUNT_MATERIAL,
+    DesignInputs,
+    DesignParams,
+    HeadcountCheck,
+    design_plans,
+    frontier,
+    headcount_check,
+    load_inputs,
+    match_plan_reps,
+    plan_alignment,
+    plan_summary,
+    propose_plan,
+    quota_plan,
+    rep_performance,
+    save_outputs,
+    sizing_tables,
+    violations_table,
+)
 
 __all__ = [
+    "BLOCKS",
+    "HEADCOUNT_MATERIAL",
+    "MEASURES",
+    "DesignInputs",
+    "DesignParams",
+    "HeadcountCheck",
     "TerritoryDesigner",
     "TerritoryPlan",
     "TerritoryProblem",
     "Violation",
+    "active_reps",
+    "block_adjacency",
     "build_problem",
     "build_territories",
+    "building_blocks",
+    "default_k",
+    "design_plans",
     "disruption_frontier",
+    "frontier",
+    "headcount_check",
+    "load_inputs",
+    "match_plan_reps",
+    "plan_alignment",
+    "plan_summary",
+    "plot_alignment_maps",
+    "plot_balance",
+    "plot_frontier",
     "precheck",
+    "propose_plan",
+    "quota_plan",
+    "rep_centers",
+    "rep_performance",
+    "save_outputs",
+    "sizing_tables",
+    "violations_table",
 ]

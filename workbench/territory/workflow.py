@@ -1,14 +1,6 @@
-"""Territory design (notebook 03): building blocks, current vs proposed plan, frontier, sizing,
-quotas and maps — the glue between the processed data and :mod:`workbench.territory`.
-
-Building blocks
-    Accounts are grouped into blocks: ZIP codes by default (``postal_code``: fine enough that
-    no metro block outweighs a territory; adjacency by Delaunay triangulation of the block
-    points), or the geographic units (``unit_id``: county polygons, Queen contiguity). A
-    block's measures are the sums over its accounts: ``potential_usd`` (notebook 01),
-    ``workload_hours`` (notebook 02's call plan), ``accounts`` and ``revenue_usd`` (trailing
-    four quarters). Its current territory is the owner rep holding most of its potential;
-    a block of unassigned prospects only takes the territory of the nearest assigned block.
+"""Notebook 03's workflow: its parameters, inputs and outputs, and one function per step —
+current vs proposed plan, frontier, headcount sizing, quotas, rep matching and the plan account
+by account — the glue between the processed data and the territory engine.
 
 Plans
     The *current* plan is the designer run with a zero disruption budget, so it is scored by
@@ -23,23 +15,20 @@ import dataclasses
 import html
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from . import geo
-from .config import NotebookParams, Quarter
-from .io import load, load_geojson, load_stage, save_stage
-from .schema import BOOL_TRUE
-from .territory import TerritoryDesigner, TerritoryPlan, disruption_frontier
-from .territory.alignment import account_alignment
-from .territory.designer import MAX_ROUNDS
-from .territory.matching import RepMatching, match_reps
-from .territory.quota import allocate_quotas, attainment_spread, seasonality
-from .territory.sizing import Capacity, capacity_check, headcount_what_if, recommend_headcount
-
-MEASURES = ("potential_usd", "workload_hours", "accounts", "revenue_usd")
-BLOCKS = ("postal_code", "unit_id")
+from ..config import NotebookParams, Quarter
+from ..io import load, load_geojson, load_stage, save_stage
+from .alignment import account_alignment
+from .blocks import BLOCKS, MEASURES
+from .designer import MAX_ROUNDS, TerritoryDesigner
+from .disruption import disruption_frontier
+from .matching import RepMatching, match_reps
+from .plan import TerritoryPlan
+from .quota import allocate_quotas, attainment_spread, seasonality
+from .sizing import Capacity, capacity_check, headcount_what_if, recommend_headcount
+from .team import active_reps, default_k, rep_centers
 
 
 @dataclasses.dataclass(frozen=True)
@@ -116,7 +105,7 @@ class DesignInputs:
     quotas: pd.DataFrame | None = None  # quotas.csv (optional): rep attainment for matching
 
 
-def load_design_inputs(processed: str | Path, *, quarter: Quarter | str) -> DesignInputs:
+def load_inputs(processed: str | Path, *, quarter: Quarter | str) -> DesignInputs:
     """Accounts joined with notebook 01's potential and notebook 02's workload."""
     accounts = load("accounts", processed)
     pot = load_stage(processed, "potential_accounts", quarter)[
@@ -136,106 +125,6 @@ def load_design_inputs(processed: str | Path, *, quarter: Quarter | str) -> Desi
         load_geojson(processed),
         quotas,
     )
-
-
-def active_reps(reps: pd.DataFrame, *, quarter: Quarter | str | None = None) -> pd.DataFrame:
-    """The reps who hold a territory in the planning year: the default ``k`` counts them.
-
-    Rule (``docs/territory.md``): every rep in ``reps.csv`` is on the team unless the data
-    says otherwise — ``active`` false (an optional column) marks a leaver, and so does an
-    ``end_date`` on or before the planning quarter's end. A new hire is counted whatever the
-    hire date: a signed hire gets a territory (a vacancy still to fill belongs in ``k``, set
-    by hand).
-
-    >>> reps = pd.DataFrame({"rep_id": ["R1", "R2", "R3"], "active": [True, False, True],
-    ...     "end_date": pd.to_datetime([None, None, "2026-08-31"])})
-    >>> active_reps(reps, quarter="2026Q3")["rep_id"].tolist()
-    ['R1']
-    >>> active_reps(reps, quarter="2026Q2")["rep_id"].tolist()
-    ['R1', 'R3']
-    """
-    keep = pd.Series(True, index=reps.index)
-    if "active" in reps:
-        flag = reps["active"]
-        if not pd.api.types.is_bool_dtype(flag):
-            flag = flag.astype(str).str.strip().str.lower().isin(BOOL_TRUE)  # the contract's
-        keep &= flag.fillna(True).astype(bool)
-    if "end_date" in reps and quarter is not None:
-        end = pd.to_datetime(reps["end_date"], errors="coerce")
-        keep &= end.isna() | (end > pd.Timestamp(Quarter.parse(quarter).end))
-    return reps[keep]
-
-
-def default_k(reps: pd.DataFrame, *, quarter: Quarter | str | None = None) -> int:
-    """Territories when ``k`` = 0: one per rep on the team (:func:`active_reps`), at least 2."""
-    return max(len(active_reps(reps, quarter=quarter)), 2)
-
-
-def building_blocks(accounts: pd.DataFrame, *, block: str = "postal_code") -> pd.DataFrame:
-    """Blocks with their measures and current territory (see the module docstring).
-
-    Requires ``account_id``, the block column, ``lat``, ``lon``, ``owner_rep_id``,
-    ``potential_usd``, ``hours_per_year``, ``revenue_usd``.
-
-    >>> acc = pd.DataFrame({"account_id": ["a", "b", "c"], "postal_code": ["1", "1", "2"],
-    ...     "lat": [0.0, 0.2, 1.0], "lon": [0.0, 0.0, 1.0], "owner_rep_id": ["R1", "R2", None],
-    ...     "potential_usd": [5.0, 9.0, 1.0], "hours_per_year": [1.0, 2.0, 3.0],
-    ...     "revenue_usd": [1.0, 0.0, 0.0]})
-    >>> building_blocks(acc)[["unit_id", "potential_usd", "accounts", "territory"]].values.tolist()
-    [['1', 14.0, 2.0, 'R2'], ['2', 1.0, 1.0, 'R2']]
-    """
-    g = accounts.groupby(block, sort=True)
-    out = pd.DataFrame(
-        {
-            "lat": g["lat"].mean(),
-            "lon": g["lon"].mean(),
-            "potential_usd": g["potential_usd"].sum(),
-            "workload_hours": g["hours_per_year"].sum(),
-            "accounts": g.size().astype(float),
-            "revenue_usd": g["revenue_usd"].sum(),
-        }
-    )
-    owned = accounts.dropna(subset=["owner_rep_id"])
-    top = (
-        owned.groupby([block, "owner_rep_id"])["potential_usd"]
-        .sum()
-        .reset_index()
-        .sort_values(["potential_usd", "owner_rep_id"], kind="stable")
-        .drop_duplicates(block, keep="last")
-        .set_index(block)["owner_rep_id"]
-    )
-    out["territory"] = top.reindex(out.index)
-    missing = out["territory"].isna().to_numpy()
-    if missing.any() and (~missing).any():
-        km = geo.distance_matrix_km(
-            out["lat"].to_numpy()[missing],
-            out["lon"].to_numpy()[missing],
-            out["lat"].to_numpy()[~missing],
-            out["lon"].to_numpy()[~missing],
-        )
-        out.loc[missing, "territory"] = out["territory"].to_numpy()[~missing][km.argmin(axis=1)]
-    return out.rename_axis("unit_id").reset_index()
-
-
-def block_adjacency(blocks: pd.DataFrame, *, block: str, polygons=None) -> pd.DataFrame:
-    """Adjacent block pairs: Delaunay on ZIP points, Queen contiguity on unit polygons."""
-    if block == "unit_id" and polygons is not None:
-        adj = geo.adjacency_from_polygons(polygons)
-        keep = set(blocks["unit_id"])
-        return adj[adj["a"].isin(keep) & adj["b"].isin(keep)].reset_index(drop=True)
-    return geo.adjacency_from_points(blocks[["unit_id", "lat", "lon"]])
-
-
-def rep_centers(
-    reps: pd.DataFrame, k: int, *, quarter: Quarter | str | None = None
-) -> pd.DataFrame | None:
-    """Active reps' home bases as fixed territory centres (only when there are exactly k)."""
-    act = active_reps(reps, quarter=quarter)
-    if len(act) != k:
-        return None
-    return act.rename(columns={"home_lat": "lat", "home_lon": "lon", "rep_id": "territory"})[
-        ["territory", "lat", "lon"]
-    ].reset_index(drop=True)
 
 
 def design_plans(
@@ -497,95 +386,6 @@ def quota_plan(
     return out
 
 
-# ---------------------------------------------------------------------------------------------
-# Charts
-
-
-def _palette(labels) -> dict[str, tuple]:
-    cmap = plt.get_cmap("tab20")
-    return {t: cmap(i % 20) for i, t in enumerate(sorted(set(labels)))}
-
-
-def plot_alignment_maps(
-    blocks: pd.DataFrame, plans: dict[str, TerritoryPlan], reps: pd.DataFrame, polygons=None
-):
-    """Side-by-side static maps: blocks coloured by territory, sized by potential, rep homes."""
-    fig, axes = plt.subplots(1, len(plans), figsize=(6.5 * len(plans), 6.5), squeeze=False)
-    size = 8 + 120 * np.sqrt(blocks["potential_usd"] / max(blocks["potential_usd"].max(), 1))
-    act = active_reps(reps)
-    for ax, (title, plan) in zip(axes[0], plans.items(), strict=True):
-        if polygons is not None:
-            polygons.plot(ax=ax, facecolor="#f4f4f4", edgecolor="#c8c8c8", linewidth=0.4)
-        lab = blocks["unit_id"].map(plan.assignment)
-        colours = _palette(lab)
-        ax.scatter(
-            blocks["lon"],
-            blocks["lat"],
-            s=size,
-            c=[colours[t] for t in lab],
-            edgecolors="white",
-            linewidths=0.3,
-        )
-        ax.scatter(act["home_lon"], act["home_lat"], marker="*", s=160, c="black", label="rep home")
-        dev = ", ".join(f"{m} ±{v:.0%}" for m, v in plan.max_deviation.items())
-        ax.set_title(f"{title}\nworst deviation: {dev}", fontsize=10)
-        ax.set_aspect(1 / np.cos(np.radians(blocks["lat"].mean())))
-        ax.set_xticks([]), ax.set_yticks([])
-        ax.set_xlabel(""), ax.set_ylabel("")
-        ax.legend(loc="lower left", frameon=False, fontsize=8)
-    fig.tight_layout()
-    plt.close(fig)
-    return fig
-
-
-def plot_balance(plans: dict[str, TerritoryPlan], *, tolerance: float):
-    """Deviation from the mean per territory and measure, current vs proposed, with the band."""
-    measures = next(iter(plans.values())).measures
-    fig, axes = plt.subplots(1, len(measures), figsize=(6 * len(measures), 3.6), squeeze=False)
-    for ax, m in zip(axes[0], measures, strict=True):
-        for i, (name, plan) in enumerate(plans.items()):
-            dev = plan.territories[f"{m}_dev_pct"].sort_index() / 100
-            x = np.arange(len(dev)) + (i - 0.5) * 0.4
-            ax.bar(x, dev, width=0.4, label=name)
-        ax.axhspan(-tolerance, tolerance, color="green", alpha=0.12, label=f"±{tolerance:.0%}")
-        ax.axhline(0, color="black", linewidth=0.6)
-        ax.yaxis.set_major_formatter(plt.matplotlib.ticker.PercentFormatter(1.0))
-        ax.set_title(f"{m}: deviation from the territory mean")
-        ax.set_xticks([])
-        ax.legend(frameon=False, fontsize=8)
-    fig.tight_layout()
-    plt.close(fig)
-    return fig
-
-
-def plot_frontier(front: pd.DataFrame):
-    """Balance and compactness against the share of blocks moved."""
-    fig, ax = plt.subplots(figsize=(7.5, 3.8))
-    for col in [c for c in front.columns if c.startswith("max_dev_")]:
-        ax.plot(front["share_moved"], front[col], marker="o", label=col.removeprefix("max_dev_"))
-    ax.set_xlabel("share of blocks moved")
-    ax.set_ylabel("worst deviation from the mean")
-    ax.xaxis.set_major_formatter(plt.matplotlib.ticker.PercentFormatter(1.0))
-    ax.yaxis.set_major_formatter(plt.matplotlib.ticker.PercentFormatter(1.0))
-    ax2 = ax.twinx()
-    ax2.plot(
-        front["share_moved"],
-        front["median_km"],
-        color="grey",
-        linestyle="--",
-        marker="s",
-        label="median_km",
-    )
-    ax2.set_ylabel("weighted mean distance to centre (km)")
-    lines = ax.get_legend_handles_labels()[0] + ax2.get_legend_handles_labels()[0]
-    labels = ax.get_legend_handles_labels()[1] + ax2.get_legend_handles_labels()[1]
-    ax.legend(lines, labels, frameon=False, fontsize=8)
-    ax.set_title("Disruption–quality frontier: pick a point knowingly")
-    fig.tight_layout()
-    plt.close(fig)
-    return fig
-
-
 def rep_performance(
     facts: pd.DataFrame,
     *,
@@ -681,7 +481,7 @@ def violations_table(plan: TerritoryPlan) -> pd.DataFrame:
     )
 
 
-def save_design_outputs(
+def save_outputs(
     processed: str | Path,
     quarter: Quarter | str,
     *,

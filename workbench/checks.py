@@ -1,0 +1,739 @@
+"""Raw CSV files read as text with their own line numbers, and checked against the contract.
+
+Each raw CSV is read with Arrow, every column as text (so nothing is silently coerced), with the
+file's own line numbers in a column; through a mapping (:mod:`workbench.mapping`) a CRM's export
+is read the same way, its columns renamed and its cells converted as text. The rules of
+:data:`workbench.schema.CONTRACT` then run as DuckDB SQL over the Arrow tables (so a
+3-million-row export is checked in seconds), and every problem names its file, line and column.
+:func:`workbench.ingest.ingest` writes typed data only when no problem was found.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import hashlib
+import io as _io
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+from .mapping import FileMap, Mapping, convert_column
+from .schema import (
+    BOOL_FALSE,
+    BOOL_TRUE,
+    CONTRACT,
+    GEOJSON_NAME,
+    Column,
+    FileSpec,
+    Problem,
+)
+
+LINE = "__line"
+MAX_PER_CHECK = 50
+"""Problems printed per (file, column, check); the full list goes to ``--problems FILE``."""
+
+ISO_DATE = r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?"
+
+
+class IngestError(Exception):
+    """Raw data broke the contract; ``problems`` lists every problem found."""
+
+    def __init__(self, problems: list[Problem], counts: dict[tuple, int] | None = None):
+        self.problems = problems
+        self.counts = counts or {}
+        super().__init__(f"{self.total} problem(s) in raw data")
+
+    @property
+    def total(self) -> int:
+        return len(self.problems) + sum(self.counts.values())
+
+    def report(self) -> str:
+        lines = [str(p) for p in self.problems]
+        for (file, column, message), n in sorted(self.counts.items()):
+            lines.append(f"{file}: column {column}: {n} more line(s) with this problem: {message}")
+        lines.append(f"{self.total} problem(s) found; nothing under the output folder was changed.")
+        return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading one raw CSV as text, with the file's own line numbers
+
+
+@dataclasses.dataclass
+class RawTable:
+    """One raw file as text. ``spec`` holds the required columns plus the optional ones present.
+
+    Read through a mapping, ``source`` is the export's file name, ``labels`` name contract
+    columns as problems should (``Close Date (→ close_date)``), ``original`` keeps converted
+    columns as exported and ``failures`` the cells that could not be converted.
+    """
+
+    spec: FileSpec
+    path: Path
+    table: pa.Table  # every column text, plus LINE (int64)
+    sha256: str
+    size: int
+    source: str | None = None
+    labels: dict[str, str] = dataclasses.field(default_factory=dict)
+    original: dict[str, pa.Array] = dataclasses.field(default_factory=dict)
+    failures: dict[str, list[tuple[int, str]]] = dataclasses.field(default_factory=dict)
+
+    @property
+    def display(self) -> str:
+        """The file name problems carry: the export's own name when mapped."""
+        return self.source or self.spec.filename
+
+    def label(self, column: str | None) -> str | None:
+        return self.labels.get(column, column) if column else column
+
+    def annotate(self, column: str | None, found: list[tuple[int, str]]) -> list[tuple[int, str]]:
+        """Problems of a converted column: drop cells already reported as not convertible
+        (one problem per cell), and quote the value as exported where conversion changed it."""
+        if column not in self.original:
+            return found
+        failed = {line for line, _ in self.failures.get(column, [])}
+        found = [(line, m) for line, m in found if line not in failed]
+        if not found:
+            return found
+        rows = pa.array(
+            np.searchsorted(self.table.column(LINE).to_numpy(), [line for line, _ in found])
+        )
+        was = self.original[column].take(rows).to_pylist()
+        now = self.table.column(column).take(rows).to_pylist()
+        return [
+            (line, m + (f" (exported as {w!r})" if w is not None and w.strip() != n else ""))
+            for (line, m), w, n in zip(found, was, now, strict=True)
+        ]
+
+
+def read_raw(spec: FileSpec, path: Path, problems: list[Problem]) -> RawTable | None:
+    """Read ``path`` with every column as text; append problems; ``None`` if unreadable."""
+    expected = [(c.name, c.name) for c in spec.required_columns]
+    read = _read_text_csv(path, spec.filename, expected, spec.required, problems)
+    if read is None:
+        return None
+    table, digest, size = read
+    return RawTable(spec.for_header(table.column_names), path, table, digest, size)
+
+
+def _exact(name: str, header: list[str]) -> str | None:
+    return name if name in header else None
+
+
+def _loose(name: str, header: list[str]) -> str | None:
+    """The header's column for ``name``: exact, else the one column equal to it ignoring case
+    and runs of spaces (CRMs relabel ``Deal Owner`` as ``Deal owner`` between releases)."""
+    if name in header:
+        return name
+    key = " ".join(name.split()).casefold()
+    hits = [h for h in header if " ".join(h.split()).casefold() == key]
+    return hits[0] if len(hits) == 1 else None
+
+
+def _read_text_csv(
+    path: Path,
+    fname: str,
+    expected: list[tuple[str, str]],
+    required: bool,
+    problems: list[Problem],
+    find: Callable[[str, list[str]], str | None] = _exact,
+) -> tuple[pa.Table, str, int] | None:
+    """Read a CSV with every column as text plus LINE (the file's own line numbers).
+
+    ``expected``: (header name, how problems name it) of the columns the header must have,
+    looked up with ``find``. Returns the table, the sha256 and size of the bytes, or ``None``
+    if unreadable.
+    """
+    data = path.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    size = len(data)
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        bad = data[exc.start : exc.start + 1].hex()
+        problems.append(
+            Problem(
+                fname,
+                line,
+                None,
+                (
+                    f"file is not UTF-8 (byte 0x{bad} cannot be decoded); "
+                    "re-save the export as UTF-8"
+                ),
+            )
+        )
+        return None
+    if "\r" in text and "\n" not in text:
+        # old Mac line ends (CR only): each CR ends a line, so line numbers stay the file's own
+        text = text.replace("\r", "\n")
+        data = text.encode("utf-8")
+    if not text.strip():
+        problems.append(
+            Problem(
+                fname,
+                None,
+                None,
+                (
+                    "file is empty; expected a header row with columns "
+                    + ", ".join(dict.fromkeys(name for name, _ in expected))
+                ),
+            )
+        )
+        return None
+    header_line = text.split("\n", 1)[0]
+    header = [h.strip() for h in next(csv.reader([header_line]))]
+    missing = [label for name, label in expected if find(name, header) is None]
+    for name in missing:
+        problems.append(Problem(fname, 1, name, "required column is missing from the header"))
+    dupes = sorted({h for h in header if header.count(h) > 1})
+    for name in dupes:
+        problems.append(Problem(fname, 1, name, "column name appears more than once in the header"))
+    if any(not h for h in header):
+        problems.append(Problem(fname, 1, None, "header has an empty column name"))
+    if missing or dupes or any(not h for h in header):
+        return None
+
+    bad_rows: list[Problem] = []
+
+    def on_invalid(row: pacsv.InvalidRow) -> str:
+        bad_rows.append(
+            Problem(
+                fname,
+                None,
+                None,
+                (
+                    f"row has {row.actual_columns} fields, expected {row.expected_columns}: "
+                    f"{row.text[:60]!r}"
+                ),
+            )
+        )
+        return "skip"
+
+    def parse(block_size: int) -> pa.Table:
+        return pacsv.read_csv(
+            pa.py_buffer(data),
+            read_options=pacsv.ReadOptions(column_names=header, skip_rows=1, block_size=block_size),
+            # Quoted fields may hold newlines; without any quote the faster parallel parse is
+            # exact.
+            parse_options=pacsv.ParseOptions(
+                newlines_in_values=b'"' in data, invalid_row_handler=on_invalid
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types={h: pa.string() for h in header},
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=True,
+                null_values=[""],
+            ),
+        )
+
+    try:
+        table = parse(16 << 20)
+    except pa.ArrowInvalid as exc:
+        if "straddling" not in str(exc) and "block" not in str(exc):
+            problems.append(Problem(fname, None, None, f"not a readable CSV file ({exc})"))
+            return None
+        # a record longer than a parse block (a huge line or quoted field): one block
+        bad_rows.clear()
+        table = parse(len(data) + 1)
+    n_lines = text.count("\n") + (0 if text.endswith("\n") else 1)
+    if not bad_rows and n_lines - 1 == table.num_rows:
+        lines = pa.array(range(2, table.num_rows + 2), pa.int64())
+    else:
+        # Quoted newlines, blank lines or ragged rows: number records the exact (slow) way.
+        starts = []
+        csv.field_size_limit(2**31 - 1)  # valid CSV fields may be far over 128 KiB
+        reader = csv.reader(_io.StringIO(text, newline=""))
+        prev = 0
+        for rec in reader:
+            line = prev + 1
+            prev = reader.line_num
+            # Arrow skips blank lines but keeps a row of empty fields (",,,"): so must we,
+            # or every later line number would shift by one
+            if line == 1 or not rec:
+                continue
+            if len(rec) != len(header):
+                bad_rows.append(
+                    Problem(
+                        fname, line, None, (f"row has {len(rec)} fields, expected {len(header)}")
+                    )
+                )
+                continue
+            starts.append(line)
+        bad_rows = [p for p in bad_rows if p.line is not None]
+        if text.count('"') % 2 and bad_rows:
+            # an odd number of quotes: the last ragged record is where a quote never closed
+            last = bad_rows[-1]
+            bad_rows[-1] = dataclasses.replace(
+                last,
+                message=(
+                    f'unterminated quote: a field opened with " on line {last.line} runs to the '
+                    f"end of the file ({last.message})"
+                ),
+            )
+        if len(starts) != table.num_rows:  # pragma: no cover - parser disagreement
+            starts = list(range(2, table.num_rows + 2))
+        lines = pa.array(starts, pa.int64())
+    problems.extend(bad_rows)
+    if table.num_rows == 0 and required:
+        problems.append(Problem(fname, None, None, "file has a header but no data rows"))
+    table = table.append_column(LINE, lines)
+    return table, digest, size
+
+
+def _whole(cells: pa.Array | pa.ChunkedArray) -> pa.Array:
+    return cells.combine_chunks() if isinstance(cells, pa.ChunkedArray) else cells
+
+
+def _expected_header(spec: FileSpec, fmap: FileMap) -> list[tuple[str, str]]:
+    """(export column, label) pairs an export must have: every column the mapping reads, and
+    required contract columns it does not map (expected under their contract names)."""
+    expected = []
+    for col in spec.columns:
+        cmap = fmap.column(col.name)
+        if cmap is not None and cmap.source is not None:
+            expected.append((cmap.source, cmap.label()))
+        elif cmap is None and not col.optional:
+            expected.append((col.name, col.name))
+    return expected
+
+
+def read_mapped(
+    spec: FileSpec, fmap: FileMap, raw_dir: Path, problems: list[Problem]
+) -> RawTable | None:
+    """Read a CRM export through a file map: the contract file ``spec`` as text, ready for the
+    same checks as a native file.
+
+    Columns are renamed, cells converted (value maps, date and currency formats) and every
+    cell that cannot be converted recorded with the export's line and column; the export's
+    other columns are kept under their own names.
+    """
+    expected = _expected_header(spec, fmap)
+    path = raw_dir / fmap.file
+    read = _read_text_csv(path, fmap.file, expected, spec.required, problems, find=_loose)
+    if read is None:
+        return None
+    table, digest, size = read
+    header = [h for h in table.column_names if h != LINE]
+    maps = {c.name: m for c in spec.columns if (m := fmap.resolve(c, header)) is not None}
+    spec = spec.for_header(header + list(maps))
+    lines = table.column(LINE)
+    out: dict[str, pa.Array | pa.ChunkedArray] = {}
+    consumed: set[str] = set()
+    labels: dict[str, str] = {}
+    original: dict[str, pa.Array] = {}
+    bad: dict[str, tuple[np.ndarray, list[str]]] = {}
+    for col in spec.columns:
+        cmap = maps.get(col.name)
+        if cmap is None:
+            continue
+        labels[col.name] = cmap.label()
+        if cmap.source is None:
+            out[col.name] = pa.repeat(pa.scalar(cmap.value, pa.string()), table.num_rows)
+            continue
+        source = _loose(cmap.source, header)
+        assert source is not None  # _read_text_csv returned None if a mapped source is missing
+        consumed.add(source)
+        cells = table.column(source)
+        if not cmap.converts:
+            out[col.name] = cells
+            continue
+        converted = convert_column(cmap, col, cells)
+        out[col.name] = converted.values
+        original[col.name] = cells.combine_chunks()
+        bad[col.name] = (converted.bad_rows, converted.messages)
+    # keep_if once every column is converted: it reads another column's contract values
+    for name, cmap in maps.items():
+        if cmap.keep_if is None:
+            continue
+        other, allowed = cmap.keep_if
+        if other not in out and other not in header:
+            continue  # reported as a missing column
+        cond = _whole(out[other] if other in out else table.column(other))
+        keep = pc.fill_null(
+            pc.is_in(pc.utf8_lower(pc.utf8_trim_whitespace(cond)), pa.array(allowed)), False
+        )
+        out[name] = pc.if_else(keep, _whole(out[name]), pa.scalar(None, pa.string()))
+        if name in bad:  # a cell that is emptied anyway is no problem
+            rows, messages = bad[name]
+            kept = np.asarray(keep.to_numpy(zero_copy_only=False))[rows] if len(rows) else rows
+            bad[name] = (
+                rows[kept.astype(bool)],
+                [m for m, k in zip(messages, kept, strict=True) if k],
+            )
+    failures = {
+        name: list(zip(lines.take(pa.array(rows)).to_pylist(), messages, strict=True))
+        for name, (rows, messages) in bad.items()
+        if len(rows)
+    }
+    for h in header:  # unmapped columns (contract names included) pass through as they are
+        if h not in out and h not in consumed:
+            out[h] = table.column(h)
+    out[LINE] = lines
+    mapped = pa.table(out)
+    return RawTable(
+        spec,
+        path,
+        mapped,
+        digest,
+        size,
+        source=fmap.file,
+        labels=labels,
+        original=original,
+        failures=failures,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Checks (DuckDB SQL over the Arrow tables)
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _name(col: Column | str) -> str:
+    return col if isinstance(col, str) else col.name
+
+
+def _trim(col: Column | str) -> str:
+    """The trimmed raw text of a column of the raw view."""
+    return f"trim({_q(_name(col))})"
+
+
+# Row checks run on a derived view that computes each column's trimmed text (v:), number (n:)
+# and date (d:) once, however many rules use them.
+def _val(col: Column | str) -> str:
+    return _q("v:" + _name(col))
+
+
+def _number(col: Column | str) -> str:
+    return _q("n:" + _name(col))
+
+
+def _date(col: Column | str) -> str:
+    return _q("d:" + _name(col))
+
+
+def _derived_columns(spec: FileSpec) -> tuple[str, str]:
+    """SELECT lists for the two derived levels: trimmed text, then numbers and dates."""
+    texts = ", ".join(f"{_trim(c)} AS {_val(c)}" for c in spec.columns)
+    parsed = []
+    for c in spec.columns:
+        if c.kind in ("int", "number"):
+            parsed.append(f"TRY_CAST({_val(c)} AS DOUBLE) AS {_number(c)}")
+        elif c.kind == "date":
+            # strict ISO: YYYY-MM-DD, optionally followed by a time part that is dropped
+            v = _val(c)
+            parsed.append(
+                f"CASE WHEN substr({v}, 5, 1) = '-' AND substr({v}, 8, 1) = '-' AND "
+                f"(length({v}) = 10 OR substr({v}, 11, 1) IN ('T', ' ')) "
+                f"THEN TRY_CAST(left({v}, 10) AS DATE) END AS {_date(c)}"
+            )
+    return texts, ", ".join(parsed)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Check:
+    """A row-level rule: ``bad`` is SQL that is true for a row breaking it; ``message``
+    turns the row's raw values (a dict) into the problem text."""
+
+    column: str | None
+    bad: str
+    message: Callable[..., str]  # called with the row dict; lambdas bind loop values as defaults
+
+
+def _row_checks(spec: FileSpec) -> list[_Check]:
+    """Every row-level rule of one file (emptiness, type, range, cross-column)."""
+    checks: list[_Check] = []
+    for col in spec.columns:
+        want = col.expectation()
+        v, name, exp = _val(col), col.name, "expected " + want
+        if not col.nullable:
+            checks.append(
+                _Check(
+                    name,
+                    f"{v} IS NULL OR {v} = ''",
+                    lambda r, e=want: f"value is empty; expected {e}",
+                )
+            )
+        present = f"{v} <> ''"
+        got = lambda r, n=name, e=exp: f"{e}, got {r[n]!r}"  # noqa: E731
+        if col.kind in ("int", "number"):
+            n = _number(col)
+            wrong = f"{n} IS NULL OR NOT isfinite({n})"
+            if col.kind == "int":
+                wrong += f" OR {n} <> floor({n})"
+            checks.append(_Check(name, f"{present} AND ({wrong})", got))
+            rng = [f"{n} < {col.low}"] if col.low is not None else []
+            rng += [f"{n} > {col.high}"] if col.high is not None else []
+            if rng:
+                checks.append(
+                    _Check(name, f"{present} AND isfinite({n}) AND ({' OR '.join(rng)})", got)
+                )
+        elif col.kind == "date":
+            checks.append(_Check(name, f"{present} AND {_date(col)} IS NULL", got))
+        elif col.kind in ("enum", "bool"):
+            values = col.values if col.kind == "enum" else BOOL_TRUE + BOOL_FALSE
+            allowed = ", ".join(f"'{x}'" for x in values)
+            checks.append(_Check(name, f"{present} AND lower({v}) NOT IN ({allowed})", got))
+        elif col.kind == "quarter":
+            checks.append(
+                _Check(
+                    name, f"{present} AND NOT regexp_full_match(upper({v}), '\\d{{4}}Q[1-4]')", got
+                )
+            )
+    if spec.name == "opportunities":
+        created, closed = _date("created_date"), _date("close_date")
+        stage = f"lower({_val('stage')})"
+        checks += [
+            _Check(
+                "close_date",
+                f"{closed} < {created}",
+                lambda r: (
+                    f"close date {r['close_date']} is before created date {r['created_date']}"
+                ),
+            ),
+            _Check(
+                "close_date",
+                f"{stage} IN ('won', 'lost') AND coalesce({_val('close_date')}, '') = ''",
+                lambda r: (
+                    f"a {r['stage'].strip().lower()} opportunity needs a close date; found none"
+                ),
+            ),
+            _Check(
+                "close_date",
+                f"{stage} = 'open' AND {_val('close_date')} <> ''",
+                lambda r: (
+                    f"an open opportunity must have an empty close date, got {r['close_date']!r}"
+                ),
+            ),
+        ]
+    names = {c.name for c in spec.columns}
+    if spec.name == "reps" and {"start_date", "end_date"} <= names:
+        checks.append(
+            _Check(
+                "end_date",
+                f"{_date('end_date')} < {_date('start_date')}",
+                lambda r: f"end date {r['end_date']} is before start date {r['start_date']}",
+            )
+        )
+    return checks
+
+
+class _Collector:
+    """Gathers problems, keeping at most MAX_PER_CHECK lines per check (counting the rest)."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        self.counts: dict[tuple, int] = {}
+        self.full: list[Problem] = []
+
+    def add(self, file: str, column: str | None, found: list[tuple[int, str]]) -> None:
+        """``found``: (line, message) pairs of one check, in line order (as named in problems:
+        the export's file and column label when mapped)."""
+        for i, (line, message) in enumerate(found):
+            p = Problem(file, line, column, message)
+            self.full.append(p)
+            if i < MAX_PER_CHECK:
+                self.problems.append(p)
+        if len(found) > MAX_PER_CHECK:
+            key = (file, column or "", found[0][1].split(", got")[0])
+            self.counts[key] = self.counts.get(key, 0) + len(found) - MAX_PER_CHECK
+
+
+def check_tables(con, raws: dict[str, RawTable], problems: list[Problem]) -> _Collector:
+    """Run every contract check on the loaded tables (views named after the files).
+
+    Row rules run in **one** scan per file (a valid file returns no row); uniqueness and
+    references are one aggregate or anti-join each. Cells a mapping could not convert are
+    reported first, once each.
+    """
+    out = _Collector(problems)
+    for name, raw in raws.items():
+        spec, f = raw.spec, raw.display
+
+        def emit(column: str | None, found: list[tuple[int, str]], raw=raw, f=f) -> None:
+            out.add(f, raw.label(column), raw.annotate(column, found))
+
+        for column, found in raw.failures.items():
+            out.add(f, raw.label(column), found)
+        checks = _row_checks(spec)
+        cols = ", ".join(_q(c.name) for c in spec.columns)
+        texts, parsed = _derived_columns(spec)
+        flags = ", ".join(f"coalesce({c.bad}, false) AS __c{i}" for i, c in enumerate(checks))
+        any_bad = " OR ".join(f"__c{i}" for i in range(len(checks)))
+        derived = f"SELECT *, {texts} FROM {name}"
+        if parsed:
+            derived = f"SELECT *, {parsed} FROM ({derived})"
+        bad_rows = con.sql(
+            f"SELECT * FROM (SELECT {LINE}, {cols}, {flags} FROM ({derived})) "
+            f"WHERE {any_bad} ORDER BY {LINE}"
+        ).fetchall()
+        names = [LINE, *(c.name for c in spec.columns)]
+        rows = [dict(zip(names, r, strict=False)) | {"__flags": r[len(names) :]} for r in bad_rows]
+        for i, chk in enumerate(checks):
+            emit(chk.column, [(r[LINE], chk.message(r)) for r in rows if r["__flags"][i]])
+        for col in spec.columns:
+            v = _trim(col)
+            if (
+                col.unique
+                and con.sql(
+                    f"SELECT count(*) FROM (SELECT {v} FROM {name} WHERE "
+                    f"{v} <> '' GROUP BY 1 HAVING count(*) > 1)"
+                ).fetchall()[0][0]
+            ):
+                dupes = con.sql(f"""
+                    SELECT {LINE}, value, first FROM (
+                        SELECT {LINE}, {v} AS value, min({LINE}) OVER (PARTITION BY {v}) AS first
+                        FROM {name} WHERE {v} <> '')
+                    WHERE {LINE} <> first ORDER BY {LINE}""").fetchall()
+                emit(
+                    col.name,
+                    [
+                        (line, f"duplicate id {value!r} (first on line {first})")
+                        for line, value, first in dupes
+                    ],
+                )
+            if col.ref and col.ref[0] in raws:
+                target, tcol = col.ref
+                dangling = con.sql(f"""
+                    SELECT {LINE}, {v} FROM {name}
+                    WHERE {v} <> '' AND {v} NOT IN (SELECT trim({_q(tcol)}) FROM {target}
+                                                    WHERE {_q(tcol)} IS NOT NULL)
+                    ORDER BY {LINE}""").fetchall()
+                where = f"{raws[target].display} column {raws[target].label(tcol)}"
+                emit(
+                    col.name,
+                    [
+                        (line, f"{value!r} not found in {where} (dangling reference)")
+                        for line, value in dangling
+                    ],
+                )
+        if spec.numeric_extras:
+            _check_numeric_extras(con, name, raw, emit)
+    return out
+
+
+def _check_numeric_extras(con, view: str, raw: RawTable, emit) -> None:
+    """Extra all-numeric columns (market drivers, indicators) are typed as numbers, so they
+    must be finite: ``inf`` or ``nan`` would pass a cast and break the models later, far from
+    the file and line that hold them."""
+    known = {c.name for c in raw.spec.columns} | {LINE}
+    for h in raw.table.column_names:
+        if h in known:
+            continue
+        v = f"NULLIF(trim({_q(h)}), '')"
+        text_cells = con.sql(
+            f"SELECT count(*) FROM {view} WHERE {v} IS NOT NULL AND TRY_CAST({v} AS DOUBLE) IS NULL"
+        ).fetchall()[0][0]
+        if text_cells:
+            continue  # a text column, kept as text
+        bad = con.sql(
+            f"SELECT {LINE}, {v} FROM {view} WHERE {v} IS NOT NULL "
+            f"AND NOT isfinite(TRY_CAST({v} AS DOUBLE)) ORDER BY {LINE}"
+        ).fetchall()
+        emit(
+            h,
+            [
+                (line, f"expected a finite number (a numeric column), got {value!r}")
+                for line, value in bad
+            ],
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# Every raw file of a folder
+
+
+def validate(
+    raw_dir: str | os.PathLike[str],
+    mapping: Mapping | None = None,
+) -> tuple[dict[str, RawTable], list[Problem]]:
+    """Read and check every raw file; return the text tables and all problems (no writes).
+
+    Contract files named in ``mapping`` are read from the CRM export it names (an optional
+    contract file whose export is absent is skipped, as a native optional file would be).
+    """
+    raw_dir = Path(raw_dir)
+    problems: list[Problem] = []
+    if not raw_dir.is_dir():
+        raise IngestError([Problem(str(raw_dir), None, None, "raw data folder does not exist")])
+    raws: dict[str, RawTable] = {}
+    for name, spec in CONTRACT.items():
+        fmap = mapping.files.get(name) if mapping is not None else None
+        path = raw_dir / (fmap.file if fmap else spec.filename)
+        if not path.is_file():
+            if spec.required:
+                wanted = (
+                    [name for name, _ in _expected_header(spec, fmap)]
+                    if fmap
+                    else [c.name for c in spec.required_columns]
+                )
+                via = f"; the mapping reads {spec.filename} from it" if fmap else ""
+                problems.append(
+                    Problem(
+                        fmap.file if fmap else spec.filename,
+                        None,
+                        None,
+                        (
+                            f"required file is missing from {raw_dir}{via} (expected columns: "
+                            + ", ".join(dict.fromkeys(wanted))
+                            + ")"
+                        ),
+                    )
+                )
+            continue
+        raw = read_mapped(spec, fmap, raw_dir, problems) if fmap else read_raw(spec, path, problems)
+        if raw is not None:
+            raws[name] = raw
+    return raws, problems
+
+
+def _check_geojson(path: Path, unit_ids: set[str], problems: list[Problem]) -> None:
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        features = doc["features"]
+    except (ValueError, KeyError, TypeError) as exc:
+        problems.append(
+            Problem(
+                GEOJSON_NAME,
+                None,
+                None,
+                (f"not a GeoJSON FeatureCollection ({exc.__class__.__name__}: {exc})"),
+            )
+        )
+        return
+    seen = set()
+    for i, feat in enumerate(features):
+        uid = str((feat.get("properties") or {}).get("unit_id", ""))
+        if not uid:
+            problems.append(Problem(GEOJSON_NAME, None, "unit_id", f"feature {i} has no unit_id"))
+        elif uid not in unit_ids:
+            problems.append(
+                Problem(
+                    GEOJSON_NAME,
+                    None,
+                    "unit_id",
+                    (f"feature {i}: unit_id {uid!r} is not in geo_units.csv"),
+                )
+            )
+        seen.add(uid)
+        if (feat.get("geometry") or {}).get("type") not in ("Polygon", "MultiPolygon"):
+            problems.append(
+                Problem(
+                    GEOJSON_NAME,
+                    None,
+                    None,
+                    (f"feature {i} ({uid}) is not a Polygon or MultiPolygon"),
+                )
+            )

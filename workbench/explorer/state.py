@@ -1,0 +1,363 @@
+"""The explorer's state: :class:`ScenarioExplorer` holds the data, the settings, the locks and
+the plan on screen, re-plans (a fast preview, then a refinement with the lower bound), and saves,
+loads and compares scenarios; no widgets."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from ..config import ParameterError, Quarter
+from ..territory import TerritoryPlan
+from .files import (
+    compare_scenarios,
+    list_scenarios,
+    load_scenario,
+    save_scenario,
+    scenario_path,
+    scenario_record,
+)
+from .panels import assign_colours
+from .scenario import (
+    ExplorerData,
+    Scenario,
+    design_scenario,
+    evaluate_assignment,
+    load_explorer_data,
+    plan_quality,
+    scenario_metrics,
+    scenario_quotas,
+    toggle_lock,
+    with_bound,
+)
+
+
+class SearchCancelled(Exception):
+    """Raised inside a background refinement when a newer solve has superseded it."""
+
+
+# ---------------------------------------------------------------------------------------------
+# State
+
+
+class ScenarioExplorer:
+    """The explorer's state: data, settings, locks and the plan on screen (no widgets).
+
+    Parameters
+    ----------
+    data : ExplorerData
+    scenario : Scenario, optional
+        Starting settings (default: k = active reps, potential and workload within ±5 %, 30 %
+        of blocks may move).
+    scenarios_dir : str or Path, optional
+        Folder of saved scenarios (``<processed>/scenarios``); ``None`` disables saving.
+    live_seconds : float
+        Safety stop of :meth:`solve` (the preview shown at once; a small work budget).
+    refine_seconds : float
+        Safety stop of :meth:`refine` (full multi-start search with the lower bound).
+    refine_effort : float
+        Work budget of :meth:`refine` (1 = the designer's default).
+    plan : TerritoryPlan, optional
+        A plan to show first (e.g. notebook 03's proposal); default: today's alignment.
+
+    Attributes
+    ----------
+    scenario : Scenario
+        The settings as the controls hold them (locks included).
+    plan : TerritoryPlan
+        The plan on screen; ``plan_scenario`` the settings that produced it and ``plan_kind``
+        ``"today"``, ``"given"``, ``"preview"``, ``"refined"`` or ``"loaded"``.
+    quotas : DataFrame or None
+        Quotas of the plan on screen (:func:`scenario_quotas`).
+    generation : int
+        Increases with every solve or load; a refinement of an older generation is dropped.
+
+    Examples
+    --------
+    >>> ex = ScenarioExplorer(data)  # doctest: +SKIP
+    >>> ex.update(k=10, tolerance=0.08)  # doctest: +SKIP
+    >>> ex.toggle_lock("30303"); plan = ex.solve()  # doctest: +SKIP
+    >>> ex.save("ten-territories"); ex.compare(["ten-territories"])  # doctest: +SKIP
+    """
+
+    # set by _install
+    plan: TerritoryPlan
+    plan_kind: str
+    plan_scenario: Scenario
+
+    def __init__(
+        self,
+        data: ExplorerData,
+        scenario: Scenario | None = None,
+        *,
+        scenarios_dir: str | Path | None = None,
+        live_seconds: float = 0.5,
+        refine_seconds: float = 60.0,
+        refine_effort: float = 1.0,
+        plan: TerritoryPlan | None = None,
+    ):
+        self.data = data
+        self.scenario = scenario or Scenario(k=data.default_k)
+        problems = self.scenario.problems(n_blocks=len(data.blocks))
+        if problems:
+            raise ParameterError("; ".join(problems))
+        self.scenarios_dir = None if scenarios_dir is None else Path(scenarios_dir)
+        self.live_seconds = float(live_seconds)
+        self.refine_seconds = float(refine_seconds)
+        self.refine_effort = float(refine_effort)
+        self.generation = 0
+        self._lock = threading.RLock()
+        cur = data.current
+        self.colours = assign_colours([] if cur is None else cur["territory"].astype(str))
+        self._today: dict[tuple, TerritoryPlan] = {}
+        if plan is None:
+            plan, kind = self.today(), "today"
+        else:
+            kind = "given"
+        self._install(plan, kind, self.scenario)
+
+    # -- construction ---------------------------------------------------------------------
+    @classmethod
+    def from_processed(
+        cls,
+        processed: str | Path,
+        *,
+        quarter: str | Quarter = "",
+        block: str = "postal_code",
+        scenario: Scenario | None = None,
+        **options,
+    ) -> ScenarioExplorer:
+        """Load the data from ``processed`` (scenarios saved in ``processed/scenarios``)."""
+        data = load_explorer_data(processed, quarter=quarter, block=block)
+        options.setdefault("scenarios_dir", Path(processed) / "scenarios")
+        return cls(data, scenario, **options)
+
+    @classmethod
+    def from_design(
+        cls,
+        params,
+        inputs,
+        blocks: pd.DataFrame,
+        adjacency: pd.DataFrame,
+        *,
+        plan: TerritoryPlan | None = None,
+        **options,
+    ) -> ScenarioExplorer:
+        """From notebook 03's ``params`` (:class:`~workbench.territory.workflow.DesignParams`),
+        ``inputs``, ``blocks`` and ``adjacency``, starting from its proposed ``plan``."""
+        data = ExplorerData(
+            blocks=blocks,
+            adjacency=adjacency,
+            accounts=inputs.accounts,
+            reps=inputs.reps,
+            facts=inputs.facts,
+            quarter=params.period,
+            block=params.building_block,
+            polygons=inputs.polygons,
+        )
+        k = params.k or data.default_k
+        scenario = Scenario(
+            k=k,
+            balance=tuple(params.balance),
+            tolerance=params.tolerance,
+            max_moved=params.max_moved,
+            rep_home_centers=params.rep_home_centers,
+            history_weight=params.history_weight,
+            target_growth=params.target_growth,
+            seed=params.seed,
+        )
+        options.setdefault("scenarios_dir", params.processed / "scenarios")
+        options.setdefault("refine_seconds", params.time_limit)
+        options.setdefault("refine_effort", params.effort)
+        return cls(data, scenario, plan=plan, **options)
+
+    # -- settings -------------------------------------------------------------------------
+    def update(self, **changes) -> Scenario:
+        """Change settings (validated); quota settings re-quote the plan on screen at once.
+
+        Raises
+        ------
+        workbench.config.ParameterError
+            Listing every problem with the new settings; nothing changes then.
+        """
+        new = self.scenario.replace(**changes)
+        problems = new.problems(n_blocks=len(self.data.blocks))
+        if problems:
+            raise ParameterError("; ".join(problems))
+        with self._lock:
+            old, self.scenario = self.scenario, new
+            if (old.history_weight, old.target_growth) != (new.history_weight, new.target_growth):
+                self.plan_scenario = self.plan_scenario.replace(
+                    history_weight=new.history_weight, target_growth=new.target_growth
+                )
+                self.quotas = scenario_quotas(self.data, self.plan, self.plan_scenario)
+        return new
+
+    def toggle_lock(self, unit_id: str) -> str | None:
+        """Lock a block to its territory on screen, or unlock it; returns the territory it is
+        now locked to (None: unlocked). Locks apply at the next :meth:`solve`."""
+        uid = str(unit_id)
+        if uid not in self.plan.assignment.index:
+            raise KeyError(f"unknown block {uid!r}")
+        with self._lock:
+            locks = toggle_lock(self.scenario.locks, uid, self.plan.assignment[uid])
+            self.scenario = self.scenario.replace(locks=locks)
+        return locks.get(uid)
+
+    def clear_locks(self) -> None:
+        """Remove every lock."""
+        with self._lock:
+            self.scenario = self.scenario.replace(locks={})
+
+    # -- planning -------------------------------------------------------------------------
+    def today(self, scenario: Scenario | None = None) -> TerritoryPlan:
+        """Today's alignment scored with the balance measures of ``scenario`` (cached)."""
+        sc = scenario or self.scenario
+        assert isinstance(sc.tolerance, Mapping)  # a dict since __post_init__
+        key = (sc.balance, tuple(sc.tolerance.values()))
+        if key not in self._today:
+            cur = self.data.current
+            if cur is None:
+                raise ValueError("no block has a current owner: there is no alignment today")
+            base = sc.replace(rep_home_centers=False, locks={})
+            self._today[key] = evaluate_assignment(
+                self.data, base, cur.set_index("unit_id")["territory"].astype(str)
+            )
+        return self._today[key]
+
+    def _install(self, plan: TerritoryPlan, kind: str, scenario: Scenario) -> None:
+        with self._lock:
+            self.plan, self.plan_kind, self.plan_scenario = plan, kind, scenario
+            self.colours = assign_colours(plan.assignment.unique(), self.colours)
+            self.quotas = scenario_quotas(self.data, plan, scenario)
+
+    def solve(self) -> TerritoryPlan:
+        """Re-plan with the current settings within ``live_seconds`` (the preview).
+
+        The designer improves today's alignment (no fresh starts, no lower bound) so the map
+        answers at once; :meth:`refine` then searches properly.
+        """
+        with self._lock:
+            self.generation += 1
+            gen, scenario = self.generation, self.scenario
+        plan = design_scenario(
+            self.data, scenario, time_limit=self.live_seconds, effort=0.25, n_starts=0
+        )
+        with self._lock:
+            if gen == self.generation:
+                self._install(plan, "preview", scenario)
+        return plan
+
+    def refine(self, generation: int | None = None) -> TerritoryPlan | None:
+        """Full search (multi-start, lower bound) for the settings of the plan on screen.
+
+        Keeps the better of the refined plan and the preview (:func:`plan_quality`), with the
+        lower bound attached either way, and returns it; returns ``None`` without changing
+        anything when a newer solve or load started meanwhile (the search is then abandoned
+        at its next progress report).
+        """
+        with self._lock:
+            gen = self.generation if generation is None else generation
+            if gen != self.generation:
+                return None
+            scenario, preview = self.plan_scenario, self.plan
+
+        def progress(_msg: str) -> None:
+            if self.generation != gen:
+                raise SearchCancelled
+
+        try:
+            plan = design_scenario(
+                self.data,
+                scenario,
+                time_limit=self.refine_seconds,
+                effort=self.refine_effort,
+                compute_bound=True,
+                progress=progress,
+            )
+        except SearchCancelled:
+            return None
+        with self._lock:
+            if gen != self.generation:
+                return None
+            if plan_quality(preview) < plan_quality(plan):
+                plan = with_bound(preview, plan.lower_bound_km, plan.bound_method)
+            self._install(plan, "refined", scenario)
+            return plan
+
+    def metrics(self) -> dict[str, object]:
+        """:func:`scenario_metrics` of the plan on screen."""
+        return scenario_metrics(self.plan, self.quotas, self.data.blocks)
+
+    # -- scenarios ------------------------------------------------------------------------
+    def _folder(self) -> Path:
+        if self.scenarios_dir is None:
+            raise ValueError("this explorer has no scenarios folder: saving is off")
+        return self.scenarios_dir
+
+    def record(self, name: str = "(on screen)") -> dict:
+        """The plan on screen as a scenario record (see :func:`scenario_record`)."""
+        with self._lock:
+            return scenario_record(
+                name, self.plan_scenario, self.plan, self.quotas, self.data, search=self.plan_kind
+            )
+
+    def save(self, name: str) -> Path:
+        """Save the plan on screen (its settings, assignment and metrics) under ``name``."""
+        path = scenario_path(self._folder(), name)
+        return save_scenario(path.parent, name, self.record(name))
+
+    def saved(self) -> list[str]:
+        """Names of the saved scenarios."""
+        return list_scenarios(self.scenarios_dir)
+
+    def load(self, name: str) -> TerritoryPlan:
+        """Show a saved scenario: its settings and exactly its saved assignment.
+
+        Raises
+        ------
+        ValueError
+            When the scenario was saved for other blocks (another data set or block type).
+        """
+        record = load_scenario(self._folder(), name)
+        if record.get("blocks_fingerprint") != self.data.fingerprint:
+            raise ValueError(
+                f"scenario {name!r} was saved for other blocks ({record.get('block')}, "
+                f"{record.get('quarter')}): its assignment does not fit this data"
+            )
+        scenario = Scenario.from_dict(record["scenario"])
+        plan = evaluate_assignment(self.data, scenario, record["assignment"])
+        met = record.get("metrics", {})
+        plan = with_bound(
+            plan, met.get("lower_bound_km"), f"{met.get('bound_method', '')} (as saved)"
+        )
+        with self._lock:
+            self.generation += 1
+            self.scenario = scenario
+            self._install(plan, "loaded", scenario)
+        return plan
+
+    def compare(
+        self, names: Sequence[str] = (), *, on_screen: bool = True, today: bool = True
+    ) -> pd.DataFrame:
+        """Saved scenarios side by side (:func:`compare_scenarios`), with the plan on screen
+        and today's alignment as reference columns."""
+        records: dict[str, Mapping] = {}
+        if today and self.data.current is not None:
+            now = self.today(self.plan_scenario)
+            records["today"] = scenario_record(
+                "today",
+                self.plan_scenario.replace(locks={}),
+                now,
+                scenario_quotas(self.data, now, self.plan_scenario),
+                self.data,
+                search="today",
+            )
+        if on_screen:
+            records["on screen"] = self.record()
+        for name in names:
+            records[name] = load_scenario(self._folder(), name)
+        return compare_scenarios(records)

@@ -1,0 +1,196 @@
+"""Periods (quarters and months) and the candidate forecasting methods.
+
+Each candidate takes a series' training values and returns its point forecast and interval
+bounds for ``h`` steps (formulas: :mod:`workbench.forecast` and ``docs/potential.md``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+import warnings
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+BASELINES = ("naive", "seasonal_naive")
+METHODS = ("naive", "seasonal_naive", "ets", "sarimax", "sarimax_x")
+
+_QUARTER = re.compile(r"^(\d{4})Q([1-4])$")
+_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+SEASON_LENGTH = {"Q": 4, "M": 12}
+
+
+# ---------------------------------------------------------------------------------------------
+# Periods
+
+
+def parse_period(text: str) -> pd.Period:
+    """A period from ``2024Q3`` (quarter) or ``2024-07`` (month).
+
+    >>> parse_period("2024Q3"), parse_period("2024-07")
+    (Period('2024Q3', 'Q-DEC'), Period('2024-07', 'M'))
+    """
+    s = str(text).strip()
+    m = _QUARTER.match(s)
+    if m:
+        return pd.Period(year=int(m.group(1)), quarter=int(m.group(2)), freq="Q")
+    m = _MONTH.match(s)
+    if m:
+        return pd.Period(year=int(m.group(1)), month=int(m.group(2)), freq="M")
+    raise ValueError(f"{text!r} is not a quarter (YYYYQn) or a month (YYYY-MM)")
+
+
+def format_period(p: pd.Period) -> str:
+    """``2024Q3`` or ``2024-07`` (the input format)."""
+    return f"{p.year}Q{p.quarter}" if p.freqstr.startswith("Q") else f"{p.year}-{p.month:02d}"
+
+
+def _freq_key(p: pd.Period) -> str:
+    return "Q" if p.freqstr.startswith("Q") else "M"
+
+
+# ---------------------------------------------------------------------------------------------
+# Candidate methods: each takes the training values and returns (mean, lower, upper) for h steps
+
+
+@dataclasses.dataclass(frozen=True)
+class _Fit:
+    """One method's forecast: point, interval bounds, and the scale it was made on."""
+
+    mean: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    log: bool
+    spec: str
+
+
+def _z(level: float) -> float:
+    return float(stats.norm.ppf(0.5 + level / 2))
+
+
+def _naive(y: np.ndarray, h: int, m: int, level: float, **_) -> _Fit:
+    steps = np.arange(1, h + 1)
+    mean = np.full(h, y[-1], dtype=float)
+    d = np.diff(y)
+    if len(d) >= 2:
+        sigma = float(np.std(d, ddof=1))
+    elif len(d) == 1:
+        sigma = float(abs(d[0]))
+    else:
+        sigma = math.nan  # one observation: no evidence on how much the series moves
+    half = _z(level) * sigma * np.sqrt(steps)
+    return _Fit(mean, mean - half, mean + half, False, "random walk")
+
+
+def _seasonal_naive(y: np.ndarray, h: int, m: int, level: float, **_) -> _Fit:
+    steps = np.arange(1, h + 1)
+    last = y[-m:]
+    mean = np.asarray([last[(k - 1) % m] for k in steps], dtype=float)
+    d = y[m:] - y[:-m]
+    sigma = float(np.std(d, ddof=1)) if len(d) >= 2 else math.nan
+    half = _z(level) * sigma * np.sqrt((steps - 1) // m + 1)
+    return _Fit(mean, mean - half, mean + half, False, f"value {m} periods earlier")
+
+
+def _scale(y: np.ndarray) -> tuple[np.ndarray, bool]:
+    """Log values when all are positive (multiplicative growth and season), else the values."""
+    if np.all(y > 0):
+        return np.log(y), True
+    return y.astype(float), False
+
+
+def _back(mean, lower, upper, log: bool, spec: str) -> _Fit:
+    mean, lower, upper = (np.asarray(a, dtype=float) for a in (mean, lower, upper))
+    if log:
+        return _Fit(np.exp(mean), np.exp(lower), np.exp(upper), True, spec)
+    return _Fit(mean, lower, upper, False, spec)
+
+
+def _ets_specs(n: int, m: int) -> list[tuple[str | None, str | None]]:
+    seasonal = "add" if m > 1 and n >= 2 * m else None
+    if n >= 4 * max(m, 2):
+        specs = [(None, seasonal), ("add", seasonal)]
+        if seasonal:
+            specs.append(("add", None))
+        return specs
+    return [(None, seasonal)]
+
+
+def _ets(y: np.ndarray, h: int, m: int, level: float, **_) -> _Fit:
+    from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+
+    z, log = _scale(y)
+    series = pd.Series(z)
+    best, best_aicc, best_spec = None, math.inf, ""
+    for trend, seasonal in _ets_specs(len(y), m):
+        model = ETSModel(
+            series,
+            error="add",
+            trend=trend,
+            damped_trend=trend is not None,
+            seasonal=seasonal,
+            seasonal_periods=m if seasonal else None,
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = model.fit(disp=False)
+        aicc = res.aicc if np.isfinite(res.aicc) else res.aic
+        if np.isfinite(aicc) and aicc < best_aicc:
+            tag = f"ETS(A,{'Ad' if trend else 'N'},{'A' if seasonal else 'N'})"
+            best, best_aicc, best_spec = res, aicc, tag + (" on log" if log else "")
+    if best is None:
+        raise ValueError("no ETS specification could be fitted")
+    frame = best.get_prediction(start=len(y), end=len(y) + h - 1).summary_frame(alpha=1 - level)
+    return _back(frame["mean"], frame["pi_lower"], frame["pi_upper"], log, best_spec)
+
+
+def _sarimax_orders(n: int, m: int) -> tuple[tuple[int, int, int], tuple[int, int, int, int]]:
+    if m <= 1:
+        return (1, 1, 0), (0, 0, 0, 0)
+    if n >= 4 * m:
+        return (1, 0, 0), (0, 1, 1, m)
+    return (0, 0, 0), (0, 1, 0, m)
+
+
+def _sarimax(
+    y: np.ndarray,
+    h: int,
+    m: int,
+    level: float,
+    exog: np.ndarray | None = None,
+    exog_future: np.ndarray | None = None,
+    **_,
+) -> _Fit:
+    from statsmodels.tsa.statespace.sarimax import SARIMAX
+
+    z, log = _scale(y)
+    order, seasonal = _sarimax_orders(len(y), m)
+    model = SARIMAX(z, exog=exog, order=order, seasonal_order=seasonal, trend="c")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = model.fit(disp=False)
+        frame = res.get_forecast(h, exog=exog_future).summary_frame(alpha=1 - level)
+    spec = "SARIMAX({},{},{})({},{},{}){}+c".format(*order, *seasonal)
+    spec += ("+x" if exog is not None else "") + (" on log" if log else "")
+    return _back(frame["mean"], frame["mean_ci_lower"], frame["mean_ci_upper"], log, spec)
+
+
+_METHOD_FUNCS: dict[str, Callable[..., _Fit]] = {
+    "naive": _naive,
+    "seasonal_naive": _seasonal_naive,
+    "ets": _ets,
+    "sarimax": _sarimax,
+    "sarimax_x": _sarimax,
+}
+
+
+def _min_obs(method: str, m: int) -> int:
+    if method == "naive":
+        return 2
+    if method == "seasonal_naive":
+        return m + 2
+    return 2 * max(m, 2)

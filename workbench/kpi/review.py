@@ -1,0 +1,196 @@
+"""The KPI review of notebook 04: the results object (:class:`KpiReview`) and its entry point
+(:func:`review_kpis`)."""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+from collections.abc import Mapping
+from typing import SupportsFloat
+
+import pandas as pd
+
+from ..config import Quarter
+from ..plots import usd
+from .findings import Finding, balance_review, flag_kpis, gini, quota_fairness
+from .tables import COMPANY, LEVEL_IDS, METRICS, history_start, kpi_table
+from .workflow import KpiInputs, Thresholds
+
+# ---------------------------------------------------------------------------------------------
+# The review: results object, entry point
+
+
+_SUMMARY = (  # label, column, format
+    ("Revenue (won, by close date)", "revenue_usd", "usd"),
+    ("Growth QoQ", "growth_qoq", "pct"),
+    ("Growth YoY", "growth_yoy", "pct"),
+    ("Quota", "quota_usd", "usd"),
+    ("Attainment", "attainment", "pct"),
+    ("Pipeline coverage (start)", "coverage", "x"),
+    ("Win rate (count)", "win_rate", "pct"),
+    ("Win rate (value)", "win_rate_value", "pct"),
+    ("Average deal", "avg_deal_usd", "usd"),
+    ("Sales cycle (days)", "cycle_days", "num"),
+    ("Customers", "customers_n", "num"),
+    ("New customers", "new_customers_n", "num"),
+    ("Churned customers", "churned_customers_n", "num"),
+    ("Logo retention (YoY)", "logo_retention", "pct"),
+    ("Gross revenue retention", "grr", "pct"),
+    ("Net revenue retention", "nrr", "pct"),
+    ("Penetration (TTM ÷ potential)", "penetration", "pct"),
+    ("Market share", "market_share", "pct"),
+    ("Accounts per rep", "accounts_per_rep", "num"),
+    ("Top-20% customers' share", "top20_share", "pct"),
+)
+
+
+def _fmt(value: SupportsFloat | None, kind: str) -> str:
+    if value is None or pd.isna(value):
+        return "–"
+    v = float(value)
+    return {"usd": usd(v), "pct": f"{v:.0%}", "x": f"{v:.2f}x", "num": f"{v:,.0f}"}[kind]
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
+class KpiReview:
+    """One quarter's KPI review: KPI tables per level, flags, fairness and balance findings.
+
+    Attributes
+    ----------
+    quarter : str
+    trend : dict of str to DataFrame
+        :func:`kpi_table` per level (``territory``, ``rep``, ``region``, ``company``) over the
+        trailing quarters; the properties below cut out the review quarter.
+    flags : DataFrame
+        :func:`flag_kpis` for the quarter.
+    fairness, balance : Finding
+    thresholds : Thresholds
+    notes : tuple of str
+        What is missing or limited (e.g. no potential yet).
+    """
+
+    quarter: str
+    trend: Mapping[str, pd.DataFrame]
+    flags: pd.DataFrame
+    fairness: Finding
+    balance: Finding
+    thresholds: Thresholds
+    notes: tuple[str, ...] = ()
+
+    def at(self, level: str) -> pd.DataFrame:
+        """The review quarter's rows of one level."""
+        f = self.trend[level]
+        return f[f["quarter"] == self.quarter].reset_index(drop=True)
+
+    territories = property(lambda self: self.at("territory"), doc="Territory KPIs, the quarter.")
+    reps = property(lambda self: self.at("rep"), doc="Rep KPIs, the quarter.")
+    regions = property(lambda self: self.at("region"), doc="Region KPIs, the quarter.")
+    company = property(lambda self: self.at("company"), doc="Company KPIs, the quarter.")
+
+    @property
+    def gini_attainment(self) -> float:
+        return gini(self.territories["attainment"])
+
+    def summary(self) -> pd.DataFrame:
+        """Headline KPIs of the quarter (formatted text): company and each region."""
+        cols = {COMPANY: self.company.iloc[0]} if len(self.company) else {}
+        cols |= {r["region"]: r for _, r in self.regions.iterrows()}
+        return pd.DataFrame(
+            {name: [_fmt(row[c], k) for _, c, k in _SUMMARY] for name, row in cols.items()},
+            index=pd.Index([lab for lab, _, _ in _SUMMARY], name=self.quarter),
+        )
+
+    def to_frame(self) -> pd.DataFrame:
+        """All levels for the quarter, stacked: ``level``, ``id`` and every KPI column."""
+        parts = [
+            self.at(lv).rename(columns={LEVEL_IDS[lv]: "id"}).assign(level=lv) for lv in LEVEL_IDS
+        ]
+        return pd.concat(parts, ignore_index=True)[["level", "id", "quarter", *METRICS]]
+
+    def headline(self) -> str:
+        c = self.company.iloc[0]
+        return (
+            f"KPI review {self.quarter}: revenue {_fmt(c['revenue_usd'], 'usd')} "
+            f"({_fmt(c['attainment'], 'pct')} of quota, YoY {_fmt(c['growth_yoy'], 'pct')}); "
+            f"{len(self.flags)} flag(s); Gini of territory attainment "
+            f"{self.gini_attainment:.2f}."
+        )
+
+    def __repr__(self) -> str:
+        lines = [self.headline(), self.fairness.verdict, self.balance.verdict, *self.notes]
+        return "\n".join(lines) + "\n\n" + self.summary().to_string()
+
+    def _repr_html_(self) -> str:
+        paras = [f"<p><b>{html.escape(self.headline())}</b></p>"]
+        paras += [f"<p>{html.escape(t)}</p>" for t in (self.fairness.verdict, self.balance.verdict)]
+        paras += [f"<p><i>Note: {html.escape(n)}</i></p>" for n in self.notes]
+        return "".join(paras) + self.summary().to_html()
+
+
+def review_kpis(
+    inputs: KpiInputs,
+    *,
+    quarter: Quarter | str,
+    trailing_quarters: int = 8,
+    thresholds: Thresholds = Thresholds(),  # noqa: B008 - a frozen dataclass, safe as a default
+    metro_km: float = 0.0,
+) -> KpiReview:
+    """The quarter's KPI review: KPI tables per level with a trailing trend, flags, fairness, balance.
+
+    Parameters
+    ----------
+    inputs : KpiInputs
+    quarter : Quarter or str
+        The review quarter; must lie within the data's closed-deal history.
+    trailing_quarters : int
+        Quarters in the trend, ending with ``quarter`` (cut at the start of the data).
+    thresholds : Thresholds
+    metro_km : float
+
+    Raises
+    ------
+    ValueError
+        When ``quarter`` lies outside the data.
+
+    Examples
+    --------
+    >>> ts = pd.to_datetime
+    >>> opps = pd.DataFrame({"account_id": ["A1", "A2"], "rep_id": ["R1", "R2"],
+    ...     "created_date": ts(["2026-05-01", "2026-06-01"]),
+    ...     "close_date": ts(["2026-07-01", "2026-08-01"]), "stage": "won",
+    ...     "amount_usd": [400.0, 900.0]})
+    >>> inputs = KpiInputs(opportunities=opps, reps=pd.DataFrame({"rep_id": ["R1", "R2"]}),
+    ...     accounts=pd.DataFrame({"account_id": ["A1", "A2"], "owner_rep_id": ["R1", "R2"]}),
+    ...     quotas=pd.DataFrame({"quarter": "2026Q3", "rep_id": ["R1", "R2"],
+    ...                          "quota_usd": [500.0, 1000.0]}))
+    >>> review = review_kpis(inputs, quarter="2026Q3", trailing_quarters=1)
+    >>> review.territories["attainment"].tolist(), len(review.flags)
+    ([0.8, 0.9], 0)
+    >>> review.headline()
+    'KPI review 2026Q3: revenue $1.3k (87% of quota, YoY –); 0 flag(s); Gini of territory attainment 0.03.'
+    """  # noqa: E501 - doctest output / CSV text cannot wrap
+    q = Quarter.parse(quarter)
+    first = history_start(inputs.opportunities)
+    dates = pd.concat([inputs.opportunities["close_date"], inputs.opportunities["created_date"]])
+    last = Quarter.from_date(dates.max().date())
+    if not first <= q <= last:
+        raise ValueError(
+            f"quarter {q} is outside the data (closed deals from {first}, activity to {last})"
+        )
+    quarters = [p for p in q.range_back(trailing_quarters) if p >= first]
+    notes = list(inputs.notes)
+    if len(quarters) < trailing_quarters:
+        notes.append(f"the trend starts at {first}, the first quarter with closed deals.")
+    trend = {
+        lv: kpi_table(inputs, level=lv, quarters=quarters, metro_km=metro_km) for lv in LEVEL_IDS
+    }
+    at = {lv: f[f["quarter"] == str(q)] for lv, f in trend.items()}
+    return KpiReview(
+        quarter=str(q),
+        trend=trend,
+        thresholds=thresholds,
+        notes=tuple(notes),
+        flags=flag_kpis(at["territory"], at["rep"], thresholds=thresholds),
+        fairness=quota_fairness(at["territory"]),
+        balance=balance_review(at["territory"], tolerance=thresholds.max_balance_deviation),
+    )

@@ -1,0 +1,108 @@
+"""Notebook 03's charts: alignment maps, balance per territory and the disruption–quality
+frontier.
+
+Each chart imports matplotlib when it draws: ``import workbench.territory`` stays light, which
+matters to the branch-and-bound child process (:mod:`._highs_child`) that imports the package
+every time it starts.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .plan import TerritoryPlan
+from .team import active_reps
+
+
+def _palette(labels) -> dict[str, tuple]:
+    import matplotlib.pyplot as plt
+
+    cmap = plt.get_cmap("tab20")
+    return {t: cmap(i % 20) for i, t in enumerate(sorted(set(labels)))}
+
+
+def plot_alignment_maps(
+    blocks: pd.DataFrame, plans: dict[str, TerritoryPlan], reps: pd.DataFrame, polygons=None
+):
+    """Side-by-side static maps: blocks coloured by territory, sized by potential, rep homes."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(plans), figsize=(6.5 * len(plans), 6.5), squeeze=False)
+    size = 8 + 120 * np.sqrt(blocks["potential_usd"] / max(blocks["potential_usd"].max(), 1))
+    act = active_reps(reps)
+    for ax, (title, plan) in zip(axes[0], plans.items(), strict=True):
+        if polygons is not None:
+            polygons.plot(ax=ax, facecolor="#f4f4f4", edgecolor="#c8c8c8", linewidth=0.4)
+        lab = blocks["unit_id"].map(plan.assignment)
+        colours = _palette(lab)
+        ax.scatter(
+            blocks["lon"],
+            blocks["lat"],
+            s=size,
+            c=[colours[t] for t in lab],
+            edgecolors="white",
+            linewidths=0.3,
+        )
+        ax.scatter(act["home_lon"], act["home_lat"], marker="*", s=160, c="black", label="rep home")
+        dev = ", ".join(f"{m} ±{v:.0%}" for m, v in plan.max_deviation.items())
+        ax.set_title(f"{title}\nworst deviation: {dev}", fontsize=10)
+        ax.set_aspect(1 / np.cos(np.radians(blocks["lat"].mean())))
+        ax.set_xticks([]), ax.set_yticks([])
+        ax.set_xlabel(""), ax.set_ylabel("")
+        ax.legend(loc="lower left", frameon=False, fontsize=8)
+    fig.tight_layout()
+    plt.close(fig)
+    return fig
+
+
+def plot_balance(plans: dict[str, TerritoryPlan], *, tolerance: float):
+    """Deviation from the mean per territory and measure, current vs proposed, with the band."""
+    import matplotlib.pyplot as plt
+
+    measures = next(iter(plans.values())).measures
+    fig, axes = plt.subplots(1, len(measures), figsize=(6 * len(measures), 3.6), squeeze=False)
+    for ax, m in zip(axes[0], measures, strict=True):
+        for i, (name, plan) in enumerate(plans.items()):
+            dev = plan.territories[f"{m}_dev_pct"].sort_index() / 100
+            x = np.arange(len(dev)) + (i - 0.5) * 0.4
+            ax.bar(x, dev, width=0.4, label=name)
+        ax.axhspan(-tolerance, tolerance, color="green", alpha=0.12, label=f"±{tolerance:.0%}")
+        ax.axhline(0, color="black", linewidth=0.6)
+        ax.yaxis.set_major_formatter(plt.matplotlib.ticker.PercentFormatter(1.0))
+        ax.set_title(f"{m}: deviation from the territory mean")
+        ax.set_xticks([])
+        ax.legend(frameon=False, fontsize=8)
+    fig.tight_layout()
+    plt.close(fig)
+    return fig
+
+
+def plot_frontier(front: pd.DataFrame):
+    """Balance and compactness against the share of blocks moved."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7.5, 3.8))
+    for col in [c for c in front.columns if c.startswith("max_dev_")]:
+        ax.plot(front["share_moved"], front[col], marker="o", label=col.removeprefix("max_dev_"))
+    ax.set_xlabel("share of blocks moved")
+    ax.set_ylabel("worst deviation from the mean")
+    ax.xaxis.set_major_formatter(plt.matplotlib.ticker.PercentFormatter(1.0))
+    ax.yaxis.set_major_formatter(plt.matplotlib.ticker.PercentFormatter(1.0))
+    ax2 = ax.twinx()
+    ax2.plot(
+        front["share_moved"],
+        front["median_km"],
+        color="grey",
+        linestyle="--",
+        marker="s",
+        label="median_km",
+    )
+    ax2.set_ylabel("weighted mean distance to centre (km)")
+    lines = ax.get_legend_handles_labels()[0] + ax2.get_legend_handles_labels()[0]
+    labels = ax.get_legend_handles_labels()[1] + ax2.get_legend_handles_labels()[1]
+    ax.legend(lines, labels, frameon=False, fontsize=8)
+    ax.set_title("Disruption–quality frontier: pick a point knowingly")
+    fig.tight_layout()
+    plt.close(fig)
+    return fig
