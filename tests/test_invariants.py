@@ -1,8 +1,8 @@
 """Invariants that hold for any input, checked by hypothesis on generated data.
 
-* the Gini coefficient of non-negative values is in [0, 1 - 1/n], and the two ways the package
-  computes it (the Lorenz curve's area in ``segments`` and the mean absolute difference in
-  ``kpi``) agree - each is the other's oracle;
+* the Gini coefficient of non-negative values is in [0, 1 - 1/n] and equals one minus twice the
+  area under the Lorenz curve (trapezoids, computed here as the oracle);
+* the top share is between the share itself and 1, and grows with the share;
 * ABC classes partition the customers: one class each, ranked by value, A carrying at least
   its share;
 * quotas sum to the company's target, and each territory's quarters sum to its year;
@@ -20,7 +20,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from test_potential import make_world
 
-from workbench import kpi, potential, segments
+from workbench import potential, segments
+from workbench.concentration import gini, top_count, top_share
 from workbench.territory.quota import allocate_quotas, seasonality
 
 money = st.floats(min_value=0, max_value=1e9, allow_nan=False, allow_infinity=False)
@@ -30,10 +31,25 @@ money = st.floats(min_value=0, max_value=1e9, allow_nan=False, allow_infinity=Fa
 @given(st.lists(money, min_size=1, max_size=40))
 def test_gini_is_between_0_and_1_and_both_formulas_agree(values):
     assume(sum(values) > 1e-6)
-    g = kpi.gini(values)
+    g = gini(values)
     n = len(values)
     assert -1e-12 <= g <= 1 - 1 / n + 1e-9
-    assert segments.gini(values) == pytest.approx(g, abs=1e-9)
+    x = np.sort(np.asarray(values, dtype=float))
+    y = np.r_[0.0, np.cumsum(x) / x.sum()]  # the Lorenz curve at 0, 1/n, ..., 1
+    area = float(np.sum((y[1:] + y[:-1]) / 2) / n)
+    assert g == pytest.approx(1 - 2 * area, abs=1e-9)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(money, min_size=1, max_size=40), st.floats(0.01, 1.0))
+def test_top_share_is_at_least_the_share_and_grows_with_it(values, share):
+    positive = [v for v in values if v > 0]
+    assume(positive and sum(positive) > 1e-6)
+    t = top_share(values, share=share)
+    k = top_count(len(positive), share)
+    assert 1 <= k <= len(positive)
+    assert k / len(positive) - 1e-9 <= t <= 1 + 1e-9  # the top k hold at least their head count
+    assert top_share(values, share=min(1.0, share + 0.1)) >= t - 1e-12
 
 
 @settings(max_examples=200, deadline=None)
@@ -74,7 +90,7 @@ def test_abc_classes_refuse_customers_without_any_value():
 def test_quotas_sum_to_the_target_and_quarters_to_the_year(rows, target, weight, history):
     frame = pd.DataFrame(rows, columns=["revenue_usd", "potential_usd"], dtype=float)
     frame.index = [f"T{i:02d}" for i in range(len(rows))]
-    assume(frame["revenue_usd"].sum() > 0)
+    assume(frame["revenue_usd"].sum() > 1e-6)
     quarters = ["2025Q1", "2025Q2", "2025Q3", "2025Q4", "2026Q1", "2026Q2", "2026Q3", "2026Q4"]
     season = seasonality(pd.Series(history, index=quarters))
     year = ["2027Q1", "2027Q2", "2027Q3", "2027Q4"]

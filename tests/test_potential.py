@@ -67,9 +67,9 @@ def test_index_weights_are_normalised_and_checked(three_units):
 
 
 def test_regions_are_latitude_thirds_or_the_units_own(three_units):
-    assert pt.assign_regions(three_units).tolist() == ["Central", "North", "South"]
+    assert pt.unit_regions(three_units).tolist() == ["Central", "North", "South"]
     own = three_units.assign(region=["Metro", "Metro", "Rest"])
-    assert pt.assign_regions(own).tolist() == ["Metro", "Metro", "Rest"]
+    assert pt.unit_regions(own).tolist() == ["Metro", "Metro", "Rest"]
 
 
 # ---------------------------------------------------------------------------------------------

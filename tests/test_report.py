@@ -480,8 +480,8 @@ def test_stage_outputs_reach_processed_only_when_the_report_succeeds(tmp_path):
         paths["notebooks"] / "03_write.ipynb",
         HEALTH_PARAMS,
         "from workbench.io import save_stage\nimport pandas as pd\n"
-        "save_stage(pd.DataFrame({'x': [1]}), data_dir + '/processed', 'segments', "
-        "quarter)",
+        "save_stage(pd.DataFrame({'account_id': ['A1'], 'abc_class': ['A']}), "
+        "data_dir + '/processed', 'segments', quarter)",
     )
     write_notebook(paths["notebooks"] / "04_fail.ipynb", HEALTH_PARAMS, "1 / 0")
     # a staging folder left by a killed run (pid 1 is alive: kept; a dead pid: removed)

@@ -83,8 +83,9 @@ def test_abc_classes_and_gini_by_hand(six):
     # Σ i·x = 20 + 100 + 240 + 400 + 1250 + 3000 = 5010 → 10020/6000 − 7/6 = 0.503333…
     # (check by trapezoids: Lorenz 0 .02 .07 .15 .25 .50 1 → area 1.49/6 → 1 − 2·0.24833.)
     assert res.gini == pytest.approx(0.5033333, abs=1e-6)
-    # Top 20 % of 6 customers = 1.2 customers = A1 + 0.2·A2 = 500 + 50 = 55 %.
-    assert res.top20_share == pytest.approx(0.55)
+    # Top 20 % of 6 customers = ⌈1.2⌉ = 2 customers (workbench.concentration, the same
+    # definition as notebook 04's KPI): A1 + A2 = 500 + 250 = 75 %.
+    assert res.top20_share == pytest.approx(0.75)
     assert res.lorenz["revenue_share"].round(4).tolist() == [0, 0.02, 0.07, 0.15, 0.25, 0.5, 1]
 
 

@@ -313,7 +313,7 @@ def test_safety_stop_is_reported_and_explained():
 
 
 def test_lock_group_that_cannot_meet_two_bands_is_named():
-    from workbench.territory.problem import precheck
+    from workbench.territory.diagnose import precheck
 
     # a: 1 per unit (mean 4, band 3.8-4.2); b: 0, 0, then 3 each (mean 9, band 8.55-9.45).
     # T1 holds u0 and u1 (a = 2, b = 0): under a's cap it can add 2.2 units' worth of a, so at

@@ -20,7 +20,7 @@ from workbench.config import ParameterError
 from workbench.geo import distance_matrix_km
 from workbench.territory import build_problem, build_territories
 from workbench.territory.bound import lower_bound
-from workbench.territory.problem import precheck
+from workbench.territory.diagnose import precheck
 
 
 def labelled_optimum(units, measures, weights, tol, adjacency=None, centres=None):

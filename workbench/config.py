@@ -7,6 +7,7 @@ code works from the repository root (``make report``, papermill) and from ``note
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import datetime as dt
 import json
@@ -18,6 +19,10 @@ from functools import total_ordering
 from pathlib import Path
 
 _QUARTER_RE = re.compile(r"^(\d{4})Q([1-4])$")
+
+#: The territory of accounts that no rep owns (potential, forecast and KPI tables). Notebook 02's
+#: owner column still writes its own "(unassigned)" (segments._common.NO_OWNER): see issue 14.
+UNASSIGNED = "unassigned"
 
 
 class ParameterError(ValueError):
@@ -162,15 +167,52 @@ def processed_dir(data_dir: str | os.PathLike[str] = "data") -> Path:
 # Notebook parameters
 
 
-def _type_ok(value: object, annotation: object) -> bool:
+#: The types a notebook parameter may have, by the name a parameters cell writes.
+PARAMETER_TYPES: dict[str, type] = {
+    "int": int,
+    "float": float,
+    "str": str,
+    "bool": bool,
+    "list": list,
+    "dict": dict,
+}
+
+
+def _annotation(node: ast.expr) -> object:
+    """The annotation a parameters cell's type expression means (``list[int] | None`` ...)."""
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
+        return _annotation(node.left) | _annotation(node.right)  # type: ignore[operator]
+    if isinstance(node, ast.Constant) and node.value is None:
+        return type(None)
+    if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name):
+        return PARAMETER_TYPES[node.value.id][_annotation(node.slice)]  # type: ignore[index]
+    if isinstance(node, ast.Name):
+        return PARAMETER_TYPES[node.id]
+    raise ValueError(f"unsupported parameter type `{ast.unparse(node)}`")
+
+
+def type_matches(value: object, annotation: object) -> bool:
+    """Whether ``value`` fits a parameter's type: an annotation (``list[int] | None``) or its
+    text as a parameters cell writes it (``"list[int] | None"``). The one type check of
+    notebook parameters (``Params`` classes and the report's run values).
+
+    An ``int`` is accepted for ``float``; a ``bool`` only for ``bool``; a tuple for a list.
+
+    >>> type_matches(3, "float"), type_matches(True, "int"), type_matches([1, 2], "list[int]")
+    (True, False, True)
+    >>> type_matches(None, float | None), type_matches("x", "list[str]")
+    (True, False)
+    """
+    if isinstance(annotation, str):
+        annotation = _annotation(ast.parse(annotation, mode="eval").body)
     origin = typing.get_origin(annotation)
     if origin in (typing.Union, types.UnionType):
-        return any(_type_ok(value, a) for a in typing.get_args(annotation))
+        return any(type_matches(value, a) for a in typing.get_args(annotation))
     if annotation is type(None):
         return value is None
     if origin in (list, tuple):
         (inner, *_) = typing.get_args(annotation) or (object,)
-        return isinstance(value, (list, tuple)) and all(_type_ok(v, inner) for v in value)
+        return isinstance(value, (list, tuple)) and all(type_matches(v, inner) for v in value)
     if origin is dict:
         return isinstance(value, dict)
     if annotation is float:
@@ -225,7 +267,7 @@ class Params:
                     f"parameter {name!r} is missing (expected {_type_name(annotation)})"
                 )
                 continue
-            if not _type_ok(value, annotation):
+            if not type_matches(value, annotation):
                 problems.append(
                     f"parameter {name!r} must be {_type_name(annotation)}, got {value!r} "
                     f"({type(value).__name__})"

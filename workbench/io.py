@@ -4,7 +4,8 @@ Every file the workbench writes goes through :func:`write_bytes_atomic`, :func:`
 :func:`write_frame` (a temporary file and a rename: never a half-written file). Processed tables
 are read with :func:`load`, which refuses a table that does not belong to ``manifest.json``;
 notebook outputs are written and read per stage and quarter (:func:`save_stage`,
-:func:`load_stage`, :data:`STAGE_PRODUCERS`). Raw CSV exports are validated and typed by
+:func:`load_stage`, :data:`STAGE_PRODUCERS`), checked against the columns each stage declares
+in :mod:`workbench.stages`. Raw CSV exports are validated and typed by
 :mod:`workbench.ingest`.
 """
 
@@ -14,12 +15,14 @@ import hashlib
 import json
 import os
 import shutil
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
 
 from .config import OutputPathError, Quarter
 from .schema import GEOJSON_NAME
+from .stages import RECORD_STAGES, STAGES, StageProblem, StageSchemaError
 
 # ---------------------------------------------------------------------------------------------
 # Atomic writes
@@ -211,26 +214,14 @@ def _read_parquet(path: Path) -> pd.DataFrame:
     return pq.read_table(path).to_pandas(date_as_object=False)
 
 
-STAGE_PRODUCERS = {
-    "potential_units": "01_market_potential",
-    "potential_accounts": "01_market_potential",
-    "forecast": "01_market_potential",
-    "swot": "01_market_potential",
-    "segments": "02_segmentation",
-    "lead_scores": "02_segmentation",
-    "workload": "02_segmentation",
-    "territory_plan": "03_territory_design",
-    "territory_summary": "03_territory_design",
-    "territory_violations": "03_territory_design",
-    "alignment": "03_territory_design",
-    "rep_matching": "03_territory_design",
-    "quotas_plan": "03_territory_design",
-    "sizing": "03_territory_design",
-    "kpi_territory": "04_kpi_review",
-    "kpi_rep": "04_kpi_review",
-    "kpi_flags": "04_kpi_review",
-}
-"""Notebook outputs (``<stage>_<quarter>.parquet``) and the notebook that writes each one."""
+STAGE_PRODUCERS = {name: spec.producer for name, spec in STAGES.items()}
+"""Notebook outputs (``<stage>_<quarter>.parquet``) and the notebook that writes each one; the
+columns of each are declared in :data:`workbench.stages.STAGES`."""
+
+STAGE_FOLDERS = {name: spec.producer for name, spec in RECORD_STAGES.items()}
+"""Folders of notebook records (``<processed>/<folder>/<name>.json``: the explorer's saved
+``scenarios``) and the notebook that writes them; keys declared in
+:data:`workbench.stages.RECORD_STAGES`."""
 
 
 def stage_path(processed: str | os.PathLike[str], stage: str, quarter: Quarter | str) -> Path:
@@ -238,17 +229,58 @@ def stage_path(processed: str | os.PathLike[str], stage: str, quarter: Quarter |
     return Path(processed) / f"{stage}_{Quarter.parse(quarter)}.parquet"
 
 
+def stage_folder(processed: str | os.PathLike[str], stage: str) -> Path:
+    """Where a folder of records lives: ``<processed>/scenarios`` for ``"scenarios"``."""
+    return Path(processed) / RECORD_STAGES[stage].folder
+
+
+def check_stage(df: pd.DataFrame, stage: str, quarter: Quarter | str) -> None:
+    """Refuse a frame that is not what ``stage`` declares (:data:`workbench.stages.STAGES`):
+    every problem at once, before anything is written.
+
+    Raises
+    ------
+    StageSchemaError
+        Missing required columns or declared columns of another kind.
+    ValueError
+        A stage that is not declared.
+    """
+    q = Quarter.parse(quarter)
+    spec = STAGES.get(stage)
+    if spec is None:
+        raise ValueError(
+            f"unknown stage {stage!r}: declare it (its notebook and columns) in "
+            f"workbench/stages.py first (declared: {', '.join(STAGES)})"
+        )
+    problems = spec.problems(df)
+    if problems:
+        raise StageSchemaError(
+            f"not saving {stage}_{q}.parquet ({spec.writer}): {_listed(problems)}. Nothing was "
+            f"written; stage {stage!r} is declared in workbench/stages.py",
+            stage=stage,
+            problems=tuple(problems),
+        )
+
+
+def _listed(problems: Sequence[StageProblem]) -> str:
+    return "; ".join(str(p) for p in problems)
+
+
 def save_stage(
     df: pd.DataFrame, processed: str | os.PathLike[str], stage: str, quarter: Quarter | str
 ) -> Path:
-    """Write a notebook output atomically (one writer per file: see ``STAGE_PRODUCERS``)."""
+    """Write a notebook output atomically (one writer per file: see ``STAGE_PRODUCERS``), after
+    checking it against its declaration (:func:`check_stage`): a frame that is not what the
+    stage declares is never written."""
+    check_stage(df, stage, quarter)
     return write_frame(df, stage_path(processed, stage, quarter))
 
 
 def load_stage(
     processed: str | os.PathLike[str], stage: str, quarter: Quarter | str
 ) -> pd.DataFrame:
-    """Read an earlier notebook's output, or say which notebook to run first."""
+    """Read an earlier notebook's output, or say which notebook to run first (also when the
+    file lacks a declared column: see :data:`workbench.stages.STAGES`)."""
     path = stage_path(processed, stage, quarter)
     if not path.is_file():
         producer = STAGE_PRODUCERS.get(stage, "the notebook that writes it")
@@ -257,7 +289,40 @@ def load_stage(
             f"{Quarter.parse(quarter)} first "
             f"(or `workbench report --quarter {Quarter.parse(quarter)}`)"
         )
-    return _read_parquet(path)
+    frame = _read_parquet(path)
+    spec = STAGES.get(stage)
+    problems = [] if spec is None else spec.problems(frame)
+    if spec is not None and problems:
+        raise StageSchemaError(
+            f"{path.name} has {_listed(problems)} (written by {spec.writer}): run it for "
+            f"{Quarter.parse(quarter)} first",
+            stage=stage,
+            problems=tuple(problems),
+        )
+    return frame
+
+
+def check_stage_record(
+    record: Mapping, stage: str, path: str | os.PathLike[str], *, saving: bool
+) -> None:
+    """Refuse a record (e.g. a saved scenario) that lacks a key its stage declares
+    (:data:`workbench.stages.RECORD_STAGES`) or holds another kind of value there."""
+    spec = RECORD_STAGES[stage]
+    problems = spec.problems(record)
+    if not problems:
+        return
+    path = Path(path)
+    if saving:
+        message = (
+            f"not saving {path.name} ({spec.writer}): {_listed(problems)}. Nothing was written; "
+            f"{stage!r} records are declared in workbench/stages.py"
+        )
+    else:
+        message = (
+            f"{path.name} in {path.parent} has {_listed(problems)} (written by {spec.writer}): "
+            "save it again"
+        )
+    raise StageSchemaError(message, stage=stage, problems=tuple(problems))
 
 
 def load_geojson(processed: str | os.PathLike[str]):

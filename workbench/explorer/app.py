@@ -90,7 +90,7 @@ def app(params: ExplorerParams):
             "<code>workbench ingest</code>, then notebooks 01 and 02), then reload.</div>"
         )
     scenario = Scenario(
-        k=params.k or data.default_k,
+        k=data.resolve_k(params.k),
         balance=tuple(params.balance),
         tolerance=params.tolerance,
         max_moved=params.max_moved,

@@ -1,6 +1,10 @@
 """The explorer's scenario files: ``<folder>/<name>.json`` records (settings, assignment block →
 territory, headline metrics and provenance), written atomically, listed, read back and compared
-side by side."""
+side by side.
+
+The folder (``<processed>/scenarios``, :func:`workbench.io.stage_folder`) is the ``scenarios``
+stage: its writer and the keys every record must hold are declared in
+:data:`workbench.stages.RECORD_STAGES`, checked on save and load."""
 
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from .. import __version__ as _version
-from ..io import write_json
+from ..io import check_stage_record, write_json
 from ..territory import TerritoryPlan
 from .scenario import MEASURE_LABELS, ExplorerData, Scenario, scenario_metrics
 
@@ -69,6 +73,7 @@ def save_scenario(folder: str | Path, name: str, record: Mapping) -> Path:
     """Write a scenario record to ``<folder>/<name>.json`` atomically (replacing one of the
     same name)."""
     path = scenario_path(folder, name)
+    check_stage_record(record, "scenarios", path, saving=True)
     write_json(path, dict(record))
     return path
 
@@ -82,6 +87,7 @@ def load_scenario(folder: str | Path, name: str) -> dict:
     record = json.loads(path.read_text(encoding="utf-8"))
     if record.get("format") != SCENARIO_FORMAT or "assignment" not in record:
         raise ValueError(f"{path} is not a scenario file of format {SCENARIO_FORMAT}")
+    check_stage_record(record, "scenarios", path, saving=False)
     return record
 
 

@@ -17,6 +17,7 @@ from ..config import ParameterError, Quarter
 from ..io import read_manifest
 from ..territory import TerritoryDesigner, TerritoryPlan
 from ..territory.designer import MAX_ROUNDS
+from ..territory.quota import attainment_spread
 
 MEASURES = td.MEASURES
 """Block measures the explorer can balance (:func:`~workbench.territory.blocks.building_blocks`)."""
@@ -77,12 +78,10 @@ class ExplorerData:
     def n_active_reps(self) -> int:
         return len(td.active_reps(self.reps, quarter=self.quarter))
 
-    @property
-    def default_k(self) -> int:
-        """As many territories as active reps (else as today's territories, at least 2)."""
-        cur = self.current
-        today = 0 if cur is None else cur["territory"].nunique()
-        return max(self.n_active_reps or today, 2)
+    def resolve_k(self, k: int) -> int:
+        """``k`` as set, or as many territories as active reps (:func:`workbench.territory.
+        resolve_k`: else as today's territories, at least 2)."""
+        return td.resolve_k(k, self.reps, quarter=self.quarter, current=self.current)
 
     @property
     def fingerprint(self) -> str:
@@ -290,15 +289,19 @@ def design_scenario(
         Invalid settings, rep centres with k ≠ active reps, or locks that cannot fit k.
     """
     problems = scenario.problems(n_blocks=len(data.blocks))
-    centers = None
-    if scenario.rep_home_centers:
-        centers = td.rep_centers(data.reps, scenario.k)
-        if centers is None:
-            problems.append(
-                f"rep home bases as centres need one territory per active rep: "
-                f"k = {data.n_active_reps}, got k = {scenario.k}"
-            )
-    if problems:
+    settings = None
+    try:
+        settings = td.design_settings(
+            data.reps,
+            k=scenario.k,
+            max_moved=scenario.max_moved,
+            rep_home_centers=scenario.rep_home_centers,
+            quarter=data.quarter,
+            current=data.current,
+        )
+    except ParameterError as exc:
+        problems.append(str(exc))
+    if problems or settings is None:
         raise ParameterError("; ".join(problems))
     current = data.current
     if n_starts == 0 and current is None:
@@ -310,10 +313,10 @@ def design_scenario(
     )
     assert isinstance(scenario.tolerance, Mapping)  # a dict since __post_init__
     designer = TerritoryDesigner(
-        k=scenario.k,
+        k=settings.k,
         balance=scenario.balance,
         tolerance=dict(scenario.tolerance),
-        max_moved=None if scenario.max_moved >= 1 else scenario.max_moved,
+        max_moved=settings.max_moved,
         seed=scenario.seed,
         n_starts=n_starts,
         effort=effort,
@@ -328,7 +331,7 @@ def design_scenario(
         adjacency=data.adjacency,
         current=current,
         locked=locked,
-        centers=centers,
+        centers=settings.centers,
     )
 
 
@@ -392,7 +395,7 @@ def scenario_quotas(
         target_growth=scenario.target_growth,
     )
     try:
-        return td.quota_plan(data.accounts, plan, data.facts, params, block=data.block)
+        return td.quota_plan(data.accounts, plan, data.facts, params, block=data.block).table
     except ValueError:
         return None
 
@@ -425,7 +428,7 @@ def scenario_metrics(
     if blocks is not None and "accounts" in blocks:
         moved = plan.units["moved"].reindex(blocks["unit_id"].astype(str)).fillna(False)
         out["accounts_moved"] = int(blocks["accounts"].to_numpy()[moved.to_numpy(bool)].sum())
-    spread = (quotas.attrs.get("spread") if quotas is not None else None) or {}
+    spread = attainment_spread(quotas) if quotas is not None else {}
     out["quota_cv"] = spread.get("cv")
     out["attainment_min"] = spread.get("min")
     out["attainment_max"] = spread.get("max")

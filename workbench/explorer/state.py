@@ -100,7 +100,7 @@ class ScenarioExplorer:
         plan: TerritoryPlan | None = None,
     ):
         self.data = data
-        self.scenario = scenario or Scenario(k=data.default_k)
+        self.scenario = scenario or Scenario(k=data.resolve_k(0))
         problems = self.scenario.problems(n_blocks=len(data.blocks))
         if problems:
             raise ParameterError("; ".join(problems))
@@ -158,7 +158,7 @@ class ScenarioExplorer:
             block=params.building_block,
             polygons=inputs.polygons,
         )
-        k = params.k or data.default_k
+        k = data.resolve_k(params.k)
         scenario = Scenario(
             k=k,
             balance=tuple(params.balance),
@@ -331,9 +331,8 @@ class ScenarioExplorer:
         scenario = Scenario.from_dict(record["scenario"])
         plan = evaluate_assignment(self.data, scenario, record["assignment"])
         met = record.get("metrics", {})
-        plan = with_bound(
-            plan, met.get("lower_bound_km"), f"{met.get('bound_method', '')} (as saved)"
-        )
+        # the bound of the run that saved it (a BoundMethod value, never prose)
+        plan = with_bound(plan, met.get("lower_bound_km"), met.get("bound_method", "none"))
         with self._lock:
             self.generation += 1
             self.scenario = scenario

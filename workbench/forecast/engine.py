@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from ..results import Results, Summary
 from .methods import (
     _METHOD_FUNCS,
     BASELINES,
@@ -277,8 +278,8 @@ def _widen(fit: _Fit, factor: float) -> _Fit:
 # Results
 
 
-@dataclasses.dataclass(frozen=True)
-class ForecastResults:
+@dataclasses.dataclass(frozen=True, repr=False)
+class ForecastResults(Results):
     """Forecasts for many series, with the backtest that chose each series' method.
 
     Attributes
@@ -313,9 +314,10 @@ class ForecastResults:
         """Forecasts in the command's output layout: series_id, period, mean, lower, upper."""
         return self.forecasts[["series_id", "period", "mean", "lower", "upper"]].copy()
 
-    def summary(self) -> pd.DataFrame:
+    def summary(self) -> Summary:
         """One row per series: observations, chosen method, its backtest MASE, sMAPE and
-        interval coverage, the seasonal-naive MASE and whether the choice beat it."""
+        interval coverage, the seasonal-naive MASE and whether the choice beat it; a note counts
+        the series, the horizon and how often the choice beat seasonal naive."""
         n_obs = self.history.groupby("series_id", sort=False).size().rename("observations")
         b = self.backtest
         chosen = b[b["chosen"]].set_index("series_id")
@@ -331,7 +333,12 @@ class ForecastResults:
         out["interval_scale"] = chosen["widen"].reindex(out.index)
         out["beats_seasonal_naive"] = out["backtest_mase"] < out["seasonal_naive_mase"]
         out["note"] = chosen["note"].reindex(out.index).fillna("short series: naive fallback")
-        return out
+        note = (
+            f"{len(out)} series, {self.horizon} periods ahead, {self.level:.0%} intervals; "
+            f"chosen model beats seasonal naive on {int(out['beats_seasonal_naive'].sum())} of "
+            f"{int(out['seasonal_naive_mase'].notna().sum())} backtested series."
+        )
+        return Summary(out, title="Forecasts", notes=[note], float_format=lambda v: f"{v:,.3f}")
 
     def backtest_table(self) -> pd.DataFrame:
         """Every candidate's backtest scores, series by series (MASE, sMAPE %, coverage)."""
@@ -340,22 +347,6 @@ class ForecastResults:
             self.backtest[cols]
             .rename(columns={"smape": "smape_pct"})
             .set_index(["series_id", "method"])
-        )
-
-    def _repr_html_(self) -> str:
-        s = self.summary()
-        head = (
-            f"<p><b>Forecasts</b>: {len(s)} series, {self.horizon} periods ahead, "
-            f"{self.level:.0%} intervals; chosen model beats seasonal naive on "
-            f"{int(s['beats_seasonal_naive'].sum())} of "
-            f"{int(s['seasonal_naive_mase'].notna().sum())} backtested series.</p>"
-        )
-        return head + s.to_html(float_format=lambda v: f"{v:,.3f}")
-
-    def __repr__(self) -> str:
-        return (
-            f"ForecastResults({self.history['series_id'].nunique()} series, "
-            f"horizon={self.horizon}, level={self.level})\n{self.summary().to_string()}"
         )
 
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from ..config import Quarter
+from ..config import UNASSIGNED, Quarter
 from .engine import ForecastResults, forecast_series
 from .methods import METHODS
 
@@ -55,7 +55,7 @@ def revenue_series(
     q = Quarter.parse(quarter)
     f = facts.loc[facts["quarter"] <= str(q), ["account_id", "quarter", "won_usd"]]
     f = f.merge(scopes[["account_id", "territory", "region"]], on="account_id", how="left")
-    f["territory"] = f["territory"].fillna("unassigned")
+    f["territory"] = f["territory"].fillna(UNASSIGNED)
     f["region"] = f["region"].fillna("unknown")
     company = f.groupby("quarter")["won_usd"].sum()
     positive = company[company > 0]
@@ -68,7 +68,7 @@ def revenue_series(
     ]
     parts.append(("region", None, f.assign(_s=f["region"])))
     # accounts without an owner are nobody's book: they count in company and region only
-    owned = f[f["territory"] != "unassigned"]
+    owned = f[f["territory"] != UNASSIGNED]
     parts.append(("territory", None, owned.assign(_s=owned["territory"])))
     out = []
     for scope_type, _, frame in parts:

@@ -5,7 +5,7 @@ Every KPI is defined once, in :mod:`workbench.kpi.tables`, and documented with i
 
 * ``tables`` — the KPI columns, the groupings (territory, rep, region, company), the additive
   sums and the ratios derived from them (:func:`kpi_table`);
-* ``findings`` — quota fairness (:func:`quota_fairness`, :func:`gini`), the flags
+* ``findings`` — quota fairness (:func:`quota_fairness`), the flags
   (:func:`flag_kpis`) and the balance of the current alignment (:func:`balance_review`);
 * ``review`` — the results object :class:`KpiReview` and its entry point :func:`review_kpis`;
 * ``workflow`` — :class:`KpiParams`, :class:`KpiInputs`, :func:`load_inputs`,
@@ -20,7 +20,6 @@ from .findings import (
     Finding,
     balance_review,
     flag_kpis,
-    gini,
     quota_fairness,
 )
 from .plots import plot_attainment, plot_balance, plot_fairness, plot_kpi_map, plot_trend
@@ -31,11 +30,9 @@ from .tables import (
     LEVEL_IDS,
     METRICS,
     OUTSIDE_METRO,
-    TOP_SHARE,
-    UNASSIGNED,
-    assign_regions,
     history_start,
     kpi_table,
+    rep_regions,
     territory_of,
 )
 from .workflow import KpiInputs, KpiParams, Thresholds, load_inputs, save_outputs
@@ -47,17 +44,13 @@ __all__ = [
     "LEVEL_IDS",
     "METRICS",
     "OUTSIDE_METRO",
-    "TOP_SHARE",
-    "UNASSIGNED",
     "Finding",
     "KpiInputs",
     "KpiParams",
     "KpiReview",
     "Thresholds",
-    "assign_regions",
     "balance_review",
     "flag_kpis",
-    "gini",
     "history_start",
     "kpi_table",
     "load_inputs",
@@ -67,6 +60,7 @@ __all__ = [
     "plot_kpi_map",
     "plot_trend",
     "quota_fairness",
+    "rep_regions",
     "review_kpis",
     "save_outputs",
     "territory_of",

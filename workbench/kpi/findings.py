@@ -5,15 +5,16 @@
 from __future__ import annotations
 
 import dataclasses
-import html
 import warnings
-from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .tables import UNASSIGNED, _div
+from ..concentration import gini
+from ..config import UNASSIGNED
+from ..results import Results, Summary
+from .tables import _div
 from .workflow import Thresholds
 
 FAIRNESS_RHO = 0.5  # |Spearman rho| from which attainment "tracks" a territory factor
@@ -23,33 +24,26 @@ FAIRNESS_RHO = 0.5  # |Spearman rho| from which attainment "tracks" a territory 
 # Quota fairness, flags and balance
 
 
-@dataclasses.dataclass(frozen=True)
-class Finding:
-    """A plain-language verdict with the table behind it (renders as both in a notebook)."""
+@dataclasses.dataclass(frozen=True, repr=False)
+class Finding(Results):
+    """A plain-language verdict with the table behind it (renders as both in a notebook).
+
+    Examples
+    --------
+    >>> f = Finding("All fine.", pd.DataFrame({"x": [1, 2]}, index=["A", "B"]))
+    >>> print(f)
+    All fine.
+       x
+    A  1
+    B  2
+    """
 
     verdict: str
     table: pd.DataFrame
 
-    def __repr__(self) -> str:
-        return f"{self.verdict}\n\n{self.table.to_string()}"
-
-    def _repr_html_(self) -> str:
-        return f"<p><b>{html.escape(self.verdict)}</b></p>{self.table.to_html()}"
-
-
-def gini(values: Sequence[float] | pd.Series) -> float:
-    """Gini coefficient of non-negative values: 0 when all are equal, towards 1 when one has all.
-
-    ``G = sum_i sum_j |x_i - x_j| / (2 n^2 mean(x))``; missing values are ignored; empty (NaN)
-    for no values or a zero mean.
-
-    >>> round(gini([0.5, 1.0, 1.5]), 4), gini([1.0, 1.0]), gini([])
-    (0.2222, 0.0, nan)
-    """
-    x = pd.Series(values, dtype="float64").dropna().to_numpy()
-    if x.size == 0 or x.mean() <= 0:
-        return float("nan")
-    return float(np.abs(x[:, None] - x[None, :]).sum() / (2 * x.size**2 * x.mean()))
+    def summary(self) -> Summary:
+        """The table behind the finding, with the verdict as its note."""
+        return Summary(self.table.copy(), notes=[self.verdict])
 
 
 _FAIRNESS_FACTORS = {

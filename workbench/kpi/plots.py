@@ -9,10 +9,11 @@ import numpy as np
 from matplotlib.colors import TwoSlopeNorm
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
+from ..config import UNASSIGNED
 from ..plots import usd
 from .findings import _BALANCE, _FAIRNESS_FACTORS
 from .review import KpiReview
-from .tables import UNASSIGNED, territory_of
+from .tables import territory_of
 from .workflow import KpiInputs
 
 # ---------------------------------------------------------------------------------------------

@@ -4,15 +4,16 @@
 from __future__ import annotations
 
 import dataclasses
-import html
 from collections.abc import Mapping
 from typing import SupportsFloat
 
 import pandas as pd
 
+from ..concentration import gini
 from ..config import Quarter
 from ..plots import usd
-from .findings import Finding, balance_review, flag_kpis, gini, quota_fairness
+from ..results import Results, Summary
+from .findings import Finding, balance_review, flag_kpis, quota_fairness
 from .tables import COMPANY, LEVEL_IDS, METRICS, history_start, kpi_table
 from .workflow import KpiInputs, Thresholds
 
@@ -52,7 +53,7 @@ def _fmt(value: SupportsFloat | None, kind: str) -> str:
 
 
 @dataclasses.dataclass(frozen=True, repr=False)
-class KpiReview:
+class KpiReview(Results):
     """One quarter's KPI review: KPI tables per level, flags, fairness and balance findings.
 
     Attributes
@@ -91,14 +92,23 @@ class KpiReview:
     def gini_attainment(self) -> float:
         return gini(self.territories["attainment"])
 
-    def summary(self) -> pd.DataFrame:
-        """Headline KPIs of the quarter (formatted text): company and each region."""
+    def summary(self) -> Summary:
+        """Headline KPIs of the quarter (formatted text): company and each region.
+
+        Titled ``KPI review <quarter>``; the notes are the headline numbers, the fairness and
+        balance verdicts and what is missing or limited (``Note: ...``).
+        """
         cols = {COMPANY: self.company.iloc[0]} if len(self.company) else {}
         cols |= {r["region"]: r for _, r in self.regions.iterrows()}
-        return pd.DataFrame(
+        table = pd.DataFrame(
             {name: [_fmt(row[c], k) for _, c, k in _SUMMARY] for name, row in cols.items()},
             index=pd.Index([lab for lab, _, _ in _SUMMARY], name=self.quarter),
         )
+        facts = self._headline_facts()
+        notes = [facts[:1].upper() + facts[1:]] if facts else []
+        notes += [self.fairness.verdict, self.balance.verdict]
+        notes += [f"Note: {n}" for n in self.notes]
+        return Summary(table, title=f"KPI review {self.quarter}", notes=notes)
 
     def to_frame(self) -> pd.DataFrame:
         """All levels for the quarter, stacked: ``level``, ``id`` and every KPI column."""
@@ -107,24 +117,19 @@ class KpiReview:
         ]
         return pd.concat(parts, ignore_index=True)[["level", "id", "quarter", *METRICS]]
 
-    def headline(self) -> str:
+    def _headline_facts(self) -> str:
+        if not len(self.company):
+            return ""
         c = self.company.iloc[0]
         return (
-            f"KPI review {self.quarter}: revenue {_fmt(c['revenue_usd'], 'usd')} "
+            f"revenue {_fmt(c['revenue_usd'], 'usd')} "
             f"({_fmt(c['attainment'], 'pct')} of quota, YoY {_fmt(c['growth_yoy'], 'pct')}); "
             f"{len(self.flags)} flag(s); Gini of territory attainment "
             f"{self.gini_attainment:.2f}."
         )
 
-    def __repr__(self) -> str:
-        lines = [self.headline(), self.fairness.verdict, self.balance.verdict, *self.notes]
-        return "\n".join(lines) + "\n\n" + self.summary().to_string()
-
-    def _repr_html_(self) -> str:
-        paras = [f"<p><b>{html.escape(self.headline())}</b></p>"]
-        paras += [f"<p>{html.escape(t)}</p>" for t in (self.fairness.verdict, self.balance.verdict)]
-        paras += [f"<p><i>Note: {html.escape(n)}</i></p>" for n in self.notes]
-        return "".join(paras) + self.summary().to_html()
+    def headline(self) -> str:
+        return f"KPI review {self.quarter}: {self._headline_facts()}"
 
 
 def review_kpis(

@@ -25,15 +25,14 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from ..config import Quarter
+from ..concentration import TOP_SHARE, top_count
+from ..config import UNASSIGNED, Quarter
 from ..geo import haversine_km
 from .workflow import KpiInputs
 
-UNASSIGNED = "unassigned"
 OUTSIDE_METRO = "outside metro"
 COMPANY = "company"
 ACTIVE_QUARTERS = 4  # a customer is an account with a win in the last 4 quarters (annual renewals)
-TOP_SHARE = 0.2  # revenue concentration: share of the top 20 % of customers
 LEVEL_IDS = {"territory": "territory", "rep": "rep_id", "region": "region", "company": "company"}
 
 # The KPI columns of every level's table, in display order (docs/kpis.md has the formulas).
@@ -79,7 +78,8 @@ METRICS = (
 
 
 def territory_of(accounts: pd.DataFrame) -> pd.Series:
-    """Each account's territory in the current alignment: its owner rep's id, or ``unassigned``.
+    """Each account's territory in the current alignment: its owner rep's id, or
+    ``unassigned``.
 
     >>> a = pd.DataFrame({"account_id": ["A1", "A2"], "owner_rep_id": ["R1", None]})
     >>> territory_of(a).to_dict()
@@ -93,14 +93,14 @@ def territory_of(accounts: pd.DataFrame) -> pd.Series:
     ).rename_axis("account_id")
 
 
-def assign_regions(
+def rep_regions(
     reps: pd.DataFrame, geo_units: pd.DataFrame | None, *, metro_km: float = 0.0
 ) -> pd.Series:
     """Each rep's region from their home.
 
     By default (``metro_km`` 0) one region definition serves notebooks 01 and 04: a rep's
     region is that of the unit nearest their home, the units' regions being
-    :func:`workbench.potential.assign_regions` (the ``region`` column of ``geo_units`` when
+    :func:`workbench.potential.unit_regions` (the ``region`` column of ``geo_units`` when
     it has one, else latitude thirds). With ``metro_km`` > 0 (an explicit choice, whatever
     the units carry): ``metro <city>`` or ``outside metro``, as follows.
 
@@ -113,7 +113,7 @@ def assign_regions(
     ...                      "home_lon": [-84.39, -81.09], "home_city": ["Atlanta", "Savannah"]})
     >>> units = pd.DataFrame({"unit_name": ["Fulton", "Chatham"], "population": [900, 200],
     ...                       "lat": [33.79, 31.97], "lon": [-84.47, -81.09]})
-    >>> assign_regions(reps, units, metro_km=60).to_dict()
+    >>> rep_regions(reps, units, metro_km=60).to_dict()
     {'R1': 'metro Atlanta', 'R2': 'outside metro'}
     """
     ids = reps["rep_id"].to_numpy()
@@ -121,7 +121,7 @@ def assign_regions(
         return pd.Series("all", index=ids, name="region").rename_axis("rep_id")
     if metro_km <= 0:
         # The regions notebook 01 uses: a rep's is their home unit's.
-        from ..potential import assign_regions as unit_regions
+        from ..potential import unit_regions
 
         units = geo_units.reset_index(drop=True)
         km = haversine_km(
@@ -204,13 +204,13 @@ def _deal_sums(opps: pd.DataFrame, group: pd.Series, quarters: Sequence[Quarter]
 
 
 def _top_share(ttm: pd.DataFrame, account_group: pd.Series) -> pd.DataFrame:
-    """Share of revenue from the top ``TOP_SHARE`` of customers (at least one), per group."""
+    """Share of revenue from the top ``TOP_SHARE`` of customers (at least one), per group: the
+    definition of :func:`workbench.concentration.top_share`, vectorised over groups."""
     long = ttm.rename_axis(index="account_id", columns="quarter").stack().rename("ttm")
     long = long[long > 0].reset_index()
     long["group"] = long["account_id"].map(account_group)
     by = long.groupby(["group", "quarter"])["ttm"]
-    # round: 0.2 * 15 is 3.0000000000000004, whose ceiling would be 4
-    k = np.ceil((TOP_SHARE * by.transform("size")).round(9))
+    k = top_count(by.transform("size").to_numpy(), TOP_SHARE)
     top = long["ttm"].where(by.rank(method="first", ascending=False) <= k, 0.0)
     return (top.groupby([long["group"], long["quarter"]]).sum() / by.sum()).unstack("quarter")
 
@@ -348,7 +348,7 @@ def kpi_table(
     quarters : sequence of Quarter or str
         The quarters to report (e.g. ``Quarter.parse("2026Q3").range_back(8)``).
     metro_km : float
-        0 (default): regions of the units (:func:`assign_regions`); > 0: radius of the metro
+        0 (default): regions of the units (:func:`rep_regions`); > 0: radius of the metro
         region around the most populous unit, km.
 
     Returns
@@ -380,9 +380,9 @@ def kpi_table(
     qs = sorted({Quarter.parse(q) for q in quarters})
     opps, start = inputs.opportunities, history_start(inputs.opportunities)
     acc_terr = territory_of(inputs.accounts)
-    static = _territory_book(inputs, acc_terr)  # may add "unassigned" for uncovered market
+    static = _territory_book(inputs, acc_terr)  # may add UNASSIGNED for uncovered market
     terrs = sorted(set(acc_terr) | set(static.index))
-    rep_region = assign_regions(inputs.reps, inputs.geo_units, metro_km=metro_km)
+    rep_region = rep_regions(inputs.reps, inputs.geo_units, metro_km=metro_km)
     terr_region = pd.Series({t: rep_region.get(t, UNASSIGNED) for t in terrs})
     opp_terr = opps["account_id"].map(acc_terr).fillna(UNASSIGNED)
     reps_n = pd.Series([float(t != UNASSIGNED) for t in terrs], index=terrs)

@@ -12,6 +12,7 @@ import pandas as pd
 
 from ..config import NotebookParams, Quarter
 from ..io import load, load_geojson, load_stage, save_stage
+from ..stages import StageSchemaError
 
 if TYPE_CHECKING:  # the review imports this module; only its type is needed here
     from .review import KpiReview
@@ -111,6 +112,9 @@ def load_inputs(processed: str | Path, *, quarter: Quarter | str) -> KpiInputs:
                 f"{stage}_{q} not found: {what} is empty; run "
                 f"notebooks/01_market_potential.ipynb for {q} first."
             )
+            continue
+        except StageSchemaError:  # another schema (an older or hand-made file): a note
+            notes.append(f"{stage}_{q} has no {key} and potential_usd columns: {what} is empty.")
             continue
         if {key, "potential_usd"} <= set(frame.columns):
             opt[stage] = frame

@@ -27,7 +27,7 @@ Competitor adjustment
 Achievable potential is never below what the account already spends:
 ``potential = max(model × adjustment, revenue)``; ``whitespace = potential − revenue`` and
 ``penetration = revenue / potential``, by account, unit, territory (current owner's book)
-and region (latitude band of the unit, see :func:`assign_regions`).
+and region (latitude band of the unit, see :func:`unit_regions`).
 
 Modules, in the notebook's order: :mod:`.workflow` (``PotentialParams``, ``load_inputs``,
 ``save_outputs``), :mod:`.index` (regions, index method, competitor pressure),
@@ -49,13 +49,13 @@ from .index import (
     AMOUNT_CORRELATION,
     PER_HEAD,
     REGIONS,
-    assign_regions,
     competitor_factor,
     competitor_pressure,
     default_index_weights,
     driver_amounts,
     index_drivers,
     potential_index,
+    unit_regions,
 )
 from .plots import plot_potential_fit, plot_potential_map, plot_whitespace
 from .swot import SWOT_KINDS, SwotResults, SwotThresholds, scope_metrics, swot_inputs
@@ -75,7 +75,6 @@ __all__ = [
     "SwotThresholds",
     "account_features",
     "account_history",
-    "assign_regions",
     "competitor_factor",
     "competitor_pressure",
     "default_index_weights",
@@ -90,4 +89,5 @@ __all__ = [
     "scope_metrics",
     "score_potential",
     "swot_inputs",
+    "unit_regions",
 ]

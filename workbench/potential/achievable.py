@@ -13,16 +13,17 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from ..config import Quarter
+from ..config import UNASSIGNED, Quarter
 from ..forecast import one_blas_thread
 from ..geo import unit_drivers
+from ..results import Results, Summary
 from .index import (
     PER_HEAD,
-    assign_regions,
     competitor_factor,
     competitor_pressure,
     default_index_weights,
     potential_index,
+    unit_regions,
 )
 
 # ---------------------------------------------------------------------------------------------
@@ -321,10 +322,42 @@ class AchievablePotentialModel:
         log_q = x[self.columns_].to_numpy() @ np.asarray(self.results_.params)
         return pd.Series(np.exp(log_q), index=features.index, name="model_potential_usd")
 
-    def summary(self) -> EscapedText:
+    def regression_summary(self) -> EscapedText:
         """statsmodels' regression summary, as text (its own HTML would carry CRM text such as
         industry names into the report unescaped)."""
         return EscapedText(str(self.results_.summary()))
+
+    def summary(self) -> Summary:
+        """The coefficients (log USD) with standard error, t, p-value and 95 % interval; notes on
+        the fit; the :meth:`diagnostics` as a section. statsmodels' own text summary is
+        :meth:`regression_summary`."""
+        r = self.results_
+        ci = r.conf_int()
+        table = pd.DataFrame(
+            {
+                "coef": r.params,
+                "std_err": r.bse,
+                "t": r.tvalues,
+                "p_value": r.pvalues,
+                "ci_lower": ci[0],
+                "ci_upper": ci[1],
+            }
+        ).rename_axis("term")
+        notes = [
+            f"ln(annual revenue, USD) at quantile {self.quantile:.2f} of {self.n_obs_:,} mature "
+            f"customers' spend; {len(self.columns_)} coefficients; pseudo R² "
+            f"{float(r.prsquared):.3f}."
+        ]
+        extra = r.summary().extra_txt
+        if extra:
+            notes.append(" ".join(str(extra).split()))
+        return Summary(
+            table,
+            title="Achievable potential: quantile regression",
+            notes=notes,
+            sections=[("Diagnostics", self.diagnostics())],
+            float_format=lambda v: f"{v:,.4f}",
+        )
 
     def diagnostics(self) -> pd.DataFrame:
         """In-sample and out-of-sample checks, one row per metric with what to expect."""
@@ -375,8 +408,8 @@ class AchievablePotentialModel:
 # The pipeline
 
 
-@dataclasses.dataclass(frozen=True)
-class PotentialResults:
+@dataclasses.dataclass(frozen=True, repr=False)
+class PotentialResults(Results):
     """Potential, whitespace and penetration by account, unit, territory and region.
 
     Attributes
@@ -406,10 +439,23 @@ class PotentialResults:
         pot = self.accounts["potential_usd"].sum()
         return float(self.accounts["revenue_usd"].sum() / pot) if pot > 0 else math.nan
 
-    def summary(self) -> pd.DataFrame:
-        """Company and region totals (USD per year)."""
+    def summary(self) -> Summary:
+        """Company and region totals (USD per year), with the headline numbers as a note."""
         company = _aggregate(self.accounts.assign(scope="company"), "scope")
-        return pd.concat([company, self.regions]).rename_axis("scope")
+        table = pd.concat([company, self.regions]).rename_axis("scope")
+        s, a = self.settings, self.accounts
+        note = (
+            f"{_usd(a['potential_usd'].sum())} a year across {len(a):,} accounts; revenue "
+            f"{_usd(a['revenue_usd'].sum())} (penetration {self.penetration:.0%}); whitespace "
+            f"{_usd(a['whitespace_usd'].sum())}. Quantile {s['quantile']:.2f} of mature "
+            f"customers' spend; competitor strength {s['competitor_strength']}."
+        )
+        return Summary(
+            table,
+            title=f"Achievable potential {s['quarter']}",
+            notes=[note],
+            float_format=lambda v: f"{v:,.2f}",
+        )
 
     def to_frame(self) -> pd.DataFrame:
         """The account table (``potential_accounts``)."""
@@ -431,29 +477,14 @@ class PotentialResults:
             {"driver": list(w), "enters as": form, "weight": [float(v) for v in w.values()]}
         ).set_index("driver")
 
-    def model_summary(self):
-        """The quantile regression summary (statsmodels)."""
-        return self.model.summary()
+    def model_summary(self) -> EscapedText:
+        """The quantile regression summary (statsmodels' text, escaped in HTML); the same fit as
+        a table is ``model.summary()``."""
+        return self.model.regression_summary()
 
     def diagnostics(self) -> pd.DataFrame:
         """Model diagnostics and out-of-sample error."""
         return self.model.diagnostics()
-
-    def _repr_html_(self) -> str:
-        s = self.settings
-        head = (
-            f"<p><b>Achievable potential</b> {s['quarter']}: "
-            f"{_usd(self.accounts['potential_usd'].sum())} a year across "
-            f"{len(self.accounts):,} accounts; revenue "
-            f"{_usd(self.accounts['revenue_usd'].sum())}"
-            f" (penetration {self.penetration:.0%}); whitespace "
-            f"{_usd(self.accounts['whitespace_usd'].sum())}. Quantile {s['quantile']:.2f} "
-            f"of mature customers' spend; competitor strength {s['competitor_strength']}.</p>"
-        )
-        return head + self.summary().to_html(float_format=lambda v: f"{v:,.2f}")
-
-    def __repr__(self) -> str:
-        return f"PotentialResults({self.settings['quarter']})\n{self.summary().to_string()}"
 
 
 def _usd(x: float) -> str:
@@ -564,7 +595,7 @@ def score_potential(
     q = Quarter.parse(quarter)
     units = geo_units.reset_index(drop=True).copy()
     units["unit_id"] = units["unit_id"].astype(str)
-    units["region"] = assign_regions(units).to_numpy()
+    units["region"] = unit_regions(units).to_numpy()
 
     feats = account_features(accounts, units)
     acc = pd.DataFrame(
@@ -582,7 +613,7 @@ def score_potential(
     acc["territory"] = (
         acc["owner_rep_id"]
         .astype(object)
-        .where(acc["owner_rep_id"].notna(), "unassigned")
+        .where(acc["owner_rep_id"].notna(), UNASSIGNED)
         .astype(str)
     )
     acc["region"] = acc["unit_id"].map(dict(zip(units["unit_id"], units["region"], strict=True)))
@@ -678,7 +709,7 @@ def _unit_table(
             out[col] = units[col].to_numpy()
     # the owner of most of the unit's accounts; ties go to the lowest territory id
     owners = (
-        acc[acc["territory"] != "unassigned"]
+        acc[acc["territory"] != UNASSIGNED]
         .groupby("unit_id")["territory"]
         .agg(
             lambda s: (

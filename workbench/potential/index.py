@@ -37,7 +37,7 @@ def _weight_problems(weights: object) -> list[str]:
 # Regions and the index method
 
 
-def assign_regions(geo_units: pd.DataFrame) -> pd.Series:
+def unit_regions(geo_units: pd.DataFrame) -> pd.Series:
     """Region of each unit: the unit's own ``region`` column if present, else its latitude
     band — the southern, central and northern third of units by centroid latitude.
 
@@ -58,7 +58,7 @@ def assign_regions(geo_units: pd.DataFrame) -> pd.Series:
     Examples
     --------
     >>> u = pd.DataFrame({"unit_id": list("abcdef"), "lat": [30, 31, 32, 33, 34, 35]})
-    >>> assign_regions(u).tolist()
+    >>> unit_regions(u).tolist()
     ['South', 'South', 'Central', 'Central', 'North', 'North']
     """
     if "region" in geo_units.columns:

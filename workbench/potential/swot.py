@@ -10,7 +10,8 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from ..config import Quarter
+from ..config import UNASSIGNED, Quarter
+from ..results import Results, Summary
 from .achievable import PotentialResults, _usd, account_history
 
 SWOT_KINDS = ("strength", "weakness", "opportunity", "threat")
@@ -124,7 +125,7 @@ def scope_metrics(
     rows = []
     scopes = [("company", acc.assign(_s="company"), "_s")]
     scopes.append(("region", acc, "region"))
-    scopes.append(("territory", acc[acc["territory"] != "unassigned"], "territory"))
+    scopes.append(("territory", acc[acc["territory"] != UNASSIGNED], "territory"))
     fc_change = _forecast_change(forecast, q) if forecast is not None else {}
     all_regions = sorted(set(units["region"].astype(str)) | set(acc["region"].dropna().astype(str)))
     for scope_type, frame, col in scopes:
@@ -482,8 +483,8 @@ def _analyst_rows(analyst: pd.DataFrame | None, metrics: pd.DataFrame) -> pd.Dat
     )[cols]
 
 
-@dataclasses.dataclass(frozen=True)
-class SwotResults:
+@dataclasses.dataclass(frozen=True, repr=False)
+class SwotResults(Results):
     """SWOT entries and the evidence behind them.
 
     Attributes
@@ -503,8 +504,10 @@ class SwotResults:
     def to_frame(self) -> pd.DataFrame:
         return self.table.copy()
 
-    def summary(self) -> pd.DataFrame:
-        """Entries per scope and quadrant."""
+    def summary(self) -> Summary:
+        """Entries per scope and quadrant; then, one section per scope (company, regions,
+        territories), its entries quadrant by quadrant (``none`` where a quadrant is empty;
+        the analyst's marked ``(analyst)``)."""
         t = self.table
         out = t.pivot_table(
             index=["scope_type", "scope"],
@@ -513,19 +516,27 @@ class SwotResults:
             aggfunc="count",
             fill_value=0,
         )
-        return out.reindex(columns=list(SWOT_KINDS), fill_value=0)
+        sections = []
+        for st, sc in self._scopes(("company", "region", "territory")):
+            g = t[(t["scope_type"] == st) & (t["scope"] == sc)]
+            rows = []
+            for kind in SWOT_KINDS:
+                items = g[g["kind"] == kind]
+                entries = [
+                    r.item + (" (analyst)" if r.source == "analyst" else "")
+                    for r in items.itertuples()
+                ] or ["none"]
+                rows += [(_QUADRANT_TITLES[kind], e) for e in entries]
+            frame = pd.DataFrame(rows, columns=["quadrant", "entry"]).set_index("quadrant")
+            sections.append((_scope_title(st, sc), frame.rename_axis(None)))
+        return Summary(
+            out.reindex(columns=list(SWOT_KINDS), fill_value=0),
+            title=f"SWOT inputs: {len(t)} entries",
+            sections=sections,
+        )
 
-    def quadrants_html(
-        self, scope_types: Sequence[str] = ("company", "region", "territory")
-    ) -> str:
-        """Four quadrants per scope, as an HTML grid (survives the report's HTML export)."""
-        colours = {
-            "strength": "#e3f1e3",
-            "weakness": "#fbe7e1",
-            "opportunity": "#e1ecf8",
-            "threat": "#fdf3d7",
-        }
-        parts = ['<div style="display:flex;flex-wrap:wrap;gap:14px">']
+    def _scopes(self, scope_types: Sequence[str]) -> list[tuple[str, str]]:
+        """``(scope_type, scope)`` of the given types with entries or evidence, in their order."""
         t = self.table
         scopes = t[t["scope_type"].isin(scope_types)][["scope_type", "scope"]].drop_duplicates()
         scopes = pd.concat(
@@ -540,9 +551,23 @@ class SwotResults:
         scopes = scopes.sort_values(
             ["scope_type", "scope"], key=lambda s: s.map(rank) if s.name == "scope_type" else s
         )
-        for st, sc in scopes.itertuples(index=False):
+        return list(scopes.itertuples(index=False, name=None))
+
+    def quadrants_html(
+        self, scope_types: Sequence[str] = ("company", "region", "territory")
+    ) -> str:
+        """Four quadrants per scope, as an HTML grid (survives the report's HTML export)."""
+        colours = {
+            "strength": "#e3f1e3",
+            "weakness": "#fbe7e1",
+            "opportunity": "#e1ecf8",
+            "threat": "#fdf3d7",
+        }
+        parts = ['<div style="display:flex;flex-wrap:wrap;gap:14px">']
+        t = self.table
+        for st, sc in self._scopes(scope_types):
             g = t[(t["scope_type"] == st) & (t["scope"] == sc)]
-            title = "Company" if st == "company" else f"{st.capitalize()} {sc}"
+            title = _scope_title(st, sc)
             cells = []
             for kind in SWOT_KINDS:
                 items = g[g["kind"] == kind]
@@ -567,8 +592,6 @@ class SwotResults:
         parts.append("</div>")
         return "".join(parts)
 
-    def _repr_html_(self) -> str:
-        return self.quadrants_html()
 
-    def __repr__(self) -> str:
-        return f"SwotResults({len(self.table)} entries)\n{self.summary().to_string()}"
+def _scope_title(scope_type: str, scope: str) -> str:
+    return "Company" if scope_type == "company" else f"{scope_type.capitalize()} {scope}"

@@ -9,18 +9,11 @@ from pathlib import Path
 
 import nbformat
 
+from ..config import PARAMETER_TYPES, type_matches
 from .base import PathLike, ReportError, Spec
 
 # Names every run sets itself; the params file may not override them.
 RUN_PARAMETERS = ("quarter", "data_dir")
-_TYPES: dict[str, type | tuple[type, ...]] = {
-    "int": int,
-    "float": (int, float),  # an int is a fine float; a bool is neither (checked below)
-    "str": str,
-    "bool": bool,
-    "list": list,
-    "dict": dict,
-}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -90,31 +83,7 @@ def _supported(node: ast.expr) -> bool:
         return is_list and _supported(node.slice)
     if isinstance(node, ast.Constant):
         return node.value is None
-    return isinstance(node, ast.Name) and node.id in _TYPES
-
-
-def type_matches(value: object, type_name: str) -> bool:
-    """Whether ``value`` (from YAML or a literal) fits a parameter annotation.
-
-    An ``int`` is accepted for ``float``; a ``bool`` is accepted only for ``bool``.
-
-    >>> type_matches(3, "float"), type_matches(True, "int"), type_matches([1, 2], "list[int]")
-    (True, False, True)
-    """
-    return _matches(value, ast.parse(type_name, mode="eval").body)
-
-
-def _matches(value: object, node: ast.expr) -> bool:
-    if isinstance(node, ast.BinOp):
-        return _matches(value, node.left) or _matches(value, node.right)
-    if isinstance(node, ast.Constant):
-        return value is None
-    if isinstance(node, ast.Subscript):
-        return isinstance(value, list) and all(_matches(v, node.slice) for v in value)
-    name = node.id  # type: ignore[attr-defined]
-    if isinstance(value, bool) and name != "bool":
-        return False
-    return isinstance(value, _TYPES[name])
+    return isinstance(node, ast.Name) and node.id in PARAMETER_TYPES
 
 
 def notebook_parameters(notebook_path: PathLike) -> Spec:

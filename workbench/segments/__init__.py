@@ -25,7 +25,7 @@ Methods, defaults and their reasons: ``docs/segments.md``.
 >>> from workbench.segments import load_inputs, pareto_analysis, segment_customers
 """
 
-from .abc import ParetoResult, abc_classes, gini, lorenz_curve, pareto_analysis, top_share
+from .abc import ParetoResult, abc_classes, lorenz_curve, pareto_analysis
 from .clusters import (
     SEGMENT_LOG,
     SEGMENT_NUMERIC,
@@ -94,7 +94,6 @@ __all__ = [
     "abc_classes",
     "compare_lead_models",
     "customer_features",
-    "gini",
     "ideal_customer_profile",
     "lead_features",
     "lift_table",
@@ -114,7 +113,6 @@ __all__ = [
     "segment_customers",
     "size_band",
     "time_split",
-    "top_share",
     "workload_by_territory",
     "workload_plan",
 ]

@@ -1,5 +1,6 @@
-"""Feature preprocessing shared by the customer segmenter and the lead-scoring models:
-imputation, ``log1p`` of skewed columns, scaling and one-hot categories."""
+"""Feature preprocessing shared by the customer segmenter and the lead-scoring models: their
+input (:func:`_as_frame`), imputation, ``log1p`` of skewed columns, scaling and one-hot
+categories."""
 
 from __future__ import annotations
 
@@ -11,6 +12,46 @@ from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
+from sklearn.utils.validation import check_array
+
+
+def _as_frame(estimator, X, *, reset: bool, ensure_all_finite: bool | str = "allow-nan"):
+    """The models' input as a DataFrame whose columns they select by name.
+
+    A DataFrame (the package's own input) is returned untouched. Anything else is read by
+    scikit-learn's ``check_array`` (sparse, complex, 1-D, empty and, at fit, single-sample
+    input raise clear errors), its columns named ``x0..x{n-1}`` and typed like a DataFrame's
+    (numbers numeric, text categorical). ``reset=True`` (fit) records whether the model saw an
+    array; later calls then need an array of the same width (``n_features_in_``), or a
+    DataFrame when the model was fitted on one.
+    """
+    name = type(estimator).__name__
+    if reset:
+        estimator._fitted_on_array = not isinstance(X, pd.DataFrame)
+        if not estimator._fitted_on_array:
+            return X
+    elif not getattr(estimator, "_fitted_on_array", False):
+        if isinstance(X, pd.DataFrame):
+            return X
+        raise ValueError(
+            f"{name} was fitted on a DataFrame and selects its columns by name: pass a "
+            f"DataFrame with the column(s) {', '.join(map(str, estimator.feature_names_in_))}, "
+            f"not a {type(X).__name__}"
+        )
+    arr = check_array(
+        X,
+        dtype=None,
+        ensure_all_finite=ensure_all_finite,
+        ensure_min_samples=2 if reset else 1,
+        estimator=estimator,
+        input_name="X",
+    )
+    if not reset and arr.shape[1] != estimator.n_features_in_:
+        raise ValueError(
+            f"X has {arr.shape[1]} features, but {name} is expecting "
+            f"{estimator.n_features_in_} features as input."
+        )
+    return pd.DataFrame(arr, columns=[f"x{i}" for i in range(arr.shape[1])]).infer_objects()
 
 
 def _log1p(x):

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
+from ..concentration import gini, top_share
 from ..config import Quarter
 from ..plots import usd
 from ._common import _html_block, _owner, _require
@@ -49,33 +50,6 @@ def lorenz_curve(values: Iterable[float]) -> pd.DataFrame:
             "revenue_share": np.r_[0.0, np.cumsum(v) / total],
         }
     )
-
-
-def gini(values: Iterable[float]) -> float:
-    """Gini coefficient: 1 − 2 × the area under the Lorenz curve (0 = all equal).
-
-    >>> gini([5, 5, 5, 5]), round(gini([0, 0, 0, 10]), 2)
-    (0.0, 0.75)
-    """
-    curve = lorenz_curve(values)
-    x, y = curve["customer_share"].to_numpy(), curve["revenue_share"].to_numpy()
-    area = float(np.sum((y[1:] + y[:-1]) / 2 * np.diff(x)))  # trapezoids, exact on a polyline
-    return max(0.0, 1.0 - 2.0 * area)
-
-
-def top_share(values: Iterable[float], *, share: float = 0.2) -> float:
-    """Share of the total carried by the largest ``share`` of customers.
-
-    Read off the Lorenz curve (linear between customers, so 20 % of 6 customers is the largest
-    one plus a fifth of the second).
-
-    >>> round(top_share([10, 30, 60], share=1 / 3), 6)
-    0.6
-    """
-    if not 0 < share <= 1:
-        raise ValueError(f"share must be in (0, 1], got {share}")
-    curve = lorenz_curve(values)
-    return float(1.0 - np.interp(1.0 - share, curve["customer_share"], curve["revenue_share"]))
 
 
 def abc_classes(values: pd.Series, *, a_share: float = 0.8, b_share: float = 0.95) -> pd.Series:

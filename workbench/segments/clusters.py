@@ -17,10 +17,11 @@ from sklearn.decomposition import PCA
 from sklearn.metrics import adjusted_rand_score, silhouette_score
 from sklearn.mixture import GaussianMixture
 from sklearn.pipeline import Pipeline
+from sklearn.utils.validation import check_is_fitted
 
 from ..config import Quarter
 from ._common import _html_block, _one_thread, _owner, _require
-from ._preprocess import _preprocessor, _split_columns
+from ._preprocess import _as_frame, _preprocessor, _split_columns
 
 # ---------------------------------------------------------------------------------------------
 # 2. Segmentation
@@ -176,6 +177,10 @@ class AccountSegmenter(ClusterMixin, BaseEstimator):
     compared with the chosen labels by the adjusted Rand index (1 = identical partition,
     0 = chance).
 
+    ``X`` is a DataFrame (columns selected by name; others are ignored) or any 2-D array,
+    whose columns are then named ``x0..x{n-1}`` (numbers numeric, text categorical).
+    Missing values are imputed; sparse input is refused.
+
     Parameters
     ----------
     method : {"kmeans", "gmm"}
@@ -206,6 +211,10 @@ class AccountSegmenter(ClusterMixin, BaseEstimator):
     stability_ : float
         Mean bootstrap adjusted Rand index at ``k_``.
     feature_names_in_, numeric_, categorical_ : list of str
+        Feature columns used (all, numeric, categorical); ``x0``… for an array.
+    n_features_in_ : int
+        Input columns ``predict`` expects: the feature columns of a DataFrame, or the width
+        of an array.
 
     Examples
     --------
@@ -257,6 +266,12 @@ class AccountSegmenter(ClusterMixin, BaseEstimator):
             return Pipeline([("prep", prep), ("pca", PCA(n_components=0.9, svd_solver="full"))])
         return Pipeline([("prep", prep)])
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True  # median imputation
+        tags.input_tags.string = True  # text columns are one-hot categories
+        return tags
+
     @_one_thread
     def fit(self, X: pd.DataFrame, y=None) -> AccountSegmenter:
         if self.method not in ("kmeans", "gmm"):
@@ -264,6 +279,7 @@ class AccountSegmenter(ClusterMixin, BaseEstimator):
         ks = sorted({int(k) for k in self.k_range})
         if not ks or ks[0] < 2:
             raise ValueError(f"k_range must list segment counts ≥ 2, got {list(self.k_range)}")
+        X = _as_frame(self, X, reset=True)
         n = len(X)
         if n <= ks[-1]:
             raise ValueError(
@@ -272,6 +288,7 @@ class AccountSegmenter(ClusterMixin, BaseEstimator):
             )
         self.numeric_, self.categorical_ = _split_columns(X, self.numeric, self.categorical)
         self.feature_names_in_ = self.numeric_ + self.categorical_
+        self.n_features_in_ = X.shape[1] if self._fitted_on_array else len(self.feature_names_in_)
         embed = self._embedding(_preprocessor(self.numeric_, self.categorical_, self.log_columns))
         Z = embed.fit_transform(X[self.feature_names_in_])
         distinct = len(np.unique(np.round(Z, 9), axis=0))
@@ -317,6 +334,8 @@ class AccountSegmenter(ClusterMixin, BaseEstimator):
 
     @_one_thread
     def predict(self, X: pd.DataFrame) -> np.ndarray:
+        check_is_fitted(self, "pipeline_")
+        X = _as_frame(self, X, reset=False)
         return self.pipeline_.predict(X[self.feature_names_in_])
 
 

@@ -19,22 +19,78 @@ from sklearn.inspection import permutation_importance
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
 from sklearn.pipeline import Pipeline
+from sklearn.utils import assert_all_finite
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.validation import check_consistent_length, check_is_fitted, column_or_1d
 
 from ._common import _html_block, _one_thread
-from ._preprocess import _preprocessor, _split_columns
+from ._preprocess import _as_frame, _preprocessor, _split_columns
 from .leads import TimeSplit, lead_feature_label
 
 # ---------------------------------------------------------------------------------------------
 # 3. Lead scoring: models against the baseline, ideal customer profile
 
 LEAD_LOG = ("employees", "account_prior_wins", "account_prior_losses")
+BASELINE_COLUMNS = ("industry", "size_band")
 
 
 def _two_classes(y: np.ndarray, what: str) -> None:
     values = set(np.unique(y).tolist())
     if values != {0, 1}:
         only = "won" if values == {1} else "lost" if values == {0} else str(values)
-        raise ValueError(f"{what} needs both won and lost opportunities; all {len(y)} were {only}")
+        raise ValueError(
+            f"{what} needs both won and lost opportunities; all {len(y)} were {only} "
+            "(a single class)"
+        )
+
+
+def _won_lost(values) -> bool:
+    """Labels are the package's own: 1 = won, 0 = lost (ints, bools or floats)."""
+    try:
+        return set(np.unique(values).tolist()) <= {0, 1}
+    except TypeError:  # labels of mixed types
+        return False
+
+
+def _binary_target(estimator, X, y, what: str, *, empty: str | None = None) -> np.ndarray:
+    """``y`` as 0/1 ints (1 = won) for ``estimator.fit``, setting ``estimator.classes_``.
+
+    Won/lost labels (0/1) keep ``classes_ = [0, 1]`` and the messages of :func:`_two_classes`
+    (``empty``: the message for no labels at all). Any other two labels (text, -1/1, …) work
+    too, sorted as in ``classes_`` with the second one as *won*; a continuous target or more
+    than two classes is refused.
+    """
+    if y is None:
+        raise ValueError(
+            f"{type(estimator).__name__} requires y to be passed, but the target y is None"
+        )
+    y = np.asarray(y)
+    if y.ndim != 1:
+        y = column_or_1d(y, warn=True)  # a column vector passes with a warning
+    check_consistent_length(X, y)
+    if _won_lost(y):
+        y = y.astype(int)
+        if empty is not None and len(y) == 0:
+            raise ValueError(empty)
+        _two_classes(y, what)
+        estimator.classes_ = np.array([0, 1])
+        return y
+    if y.dtype.kind == "f":
+        assert_all_finite(y, input_name="y")  # "Input y contains NaN."
+    check_classification_targets(y)  # "Unknown label type: continuous…"
+    classes = np.unique(y)
+    if len(classes) > 2:
+        raise ValueError(
+            f"Only binary classification is supported. The type of the target is "
+            f"{type_of_target(y, input_name='y')}: {what} predicts won vs lost, but y has "
+            f"{len(classes)} classes"
+        )
+    if len(classes) < 2:
+        raise ValueError(
+            f"{what} needs two classes (won and lost); all {len(y)} were {classes.tolist()[0]!r}"
+        )
+    estimator.classes_ = classes
+    return (y == classes[1]).astype(int)
 
 
 class WinRateBaseline(ClassifierMixin, BaseEstimator):
@@ -44,32 +100,55 @@ class WinRateBaseline(ClassifierMixin, BaseEstimator):
     towards the overall rate, by ``prior_strength`` pseudo-deals each (a cell with few deals
     gets nearly its industry's rate; unseen cells get it exactly).
 
+    ``columns`` are read in order (the first is the coarsest level); ``None`` reads every
+    column of ``X``. ``X`` is a DataFrame or any 2-D array, whose columns are then named
+    ``x0..x{n-1}``; every value, missing ones included, is a category. Labels are 1 (won) and
+    0 (lost), or any two labels (the second in sorted order counts as won).
+
     >>> X = pd.DataFrame({"industry": ["a", "a", "b", "b"], "size_band": ["s", "s", "s", "s"]})
     >>> WinRateBaseline(prior_strength=0).fit(X, [1, 1, 0, 1]).predict_proba(X)[:, 1].tolist()
     [1.0, 1.0, 0.5, 0.5]
     """
 
     def __init__(
-        self, columns: Sequence[str] = ("industry", "size_band"), prior_strength: float = 10.0
+        self,
+        columns: Sequence[str] | None = BASELINE_COLUMNS,
+        prior_strength: float = 10.0,
     ):
         self.columns = columns
         self.prior_strength = prior_strength
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = False  # won vs lost
+        tags.input_tags.allow_nan = True  # a missing value is a category of its own
+        tags.input_tags.categorical = True  # every column is read as categories
+        tags.input_tags.string = True
+        return tags
+
     def _key(self, X: pd.DataFrame, depth: int) -> pd.Series:
-        key = X[self.columns[0]].astype(str)
-        for c in self.columns[1:depth]:
+        columns = self.feature_names_in_
+        key = X[columns[0]].astype(str)
+        for c in columns[1:depth]:
             key = key + "\x1f" + X[c].astype(str)
         return key
 
     def fit(self, X: pd.DataFrame, y) -> WinRateBaseline:
-        y = np.asarray(y).astype(int)
-        _two_classes(y, "the baseline")
-        self.classes_ = np.array([0, 1])
+        X = _as_frame(self, X, reset=True, ensure_all_finite=False)
+        y = _binary_target(self, X, y, "the baseline")
+        self.feature_names_in_ = list(X.columns if self.columns is None else self.columns)
+        missing = [c for c in self.feature_names_in_ if c not in X.columns]
+        if self._fitted_on_array and missing:
+            raise ValueError(
+                f"X is an array without column(s) {', '.join(map(str, missing))}: its columns "
+                f"are x0..x{X.shape[1] - 1}; name them in `columns`, or pass None for all"
+            )
+        self.n_features_in_ = X.shape[1] if self._fitted_on_array else len(self.feature_names_in_)
         self.overall_ = float(y.mean())
         m = float(self.prior_strength)
         self.rates_ = []
         parent = np.full(len(X), self.overall_)
-        for depth in range(1, len(self.columns) + 1):
+        for depth in range(1, len(self.feature_names_in_) + 1):
             key = self._key(X, depth)
             g = pd.DataFrame({"key": key.to_numpy(), "y": y, "parent": parent}).groupby("key")
             rate = (g["y"].sum() + m * g["parent"].first()) / (g.size() + m)
@@ -78,6 +157,8 @@ class WinRateBaseline(ClassifierMixin, BaseEstimator):
         return self
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        check_is_fitted(self, "rates_")
+        X = _as_frame(self, X, reset=False, ensure_all_finite=False)
         p = np.full(len(X), self.overall_)
         for depth, rate in enumerate(self.rates_, start=1):
             found = self._key(X, depth).map(rate).to_numpy(dtype=float)
@@ -85,7 +166,8 @@ class WinRateBaseline(ClassifierMixin, BaseEstimator):
         return np.column_stack([1 - p, p])
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
-        return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
+        won = self.predict_proba(X)[:, 1] >= 0.5
+        return self.classes_[won.astype(int)]
 
 
 class LeadScorer(ClassifierMixin, BaseEstimator):
@@ -108,13 +190,24 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
     numeric, categorical, log_columns
         Feature columns (default: by dtype) and skewed columns taken as ``log1p``.
 
+    ``X`` is a DataFrame (columns selected by name; others are ignored) or any 2-D array,
+    whose columns are then named ``x0..x{n-1}`` (numbers numeric, text categorical). Missing
+    values are imputed; sparse input is refused. Labels are 1 (won) and 0 (lost), or any two
+    labels (the second in sorted order counts as won).
+
     Attributes
     ----------
     estimator_ : estimator
         The fitted (calibrated) pipeline.
-    classes_ : ndarray ``[0, 1]`` (lost, won)
-    feature_names_in_ : list of str
+    classes_ : ndarray ``[0, 1]`` (lost, won), or the two labels of ``y``
+    feature_names_in_, numeric_, categorical_ : list of str
+        Feature columns used (all, numeric, categorical); ``x0``… for an array.
+    n_features_in_ : int
+        Input columns ``predict`` expects: the feature columns of a DataFrame, or the width
+        of an array.
     calibration_ : str
+    n_iter_ : int
+        Iterations of the final model (solver iterations or boosting rounds).
 
     Examples
     --------
@@ -175,19 +268,30 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
         prep = _preprocessor(self.numeric_, self.categorical_, self.log_columns, scale=scale)
         return Pipeline([("prep", prep), ("model", clf)])
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = False  # won vs lost
+        tags.input_tags.allow_nan = True  # median imputation
+        tags.input_tags.string = True  # text columns are one-hot categories
+        return tags
+
     @_one_thread
     def fit(self, X: pd.DataFrame, y) -> LeadScorer:
         if self.calibration not in ("sigmoid", "isotonic", "none"):
             raise ValueError(
                 f"calibration must be 'sigmoid', 'isotonic' or 'none', got {self.calibration!r}"
             )
-        y = np.asarray(y).astype(int)
-        if len(y) == 0:
-            raise ValueError("lead scoring needs closed opportunities to learn from; got none")
-        _two_classes(y, "lead scoring")
+        X = _as_frame(self, X, reset=True)
+        y = _binary_target(
+            self,
+            X,
+            y,
+            "lead scoring",
+            empty="lead scoring needs closed opportunities to learn from; got none",
+        )
         self.numeric_, self.categorical_ = _split_columns(X, self.numeric, self.categorical)
         self.feature_names_in_ = self.numeric_ + self.categorical_
-        self.classes_ = np.array([0, 1])
+        self.n_features_in_ = X.shape[1] if self._fitted_on_array else len(self.feature_names_in_)
         X = X[self.feature_names_in_]
         folds = min(self.cv, int(np.bincount(y).min()))
         if self.calibration == "none" or folds < 2:
@@ -198,14 +302,23 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
             self.estimator_ = CalibratedClassifierCV(
                 self._pipeline(), method=self.calibration, cv=folds, ensemble=False
             ).fit(X, y)
+        final = (
+            self.estimator_
+            if self.calibration_ == "none"
+            else self.estimator_.calibrated_classifiers_[0].estimator
+        )
+        self.n_iter_ = int(np.max(final[-1].n_iter_))
         return self
 
     @_one_thread
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        check_is_fitted(self, "estimator_")
+        X = _as_frame(self, X, reset=False)
         return self.estimator_.predict_proba(X[self.feature_names_in_])
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
-        return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
+        won = self.predict_proba(X)[:, 1] >= 0.5
+        return self.classes_[won.astype(int)]
 
 
 MODEL_LABELS = {
@@ -411,7 +524,7 @@ def compare_lead_models(
             random_state=seed,
         ),
     }
-    base_cols = list(models["baseline"].columns)
+    base_cols = list(BASELINE_COLUMNS)
     bins = max(2, min(bins, len(test) // 30))  # ≥ 30 opportunities per bin, or the curve is noise
     preds = test[["opportunity_id", "account_id", "created_date", "close_date", "won"]].copy()
     rows, rel, lifts = [], [], []

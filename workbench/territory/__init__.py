@@ -11,11 +11,21 @@ the team that sets k (:mod:`.team`), the notebook's parameters, inputs, steps an
 
 from .blocks import BLOCKS, MEASURES, block_adjacency, building_blocks
 from .designer import TerritoryDesigner, build_territories
+from .diagnose import diagnose, precheck
 from .disruption import disruption_frontier
 from .plan import TerritoryPlan
 from .plots import plot_alignment_maps, plot_balance, plot_frontier
-from .problem import TerritoryProblem, Violation, build_problem, precheck
-from .team import active_reps, default_k, rep_centers
+from .problem import TerritoryProblem, Violation, build_problem
+from .quota import QuotaPlan
+from .sizing import Sizing
+from .team import (
+    DesignSettings,
+    active_reps,
+    default_k,
+    design_settings,
+    rep_centers,
+    resolve_k,
+)
 from .workflow import (
     HEADCOUNT_MATERIAL,
     DesignInputs,
@@ -42,7 +52,10 @@ __all__ = [
     "MEASURES",
     "DesignInputs",
     "DesignParams",
+    "DesignSettings",
     "HeadcountCheck",
+    "QuotaPlan",
+    "Sizing",
     "TerritoryDesigner",
     "TerritoryPlan",
     "TerritoryProblem",
@@ -54,6 +67,8 @@ __all__ = [
     "building_blocks",
     "default_k",
     "design_plans",
+    "design_settings",
+    "diagnose",
     "disruption_frontier",
     "frontier",
     "headcount_check",
@@ -69,6 +84,7 @@ __all__ = [
     "quota_plan",
     "rep_centers",
     "rep_performance",
+    "resolve_k",
     "save_outputs",
     "sizing_tables",
     "violations_table",

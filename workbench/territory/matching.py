@@ -58,6 +58,8 @@ import enum
 import numpy as np
 import pandas as pd
 
+from ..results import TWO_DECIMALS, Results, Summary
+
 __all__ = ["RESOLUTION", "VACANT", "RepMatching", "Status", "match_reps", "performance_score"]
 
 #: Scores are compared at this resolution (in score units): smaller differences are ties.
@@ -82,8 +84,8 @@ UNASSIGNED_REASON = "unassigned rep: more active reps than territories — redep
 NEW_HIRE_REASON = "no current accounts: placed where no incumbent keeps more"
 
 
-@dataclasses.dataclass(frozen=True)
-class RepMatching:
+@dataclasses.dataclass(frozen=True, repr=False)
+class RepMatching(Results):
     """Reps matched to territories (see the module docstring for the score).
 
     Attributes
@@ -163,8 +165,9 @@ class RepMatching:
         return float(self._territory_rows["score"].sum())
 
     # -- tables ----------------------------------------------------------------------------
-    def summary(self) -> pd.DataFrame:
-        """Headline figures as a ``metric, value`` table."""
+    def summary(self) -> Summary:
+        """Headline figures as a ``metric, value`` table; the vacancies and unassigned reps as
+        notes, the matching table as a section."""
         assigned = self.table[self.table["status"] == Status.ASSIGNED.value]
         new_hires = int((assigned["book_accounts"] == 0).sum())
         rows = {
@@ -179,38 +182,24 @@ class RepMatching:
             "revenue kept share": self.revenue_kept_share,
             "objective (total score)": self.objective,
         }
-        return pd.DataFrame({"metric": list(rows), "value": [float(v) for v in rows.values()]})
+        notes = []
+        if self.vacant:
+            notes.append(f"Vacant (hire): {', '.join(self.vacant)}.")
+        if self.unassigned:
+            notes.append(f"Unassigned reps (redeploy or overlay): {', '.join(self.unassigned)}.")
+        return Summary(
+            {"metric": list(rows), "value": [float(v) for v in rows.values()]},
+            title=(
+                f"Reps matched to territories: {len(self._territory_rows)} territories, "
+                f"{len(self.scores.index)} active reps"
+            ),
+            notes=notes,
+            sections=[("Matching", self.table, TWO_DECIMALS)],
+        )
 
     def to_frame(self) -> pd.DataFrame:
         """The matching table (a copy)."""
         return self.table.copy()
-
-    def __repr__(self) -> str:
-        return (
-            f"<RepMatching territories={len(self._territory_rows)} "
-            f"reps={len(self.scores.index)} vacant={len(self.vacant)} "
-            f"unassigned={len(self.unassigned)} "
-            f"revenue_kept_share={self.revenue_kept_share:.3f}>"
-        )
-
-    def _repr_html_(self) -> str:
-        head = (
-            f"<h4>Reps matched to territories: {len(self._territory_rows)} territories, "
-            f"{len(self.scores.index)} active reps</h4>"
-        )
-        return "\n".join(
-            [
-                head,
-                self.summary().to_html(index=False, na_rep=""),
-                self.table.to_html(index=False, na_rep="", float_format=lambda x: f"{x:,.2f}"),
-            ]
-        )
-
-    def __str__(self) -> str:
-        lines = [repr(self)]
-        for _, row in self.summary().iterrows():
-            lines.append(f"  {row['metric']:<38} {row['value']:,.4g}")
-        return "\n".join(lines)
 
 
 # ---------------------------------------------------------------------------------------------

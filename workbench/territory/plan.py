@@ -20,19 +20,31 @@ Definitions (also in ``docs/territory.md``):
 from __future__ import annotations
 
 import dataclasses
-import html
+from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
 
+from ..results import TWO_DECIMALS, Results, Summary, sections_of
 from .bound import BoundMethod, relative_gap, relevant_constraints
 from .problem import BAND_TOL, Violation
 
 __all__ = ["TerritoryPlan"]
 
 
-@dataclasses.dataclass(frozen=True)
-class TerritoryPlan:
+def violations_frame(violations: Iterable[Violation]) -> pd.DataFrame:
+    """Constraints not met, one row each: ``constraint``, ``subject``, ``reason``."""
+    return pd.DataFrame(
+        [
+            {"constraint": v.constraint, "subject": v.subject, "reason": v.reason}
+            for v in violations
+        ],
+        columns=["constraint", "subject", "reason"],
+    )
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
+class TerritoryPlan(Results):
     """A territory alignment with its balance, compactness, contiguity, disruption and bound.
 
     Attributes
@@ -157,8 +169,10 @@ class TerritoryPlan:
         return not self.violations
 
     # -- tables ----------------------------------------------------------------------------
-    def summary(self) -> pd.DataFrame:
-        """Headline metrics: one row each with ``value``, ``limit`` and ``ok``."""
+    def summary(self) -> Summary:
+        """Headline metrics: one row each with ``value``, ``limit`` and ``ok`` (index
+        ``metric``); the plan's notes, then the constraints not met and the territory table as
+        sections."""
         rows: list[tuple[str, object, object, bool | None]] = []
         for m in self.measures:
             rows.append(
@@ -200,7 +214,17 @@ class TerritoryPlan:
         rows.append(("units", len(self.units), None, None))
         rows.append(("violations", len(self.violations), 0, not self.violations))
         out = pd.DataFrame(rows, columns=["metric", "value", "limit", "ok"]).set_index("metric")
-        return out
+        return Summary(
+            out,
+            title=f"TerritoryPlan: {self.k} territories, {len(self.units)} units",
+            notes=self.notes,
+            sections=sections_of(
+                [
+                    ("Constraints not met", violations_frame(self.violations)),
+                    ("Territories", self.territories, TWO_DECIMALS),
+                ]
+            ),
+        )
 
     def to_frame(self) -> pd.DataFrame:
         """One row per unit: ``unit_id``, ``territory`` and the per-unit details."""
@@ -228,45 +252,6 @@ class TerritoryPlan:
         r, c = linear_sum_assignment(-tab.to_numpy())
         kept = int(tab.to_numpy()[r, c].sum())
         return int(len(a) - kept)
-
-    # -- display ---------------------------------------------------------------------------
-    def __str__(self) -> str:
-        lines = [f"TerritoryPlan: {self.k} territories, {len(self.units)} units"]
-        s = self.summary()
-        for name, row in s.iterrows():
-            lim = (
-                "" if row["limit"] is None or pd.isna(row["limit"]) else f" (limit {row['limit']})"
-            )
-            lines.append(f"  {name:<34} {row['value']}{lim}")
-        for v in self.violations:
-            lines.append(f"  VIOLATION {v}")
-        for n in self.notes:
-            lines.append(f"  note: {n}")
-        return "\n".join(lines)
-
-    def __repr__(self) -> str:
-        g = self.gap
-        gap = "n/a" if g is None else f"{100 * g:.2f}%"
-        dev = ", ".join(f"{m} {100 * v:.2f}%" for m, v in self.max_deviation.items())
-        return (
-            f"<TerritoryPlan k={self.k} units={len(self.units)} median_km={self.median_km:.3f} "
-            f"gap={gap} max_dev=({dev}) contiguous={self.contiguous} "
-            f"violations={len(self.violations)}>"
-        )
-
-    def _repr_html_(self) -> str:
-        parts = [
-            f"<h4>TerritoryPlan: {self.k} territories, {len(self.units)} units</h4>",
-            self.summary().to_html(na_rep=""),
-        ]
-        if self.violations:
-            items = "".join(f"<li>{html.escape(str(v))}</li>" for v in self.violations)
-            parts.append(f"<p><b>Constraints not met</b></p><ul>{items}</ul>")
-        if self.notes:
-            items = "".join(f"<li>{html.escape(n)}</li>" for n in self.notes)
-            parts.append(f"<p><b>Notes</b></p><ul>{items}</ul>")
-        parts.append(self.territories.to_html(float_format=lambda x: f"{x:,.2f}"))
-        return "\n".join(parts)
 
 
 def build_plan(problem, labels, centres, *, bound, violations, notes, seconds, info):

@@ -12,14 +12,91 @@ over the history (sums to 1), so quarterly quotas follow the business's own seas
 Fairness check: the *expected* attainment of territory t is what it would sell at its
 history run-rate grown with the company, ``history_share_t × target / (share_t × target)``;
 its spread across territories shows how many reps start from an easy or a hard number.
+:class:`QuotaPlan` holds the quota table with that spread.
 """
 
 from __future__ import annotations
+
+import dataclasses
 
 import numpy as np
 import pandas as pd
 
 from ..config import Quarter
+from ..results import Results, Summary
+
+__all__ = ["QuotaPlan", "allocate_quotas", "attainment_spread", "seasonality"]
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
+class QuotaPlan(Results):
+    """Next year's quotas per territory and how even their starting line is.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        Per territory (index ``territory``): :func:`allocate_quotas`' columns, i.e. the shares,
+        ``quota_usd``, ``expected_attainment``, ``implied_growth`` and one ``quota_<quarter>``
+        column per quarter.
+    spread : dict
+        :func:`attainment_spread` of the table: ``min``, ``max`` and ``cv`` of expected
+        attainment.
+    target_usd : float
+        The company's annual target.
+    history_weight : float
+        ``w`` in the formula (1 = last year's split, 0 = pure potential).
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"revenue_usd": [60.0, 40.0], "potential_usd": [100.0, 300.0]},
+    ...                  index=["T1", "T2"])
+    >>> q = allocate_quotas(t, target_usd=110.0, history_weight=0.5)
+    >>> plan = QuotaPlan(q, attainment_spread(q), target_usd=110.0, history_weight=0.5)
+    >>> round(plan.company_growth, 2), round(plan.spread["max"], 3)
+    (0.1, 1.412)
+    """
+
+    table: pd.DataFrame
+    spread: dict[str, float]
+    target_usd: float
+    history_weight: float
+
+    @property
+    def company_growth(self) -> float:
+        """The target over the territories' trailing revenue, minus 1."""
+        return self.target_usd / float(self.table["revenue_usd"].sum()) - 1
+
+    def summary(self) -> Summary:
+        """Target, growth, history weight and the expected-attainment spread (``metric,
+        value``); the quota table as a section."""
+        rows = {
+            "territories": len(self.table),
+            "target (USD)": self.target_usd,
+            "company growth": self.company_growth,
+            "history weight": self.history_weight,
+            "expected attainment min": self.spread["min"],
+            "expected attainment max": self.spread["max"],
+            "expected attainment cv": self.spread["cv"],
+        }
+        w, s = self.history_weight, self.spread
+        share = (
+            "Quota share = history share (no potential)"
+            if self.table["potential_share"].isna().all()
+            else f"Quota share = {w:g} × history share + {1 - w:g} × potential share"
+        )
+        quarters = [c for c in self.table.columns if c.startswith("quota_") and c[6:7].isdigit()]
+        return Summary(
+            {"value": list(rows.values())},
+            index=pd.Index(list(rows), name="metric"),
+            dtype=object,
+            title=f"Quotas: {len(self.table)} territories, target {self.target_usd:,.0f} USD",
+            notes=[
+                share + ("; quarters follow the seasonality." if quarters else "."),
+                f"Expected attainment at the history run-rate: {s['min']:.0%} to "
+                f"{s['max']:.0%} (cv {s['cv']:.2f}; 0 = every rep equally likely to make quota).",
+            ],
+            sections=[("Quotas per territory", self.table)],
+        )
 
 
 def seasonality(revenue_by_quarter: pd.Series) -> pd.Series:
@@ -109,11 +186,9 @@ def allocate_quotas(
         },
         index=territories.index,
     )
-    growth = target_usd / rev.sum()
     # Selling at its history run-rate grown with the company, a territory books hist × target.
     out["expected_attainment"] = hist * target_usd / out["quota_usd"].where(out["quota_usd"] > 0)
     out["implied_growth"] = out["quota_usd"] / rev.where(rev > 0) - 1
-    out.attrs["company_growth"] = growth - 1
     if season is not None:
         if not year_quarters or len(year_quarters) != 4:
             raise ValueError("year_quarters must list the four quarters to split the target into")

@@ -10,7 +10,8 @@ Advantage*, ch. 5):
 Call frequencies per account come from notebook 02 (``workload_<quarter>``: class and score
 → calls per year, hours per year). Travel is a share on top of face time, because call
 hours in the workload file exclude driving. Defaults are documented in
-``docs/assumptions.md`` and are parameters of notebook 03.
+``docs/assumptions.md`` and are parameters of notebook 03. :class:`Sizing` holds the three
+tables notebook 03 shows.
 """
 
 from __future__ import annotations
@@ -20,6 +21,17 @@ import math
 
 import numpy as np
 import pandas as pd
+
+from ..results import Results, Summary
+
+__all__ = [
+    "Capacity",
+    "Sizing",
+    "capacity_check",
+    "headcount_what_if",
+    "recommend_headcount",
+    "required_hours",
+]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -137,3 +149,77 @@ def capacity_check(
         np.where(out["utilisation"] < 0.7, "under-used", "ok"),
     )
     return out.rename_axis("territory")
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
+class Sizing(Results):
+    """Headcount sizing of a plan: the recommendation, the what-if grid and the capacity check.
+
+    Attributes
+    ----------
+    recommendation : pandas.Series
+        :func:`recommend_headcount` as a Series named ``value``: ``required_hours``,
+        ``hours_per_rep``, ``effective_hours_per_rep``, ``exact_reps``, ``recommended_reps``.
+    what_if : pandas.DataFrame
+        :func:`headcount_what_if`: recommended reps by call frequency (rows) and selling share.
+    capacity : pandas.DataFrame
+        :func:`capacity_check` of the plan: per territory required hours, capacity,
+        utilisation and status.
+
+    Examples
+    --------
+    >>> w = pd.DataFrame({"hours_per_year": [950.4] * 10, "unit": list("aabbccddee")})
+    >>> cap = Capacity(travel_share=0.0)
+    >>> s = Sizing.of(w, pd.Series(["T1"] * 5, index=list("abcde")), capacity=cap,
+    ...               account_unit="unit")
+    >>> s.summary().loc["recommended_reps", "value"]
+    np.float64(10.0)
+    >>> s.capacity["status"].tolist()
+    ['over capacity']
+    """
+
+    recommendation: pd.Series
+    what_if: pd.DataFrame
+    capacity: pd.DataFrame
+
+    @classmethod
+    def of(
+        cls,
+        workload: pd.DataFrame,
+        assignment: pd.Series,
+        *,
+        capacity: Capacity,
+        account_unit: str = "unit_id",
+    ) -> Sizing:
+        """Size the team for ``workload`` and check ``assignment``'s territories (unit id ->
+        territory) against one rep's ``capacity``."""
+        return cls(
+            recommendation=pd.Series(
+                recommend_headcount(workload, capacity=capacity), name="value"
+            ),
+            what_if=headcount_what_if(workload, capacity=capacity),
+            capacity=capacity_check(
+                workload, assignment, capacity=capacity, account_unit=account_unit
+            ),
+        )
+
+    def summary(self) -> Summary:
+        """The recommendation (index: its keys, column ``value``); the what-if grid and the
+        capacity check as sections."""
+        rec = self.recommendation
+        use = self.capacity["utilisation"]
+        over = int((use > 1).sum())
+        return Summary(
+            rec.to_frame(),
+            title="Headcount sizing by workload buildup",
+            notes=[
+                f"The workload needs {int(rec['recommended_reps'])} reps "
+                f"({float(rec['exact_reps']):.1f} at the target utilisation); the "
+                f"{len(self.capacity)} territories use {float(use.mean()):.0%} of one rep's "
+                f"capacity on average, {over} over it."
+            ],
+            sections=[
+                ("Recommended reps: what if call frequency or selling time change", self.what_if),
+                ("Capacity per territory", self.capacity),
+            ],
+        )

@@ -12,7 +12,6 @@ Plans
 from __future__ import annotations
 
 import dataclasses
-import html
 from pathlib import Path
 
 import numpy as np
@@ -20,15 +19,16 @@ import pandas as pd
 
 from ..config import NotebookParams, Quarter
 from ..io import load, load_geojson, load_stage, save_stage
+from ..results import TWO_DECIMALS, Results, Summary
 from .alignment import account_alignment
 from .blocks import BLOCKS, MEASURES
 from .designer import MAX_ROUNDS, TerritoryDesigner
 from .disruption import disruption_frontier
 from .matching import RepMatching, match_reps
-from .plan import TerritoryPlan
-from .quota import allocate_quotas, attainment_spread, seasonality
-from .sizing import Capacity, capacity_check, headcount_what_if, recommend_headcount
-from .team import active_reps, default_k, rep_centers
+from .plan import TerritoryPlan, violations_frame
+from .quota import QuotaPlan, allocate_quotas, attainment_spread, seasonality
+from .sizing import Capacity, Sizing
+from .team import active_reps, design_settings, resolve_k
 
 
 @dataclasses.dataclass(frozen=True)
@@ -172,11 +172,17 @@ def propose_plan(
     stop. The plan's ``info`` records ``search_rounds``, ``proven_infeasible`` and
     ``safety_stop``.
     """
-    k = k or params.k or default_k(reps, quarter=params.period)
     units, current = blocks.drop(columns="territory"), blocks[["unit_id", "territory"]]
-    centers = rep_centers(reps, k, quarter=params.period) if params.rep_home_centers else None
+    settings = design_settings(
+        reps,
+        k=k or params.k,
+        max_moved=params.max_moved,
+        rep_home_centers=params.rep_home_centers,
+        quarter=params.period,
+        current=current,
+    )
     designer = TerritoryDesigner(
-        k=k,
+        k=settings.k,
         balance=tuple(params.balance),
         tolerance=params.tolerance,
         seed=params.seed,
@@ -185,20 +191,21 @@ def propose_plan(
         time_limit=params.time_limit,
         target_gap=params.target_gap,
         max_rounds=max_rounds,
-        max_moved=None if params.max_moved >= 1 else params.max_moved,
+        max_moved=settings.max_moved,
     )
-    return designer.solve(units, adjacency=adjacency, current=current, centers=centers)
+    return designer.solve(units, adjacency=adjacency, current=current, centers=settings.centers)
 
 
 def frontier(
     blocks: pd.DataFrame, adjacency: pd.DataFrame, reps: pd.DataFrame, params: DesignParams
 ) -> pd.DataFrame:
     """Disruption–quality frontier over ``params.frontier_budgets``."""
+    current = blocks[["unit_id", "territory"]]
     return disruption_frontier(
         blocks.drop(columns="territory"),
-        k=params.k or default_k(reps, quarter=params.period),
+        k=resolve_k(params.k, reps, quarter=params.period, current=current),
         balance=tuple(params.balance),
-        current=blocks[["unit_id", "territory"]],
+        current=current,
         budgets=params.frontier_budgets,
         tolerance=params.tolerance,
         adjacency=adjacency,
@@ -236,14 +243,9 @@ def plan_summary(plan: TerritoryPlan) -> pd.DataFrame:
 
 def sizing_tables(
     accounts: pd.DataFrame, plan: TerritoryPlan, params: DesignParams, *, block: str
-) -> dict[str, pd.DataFrame | pd.Series]:
+) -> Sizing:
     """Recommended headcount, the what-if grid and the proposed plan's capacity check."""
-    cap = params.capacity
-    return {
-        "recommendation": pd.Series(recommend_headcount(accounts, capacity=cap), name="value"),
-        "what_if": headcount_what_if(accounts, capacity=cap),
-        "capacity": capacity_check(accounts, plan.assignment, capacity=cap, account_unit=block),
-    }
+    return Sizing.of(accounts, plan.assignment, capacity=params.capacity, account_unit=block)
 
 
 HEADCOUNT_MATERIAL = 0.15
@@ -251,8 +253,8 @@ HEADCOUNT_MATERIAL = 0.15
 least one rep) apart: then notebook 03 warns and designs the plan at the recommended k too."""
 
 
-@dataclasses.dataclass(frozen=True)
-class HeadcountCheck:
+@dataclasses.dataclass(frozen=True, repr=False)
+class HeadcountCheck(Results):
     """The territories designed (``k``) against the headcount the workload needs.
 
     Attributes
@@ -298,7 +300,9 @@ class HeadcountCheck:
             )
         return text
 
-    def summary(self) -> pd.DataFrame:
+    def summary(self) -> Summary:
+        """k against the recommendation (index ``metric``, column ``value``); the message as a
+        note, the capacity per territory as a section."""
         rows = {
             "territories (k)": self.k,
             "recommended reps": self.recommended,
@@ -307,19 +311,17 @@ class HeadcountCheck:
             "territories over capacity": int((self.capacity["utilisation"] > 1).sum()),
             "material difference": self.material,
         }
-        return pd.DataFrame({"value": list(rows.values())}, index=pd.Index(rows, name="metric"))
-
-    def _repr_html_(self) -> str:
-        style = "color:#a40000;font-weight:600" if self.material else ""
-        return (
-            f'<p style="{style}">{html.escape(self.message)}</p>'
-            + self.summary().to_html()
-            + self.capacity.to_html(float_format="{:,.2f}".format)
+        return Summary(
+            {"value": list(rows.values())},
+            index=pd.Index(rows, name="metric"),
+            title="Headcount check",
+            notes=[self.message],
+            sections=[("Capacity per territory", self.capacity, TWO_DECIMALS)],
         )
 
 
 def headcount_check(
-    sizing: dict[str, pd.DataFrame | pd.Series],
+    sizing: Sizing,
     plan: TerritoryPlan,
     blocks: pd.DataFrame,
     adjacency: pd.DataFrame,
@@ -334,12 +336,12 @@ def headcount_check(
     The alternative keeps the balance measures and tolerance but no disruption budget: a plan
     with another number of territories moves most blocks anyway.
     """
-    rec = sizing["recommendation"]
+    rec = sizing.recommendation
     check = HeadcountCheck(
         k=plan.k,
         recommended=int(rec["recommended_reps"]),
         exact=float(rec["exact_reps"]),
-        capacity=sizing["capacity"],
+        capacity=sizing.capacity,
     )
     if not check.material or check.recommended > len(blocks):
         return check
@@ -360,8 +362,9 @@ def quota_plan(
     params: DesignParams,
     *,
     block: str,
-) -> pd.DataFrame:
-    """Next year's quotas per proposed territory (and per quarter).
+) -> QuotaPlan:
+    """Next year's quotas per proposed territory (and per quarter), with the spread of
+    expected attainment (:func:`~workbench.territory.quota.attainment_spread`).
 
     Target = trailing-four-quarter company revenue × (1 + ``target_growth``).
     """
@@ -382,8 +385,12 @@ def quota_plan(
         season=seasonality(rev_q),
         year_quarters=[str(q + i) for i in (1, 2, 3, 4)],
     )
-    out.attrs["spread"] = attainment_spread(out)
-    return out
+    return QuotaPlan(
+        table=out,
+        spread=attainment_spread(out),
+        target_usd=target,
+        history_weight=params.history_weight,
+    )
 
 
 def rep_performance(
@@ -472,13 +479,7 @@ def plan_alignment(
 
 def violations_table(plan: TerritoryPlan) -> pd.DataFrame:
     """The constraints the plan misses, one row each (empty when it is feasible)."""
-    return pd.DataFrame(
-        [
-            {"constraint": v.constraint, "subject": v.subject, "reason": v.reason}
-            for v in plan.violations
-        ],
-        columns=["constraint", "subject", "reason"],
-    )
+    return violations_frame(plan.violations)
 
 
 def save_outputs(
@@ -487,8 +488,8 @@ def save_outputs(
     *,
     blocks: pd.DataFrame,
     plan: TerritoryPlan,
-    quotas: pd.DataFrame,
-    sizing: dict[str, pd.DataFrame | pd.Series],
+    quotas: QuotaPlan,
+    sizing: Sizing,
     block: str,
     matching: RepMatching,
     alignment: pd.DataFrame,
@@ -508,7 +509,7 @@ def save_outputs(
         }
     )
     plan_rows["rep_id"] = plan_rows["territory"].map(owner)
-    quota_rows = quotas.rename_axis("territory").reset_index()
+    quota_rows = quotas.table.rename_axis("territory").reset_index()
     quota_rows.attrs = {}
     summary = plan_summary(plan)
     if headcount is not None:
@@ -528,5 +529,5 @@ def save_outputs(
         save_stage(alignment.reset_index(drop=True), processed, "alignment", quarter),
         save_stage(matching.table.reset_index(drop=True), processed, "rep_matching", quarter),
         save_stage(quota_rows, processed, "quotas_plan", quarter),
-        save_stage(sizing["capacity"].reset_index(), processed, "sizing", quarter),
+        save_stage(sizing.capacity.reset_index(), processed, "sizing", quarter),
     ]
