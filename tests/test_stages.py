@@ -333,7 +333,15 @@ def written(request, tmp_path_factory):
     adjacency = td.block_adjacency(blocks, block=t.building_block, polygons=inputs.polygons)
     _current, proposed = td.design_plans(blocks, adjacency, inputs.reps, t)
     sizing = td.sizing_tables(inputs.accounts, proposed, t, block=t.building_block)
-    quotas = td.quota_plan(inputs.accounts, proposed, inputs.facts, t, block=t.building_block)
+    quotas = td.quota_plan(
+        inputs.accounts,
+        proposed,
+        inputs.facts,
+        quarter=t.period,
+        block=t.building_block,
+        target_growth=t.target_growth,
+        history_weight=t.history_weight,
+    )
     matching = td.match_plan_reps(
         inputs.accounts, proposed, inputs.reps, t, block=t.building_block, facts=inputs.facts
     )

@@ -11,6 +11,7 @@ import pandas as pd
 
 from .. import territory as td
 from ..config import Params, Quarter, processed_dir
+from ..io import stage_folder
 from ..territory import TerritoryPlan
 from .scenario import MEASURES, Scenario, load_explorer_data
 from .state import ScenarioExplorer
@@ -101,7 +102,7 @@ def app(params: ExplorerParams):
     explorer = ScenarioExplorer(
         data,
         scenario,
-        scenarios_dir=params.processed / "scenarios",
+        scenarios_dir=stage_folder(params.processed, "scenarios"),
         live_seconds=params.live_seconds,
         refine_seconds=params.refine_seconds,
     )

@@ -389,13 +389,16 @@ def scenario_quotas(
     Uses :func:`workbench.territory.workflow.quota_plan`; ``None`` when the data hold no trailing
     revenue (history shares are then undefined).
     """
-    params = td.DesignParams(
-        quarter=str(data.quarter),
-        history_weight=scenario.history_weight,
-        target_growth=scenario.target_growth,
-    )
     try:
-        return td.quota_plan(data.accounts, plan, data.facts, params, block=data.block).table
+        return td.quota_plan(
+            data.accounts,
+            plan,
+            data.facts,
+            quarter=data.quarter,
+            block=data.block,
+            target_growth=scenario.target_growth,
+            history_weight=scenario.history_weight,
+        ).table
     except ValueError:
         return None
 

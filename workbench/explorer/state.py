@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..config import ParameterError, Quarter
+from ..io import stage_folder
 from ..territory import TerritoryPlan
 from .files import (
     compare_scenarios,
@@ -132,7 +133,7 @@ class ScenarioExplorer:
     ) -> ScenarioExplorer:
         """Load the data from ``processed`` (scenarios saved in ``processed/scenarios``)."""
         data = load_explorer_data(processed, quarter=quarter, block=block)
-        options.setdefault("scenarios_dir", Path(processed) / "scenarios")
+        options.setdefault("scenarios_dir", stage_folder(processed, "scenarios"))
         return cls(data, scenario, **options)
 
     @classmethod
@@ -169,7 +170,7 @@ class ScenarioExplorer:
             target_growth=params.target_growth,
             seed=params.seed,
         )
-        options.setdefault("scenarios_dir", params.processed / "scenarios")
+        options.setdefault("scenarios_dir", stage_folder(params.processed, "scenarios"))
         options.setdefault("refine_seconds", params.time_limit)
         options.setdefault("refine_effort", params.effort)
         return cls(data, scenario, plan=plan, **options)

@@ -359,14 +359,18 @@ def quota_plan(
     accounts: pd.DataFrame,
     plan: TerritoryPlan,
     facts: pd.DataFrame,
-    params: DesignParams,
     *,
+    quarter: Quarter | str,
     block: str,
+    target_growth: float,
+    history_weight: float,
 ) -> QuotaPlan:
     """Next year's quotas per proposed territory (and per quarter), with the spread of
     expected attainment (:func:`~workbench.territory.quota.attainment_spread`).
 
-    Target = trailing-four-quarter company revenue × (1 + ``target_growth``).
+    Target = trailing-four-quarter company revenue × (1 + ``target_growth``); each territory's
+    share blends history and potential with ``history_weight`` (``allocate_quotas``); the
+    year is the four quarters after ``quarter``.
     """
     territory = accounts[block].astype(str).map(plan.assignment)
     per = (
@@ -374,14 +378,14 @@ def quota_plan(
         .groupby("territory")[["revenue_usd", "potential_usd"]]
         .sum()
     )
-    q = params.period
+    q = Quarter.parse(quarter)
     rev_q = facts.groupby("quarter")["won_usd"].sum()
     rev_q = rev_q[[x for x in rev_q.index if Quarter.parse(x) <= q]]
-    target = float(per["revenue_usd"].sum()) * (1 + params.target_growth)
+    target = float(per["revenue_usd"].sum()) * (1 + target_growth)
     out = allocate_quotas(
         per,
         target_usd=target,
-        history_weight=params.history_weight,
+        history_weight=history_weight,
         season=seasonality(rev_q),
         year_quarters=[str(q + i) for i in (1, 2, 3, 4)],
     )
@@ -389,7 +393,7 @@ def quota_plan(
         table=out,
         spread=attainment_spread(out),
         target_usd=target,
-        history_weight=params.history_weight,
+        history_weight=history_weight,
     )
 
 
