@@ -1,8 +1,14 @@
-"""Matplotlib charts used by the notebooks (static, so they survive HTML and PDF export)."""
+"""The shared plotting kit of the notebooks (static matplotlib, so charts survive HTML and PDF
+export): display defaults, the money and percent formatters every step writes numbers with, and
+the one base map under every map chart. Each step's own charts live in its ``plots.py``.
+"""
 
 from __future__ import annotations
 
+import math
+
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
@@ -16,12 +22,53 @@ def setup_notebook() -> None:
     plt.rcParams.update({"figure.dpi": 100, "axes.grid": True, "grid.alpha": 0.3})
 
 
-def usd(x: float, _pos: int | None = None) -> str:
-    """Compact dollars for axes: 1.2M, 350k."""
+#: How a missing number is written in tables, and in sentences.
+MISSING, NOT_AVAILABLE = "–", "n/a"
+#: The base map's land and border colours.
+MAP_LAND, MAP_EDGE = "#f2f2f2", "#c8c8c8"
+
+
+def _missing(x: object) -> bool:
+    try:
+        return x is None or not math.isfinite(float(x))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return True
+
+
+def usd(x: object, _pos: int | None = None, *, missing: str = MISSING) -> str:
+    """Compact dollars (also a matplotlib axis formatter): $1.2M, $350.0k, $12.
+
+    >>> usd(1_234_567), usd(350_000), usd(12), usd(None)
+    ('$1.2M', '$350.0k', '$12', '–')
+    """
+    if _missing(x):
+        return missing
+    v = float(x)  # type: ignore[arg-type]
     for size, unit in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if abs(x) >= size:
-            return f"${x / size:.1f}{unit}"
-    return f"${x:.0f}"
+        if abs(v) >= size:
+            return f"${v / size:,.1f}{unit}"
+    return f"${v:,.0f}"
+
+
+def pct(x: object, digits: int = 0, *, sign: bool = False, missing: str = MISSING) -> str:
+    """A share as a percentage: ``pct(0.123)`` is 12%, ``pct(0.123, 1, sign=True)`` +12.3%.
+
+    >>> pct(0.123), pct(0.123, 1, sign=True), pct(float("nan"), missing=NOT_AVAILABLE)
+    ('12%', '+12.3%', 'n/a')
+    """
+    if _missing(x):
+        return missing
+    return format(float(x), f"{'+' if sign else ''}.{digits}%")  # type: ignore[arg-type]
+
+
+def base_map(ax, lat=None, *, polygons=None) -> None:
+    """The one base map: unit polygons (a GeoDataFrame) in light grey underneath, x and y in
+    degrees at the true aspect of the latitude (``1 / cos(mean latitude)``), no axes."""
+    if polygons is not None:
+        polygons.plot(ax=ax, facecolor=MAP_LAND, edgecolor=MAP_EDGE, linewidth=0.4)
+    if lat is not None and len(lat):
+        ax.set_aspect(1 / np.cos(np.radians(float(np.mean(lat)))))
+    ax.set_axis_off()
 
 
 def plot_revenue_by_quarter(frame: pd.DataFrame, *, title: str = "Won revenue by quarter"):

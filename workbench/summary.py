@@ -17,7 +17,7 @@ import pandas as pd
 
 from .config import Quarter
 from .io import stage_path
-from .plots import usd
+from .plots import NOT_AVAILABLE, pct, usd
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,10 +49,6 @@ def _missing(label: str, notebook: str) -> Headline:
     )
 
 
-def _pct(x: float) -> str:
-    return "n/a" if x is None or not np.isfinite(x) else f"{x:.0%}"
-
-
 def revenue_vs_quota(processed: Path, quarter: str) -> Headline:
     """Company revenue against quota: sums over territories (a ratio is never averaged)."""
     kt = _read(processed, "kpi_territory", quarter)
@@ -63,7 +59,7 @@ def revenue_vs_quota(processed: Path, quarter: str) -> Headline:
     return Headline(
         f"Revenue vs quota, {quarter}",
         f"{usd(rev)} / {usd(quota)}",
-        f"{_pct(att)} of quota company-wide.",
+        f"{pct(att, missing=NOT_AVAILABLE)} of quota company-wide.",
         "04_kpi_review.html#Attainment",
     )
 
@@ -84,7 +80,7 @@ def attainment_spread(processed: Path, quarter: str) -> Headline:
     below = int((att < 1).sum())
     return Headline(
         "Attainment spread",
-        f"{_pct(att.min())} – {_pct(att.max())}",
+        f"{pct(att.min(), missing=NOT_AVAILABLE)} – {pct(att.max(), missing=NOT_AVAILABLE)}",
         f"{len(att)} reps with a quota; {below} below 100% "
         f"(lowest {att.idxmin()}, highest {att.idxmax()}).",
         "04_kpi_review.html#Quota-fairness",
@@ -125,7 +121,8 @@ def whitespace(processed: Path, quarter: str) -> Headline:
     return Headline(
         "Whitespace (a year)",
         usd(ws),
-        f"Achievable potential {usd(pot)}; penetration {_pct(rev / pot if pot else np.nan)}.",
+        f"Achievable potential {usd(pot)}; "
+        f"penetration {pct(rev / pot if pot else np.nan, missing=NOT_AVAILABLE)}.",
         "01_market_potential.html#Where-the-whitespace-is",
     )
 
@@ -164,7 +161,7 @@ def proposed_alignment(processed: Path, quarter: str) -> Headline:
             link,
         )
     gap = float(s.get("gap", np.nan))
-    gap_text = f"optimality gap {_pct(gap)}"
+    gap_text = f"optimality gap {pct(gap, missing=NOT_AVAILABLE)}"
     if s.get("proven_optimal", 0) == 1:
         gap_text = "proven optimal (contiguity included)"
     return Headline(
@@ -172,7 +169,7 @@ def proposed_alignment(processed: Path, quarter: str) -> Headline:
         f"±{worst:.1%} balance" if np.isfinite(worst) else "n/a",
         f"{k} territories, every constraint met; worst deviation across "
         f"{', '.join(dev) or 'measures'}; {gap_text}; "
-        f"{_pct(float(s.get('share_moved', np.nan)))} of blocks move.",
+        f"{pct(float(s.get('share_moved', np.nan)), missing=NOT_AVAILABLE)} of blocks move.",
         link,
     )
 
@@ -187,7 +184,8 @@ def headcount(processed: Path, quarter: str) -> Headline:
     use = float(s.get("mean_capacity_use", np.nan))
     material = float(s.get("headcount_material", 0)) == 1
     detail = (
-        f"{k} territories designed; the workload needs {rec} reps; mean capacity use {_pct(use)}."
+        f"{k} territories designed; the workload needs {rec} reps; "
+        f"mean capacity use {pct(use, missing=NOT_AVAILABLE)}."
     )
     if material:
         detail = (

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .. import territory as td
+from ..plots import pct, usd
 from ..territory import TerritoryPlan
 from .scenario import MEASURE_LABELS, MEASURES
 
@@ -221,21 +222,6 @@ def map_view(
     return (clat, float((w + e) / 2)), zoom
 
 
-def _usd(x) -> str:
-    if x is None or pd.isna(x):
-        return "–"
-    for size, unit in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if abs(x) >= size:
-            return f"${x / size:,.1f}{unit}"
-    return f"${x:,.0f}"
-
-
-def _pct(x, digits: int = 1, sign: bool = False) -> str:
-    if x is None or pd.isna(x):
-        return "–"
-    return f"{100 * x:+.{digits}f}%" if sign else f"{100 * x:.{digits}f}%"
-
-
 def _swatch(colour: str) -> str:
     return f'<span class="wbx-sw" style="background:{colour}"></span>'
 
@@ -287,7 +273,7 @@ def balance_html(plan: TerritoryPlan, colours: Mapping[str, str]) -> str:
     tol = plan.tolerance
     head = "".join(
         f'<th>{html.escape(MEASURE_LABELS.get(m, m))} <span class="wbx-muted">band '
-        f"±{_pct(tol[m], 1)}</span></th>"
+        f"±{pct(tol[m], 1)}</span></th>"
         for m in plan.measures
     )
     scale = {}
@@ -310,7 +296,7 @@ def balance_html(plan: TerritoryPlan, colours: Mapping[str, str]) -> str:
                 f'<div class="wbx-zero"></div>'
                 f'<div class="wbx-fill {"wbx-bad" if bad else "wbx-ok"}" style="left:{left:.2f}%;'
                 f'width:{w:.2f}%"></div>{clip}</div>'
-                f'<span class="wbx-val{" wbx-badtext" if bad else ""}">{_pct(d, 1, sign=True)}'
+                f'<span class="wbx-val{" wbx-badtext" if bad else ""}">{pct(d, 1, sign=True)}'
                 f"</span></td>"
             )
         rows.append(
@@ -318,7 +304,7 @@ def balance_html(plan: TerritoryPlan, colours: Mapping[str, str]) -> str:
             f"{_swatch(colours.get(t, '#888'))}{html.escape(str(t))}</td>{''.join(cells)}</tr>"
         )
     worst = " · ".join(
-        f"{html.escape(MEASURE_LABELS.get(m, m))} worst {_pct(plan.max_deviation[m])}"
+        f"{html.escape(MEASURE_LABELS.get(m, m))} worst {pct(plan.max_deviation[m], 1)}"
         for m in plan.measures
     )
     return (
@@ -335,14 +321,14 @@ def kpis_html(table: pd.DataFrame, colours: Mapping[str, str]) -> str:
         ("rep", "Rep", str),
         ("blocks", "Blocks", "{:,.0f}".format),
         ("accounts", "Accounts", "{:,.0f}".format),
-        ("potential_usd", "Potential", _usd),
+        ("potential_usd", "Potential", usd),
         ("workload_hours", "Workload h", "{:,.0f}".format),
-        ("revenue_usd", "Revenue", _usd),
+        ("revenue_usd", "Revenue", usd),
         ("mean_km", "Mean km", "{:,.1f}".format),
         ("max_km", "Max km", "{:,.0f}".format),
         ("moved_in", "Moved in", "{:,.0f}".format),
-        ("quota_usd", "Quota", _usd),
-        ("expected_attainment", "Exp. attainment", lambda v: _pct(v, 0)),
+        ("quota_usd", "Quota", usd),
+        ("expected_attainment", "Exp. attainment", lambda v: pct(v, 0)),
     ]
     spec = [s for s in spec if s[0] in table]
     head = "".join(f"<th>{label}</th>" for _, label, _ in spec)
@@ -378,18 +364,18 @@ def headline_html(metrics: Mapping[str, Any], *, kind: str, budget_share: float)
         v, t = metrics[key], metrics[f"tolerance_{m}"]
         card(
             f"{MEASURE_LABELS.get(m, m)} balance",
-            f"±{_pct(v)}",
-            f"worst territory · band ±{_pct(t)}",
+            f"±{pct(v, 1)}",
+            f"worst territory · band ±{pct(t, 1)}",
             ok=v <= t + 1e-9,
         )
     card("Compactness", f"{metrics['median_km']:.1f} km", "weighted mean distance to centre")
     n, share = metrics["n_moved"], metrics["share_moved"]
-    budget = "no limit" if budget_share >= 1 else f"budget {_pct(budget_share, 0)}"
+    budget = "no limit" if budget_share >= 1 else f"budget {pct(budget_share, 0)}"
     acc = metrics.get("accounts_moved")
     card(
         "Disruption",
         f"{n:,} blocks",
-        f"{_pct(share, 0)} moved ({budget})" + (f" · {acc:,} accounts" if acc is not None else ""),
+        f"{pct(share, 0)} moved ({budget})" + (f" · {acc:,} accounts" if acc is not None else ""),
         ok=None if budget_share >= 1 else share <= budget_share + 1e-9,
         cls="wbx-disruption",
     )
@@ -399,7 +385,7 @@ def headline_html(metrics: Mapping[str, Any], *, kind: str, budget_share: float)
         method = html.escape(str(metrics.get("bound_method", "")))
         card(
             "Optimality gap",
-            f"≤ {_pct(gap)}",
+            f"≤ {pct(gap, 1)}",
             f'<span title="{method}">certified: at most this far from the best plan</span>',
             cls="wbx-gap",
         )
@@ -416,7 +402,7 @@ def headline_html(metrics: Mapping[str, Any], *, kind: str, budget_share: float)
     if cv is not None:
         card(
             "Quota spread",
-            f"cv {_pct(cv)}",
+            f"cv {pct(cv, 1)}",
             f"expected attainment {metrics['attainment_min']:.2f}–{metrics['attainment_max']:.2f}",
         )
     v = metrics["violations"]
@@ -448,10 +434,10 @@ def block_html(props: Mapping[str, object], *, county: str = "") -> str:
     pairs = [
         ("Territory", html.escape(str(props.get("territory")))),
         ("Today", html.escape(str(props.get("current") or "–"))),
-        ("Potential", _usd(props.get("potential_usd"))),
+        ("Potential", usd(props.get("potential_usd"))),
         ("Workload", f"{props.get('workload_hours', 0):,.0f} h/yr"),
         ("Accounts", f"{props.get('accounts', 0):,.0f}"),
-        ("Revenue 4q", _usd(props.get("revenue_usd"))),
+        ("Revenue 4q", usd(props.get("revenue_usd"))),
     ]
     flags = []
     if props.get("moved"):

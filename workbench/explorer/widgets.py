@@ -11,8 +11,8 @@ from collections.abc import Callable, Mapping
 import pandas as pd
 
 from ..config import ParameterError
+from ..plots import pct
 from .panels import (
-    _pct,
     balance_html,
     block_html,
     blocks_geojson,
@@ -576,7 +576,7 @@ class ExplorerApp:
                 gap = plan.gap
                 self._set_status(
                     f"Refined plan: {plan.k} territories after {time.perf_counter() - t0:.1f} s"
-                    + (f" · optimality gap ≤ {_pct(gap)}" if gap is not None else "")
+                    + (f" · optimality gap ≤ {pct(gap, 1)}" if gap is not None else "")
                     + (
                         f" · {len(plan.violations)} constraint(s) not met"
                         if plan.violations

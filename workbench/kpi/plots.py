@@ -10,7 +10,7 @@ from matplotlib.colors import TwoSlopeNorm
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
 from ..config import UNASSIGNED
-from ..plots import usd
+from ..plots import base_map, usd
 from .findings import _BALANCE, _FAIRNESS_FACTORS
 from .review import KpiReview
 from .tables import territory_of
@@ -213,7 +213,5 @@ def plot_kpi_map(review: KpiReview, inputs: KpiInputs):
     sm = plt.cm.ScalarMappable(cmap="RdYlGn", norm=norm)
     fig.colorbar(sm, ax=ax, shrink=0.6, format=PercentFormatter(1.0), label="territory attainment")
     ax.set_title(f"Territory attainment, {review.quarter} (▲ rep home)")
-    ax.set_aspect(1 / np.cos(np.radians(acc["lat"].mean())))
-    ax.set_xlabel("longitude")
-    ax.set_ylabel("latitude")
+    base_map(ax, acc["lat"])
     return _done(fig)

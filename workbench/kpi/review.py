@@ -11,7 +11,7 @@ import pandas as pd
 
 from ..concentration import gini
 from ..config import Quarter
-from ..plots import usd
+from ..plots import pct, usd
 from ..results import Results, Summary
 from .findings import Finding, balance_review, flag_kpis, quota_fairness
 from .tables import COMPANY, LEVEL_IDS, METRICS, history_start, kpi_table
@@ -49,7 +49,7 @@ def _fmt(value: SupportsFloat | None, kind: str) -> str:
     if value is None or pd.isna(value):
         return "–"
     v = float(value)
-    return {"usd": usd(v), "pct": f"{v:.0%}", "x": f"{v:.2f}x", "num": f"{v:,.0f}"}[kind]
+    return {"usd": usd(v), "pct": pct(v), "x": f"{v:.2f}x", "num": f"{v:,.0f}"}[kind]
 
 
 @dataclasses.dataclass(frozen=True, repr=False)

@@ -16,6 +16,7 @@ import pandas as pd
 from ..config import UNASSIGNED, Quarter
 from ..forecast import one_blas_thread
 from ..geo import unit_drivers
+from ..plots import usd
 from ..results import Results, Summary
 from .index import (
     PER_HEAD,
@@ -445,9 +446,9 @@ class PotentialResults(Results):
         table = pd.concat([company, self.regions]).rename_axis("scope")
         s, a = self.settings, self.accounts
         note = (
-            f"{_usd(a['potential_usd'].sum())} a year across {len(a):,} accounts; revenue "
-            f"{_usd(a['revenue_usd'].sum())} (penetration {self.penetration:.0%}); whitespace "
-            f"{_usd(a['whitespace_usd'].sum())}. Quantile {s['quantile']:.2f} of mature "
+            f"{usd(a['potential_usd'].sum())} a year across {len(a):,} accounts; revenue "
+            f"{usd(a['revenue_usd'].sum())} (penetration {self.penetration:.0%}); whitespace "
+            f"{usd(a['whitespace_usd'].sum())}. Quantile {s['quantile']:.2f} of mature "
             f"customers' spend; competitor strength {s['competitor_strength']}."
         )
         return Summary(
@@ -485,12 +486,6 @@ class PotentialResults(Results):
     def diagnostics(self) -> pd.DataFrame:
         """Model diagnostics and out-of-sample error."""
         return self.model.diagnostics()
-
-
-def _usd(x: float) -> str:
-    from ..plots import usd
-
-    return usd(x)
 
 
 def _aggregate(accounts: pd.DataFrame, by: str) -> pd.DataFrame:

@@ -31,7 +31,7 @@ def plot_potential_map(
     from matplotlib.colors import LogNorm
     from matplotlib.ticker import FuncFormatter, PercentFormatter
 
-    from ..plots import usd
+    from ..plots import base_map, usd
 
     labels = {
         "potential_usd": "Achievable potential (USD/yr)",
@@ -90,9 +90,9 @@ def plot_potential_map(
                 norm=norm,
             )
             fig.colorbar(sc, ax=ax, shrink=0.6, format=fmt)
-            ax.set_aspect(1 / np.cos(np.radians(float(units["lat"].mean()))))
+        # geopandas sets the polygons' aspect itself
+        base_map(ax, units["lat"] if polygons is None else None)
         ax.set_title(labels.get(col, col), fontsize=10)
-        ax.set_axis_off()
     if title:
         fig.suptitle(title)
     fig.tight_layout()

@@ -11,8 +11,9 @@ from collections.abc import Sequence
 import pandas as pd
 
 from ..config import UNASSIGNED, Quarter
+from ..plots import usd
 from ..results import Results, Summary
-from .achievable import PotentialResults, _usd, account_history
+from .achievable import PotentialResults, account_history
 
 SWOT_KINDS = ("strength", "weakness", "opportunity", "threat")
 _QUADRANT_TITLES = {
@@ -347,7 +348,7 @@ def swot_inputs(
                 st,
                 sc,
                 "opportunity",
-                f"Large whitespace: {_usd(r.whitespace_usd)} a year "
+                f"Large whitespace: {usd(r.whitespace_usd)} a year "
                 f"({r.whitespace_usd / mean_ws[st]:.1f}x the average {st})",
                 "whitespace_usd",
                 r.whitespace_usd,
@@ -411,7 +412,7 @@ def swot_inputs(
                 sc,
                 "threat",
                 f"{r.large_churned} large account(s) lost: "
-                f"{_usd(r.large_churned_usd)} ({share:.0%}) of last year's revenue",
+                f"{usd(r.large_churned_usd)} ({share:.0%}) of last year's revenue",
                 "large_churned_usd",
                 r.large_churned_usd,
                 t.churn_share * r.prior_revenue_usd,

@@ -5,7 +5,6 @@ and potential (:func:`pareto_analysis`)."""
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Iterable
 
 import numpy as np
@@ -13,15 +12,11 @@ import pandas as pd
 
 from ..concentration import gini, top_share
 from ..config import Quarter
-from ..plots import usd
+from ..plots import NOT_AVAILABLE, pct, usd
 from ._common import _html_block, _owner, _require
 
 # ---------------------------------------------------------------------------------------------
 # 1. Pareto / ABC
-
-
-def _pct(x: float) -> str:
-    return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.0%}"
 
 
 def lorenz_curve(values: Iterable[float]) -> pd.DataFrame:
@@ -197,7 +192,10 @@ class ParetoResult:
             ("period", f"{self.n_quarters} quarter(s) to {self.quarter}"),
             ("customers", f"{len(self.table):,}"),
             ("won revenue", usd(self.table["revenue_usd"].sum())),
-            ("share of revenue from the top 20% of customers", _pct(self.top20_share)),
+            (
+                "share of revenue from the top 20% of customers",
+                pct(self.top20_share, missing=NOT_AVAILABLE),
+            ),
             ("Gini coefficient of revenue", f"{self.gini:.2f}"),
             (
                 "class value",
@@ -212,8 +210,8 @@ class ParetoResult:
                 (
                     f"class {c}",
                     f"{cs.loc[c, 'customers']:,} customers "
-                    f"({_pct(cs.loc[c, 'customer_share'])}), "
-                    f"{_pct(cs.loc[c, 'revenue_share'])} of revenue",
+                    f"({pct(cs.loc[c, 'customer_share'], missing=NOT_AVAILABLE)}), "
+                    f"{pct(cs.loc[c, 'revenue_share'], missing=NOT_AVAILABLE)} of revenue",
                 )
             )
         return pd.DataFrame(rows, columns=["measure", "value"]).set_index("measure")

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import PercentFormatter
 
-from ..plots import usd
+from ..plots import base_map, usd
 from .abc import ParetoResult
 from .clusters import FEATURE_LABELS, SEGMENT_LOG, SEGMENT_NUMERIC, SegmentationResult
 from .lead_models import LeadModelComparison
@@ -110,8 +110,7 @@ def plot_segment_map(result: SegmentationResult, *, units=None):
     """Customers on the map coloured by segment; unit polygons (a GeoDataFrame) underneath."""
     f = result.frame
     fig, ax = plt.subplots(figsize=(8, 8.5), layout="constrained")
-    if units is not None:
-        units.plot(ax=ax, color="#f2f2f2", edgecolor="#bbbbbb", linewidth=0.4)
+    base_map(ax, f["lat"], polygons=units)
     cmap = plt.get_cmap("tab10")
     for i, sid in enumerate(result.profiles.index):
         pts = f.loc[f["segment_id"] == sid]
@@ -124,9 +123,6 @@ def plot_segment_map(result: SegmentationResult, *, units=None):
             label=f"{sid} {result.names[sid]} ({len(pts)})",
             edgecolor="none",
         )
-    ax.set_xlabel("longitude")
-    ax.set_ylabel("latitude")
-    ax.set_aspect(1 / np.cos(np.radians(f["lat"].mean())) if len(f) else 1)
     ax.legend(
         loc="upper center",
         bbox_to_anchor=(0.5, -0.07),

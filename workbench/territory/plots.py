@@ -28,12 +28,13 @@ def plot_alignment_maps(
     """Side-by-side static maps: blocks coloured by territory, sized by potential, rep homes."""
     import matplotlib.pyplot as plt
 
+    from ..plots import base_map
+
     fig, axes = plt.subplots(1, len(plans), figsize=(6.5 * len(plans), 6.5), squeeze=False)
     size = 8 + 120 * np.sqrt(blocks["potential_usd"] / max(blocks["potential_usd"].max(), 1))
     act = active_reps(reps)
     for ax, (title, plan) in zip(axes[0], plans.items(), strict=True):
-        if polygons is not None:
-            polygons.plot(ax=ax, facecolor="#f4f4f4", edgecolor="#c8c8c8", linewidth=0.4)
+        base_map(ax, blocks["lat"], polygons=polygons)
         lab = blocks["unit_id"].map(plan.assignment)
         colours = _palette(lab)
         ax.scatter(
@@ -47,9 +48,6 @@ def plot_alignment_maps(
         ax.scatter(act["home_lon"], act["home_lat"], marker="*", s=160, c="black", label="rep home")
         dev = ", ".join(f"{m} ±{v:.0%}" for m, v in plan.max_deviation.items())
         ax.set_title(f"{title}\nworst deviation: {dev}", fontsize=10)
-        ax.set_aspect(1 / np.cos(np.radians(blocks["lat"].mean())))
-        ax.set_xticks([]), ax.set_yticks([])
-        ax.set_xlabel(""), ax.set_ylabel("")
         ax.legend(loc="lower left", frameon=False, fontsize=8)
     fig.tight_layout()
     plt.close(fig)
