@@ -382,3 +382,12 @@ def test_no_declaration_is_named_after_the_demo():
     for spec in STAGES.values():
         for col in spec.columns:
             assert not demo_words.search(col.name), (spec.name, col.name)
+
+
+def test_the_kpi_declarations_follow_notebook_04s_columns():
+    from workbench.kpi.tables import METRICS
+    from workbench.stages import _KPI_METRICS
+
+    assert _KPI_METRICS == METRICS  # the one list is kpi's; stages.py mirrors it for io
+    declared = {c.name for c in STAGES["kpi_territory"].columns}
+    assert set(METRICS) <= declared

@@ -69,6 +69,32 @@ def grid(
     return units, adj
 
 
+def neighbour_sets(units, adjacency=None) -> dict[int, set[int]]:
+    """Position -> positions adjacent to it (empty sets without an adjacency)."""
+    ids = list(units["unit_id"])
+    nbrs: dict[int, set[int]] = {i: set() for i in range(len(ids))}
+    if adjacency is not None:
+        for x, y in adjacency[["a", "b"]].itertuples(index=False):
+            nbrs[ids.index(x)].add(ids.index(y))
+            nbrs[ids.index(y)].add(ids.index(x))
+    return nbrs
+
+
+def is_connected(members, nbrs) -> bool:
+    """Whether ``members`` (positions or ids, keys of ``nbrs``) induce a connected subgraph
+    (depth-first search)."""
+    members = set(members)
+    start = next(iter(members))
+    seen, stack = {start}, [start]
+    while stack:
+        u = stack.pop()
+        for v in nbrs[u] & members:
+            if v not in seen:
+                seen.add(v)
+                stack.append(v)
+    return seen == members
+
+
 def enumerate_optimum(units, measures, k, tol, adjacency=None, weight=None):
     """Exhaustive oracle: the best activity-weighted mean distance over all balanced plans,
     and over balanced contiguous plans (inf when none). Each territory's centre is its best
@@ -80,24 +106,7 @@ def enumerate_optimum(units, measures, k, tol, adjacency=None, weight=None):
     d = distance_matrix_km(lat, lon)
     mean = a.sum(0) / k
     lo, hi = mean * (1 - tol) - 1e-9, mean * (1 + tol) + 1e-9
-    ids = list(units["unit_id"])
-    nbrs = {i: set() for i in range(n)}
-    if adjacency is not None:
-        for x, y in adjacency[["a", "b"]].itertuples(index=False):
-            nbrs[ids.index(x)].add(ids.index(y))
-            nbrs[ids.index(y)].add(ids.index(x))
-
-    def connected(members):
-        members = set(members)
-        start = next(iter(members))
-        seen, stack = {start}, [start]
-        while stack:
-            u = stack.pop()
-            for v in nbrs[u] & members:
-                if v not in seen:
-                    seen.add(v)
-                    stack.append(v)
-        return seen == members
+    nbrs = neighbour_sets(units, adjacency)
 
     best_bal = best_con = math.inf
     for lab in itertools.product(range(k), repeat=n):
@@ -119,7 +128,9 @@ def enumerate_optimum(units, measures, k, tol, adjacency=None, weight=None):
             cost += float((d[np.ix_(m, m)] @ w[m]).min())
         cost /= w.sum()
         best_bal = min(best_bal, cost)
-        if adjacency is not None and all(connected(np.flatnonzero(lab == t)) for t in range(k)):
+        if adjacency is not None and all(
+            is_connected(np.flatnonzero(lab == t), nbrs) for t in range(k)
+        ):
             best_con = min(best_con, cost)
     return best_bal, best_con
 
@@ -165,24 +176,13 @@ def check_invariants(plan: TerritoryPlan, units: pd.DataFrame, k: int, adjacency
 
 
 def _contiguous(assignment: pd.Series, adjacency: pd.DataFrame) -> bool:
-    """Independent contiguity check by breadth-first search."""
+    """Independent contiguity check (depth-first search, :func:`is_connected`)."""
     nbrs: dict[str, set[str]] = {u: set() for u in assignment.index}
     for a, b in adjacency[["a", "b"]].itertuples(index=False):
         nbrs[a].add(b)
         nbrs[b].add(a)
-    for members in assignment.groupby(assignment).groups.values():
-        members = set(members)
-        start = next(iter(members))
-        seen, stack = {start}, [start]
-        while stack:
-            u = stack.pop()
-            for v in nbrs[u] & members:
-                if v not in seen:
-                    seen.add(v)
-                    stack.append(v)
-        if seen != members:
-            return False
-    return True
+    groups = assignment.groupby(assignment).groups.values()
+    return all(is_connected(members, nbrs) for members in groups)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from test_territory import _contiguous, grid, random_tiny
+from test_territory import _contiguous, grid, is_connected, neighbour_sets, random_tiny
 
 from workbench.cli import main
 from workbench.config import ParameterError
@@ -37,22 +37,7 @@ def labelled_optimum(units, measures, weights, tol, adjacency=None, centres=None
     lo, hi = target * (1 - tol) - 1e-9, target * (1 + tol) + 1e-9
     d = distance_matrix_km(lat, lon)
     dc = None if centres is None else distance_matrix_km(lat, lon, centres[:, 0], centres[:, 1])
-    ids = list(units["unit_id"])
-    nbrs = {i: set() for i in range(n)}
-    if adjacency is not None:
-        for x, y in adjacency[["a", "b"]].itertuples(index=False):
-            nbrs[ids.index(x)].add(ids.index(y))
-            nbrs[ids.index(y)].add(ids.index(x))
-
-    def connected(members):
-        members = set(members)
-        seen, stack = {min(members)}, [min(members)]
-        while stack:
-            for v in nbrs[stack.pop()] & members:
-                if v not in seen:
-                    seen.add(v)
-                    stack.append(v)
-        return seen == members
+    nbrs = neighbour_sets(units, adjacency)
 
     best_bal = best_con = math.inf
     for lab in itertools.product(range(k), repeat=n):
@@ -73,7 +58,7 @@ def labelled_optimum(units, measures, weights, tol, adjacency=None, centres=None
         if (
             adjacency is not None
             and cost < best_con
-            and all(connected(np.flatnonzero(lab == t)) for t in range(k))
+            and all(is_connected(np.flatnonzero(lab == t), nbrs) for t in range(k))
         ):
             best_con = cost
     return best_bal, best_con

@@ -1,20 +1,22 @@
 """The shared plotting kit of the notebooks (static matplotlib, so charts survive HTML and PDF
 export): display defaults, the money and percent formatters every step writes numbers with, and
 the one base map under every map chart. Each step's own charts live in its ``plots.py``.
+
+matplotlib is imported by the functions that draw, so the formatters cost nothing to import.
 """
 
 from __future__ import annotations
 
 import math
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from matplotlib.ticker import FuncFormatter, PercentFormatter
 
 
 def setup_notebook() -> None:
     """Display defaults for the notebooks: readable tables and figures, no truncated text."""
+    import matplotlib.pyplot as plt
+
     pd.set_option("display.max_colwidth", 120)
     pd.set_option("display.max_columns", 40)
     pd.set_option("display.width", 160)
@@ -76,6 +78,9 @@ def plot_revenue_by_quarter(frame: pd.DataFrame, *, title: str = "Won revenue by
 
     ``frame`` is :func:`workbench.health.revenue_by_quarter`'s output (index = quarter).
     """
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter, PercentFormatter
+
     fig, ax = plt.subplots(figsize=(9, 3.6))
     x = range(len(frame))
     ax.bar(x, frame["won_usd"], color="#3b6ea8", label="won revenue")

@@ -677,17 +677,14 @@ def score_potential(
     return results
 
 
+#: The additive columns of every roll-up (unit, territory, region): dollars and counts.
+_SUMMED = ("potential_usd", "revenue_usd", "whitespace_usd", "accounts", "customers", "prospects")
+
+
 def _fill_empty(table: pd.DataFrame) -> pd.DataFrame:
     """Scopes without accounts: zero dollars and counts, no penetration or pressure."""
     out = table.copy()
-    for col in (
-        "potential_usd",
-        "revenue_usd",
-        "whitespace_usd",
-        "accounts",
-        "customers",
-        "prospects",
-    ):
+    for col in _SUMMED:
         out[col] = out[col].fillna(0)
     for col in ("accounts", "customers", "prospects"):
         out[col] = out[col].astype(int)
@@ -714,14 +711,7 @@ def _unit_table(
     )
     out["territory"] = out["unit_id"].map(owners).astype(object)
     agg = _aggregate(acc, "unit_id")
-    for col in (
-        "potential_usd",
-        "revenue_usd",
-        "whitespace_usd",
-        "accounts",
-        "customers",
-        "prospects",
-    ):
+    for col in _SUMMED:
         out[col] = out["unit_id"].map(agg[col]).fillna(0)
     for col in ("accounts", "customers", "prospects"):
         out[col] = out[col].astype(int)
