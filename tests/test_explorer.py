@@ -514,9 +514,9 @@ def test_app_shows_errors_in_the_status_line(ui, explorer):
 
 def test_app_rep_centres_pin_k_to_the_reps(ui, explorer):
     ui.k.value = 2
-    ui.centres.value = True
+    ui.rep_home_centers.value = True
     assert ui.k.value == 3 and ui.k.disabled
-    ui.centres.value = False
+    ui.rep_home_centers.value = False
     assert not ui.k.disabled
 
 

@@ -284,6 +284,19 @@ def test_rep_end_date_before_start_date(raw_factory, processed):
     assert len(probs) == 1
 
 
+def test_rep_id_may_not_be_the_unassigned_label(raw_factory, processed):
+    # "unassigned" marks accounts without an owner in every stage table: a rep of that name
+    # would merge with them, so the contract rejects it (any case, any padding).
+    reps = (
+        "rep_id,rep_name,home_lat,home_lon\n"
+        "R1,Ada Park,33.75,-84.39\n"
+        " Unassigned ,Ben Cole,32.08,-81.09\n"
+    )
+    probs = problems_of(raw_factory({"reps.csv": reps}), processed)
+    assert has(probs, "reps.csv", 3, "rep_id", "rep id ' Unassigned ' is reserved")
+    assert not has(probs, "reps.csv", 2, "rep_id", "")
+
+
 def test_dangling_account_unit_id(raw_factory, processed):
     accounts = RAW["accounts.csv"].replace("owner_rep_id\n", "owner_rep_id,unit_id\n")
     accounts = (

@@ -407,6 +407,18 @@ def test_fairness_verdict_when_performance_decides():
     assert math.isnan(f.table.loc["accounts_n", "spearman_rho"])  # all sizes equal
 
 
+def test_fairness_verdict_when_both_potential_and_performance_track_attainment():
+    # Potential ranks [1,2,3,5,4] vs attainment [1..5]: d^2 = 0+0+0+1+1 = 2,
+    # rho = 1 - 12/120 = 0.9 >= 0.5; win rate has attainment's order (rho = 1 >= 0.9).
+    f = kpi.quota_fairness(
+        fairness_frame([0.6, 0.8, 1.0, 1.2, 1.4], [1, 2, 3, 5, 4], [0.2, 0.3, 0.4, 0.5, 0.6])
+    )
+    assert f.table.loc["potential_usd", "spearman_rho"] == approx(0.9)
+    assert "ρ = +0.90" in f.verdict and "win rate ρ = +1.00" in f.verdict
+    assert "performance at least as strongly" in f.verdict
+    assert "decide who wins" not in f.verdict and "does not track" not in f.verdict
+
+
 def test_fairness_needs_enough_territories():
     f = kpi.quota_fairness(fairness_frame([0.9, 1.1, 1.0], [1, 2, 3], [0.4, 0.5, 0.6]))
     assert f.verdict.startswith("Too few territories with a quota (3)")

@@ -259,8 +259,8 @@ def test_customer_features_by_hand():
         "a",
         ["revenue_usd", "prior_revenue_usd", "wins", "recency_days", "growth", "product_breadth"],
     ].tolist() == [300, 100, 1, 30, 0.5, 2]
-    # b: nothing in the window, 40 before → growth −1; owner empty → "(unassigned)".
-    assert f.loc["b", "growth"] == -1 and f.loc["b", "owner_rep_id"] == "(unassigned)"
+    # b: nothing in the window, 40 before → growth −1; owner empty → UNASSIGNED ("unassigned").
+    assert f.loc["b", "growth"] == -1 and f.loc["b", "owner_rep_id"] == "unassigned"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -506,7 +506,7 @@ def test_workload_by_hand():
     assert w["hours_per_year"].tolist() == [20, 4, 4, 6, 2, 0]
     terr = segments.workload_by_territory(w.reset_index())
     # R1: A1 20 + A2 4 + P3 0 = 24; R2: A3 4 + P1 6 = 10; unassigned: P2 2.
-    assert terr["hours_per_year"].to_dict() == {"R1": 24, "R2": 10, "(unassigned)": 2}
+    assert terr["hours_per_year"].to_dict() == {"R1": 24, "R2": 10, "unassigned": 2}
 
 
 def test_parameters_are_checked():

@@ -331,8 +331,10 @@ def written(request, tmp_path_factory):
     inputs = td.load_inputs(t.processed, quarter=t.period)
     blocks = td.building_blocks(inputs.accounts, block=t.building_block)
     adjacency = td.block_adjacency(blocks, block=t.building_block, polygons=inputs.polygons)
-    _current, proposed = td.design_plans(blocks, adjacency, inputs.reps, t)
-    sizing = td.sizing_tables(inputs.accounts, proposed, t, block=t.building_block)
+    _current, proposed = td.design_plans(blocks, adjacency, inputs.reps, **t.design_options())
+    sizing = td.sizing_tables(
+        inputs.accounts, proposed, block=t.building_block, capacity=t.capacity
+    )
     quotas = td.quota_plan(
         inputs.accounts,
         proposed,
@@ -343,7 +345,12 @@ def written(request, tmp_path_factory):
         history_weight=t.history_weight,
     )
     matching = td.match_plan_reps(
-        inputs.accounts, proposed, inputs.reps, t, block=t.building_block, facts=inputs.facts
+        inputs.accounts,
+        proposed,
+        inputs.reps,
+        block=t.building_block,
+        quarter=t.period,
+        facts=inputs.facts,
     )
     alignment = td.plan_alignment(
         inputs.accounts, blocks, proposed, matching, block=t.building_block

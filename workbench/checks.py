@@ -24,6 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from .config import UNASSIGNED
 from .mapping import FileMap, Mapping, convert_column
 from .schema import (
     BOOL_FALSE,
@@ -525,6 +526,17 @@ def _row_checks(spec: FileSpec) -> list[_Check]:
                 "end_date",
                 f"{_date('end_date')} < {_date('start_date')}",
                 lambda r: f"end date {r['end_date']} is before start date {r['start_date']}",
+            )
+        )
+    if spec.name == "reps":
+        checks.append(
+            _Check(
+                "rep_id",
+                f"lower({_val('rep_id')}) = '{UNASSIGNED}'",
+                lambda r: (
+                    f"rep id {r['rep_id']!r} is reserved: {UNASSIGNED!r} marks accounts no rep "
+                    "owns in every table; rename the rep"
+                ),
             )
         )
     return checks

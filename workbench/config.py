@@ -20,8 +20,8 @@ from pathlib import Path
 
 _QUARTER_RE = re.compile(r"^(\d{4})Q([1-4])$")
 
-#: The territory of accounts that no rep owns (potential, forecast and KPI tables). Notebook 02's
-#: owner column still writes its own "(unassigned)" (segments._common.NO_OWNER): see issue 14.
+#: The owner and territory of accounts that no rep owns, in every table and stage file (a rep id
+#: may not take this value: the contract check rejects it).
 UNASSIGNED = "unassigned"
 
 

@@ -116,7 +116,7 @@ CONTRACT: dict[str, FileSpec] = {
         FileSpec(
             "reps",
             (
-                Column("rep_id", "id", "rep id", unique=True),
+                Column("rep_id", "id", "rep id, not `unassigned` (reserved)", unique=True),
                 Column("rep_name", "text", "rep's name"),
                 _lat("home_lat", "home base latitude, WGS84 degrees"),
                 _lon("home_lon", "home base longitude, WGS84 degrees"),

@@ -177,14 +177,14 @@ class ExplorerApp:
         )
         self.budget.add_class("wbx-budget")
         n_reps = data.n_active_reps
-        self.centres = W.Checkbox(
+        self.rep_home_centers = W.Checkbox(
             value=sc.rep_home_centers,
             indent=False,
             layout=wide,
             description=f"Rep homes as fixed centres (k = {n_reps})",
             disabled=n_reps < 2,
         )
-        self.centres.add_class("wbx-centres")
+        self.rep_home_centers.add_class("wbx-rep-home-centers")
         self.history = W.FloatSlider(
             value=sc.history_weight,
             min=0,
@@ -251,7 +251,7 @@ class ExplorerApp:
                 *rows,
                 *h("Constraints", "Share of blocks allowed to change territory (100 = no limit)"),
                 self.budget,
-                self.centres,
+                self.rep_home_centers,
                 W.HBox(
                     [self.solve_button, self.clear_button],
                     layout=W.Layout(justify_content="space-between", margin="6px 0 2px 0"),
@@ -413,7 +413,7 @@ class ExplorerApp:
         self.compare_button.on_click(self._guard(self._on_compare))
         self.history.observe(self._guard(self._on_history), "value")
         self.highlight.observe(self._guard(lambda _ch: self._draw_map()), "value")
-        self.centres.observe(self._guard(self._on_centres), "value")
+        self.rep_home_centers.observe(self._guard(self._on_rep_home_centers), "value")
         for w in (self.k, self.budget, *self.measure_on.values(), *self.measure_tol.values()):
             w.observe(self._guard(self._on_setting), "value")
         self.refresh()
@@ -498,7 +498,7 @@ class ExplorerApp:
             "balance": balance,
             "tolerance": {m: round(self.measure_tol[m].value / 100, 4) for m in balance},
             "max_moved": round(self.budget.value / 100, 4),
-            "rep_home_centers": bool(self.centres.value),
+            "rep_home_centers": bool(self.rep_home_centers.value),
             "history_weight": round(float(self.history.value), 4),
         }
 
@@ -506,7 +506,7 @@ class ExplorerApp:
         if not self._syncing:
             self._set_status("Settings changed: press <b>Solve</b> to re-plan.", state="changed")
 
-    def _on_centres(self, change) -> None:
+    def _on_rep_home_centers(self, change) -> None:
         if self._syncing:
             return
         if change["new"]:
@@ -685,7 +685,7 @@ class ExplorerApp:
                 if m in sc.tolerance:
                     self.measure_tol[m].value = 100 * sc.tolerance[m]
             self.budget.value = 100 * sc.max_moved
-            self.centres.value = sc.rep_home_centers
+            self.rep_home_centers.value = sc.rep_home_centers
             self.history.value = sc.history_weight
         finally:
             self._syncing = False

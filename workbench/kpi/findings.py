@@ -125,11 +125,18 @@ def quota_fairness(territories: pd.DataFrame, *, min_rho: float = FAIRNESS_RHO) 
                 "their quota. Rebalance (notebook 03) or set quotas in proportion to "
                 "potential."
             )
-        else:
+        elif abs(rho) < min_rho:
             verdict = (
                 f"Attainment does not track territory size or potential (largest |ρ| = "
                 f"{abs(rho):.2f} < {min_rho:.2f}; win rate ρ = {perf_text}): differences "
                 "in attainment look like performance, not territory."
+            )
+        else:  # a structural factor reaches min_rho, but win rate correlates at least as much
+            verdict = (
+                f"Attainment tracks {structure.loc[top, 'meaning']} (Spearman ρ = {rho:+.2f},"
+                f" n = {len(t)}) but performance at least as strongly (win rate ρ = "
+                f"{perf_text}): differences in attainment look like performance at least as "
+                "much as territory."
             )
     if len(t) >= 4 and table.loc["potential_usd", "n"] == 0:
         verdict += " Potential is not available, so only size was tested."

@@ -10,10 +10,7 @@ from collections.abc import Iterable, Sequence
 import pandas as pd
 from threadpoolctl import threadpool_limits  # installed with scikit-learn
 
-#: Owner label of accounts without an owner rep in notebook 02's tables and stage files. Not
-#: yet the package's one UNASSIGNED ("unassigned"): unifying changes the lead_scores and
-#: workload stage files, which issue 14 forbids in the same step.
-NO_OWNER = "(unassigned)"
+from ..config import UNASSIGNED
 
 
 def _one_thread(func):
@@ -47,4 +44,6 @@ def _fmt(x: float) -> str:
 
 
 def _owner(accounts: pd.DataFrame) -> pd.Series:
-    return accounts["owner_rep_id"].astype(object).where(accounts["owner_rep_id"].notna(), NO_OWNER)
+    return (
+        accounts["owner_rep_id"].astype(object).where(accounts["owner_rep_id"].notna(), UNASSIGNED)
+    )

@@ -97,11 +97,11 @@ class ParetoResult:
     ----------
     table : DataFrame
         One row per customer: ``account_id``, ``account_name``, ``industry``,
-        ``owner_rep_id`` (``"(unassigned)"`` when empty), ``revenue_usd``, ``potential_usd``
-        (0 when no potential was given), ``revenue_share``, ``abc_value`` (the blended value
-        share the classes are cut on), ``rank``, ``cum_value_share``, ``abc_class``,
-        ``revenue_class`` (class by revenue alone) and ``territory_class`` (class within the
-        owner rep's book).
+        ``owner_rep_id`` (:data:`~workbench.config.UNASSIGNED` when empty), ``revenue_usd``,
+        ``potential_usd`` (0 when no potential was given), ``revenue_share``, ``abc_value``
+        (the blended value share the classes are cut on), ``rank``, ``cum_value_share``,
+        ``abc_class``, ``revenue_class`` (class by revenue alone) and ``territory_class``
+        (class within the owner rep's book).
     lorenz : DataFrame
         :func:`lorenz_curve` of revenue.
     gini, top20_share : float

@@ -12,8 +12,9 @@ import pandas as pd
 from sklearn.base import clone
 from sklearn.neighbors import NearestNeighbors
 
+from ..config import UNASSIGNED
 from ..plots import usd
-from ._common import NO_OWNER, _html_block, _one_thread
+from ._common import _html_block, _one_thread
 from ._preprocess import _preprocessor
 from .lead_models import MODEL_LABELS, LeadModelComparison
 from .leads import UNIT_PREFIX, LeadData
@@ -129,7 +130,7 @@ def score_prospects(
             "account_name": p["account_name"],
             "industry": p["industry"],
             "employees": p["employees"].round().astype("Int64"),
-            "owner_rep_id": p["rep_id"].where(p["rep_id"].notna(), NO_OWNER),
+            "owner_rep_id": p["rep_id"].where(p["rep_id"].notna(), UNASSIGNED),
         }
     )
     out["win_probability"] = model.predict_proba(p[features])[:, 1] if len(p) else []

@@ -12,6 +12,7 @@ Plans
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -95,6 +96,35 @@ class DesignParams(NotebookParams):
             travel_share=self.travel_share,
         )
 
+    def design_options(self) -> dict:
+        """The keyword options of :func:`design_plans`, :func:`propose_plan` and
+        :func:`headcount_check` these parameters set."""
+        return {
+            "k": self.k,
+            "balance": tuple(self.balance),
+            "tolerance": self.tolerance,
+            "max_moved": self.max_moved,
+            "rep_home_centers": self.rep_home_centers,
+            "quarter": self.period,
+            "seed": self.seed,
+            "effort": self.effort,
+            "target_gap": self.target_gap,
+            "time_limit": self.time_limit,
+        }
+
+    def frontier_options(self) -> dict:
+        """The keyword options of :func:`frontier` these parameters set."""
+        return {
+            "k": self.k,
+            "balance": tuple(self.balance),
+            "tolerance": self.tolerance,
+            "budgets": tuple(self.frontier_budgets),
+            "quarter": self.period,
+            "seed": self.seed,
+            "effort": self.frontier_effort,
+            "time_limit": self.time_limit,
+        }
+
 
 @dataclasses.dataclass(frozen=True)
 class DesignInputs:
@@ -131,65 +161,89 @@ def design_plans(
     blocks: pd.DataFrame,
     adjacency: pd.DataFrame,
     reps: pd.DataFrame,
-    params: DesignParams,
     *,
+    balance: Sequence[str],
+    tolerance: float = 0.05,
+    seed: int = 0,
+    time_limit: float = 60.0,
     progress=None,
+    **options,
 ) -> tuple[TerritoryPlan, TerritoryPlan]:
-    """The current alignment scored as a plan, and the proposed plan (:func:`propose_plan`)."""
+    """The current alignment scored as a plan, and the proposed plan (:func:`propose_plan`,
+    which takes the other keyword ``options``)."""
     units, current = blocks.drop(columns="territory"), blocks[["unit_id", "territory"]]
     # k counts today's territories for the scoring run; the bound is not needed for it
     now = TerritoryDesigner(
         k=current["territory"].nunique(),
-        balance=tuple(params.balance),
-        tolerance=params.tolerance,
-        seed=params.seed,
+        balance=tuple(balance),
+        tolerance=tolerance,
+        seed=seed,
         progress=progress,
         max_moved=0.0,
         effort=0.25,
-        time_limit=params.time_limit,
+        time_limit=time_limit,
         compute_bound=False,
         max_rounds=1,
     ).solve(units, adjacency=adjacency, current=current)
-    return now, propose_plan(blocks, adjacency, reps, params, progress=progress)
+    proposed = propose_plan(
+        blocks,
+        adjacency,
+        reps,
+        balance=balance,
+        tolerance=tolerance,
+        seed=seed,
+        time_limit=time_limit,
+        progress=progress,
+        **options,
+    )
+    return now, proposed
 
 
 def propose_plan(
     blocks: pd.DataFrame,
     adjacency: pd.DataFrame,
     reps: pd.DataFrame,
-    params: DesignParams,
     *,
-    progress=None,
-    k: int | None = None,
+    balance: Sequence[str],
+    k: int = 0,
+    tolerance: float = 0.05,
+    max_moved: float = 1.0,
+    rep_home_centers: bool = False,
+    quarter: Quarter | str | None = None,
+    seed: int = 0,
+    effort: float = 1.0,
+    target_gap: float = 0.01,
+    time_limit: float = 60.0,
     max_rounds: int = MAX_ROUNDS,
+    progress=None,
 ) -> TerritoryPlan:
     """The proposed plan for ``blocks`` (current territory in ``territory``).
 
-    ``k`` defaults to ``params.k``, or one territory per rep on the team
-    (:func:`default_k`). The engine searches at ``params.effort`` and again at double the
-    effort while the plan misses a constraint the data does not force, stops early once the
-    plan is certified within ``params.target_gap``; ``params.time_limit`` is only the safety
-    stop. The plan's ``info`` records ``search_rounds``, ``proven_infeasible`` and
-    ``safety_stop``.
+    ``k = 0``, ``max_moved >= 1`` and ``rep_home_centers`` are read by
+    :func:`~workbench.territory.team.design_settings` (``k = 0``: one territory per rep on the
+    team in ``quarter``). The engine searches at ``effort`` and again at double the effort
+    while the plan misses a constraint the data does not force, and stops early once the plan
+    is certified within ``target_gap``; ``time_limit`` is only the safety stop. The plan's
+    ``info`` records ``search_rounds``, ``proven_infeasible`` and ``safety_stop``.
     """
     units, current = blocks.drop(columns="territory"), blocks[["unit_id", "territory"]]
     settings = design_settings(
         reps,
-        k=k or params.k,
-        max_moved=params.max_moved,
-        rep_home_centers=params.rep_home_centers,
-        quarter=params.period,
+        k=k,
+        max_moved=max_moved,
+        rep_home_centers=rep_home_centers,
+        quarter=quarter,
         current=current,
     )
     designer = TerritoryDesigner(
         k=settings.k,
-        balance=tuple(params.balance),
-        tolerance=params.tolerance,
-        seed=params.seed,
+        balance=tuple(balance),
+        tolerance=tolerance,
+        seed=seed,
         progress=progress,
-        effort=params.effort,
-        time_limit=params.time_limit,
-        target_gap=params.target_gap,
+        effort=effort,
+        time_limit=time_limit,
+        target_gap=target_gap,
         max_rounds=max_rounds,
         max_moved=settings.max_moved,
     )
@@ -197,21 +251,33 @@ def propose_plan(
 
 
 def frontier(
-    blocks: pd.DataFrame, adjacency: pd.DataFrame, reps: pd.DataFrame, params: DesignParams
+    blocks: pd.DataFrame,
+    adjacency: pd.DataFrame,
+    reps: pd.DataFrame,
+    *,
+    balance: Sequence[str],
+    budgets: Sequence[float],
+    k: int = 0,
+    tolerance: float = 0.05,
+    quarter: Quarter | str | None = None,
+    seed: int = 0,
+    effort: float = 0.25,
+    time_limit: float = 60.0,
 ) -> pd.DataFrame:
-    """Disruption–quality frontier over ``params.frontier_budgets``."""
+    """Disruption–quality frontier over the disruption ``budgets``
+    (:func:`~workbench.territory.disruption.disruption_frontier`)."""
     current = blocks[["unit_id", "territory"]]
     return disruption_frontier(
         blocks.drop(columns="territory"),
-        k=resolve_k(params.k, reps, quarter=params.period, current=current),
-        balance=tuple(params.balance),
+        k=resolve_k(k, reps, quarter=quarter, current=current),
+        balance=tuple(balance),
         current=current,
-        budgets=params.frontier_budgets,
-        tolerance=params.tolerance,
+        budgets=list(budgets),
+        tolerance=tolerance,
         adjacency=adjacency,
-        seed=params.seed,
-        effort=params.frontier_effort,
-        time_limit=params.time_limit,
+        seed=seed,
+        effort=effort,
+        time_limit=time_limit,
     )
 
 
@@ -242,10 +308,10 @@ def plan_summary(plan: TerritoryPlan) -> pd.DataFrame:
 
 
 def sizing_tables(
-    accounts: pd.DataFrame, plan: TerritoryPlan, params: DesignParams, *, block: str
+    accounts: pd.DataFrame, plan: TerritoryPlan, *, block: str, capacity: Capacity
 ) -> Sizing:
     """Recommended headcount, the what-if grid and the proposed plan's capacity check."""
-    return Sizing.of(accounts, plan.assignment, capacity=params.capacity, account_unit=block)
+    return Sizing.of(accounts, plan.assignment, capacity=capacity, account_unit=block)
 
 
 HEADCOUNT_MATERIAL = 0.15
@@ -326,15 +392,19 @@ def headcount_check(
     blocks: pd.DataFrame,
     adjacency: pd.DataFrame,
     reps: pd.DataFrame,
-    params: DesignParams,
     *,
+    balance: Sequence[str],
+    effort: float = 1.0,
     progress=None,
+    **options,
 ) -> HeadcountCheck:
     """Reconcile the plan's k with the recommended headcount; design the alternative plan at
     the recommended k when they differ materially (:data:`HEADCOUNT_MATERIAL`).
 
-    The alternative keeps the balance measures and tolerance but no disruption budget: a plan
-    with another number of territories moves most blocks anyway.
+    The alternative keeps the balance measures, tolerance and the other keyword ``options`` of
+    :func:`propose_plan`, but no disruption budget (a plan with another number of
+    territories moves most blocks anyway), no rep home centres, half the ``effort`` and one
+    search round: an illustration of the other headcount, not the plan.
     """
     rec = sizing.recommendation
     check = HeadcountCheck(
@@ -343,15 +413,17 @@ def headcount_check(
         exact=float(rec["exact_reps"]),
         capacity=sizing.capacity,
     )
-    if not check.material or check.recommended > len(blocks):
+    if not check.material or not 1 <= check.recommended <= len(blocks):
         return check
-    # an illustration of the other headcount, not the plan: half the effort, one round
-    alt_params = dataclasses.replace(
-        params, max_moved=1.0, rep_home_centers=False, effort=params.effort / 2
-    )
+    options = options | {
+        "k": check.recommended,
+        "max_moved": 1.0,
+        "rep_home_centers": False,
+        "max_rounds": 1,
+    }
     alt = propose_plan(
-        blocks, adjacency, reps, alt_params, progress=progress, k=check.recommended, max_rounds=1
-    )  # one search round
+        blocks, adjacency, reps, balance=balance, effort=effort / 2, progress=progress, **options
+    )
     return dataclasses.replace(check, alternative=alt)
 
 
@@ -433,17 +505,18 @@ def match_plan_reps(
     accounts: pd.DataFrame,
     plan: TerritoryPlan,
     reps: pd.DataFrame,
-    params: DesignParams,
     *,
     block: str,
+    quarter: Quarter | str,
+    performance_weight: float = 0.0,
     facts: pd.DataFrame | None = None,
     quotas: pd.DataFrame | None = None,
 ) -> RepMatching:
     """Reps matched to the proposed territories so each keeps as much of their book (accounts
     and trailing-year revenue) as possible (:func:`~workbench.territory.matching.match_reps`);
     more territories than reps leaves vacancies, more reps than territories unassigned reps.
-    With ``params.performance_weight`` > 0, proven performers (:func:`rep_performance`) are
-    pushed toward the highest-potential territories."""
+    With ``performance_weight`` > 0, proven performers (:func:`rep_performance` over the
+    year ending with ``quarter``) are pushed toward the highest-potential territories."""
     acc = pd.DataFrame(
         {
             "account_id": accounts["account_id"].astype(str),
@@ -452,13 +525,13 @@ def match_plan_reps(
             "revenue_usd": accounts["revenue_usd"].astype(float),
         }
     )
-    team = active_reps(reps, quarter=params.period)
+    team = active_reps(reps, quarter=quarter)
     team = team.assign(rep_name=team["rep_name"] if "rep_name" in team else team["rep_id"])
     team = team[["rep_id", "rep_name"]]
-    if params.performance_weight > 0 and facts is not None:
-        perf = rep_performance(facts, quarter=params.period, quotas=quotas)
+    if performance_weight > 0 and facts is not None:
+        perf = rep_performance(facts, quarter=quarter, quotas=quotas)
         team = team.merge(perf, on="rep_id", how="left")
-    return match_reps(acc, team, plan.territories, performance_weight=params.performance_weight)
+    return match_reps(acc, team, plan.territories, performance_weight=performance_weight)
 
 
 def plan_alignment(
