@@ -26,6 +26,7 @@ from workbench.geo import distance_matrix_km
 from workbench.territory import build_problem, build_territories
 from workbench.territory.bound import BoundMethod, lagrangian_bound, lower_bound
 from workbench.territory.budget import Budget
+from workbench.territory.designer import EXACT_STARTS
 from workbench.territory.exact import prove
 from workbench.territory.lagrangian import NearLagrangian
 from workbench.territory.solver import evaluate, solve
@@ -208,6 +209,40 @@ def test_contiguity_mip_bound_is_valid_and_its_proof_is_the_enumerated_optimum(s
     if bound.proven:
         assert final == pytest.approx(best_con, abs=1e-9)
         assert "contiguity" in bound.covers
+
+
+@pytest.mark.parametrize("seed,n,k", [(20, 12, 3), (25, 12, 2)])
+def test_extra_starts_before_the_proof_then_the_enumerated_optimum(seed, n, k):
+    # Before branch and bound, the designer runs EXACT_STARTS x effort more starts on streams
+    # of their own; the proof then ends on the optimum that enumeration finds.
+    units, adj = _tiny(seed, n)
+    _, best_con = enumerate_optimum(units, ["m1", "m2"], k, 0.3, adj)
+    options = dict(k=k, balance=["m1", "m2"], tolerance=0.3, adjacency=adj, effort=0.25)
+    plan = build_territories(units, target_gap=0.0, **options)
+    history = plan.info["history"]
+    extra = [h for h in history if h[0] == "before the proof: start"]
+    assert len(extra) == Budget(0.25).scaled(EXACT_STARTS)
+    assert plan.proven_optimal and plan.median_km == pytest.approx(best_con, abs=1e-9)
+    # without the exact attempt, no extra starts
+    quick = build_territories(units, target_gap=0.0, exact=False, **options)
+    assert not any(h[0].startswith("before the proof") for h in quick.info["history"])
+
+
+def test_a_bound_after_contiguity_cuts_says_it_covers_contiguity():
+    # Found by hypothesis: 7 units, k = 2, +-25 %. The best balanced plan (7.380 km by
+    # enumeration) is not contiguous; the best contiguous one is 7.581 km. After a round of
+    # contiguity cuts HiGHS's bound (7.52 km) exceeds the first but not the second: it must
+    # say it covers contiguity, or the gap would compare it with the wrong optimum.
+    units, adj = random_tiny(np.random.default_rng(420), 7)
+    best_bal, best_con = enumerate_optimum(units, ["m1", "m2"], 2, 0.25, adj)
+    plan = build_territories(
+        units, k=2, balance=["m1", "m2"], tolerance=0.25, adjacency=adj, seed=420
+    )
+    assert plan.median_km == pytest.approx(best_con, abs=1e-9)
+    assert plan.lower_bound_km <= best_con + 1e-9
+    if plan.lower_bound_km > best_bal + 1e-9:
+        assert "contiguity" in plan.bound_covers
+    assert plan.lower_bound_km > best_bal  # the case this test is about
 
 
 # ---------------------------------------------------------------------------------------------

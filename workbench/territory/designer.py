@@ -41,6 +41,11 @@ __all__ = ["TerritoryDesigner", "build_territories", "design"]
 DEFAULT_TARGET_GAP = 0.01
 #: Feasibility rounds (effort doubles each round) before giving up short of the safety stop.
 MAX_ROUNDS = 5
+#: Extra starts (x effort) before the exact proof, on their own random streams (seed +
+#: EXACT_STREAM): on Georgia's counties they took the worst of five seeds from 1.8 % above the
+#: best plan known to 0.2 %, and the proof runs against a better incumbent.
+EXACT_STARTS = 24
+EXACT_STREAM = 1_000_003
 
 
 class TerritoryDesigner:
@@ -378,7 +383,7 @@ def _design(
     bound = bounds.final(result)
     feasible = result.violation <= 1e-12
     gap = None if bound is None or not feasible else relative_gap(result.objective * W, bound.value)
-    if (
+    exact_next = bool(
         exact
         and compute_bound
         and bound is not None
@@ -386,7 +391,28 @@ def _design(
         and gap > _exact.PROOF_GAP
         and (gap <= _exact.EXACT_MAX_GAP or problem.n <= _exact.EXACT_ANY_GAP_UNITS)
         and _exact.applicable(problem)
+    )
+    if (
+        exact_next
+        and bound is not None
+        and gap is not None
+        and gap > target_gap
+        and not clock.expired()
     ):
+        # branch and bound prunes and fixes against the incumbent: more starts first (their
+        # own random streams), cheap on instances this small
+        more = _solver.solve(
+            problem,
+            seed=seed + EXACT_STREAM,
+            n_starts=clock.scaled(EXACT_STARTS),
+            budget=clock.sharing_clock(effort),
+            progress=progress,  # (the start at the LP's centres ran in the search already)
+        )
+        history += [(f"before the proof: {h[0]}", *h[1:]) for h in more.history]
+        if (more.violation, more.objective) < (result.violation, result.objective):
+            result = more
+            gap = relative_gap(result.objective * W, bound.value)
+    if exact_next and bound is not None:
         bound, labels_x = _exact.prove(
             problem,
             result.labels,

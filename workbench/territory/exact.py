@@ -337,6 +337,7 @@ def prove(
     rounds = 0
     why = "its work budget ended"
     iterations = 0
+    cut = False  # once cuts are in, HiGHS's bounds hold for contiguous plans only
     with _Child(spec, options) as child:
         for rounds in range(1, budget.scaled(EXACT_ROUNDS) + 1):
             if budget.expired():
@@ -377,6 +378,7 @@ def prove(
             if iterations >= budget.scaled(EXACT_ITERATIONS):
                 break
             child.add_rows(cuts)
+            cut = True
             if progress is not None:
                 progress(
                     f"exact: round {rounds}, {len(cuts)} contiguity cuts, "
@@ -393,7 +395,9 @@ def prove(
     value = max(dual, bound.value)
     took = time.perf_counter() - t0
     covers = set(bound.covers)
-    if proven and problem.graph is not None:
+    if (proven or cut) and problem.graph is not None:
+        # proven: the optimum found is contiguous. Cut: the MIP excludes non-contiguous plans,
+        # so its bound may exceed the best non-contiguous one and holds for contiguous plans
         covers.add("contiguity")
     detail = (
         f"branch and bound (HiGHS) on the {100 * kept:.1f}% of pairs left by reduced-cost "
