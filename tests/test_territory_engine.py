@@ -61,12 +61,22 @@ _RUN = textwrap.dedent(
 )
 
 
-def _run(threads: int) -> dict:
+# The exact path: no current alignment, so branch and bound (HiGHS, EXACT_WORKERS threads)
+# runs after the search and sets the bound.
+_RUN_EXACT = (
+    _RUN.replace("n = 140", "n = 50")
+    .replace("adjacency=adj, current=current, max_moved=0.6", "adjacency=adj")
+    .replace("k=5", "k=4")
+    + "\nassert plan.bound_method == 'mip', plan.bound_method\n"
+)
+
+
+def _run(threads: int, code: str = _RUN) -> dict:
     env = dict(os.environ)
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "WORKBENCH_THREADS"):
         env[var] = str(threads)
     out = subprocess.run(
-        [sys.executable, "-c", _RUN],
+        [sys.executable, "-c", code],
         env=env,
         capture_output=True,
         text=True,
@@ -97,6 +107,21 @@ def test_same_plan_with_one_or_two_threads_and_under_cpu_contention():
         hog.kill()
         hog.wait()
     assert not quiet_1["safety"]
+    assert quiet_1 == quiet_2 == loaded
+
+
+def test_same_proof_bound_with_one_or_two_threads_and_under_cpu_contention():
+    # HiGHS runs its tree search on a fixed number of workers (exact.EXACT_WORKERS), whatever
+    # the machine: the bound, to 12 digits, and the plan are the same in every run.
+    quiet_1 = _run(1, _RUN_EXACT)
+    quiet_2 = _run(2, _RUN_EXACT)
+    hog = _hog(120)
+    try:
+        loaded = _run(2, _RUN_EXACT)
+    finally:
+        hog.kill()
+        hog.wait()
+    assert not quiet_1["safety"] and quiet_1["bound"] is not None
     assert quiet_1 == quiet_2 == loaded
 
 
