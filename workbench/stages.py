@@ -264,9 +264,10 @@ _P01, _P02, _P03, _P04 = (
     "04_kpi_review",
 )
 
-#: The KPI columns of notebook 04's tables, in its order (``workbench.kpi.tables.METRICS``: a
-#: test keeps the two equal; importing it here would import the kpi package into io).
-_KPI_METRICS = (
+#: The KPI columns of notebook 04's tables, in display order (``workbench.kpi.tables.METRICS``
+#: is this tuple; docs/kpis.md has the formulas). Declared here, not in kpi, so that io can check
+#: the KPI stage files without importing the kpi package.
+KPI_METRICS = (
     "revenue_usd",
     "growth_qoq",
     "growth_yoy",
@@ -312,7 +313,7 @@ def _kpi_metrics(level: str) -> tuple[StageColumn, ...]:
     """The optional KPI columns of a level's table (its required ones are declared apart)."""
     return tuple(
         _opt(m, "int" if m.endswith("_n") else "float")
-        for m in _KPI_METRICS
+        for m in KPI_METRICS
         if m not in _KPI_REQUIRED[level]
     )
 

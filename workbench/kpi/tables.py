@@ -28,6 +28,7 @@ import pandas as pd
 from ..concentration import TOP_SHARE, top_count
 from ..config import UNASSIGNED, Quarter
 from ..geo import haversine_km
+from ..stages import KPI_METRICS
 from .workflow import KpiInputs
 
 OUTSIDE_METRO = "outside metro"
@@ -36,41 +37,7 @@ ACTIVE_QUARTERS = 4  # a customer is an account with a win in the last 4 quarter
 LEVEL_IDS = {"territory": "territory", "rep": "rep_id", "region": "region", "company": "company"}
 
 # The KPI columns of every level's table, in display order (docs/kpis.md has the formulas).
-METRICS = (
-    "revenue_usd",
-    "growth_qoq",
-    "growth_yoy",
-    "quota_usd",
-    "attainment",
-    "pipeline_start_usd",
-    "coverage",
-    "pipeline_end_usd",
-    "won_n",
-    "lost_n",
-    "win_rate",
-    "win_rate_value",
-    "avg_deal_usd",
-    "cycle_days",
-    "accounts_n",
-    "reps_n",
-    "accounts_per_rep",
-    "worked_opportunities_n",
-    "customers_n",
-    "new_customers_n",
-    "churned_customers_n",
-    "logo_retention",
-    "churn_rate",
-    "grr",
-    "nrr",
-    "revenue_ttm_usd",
-    "top20_share",
-    "potential_usd",
-    "penetration",
-    "market_usd",
-    "market_share",
-    "competitor_presence",
-    "share_index",
-)
+METRICS = KPI_METRICS
 
 
 # ---------------------------------------------------------------------------------------------

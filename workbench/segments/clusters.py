@@ -553,21 +553,7 @@ def segment_customers(
     >>> sorted(res.names.values())
     ['large logistics, high-value, steady', 'small retail, lapsing']
     """
-    _require(
-        features,
-        [
-            "account_id",
-            "industry",
-            "employees",
-            "revenue_usd",
-            "wins",
-            "recency_days",
-            "growth",
-            "product_breadth",
-            "potential_usd",
-        ],
-        "features",
-    )
+    _require(features, ["account_id", *SEGMENT_CATEGORICAL, *SEGMENT_NUMERIC], "features")
     numeric = [c for c in SEGMENT_NUMERIC if features[c].notna().any()]
     kwargs: dict[str, Any] = dict(
         k_range=k_range,

@@ -30,6 +30,16 @@ LEAD_FEATURE_LABELS = {
 NEW_BUSINESS = "new business (no earlier win with the account)"
 """The default lead-scoring population, derived from the data rather than a CRM's labels."""
 UNIT_PREFIX = "unit_"
+#: The opportunity columns lead features read (and keep, with deal_type when present).
+_OPPORTUNITY_COLUMNS = (
+    "opportunity_id",
+    "account_id",
+    "rep_id",
+    "created_date",
+    "close_date",
+    "stage",
+    "amount_usd",
+)
 """Lead features from the account's geographic unit are its drivers, ``unit_<column>``."""
 SIZE_BANDS = ((0, "1-49"), (50, "50-249"), (250, "250-999"), (1000, "1000+"))
 
@@ -235,19 +245,7 @@ def lead_features(
         ["account_id", "account_name", "industry", "employees", "status", "owner_rep_id"],
         "accounts",
     )
-    _require(
-        opportunities,
-        [
-            "opportunity_id",
-            "account_id",
-            "rep_id",
-            "created_date",
-            "close_date",
-            "stage",
-            "amount_usd",
-        ],
-        "opportunities",
-    )
+    _require(opportunities, _OPPORTUNITY_COLUMNS, "opportunities")
     q = Quarter.parse(quarter)
     end = pd.Timestamp(q.end)
     opp = opportunities.copy()
@@ -293,15 +291,7 @@ def lead_features(
         examples = opp.loc[opp["deal_type"].isin(types)]
     else:
         examples = opp
-    keep = [
-        "opportunity_id",
-        "account_id",
-        "rep_id",
-        "created_date",
-        "close_date",
-        "stage",
-        "amount_usd",
-    ] + (["deal_type"] if "deal_type" in examples.columns else [])
+    keep = [*_OPPORTUNITY_COLUMNS] + (["deal_type"] if "deal_type" in examples.columns else [])
     ex = examples[keep].assign(as_of=examples["created_date"])
     ex = _features_at(ex, firmo, events)
     if derived:  # new business: nothing was won with the account before this deal

@@ -392,27 +392,20 @@ def _design(
         and (gap <= _exact.EXACT_MAX_GAP or problem.n <= _exact.EXACT_ANY_GAP_UNITS)
         and _exact.applicable(problem)
     )
-    if (
-        exact_next
-        and bound is not None
-        and gap is not None
-        and gap > target_gap
-        and not clock.expired()
-    ):
-        # branch and bound prunes and fixes against the incumbent: more starts first (their
-        # own random streams), cheap on instances this small
-        more = _solver.solve(
-            problem,
-            seed=seed + EXACT_STREAM,
-            n_starts=clock.scaled(EXACT_STARTS),
-            budget=clock.sharing_clock(effort),
-            progress=progress,  # (the start at the LP's centres ran in the search already)
-        )
-        history += [(f"before the proof: {h[0]}", *h[1:]) for h in more.history]
-        if (more.violation, more.objective) < (result.violation, result.objective):
-            result = more
-            gap = relative_gap(result.objective * W, bound.value)
-    if exact_next and bound is not None:
+    if exact_next and bound is not None:  # (exact_next says bound is not None)
+        if gap is not None and gap > target_gap and not clock.expired():
+            # branch and bound prunes and fixes against the incumbent: more starts first (their
+            # own random streams), cheap on instances this small
+            more = _solver.solve(
+                problem,
+                seed=seed + EXACT_STREAM,
+                n_starts=clock.scaled(EXACT_STARTS),
+                budget=clock.sharing_clock(effort),
+                progress=progress,  # (the start at the LP's centres ran in the search already)
+            )
+            history += [(f"before the proof: {h[0]}", *h[1:]) for h in more.history]
+            if (more.violation, more.objective) < (result.violation, result.objective):
+                result = more
         bound, labels_x = _exact.prove(
             problem,
             result.labels,
