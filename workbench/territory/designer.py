@@ -22,9 +22,9 @@ from scipy.optimize import linear_sum_assignment
 from . import exact as _exact
 from . import solver as _solver
 from .bound import (
-    ASCENT_STEPS,
     BoundMethod,
     BoundResult,
+    ascent_steps,
     lagrangian_bound,
     lower_bound,
     near_lagrangian,
@@ -520,7 +520,7 @@ class _BoundWorker:
                     budget=budget,
                     upper=self._plan,
                     lag=lag,
-                    steps=budget.scaled(ASCENT_STEPS // 3),
+                    steps=budget.scaled(ascent_steps(lag) // 3),
                 )
         except Exception as exc:
             self.error = exc

@@ -22,9 +22,16 @@ valid bound. With ``K = n - 1`` (all pairs) the cap is lifted and the lower-band
 ``nu`` are used too; with shorter lists ``nu = 0`` (a floor price could make a far pair
 attractive).
 
-**Ascent.** Projected subgradient steps ``t = theta (target - L) / |g|^2`` (Polyak), with
-``theta`` halved after ``patience`` steps without a new best, from a warm start (the LP's
-duals, or the plan's own unit costs). The number of steps is fixed: the bound does not depend
+**Ascent.** Projected subgradient steps ``x += t D g``, ``t = theta (target - L) / g'Dg``
+(Polyak, in scaled multipliers), with ``theta`` halved after ``patience`` steps without a new
+best, from a warm start (the LP's duals, or the plan's own unit costs). The multipliers live on
+different scales - ``lambda_i`` is about ``w_i`` times a territory's radius, a band price about
+a territory's worth of units (``n / k``) times that - so the diagonal ``D`` is ``w_i / mean(w)``
+for ``lambda`` and ``(n / k)^2`` for ``mu`` and ``nu``. Unscaled steps plateaued 15 % below
+the LP on the demo's 570 blocks (27.3 km; the LP on 150 candidates per unit is 32.7 km); scaled
+ones reach 32.0 km in the same 300 steps (of ``D_lambda`` = 1, ``w``, ``w^2`` and band scales
+``(n / k)^2`` x 1/4, 1, 4, this one was the best or near it). The number of steps is fixed:
+the bound does not depend
 on the clock. The best value seen is returned, with its multipliers (for reduced-cost fixing).
 """
 
@@ -74,6 +81,16 @@ class NearLagrangian:
         self.upper = problem.loosest_upper / safe  # (M,)
         self.lower = problem.loosest_lower / safe
         self.neighbours = kk
+        # all pairs: L is evaluated on the dense n x n matrix (about 12x faster than the lists;
+        # 8 MB at 1,000 units), the diagonal at +inf (a unit's own pair is its centre's)
+        self.dense = None
+        if self.full:
+            self.dense = np.full((n, n), np.inf)
+            self.dense[np.arange(n)[:, None], self.nbr] = self.cost
+        # step scales (see Ascent above)
+        mean_w = float(problem.weight.mean())
+        self.step_lam = problem.weight / mean_w if mean_w > 0 else np.ones(n)
+        self.step_band = (n / self.k) ** 2
 
     @property
     def pairs(self) -> int:
@@ -95,6 +112,8 @@ class NearLagrangian:
         """``L``, its subgradient ``(d lambda, d mu, d nu)``, ``s``, the chosen centres."""
         n, k = self.n, self.k
         nu = np.zeros_like(mu) if nu is None else nu
+        if self.dense is not None:
+            return self._evaluate_dense(lam, mu, nu)
         g = self.reduced(lam, mu, nu)
         neg = np.minimum(g, 0.0)
         s = -lam + ((self.a - self.upper) * mu.T).sum(axis=1)
@@ -114,6 +133,30 @@ class NearLagrangian:
             load = np.bincount(cols, weights=self.a[rows[0], m], minlength=n) + self.a[:, m]
             grad_mu[m] = np.where(in_c, load - self.upper[m], 0.0)
             grad_nu[m] = np.where(in_c, self.lower[m] - load, 0.0) if self.full else 0.0
+        return value, (grad_lam, grad_mu, grad_nu), s, chosen
+
+    def _evaluate_dense(self, lam, mu, nu):
+        """:meth:`evaluate` on all pairs at once (no BLAS: sums in numpy's fixed order)."""
+        assert self.dense is not None
+        n, k, a = self.n, self.k, self.a
+        beta = mu - nu
+        g = self.dense - lam[:, None]
+        for m in range(a.shape[1]):
+            g += a[:, m, None] * beta[m][None, :]
+        s = -lam + ((a - self.upper) * mu.T).sum(axis=1) + ((self.lower - a) * nu.T).sum(axis=1)
+        s += np.minimum(g, 0.0).sum(axis=0)
+        chosen = np.argsort(s, kind="stable")[:k]
+        value = float(lam.sum() + s[chosen].sum())
+        in_c = np.zeros(n, dtype=bool)
+        in_c[chosen] = True
+        x = g[:, chosen] < 0  # (n, k): who joins each chosen centre
+        grad_lam = 1.0 - x.sum(axis=1) - in_c
+        grad_mu = np.zeros_like(mu)
+        grad_nu = np.zeros_like(mu)
+        for m in range(a.shape[1]):
+            load = (a[:, m, None] * x).sum(axis=0) + a[chosen, m]
+            grad_mu[m, chosen] = load - self.upper[m]
+            grad_nu[m, chosen] = self.lower[m] - load
         return value, (grad_lam, grad_mu, grad_nu), s, chosen
 
     def ascend(
@@ -158,7 +201,8 @@ class NearLagrangian:
             g_mu = np.where((x[1] <= 0) & (g_mu < 0), 0.0, g_mu)
             g_nu = np.where((x[2] <= 0) & (g_nu < 0), 0.0, g_nu)  # 0 without all pairs
             direction = (g_lam, g_mu, g_nu)
-            norm = float(sum((g**2).sum() for g in direction))
+            scaled = (self.step_lam * g_lam, self.step_band * g_mu, self.step_band * g_nu)
+            norm = float(sum((g * d).sum() for g, d in zip(direction, scaled, strict=True)))
             if norm <= 0 or theta < 1e-6 or (stop is not None and stop()):
                 break
             scale = max(abs(best.value), abs(target) if target is not None else 0.0, 1e-9)
@@ -166,7 +210,7 @@ class NearLagrangian:
             if goal is None:  # moving target: a little above the best value so far
                 goal = best.value + 0.02 * scale
             t = theta * (goal - value) / norm
-            x = self.project(*(v + t * g for v, g in zip(x, direction, strict=True)))
+            x = self.project(*(v + t * d for v, d in zip(x, scaled, strict=True)))
         assert best is not None  # steps >= 1: the first evaluation always sets it
         best.steps = done
         return best
