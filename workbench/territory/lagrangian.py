@@ -31,8 +31,8 @@ for ``lambda`` and ``(n / k)^2`` for ``mu`` and ``nu``. Unscaled steps plateaued
 the LP on the demo's 570 blocks (27.3 km; the LP on 150 candidates per unit is 32.7 km); scaled
 ones reach 32.0 km in the same 300 steps (of ``D_lambda`` = 1, ``w``, ``w^2`` and band scales
 ``(n / k)^2`` x 1/4, 1, 4, this one was the best or near it). The number of steps is fixed:
-the bound does not depend
-on the clock. The best value seen is returned, with its multipliers (for reduced-cost fixing).
+the bound does not depend on the clock. The best value seen is returned, with its multipliers
+(for reduced-cost fixing).
 """
 
 from __future__ import annotations
