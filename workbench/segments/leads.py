@@ -13,6 +13,7 @@ import pandas as pd
 
 from ..config import Quarter
 from ..geo import unit_drivers
+from ..schema import CONTRACT
 from ._common import _html_block, _require
 
 # ---------------------------------------------------------------------------------------------
@@ -30,17 +31,10 @@ LEAD_FEATURE_LABELS = {
 NEW_BUSINESS = "new business (no earlier win with the account)"
 """The default lead-scoring population, derived from the data rather than a CRM's labels."""
 UNIT_PREFIX = "unit_"
-#: The opportunity columns lead features read (and keep, with deal_type when present).
-_OPPORTUNITY_COLUMNS = (
-    "opportunity_id",
-    "account_id",
-    "rep_id",
-    "created_date",
-    "close_date",
-    "stage",
-    "amount_usd",
-)
 """Lead features from the account's geographic unit are its drivers, ``unit_<column>``."""
+#: The opportunity columns lead features read (and keep, with deal_type when present): the
+#: contract's required ones.
+_OPPORTUNITY_COLUMNS = tuple(c.name for c in CONTRACT["opportunities"].required_columns)
 SIZE_BANDS = ((0, "1-49"), (50, "50-249"), (250, "250-999"), (1000, "1000+"))
 
 

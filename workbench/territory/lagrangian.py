@@ -110,14 +110,13 @@ class NearLagrangian:
 
     def evaluate(self, lam: np.ndarray, mu: np.ndarray, nu: np.ndarray | None = None):
         """``L``, its subgradient ``(d lambda, d mu, d nu)``, ``s``, the chosen centres."""
-        n, k = self.n, self.k
         nu = np.zeros_like(mu) if nu is None else nu
         if self.dense is not None:
             return self._evaluate_dense(lam, mu, nu)
+        n, k = self.n, self.k
         g = self.reduced(lam, mu, nu)
         neg = np.minimum(g, 0.0)
-        s = -lam + ((self.a - self.upper) * mu.T).sum(axis=1)
-        s += ((self.lower - self.a) * nu.T).sum(axis=1)
+        s = self._own(lam, mu, nu)
         s += np.bincount(self.nbr.ravel(), weights=neg.ravel(), minlength=n)
         chosen = np.argsort(s, kind="stable")[:k]
         value = float(lam.sum() + s[chosen].sum())
@@ -135,6 +134,12 @@ class NearLagrangian:
             grad_nu[m] = np.where(in_c, self.lower[m] - load, 0.0) if self.full else 0.0
         return value, (grad_lam, grad_mu, grad_nu), s, chosen
 
+    def _own(self, lam, mu, nu) -> np.ndarray:
+        """Each centre's own part of ``s_j`` (its multiplier and its bands' prices)."""
+        s = -lam + ((self.a - self.upper) * mu.T).sum(axis=1)
+        s += ((self.lower - self.a) * nu.T).sum(axis=1)
+        return s
+
     def _evaluate_dense(self, lam, mu, nu):
         """:meth:`evaluate` on all pairs at once (no BLAS: sums in numpy's fixed order)."""
         assert self.dense is not None
@@ -143,7 +148,7 @@ class NearLagrangian:
         g = self.dense - lam[:, None]
         for m in range(a.shape[1]):
             g += a[:, m, None] * beta[m][None, :]
-        s = -lam + ((a - self.upper) * mu.T).sum(axis=1) + ((self.lower - a) * nu.T).sum(axis=1)
+        s = self._own(lam, mu, nu)
         s += np.minimum(g, 0.0).sum(axis=0)
         chosen = np.argsort(s, kind="stable")[:k]
         value = float(lam.sum() + s[chosen].sum())
