@@ -90,6 +90,7 @@ class BoundMethod(str, enum.Enum):  # noqa: UP042 - str() and format() appear in
     TRANSPORT_LP = "transport_lp"  # fixed centres: the transportation LP (all pairs)
     TRANSPORT_DUALS = "transport_duals"  # fixed centres: Lagrangian at restricted-LP duals
     MIP = "mip"  # branch and bound with contiguity cuts: the MIP's best bound
+    REGIONS = "regions"  # fixed regions: the sum of the regions' own bounds (hierarchy.py)
     INFEASIBLE = "infeasible"  # the relaxation has no solution: no plan meets the bands
 
 

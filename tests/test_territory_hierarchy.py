@@ -1,0 +1,188 @@
+"""The sales hierarchy (issue 15): territories within fixed regions, districts built from
+territories, roll-ups.
+
+Oracles: seat splits and roll-ups worked by hand; exhaustive enumeration of every balanced,
+contiguous plan of each region of tiny instances (``enumerate_optimum``); distances recomputed
+here from the plan's centres; contiguity by depth-first search.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from test_territory import _contiguous, enumerate_optimum, grid, is_connected
+
+from workbench.config import ParameterError
+from workbench.geo import haversine_km
+from workbench.territory import build_territories
+from workbench.territory.hierarchy import (
+    count_tolerance,
+    design_within_regions,
+    group_territories,
+    region_seats,
+    rollup,
+)
+
+
+def test_region_seats_by_hand():
+    # shares of (revenue, accounts): E (60, 10) of (100, 20), W (30, 5), N (10, 5) -> mean
+    # shares 0.55, 0.275, 0.175. k = 6: quotas 3.3, 1.65, 1.05; one seat each, then the
+    # largest deficit: E (2.3), E (1.3), W (0.65 against E 0.3 and N 0.05) -> E 3, W 2, N 1.
+    units = pd.DataFrame(
+        {
+            "region": ["E"] * 5 + ["W"] * 3 + ["N"] * 2,
+            "revenue": [20.0, 10, 10, 10, 10, 15, 10, 5, 5, 5],
+            "accounts": [2.0, 2, 2, 2, 2, 2, 2, 1, 3, 2],
+        }
+    )
+    seats = region_seats(units, region="region", k=6, balance=["revenue", "accounts"])
+    assert seats.to_dict() == {"E": 3, "N": 1, "W": 2}
+    # k = 10: quotas 5.5, 2.75, 1.75; E takes seats 2-5 (deficits 4.5 ... 1.5) and stops at its
+    # 5 units; then W (1.75) -> 2, then W and N tie at 0.75: N first by name,
+    # then W (0.75) -> 3. A region never gets more seats than units.
+    seats = region_seats(units, region="region", k=10, balance=["revenue", "accounts"])
+    assert seats.to_dict() == {"E": 5, "N": 2, "W": 3}
+
+
+def test_region_seats_errors_name_the_problem():
+    units = pd.DataFrame({"region": ["E", "W", "N"], "revenue": [1.0, 1, 1]})
+    with pytest.raises(ParameterError, match="2 territories cannot cover 3 regions"):
+        region_seats(units, region="region", k=2, balance="revenue")
+    with pytest.raises(ParameterError) as err:
+        region_seats(units, region="zone", k=3, balance="sales")
+    assert "no column 'zone'" in str(err.value) and "no column 'sales'" in str(err.value)
+
+
+def _two_regions(rows: int = 2, cols: int = 4, seed: int = 0):
+    """A rows x (2 cols) grid: the left half region West, the right half East; integer
+    activity."""
+    rng = np.random.default_rng(seed)
+    values = {(r, c): int(rng.integers(1, 6)) for r in range(rows) for c in range(2 * cols)}
+    units, adj = grid(rows, 2 * cols, values=values)
+    units["region"] = np.where(units["lon"] < cols * 0.01 - 1e-9, "West", "East")
+    return units, adj
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_fixed_regions_match_enumeration_and_never_cross_a_region(seed):
+    units, adj = _two_regions(seed=seed)
+    tol = 0.3
+    plan = design_within_regions(
+        units, region="region", k=4, balance="accounts", tolerance=tol, adjacency=adj, seed=0
+    )
+    region = units.set_index("unit_id")["region"]
+    # no territory crosses a region line
+    per_territory = region.groupby(plan.assignment).nunique()
+    assert (per_territory == 1).all()
+    seats = region_seats(units, region="region", k=4, balance="accounts")
+    got = plan.territories.groupby("region").size()
+    assert got.to_dict() == seats.to_dict()
+    # the oracle: each region's best balanced contiguous plan, by enumeration, weighted
+    opt, weight = 0.0, 0.0
+    for r, k_r in seats.items():
+        sub = units.loc[units["region"] == r].reset_index(drop=True)
+        inside = set(sub["unit_id"])
+        sub_adj = adj.loc[adj["a"].isin(inside) & adj["b"].isin(inside)]
+        _, best = enumerate_optimum(sub, ["accounts"], int(k_r), tol, sub_adj)
+        w = float(sub["accounts"].sum())
+        opt += best * w
+        weight += w
+    opt /= weight
+    # the plan's distance, recomputed from its centres
+    centre = plan.territories["centre"]
+    u = units.set_index("unit_id")
+    c = u.loc[centre.reindex(plan.assignment).to_numpy()]
+    d = haversine_km(
+        u["lat"].to_numpy(), u["lon"].to_numpy(), c["lat"].to_numpy(), c["lon"].to_numpy()
+    )
+    mine = float(d @ u["accounts"].to_numpy() / u["accounts"].sum())
+    assert mine == pytest.approx(plan.median_km, rel=1e-9)
+    assert plan.lower_bound_km is not None and plan.bound_method == "regions"
+    assert plan.lower_bound_km <= opt + 1e-9 <= plan.objective_km + 2e-9
+    assert plan.objective_km <= opt * (1 + (plan.gap or 0)) + 1e-9
+    assert _contiguous(plan.assignment, adj)
+    # every territory within the band around its region's mean
+    for t, row in plan.territories.iterrows():
+        members = plan.assignment.index[plan.assignment == t]
+        r = region[members].iloc[0]
+        mean = units.loc[units["region"] == r, "accounts"].sum() / seats[r]
+        assert row["accounts_target"] == pytest.approx(mean)
+        assert abs(row["accounts"] - mean) <= tol * mean + 1e-9
+
+
+def test_fixed_regions_report_every_input_problem_at_once():
+    units, adj = _two_regions()
+    units.loc[[0, 3], "region"] = None
+    with pytest.raises(ParameterError) as err:
+        design_within_regions(
+            units, region="region", k=4, balance="accounts", adjacency=adj, targets={"T01": 2}
+        )
+    msg = str(err.value)
+    assert "2 unit(s) have no region" in msg and "u00" in msg and "targets" in msg
+    with pytest.raises(ParameterError, match="seats"):
+        design_within_regions(
+            _two_regions()[0], region="region", k=4, balance="accounts", seats={"West": 3}
+        )
+
+
+def test_districts_are_contiguous_and_balanced():
+    # 4 x 6 grid of equal units, 8 territories of 3 units (tolerance 0), then 4 districts
+    units, adj = grid(4, 6)
+    plan = build_territories(units, k=8, balance="accounts", tolerance=0.0, adjacency=adj, seed=0)
+    assert plan.feasible
+    district, grouping = group_territories(plan, units, k=4, adjacency=adj, tolerance=0.0)
+    assert sorted(district.unique()) == ["D01", "D02", "D03", "D04"]
+    assert set(district.index) == set(plan.territories.index)
+    # two territories per district (8 / 4), so 6 units each
+    assert (district.value_counts() == 2).all()
+    unit_district = plan.assignment.map(district)
+    assert (unit_district.value_counts() == 6).all()
+    # districts contiguous on the unit graph
+    assert _contiguous(unit_district, adj)
+    assert grouping.feasible
+
+
+def test_count_tolerance_by_hand():
+    assert count_tolerance(12, 4) == 0.0
+    # 10 territories in 4 districts: 2.5 each on average, so 2 or 3: 0.5 / 2.5 = 20 %
+    assert count_tolerance(10, 4) == pytest.approx(0.2)
+    # 7 in 3: mean 7/3; ceil 3 is 2/3 above, floor 2 is 1/3 below -> (2/3) / (7/3) = 2/7
+    assert count_tolerance(7, 3) == pytest.approx(2 / 7)
+
+
+def test_rollup_by_hand():
+    # 2 x 4 grid, values by column 1, 2, 3, 4 (both rows): four column territories of 2 units
+    values = {(r, c): c + 1 for r in range(2) for c in range(4)}
+    units, adj = grid(2, 4, values=values)
+    plan = build_territories(units, k=4, balance="accounts", tolerance=0.9, adjacency=adj, seed=0)
+    parent = pd.Series(
+        {t: ("A" if t in plan.territories.index[:2] else "B") for t in plan.territories.index}
+    )
+    table = rollup(plan, parent, level="district")
+    total = 20.0
+    for g, row in table.iterrows():
+        members = parent.index[parent == g]
+        s = float(units.set_index("unit_id")["accounts"][plan.assignment.isin(members)].sum())
+        assert row["territories"] == 2
+        assert row["accounts"] == pytest.approx(s)
+        assert row["accounts_share_pct"] == pytest.approx(100 * s / total)
+        # mean per territory s / 2 against the company's 20 / 4 = 5
+        assert row["accounts_per_territory_dev_pct"] == pytest.approx(100 * (s / 2 - 5) / 5)
+    with pytest.raises(ParameterError, match="territories without one"):
+        rollup(plan, parent.iloc[:3], level="district")
+
+
+def test_districts_hold_whole_territories_on_a_connected_map():
+    units, adj = grid(3, 6)
+    plan = build_territories(units, k=6, balance="accounts", tolerance=0.0, adjacency=adj, seed=1)
+    district, _ = group_territories(plan, units, k=2, adjacency=adj, tolerance=0.0)
+    nbrs: dict[str, set[str]] = {t: set() for t in plan.territories.index}
+    a = adj["a"].map(plan.assignment)
+    b = adj["b"].map(plan.assignment)
+    for x, y in zip(a, b, strict=True):
+        if x != y:
+            nbrs[x].add(y)
+            nbrs[y].add(x)
+    for d in district.unique():
+        assert is_connected(district.index[district == d], nbrs)
