@@ -204,7 +204,8 @@ def _combine(
         for t in plan.territories.index:
             seen[t] = seen.get(t, 0) + 1
     assignments, tables, unit_tables, violations, notes = [], [], [], [], []
-    obj = lb = weight = 0.0
+    obj = weight = 0.0
+    lb: float | None = 0.0
     for r, plan in parts.items():
         names = {t: (t if seen[t] == 1 else f"{r}/{t}") for t in plan.territories.index}
         a, table = _rename(plan, names)
@@ -232,7 +233,8 @@ def _combine(
     ignores = tuple(dict.fromkeys(c for p in parts.values() for c in p.bound_ignores))
     bounded = lb is not None and weight > 0
     details = "; ".join(f"{r}: {p.bound_method} ({p.bound_detail})" for r, p in parts.items())
-    max_moved = [p.max_moved for p in parts.values()]
+    budgets = [p.max_moved for p in parts.values()]
+    max_moved = None if any(b is None for b in budgets) else sum(b or 0 for b in budgets)
     return TerritoryPlan(
         assignment=pd.concat(assignments).reindex(region_of.index).rename("territory"),
         territories=pd.concat(tables).sort_index(),
@@ -240,7 +242,7 @@ def _combine(
         measures=tuple(measures),
         tolerance=first.tolerance,
         objective_km=obj / weight if weight > 0 else 0.0,
-        lower_bound_km=lb / weight if bounded else None,
+        lower_bound_km=lb / weight if bounded and lb is not None else None,
         bound_method=BoundMethod.REGIONS.value if bounded else BoundMethod.NONE.value,
         bound_detail=f"sum of the regions' lower bounds: {details}",
         bound_covers=covers if bounded else (),
@@ -249,7 +251,7 @@ def _combine(
         violations=tuple(violations),
         notes=tuple(notes),
         current_given=any(p.current_given for p in parts.values()),
-        max_moved=None if any(m is None for m in max_moved) else int(sum(max_moved)),
+        max_moved=max_moved,
         contiguity_required=any(p.contiguity_required for p in parts.values()),
         seconds=sum(p.seconds for p in parts.values()),
         info={
