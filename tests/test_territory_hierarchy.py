@@ -186,3 +186,33 @@ def test_districts_hold_whole_territories_on_a_connected_map():
             nbrs[y].add(x)
     for d in district.unique():
         assert is_connected(district.index[district == d], nbrs)
+
+
+def test_design_command_keeps_territories_within_regions(tmp_path, capsys):
+    from workbench.cli import main
+
+    # two regions of a 2 x 4 strip; West holds 3/4 of the accounts -> 3 of the 4 territories,
+    # of 4 each: {w1}, {w4}, {w2, w3}
+    units = tmp_path / "u.csv"
+    units.write_text(
+        "unit_id,lat,lon,m,zone\n"
+        "w1,0,0,4,West\nw2,0,1,2,West\nw3,1,0,2,West\nw4,1,1,4,West\n"
+        "e1,0,2,1,East\ne2,0,3,1,East\ne3,1,2,1,East\ne4,1,3,1,East\n"
+    )
+    out = tmp_path / "plan.csv"
+    args = ["design", "--units", str(units), "--k", "4", "--balance", "m", "--tolerance", "0.4"]
+    assert main([*args, "--region", "zone", "--quiet", "--out", str(out)]) == 0
+    plan = pd.read_csv(out, dtype=str)
+    assert set(plan.columns) == {"unit_id", "territory", "region"}
+    assert (plan.groupby("territory")["region"].nunique() == 1).all()
+    assert plan.groupby("region")["territory"].nunique().to_dict() == {"East": 1, "West": 3}
+    assert plan.set_index("unit_id")["territory"]["e1"] == "East/T01"  # T01 in both regions
+    assert "by region" in capsys.readouterr().out
+    # a bad measure cell and a missing region are reported together; nothing is written
+    units.write_text(units.read_text().replace("w2,0,1,2,West", "w2,0,1,three,").strip() + "\n")
+    bad = tmp_path / "bad.csv"
+    assert main([*args, "--region", "zone", "--quiet", "--out", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert f"{units}:3: column m: expected a number, got 'three'" in err
+    assert f"{units}:3: column zone: no region" in err
+    assert not bad.exists()

@@ -165,6 +165,12 @@ def build_parser() -> argparse.ArgumentParser:
         dest="no_bound",
         help="skip the lower bound and the gap (faster; the plan is not certified)",
     )
+    p.add_argument(
+        "--region",
+        default=None,
+        help="column of --units naming each unit's region: no territory crosses a region line "
+        "(the regions get territories in proportion to the measures and are solved one by one)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     p.add_argument("--out", type=Path, required=True, help="output plan unit_id,territory")
     p.set_defaults(func=_cmd_design)

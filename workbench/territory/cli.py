@@ -183,36 +183,54 @@ def run_design(args: argparse.Namespace) -> int:
     if not effort > 0:
         problems.append(f"--effort: expected a number > 0, got {effort}")
     quiet = getattr(args, "quiet", False)
-    designer = TerritoryDesigner(
-        k=args.k,
-        balance=balance,
-        tolerance=tolerance if tolerance is not None else 0.05,
-        max_moved=getattr(args, "max_moved", None),
-        seed=getattr(args, "seed", 0),
-        time_limit=time_limit if time_limit > 0 else 60.0,
-        target_gap=target_gap if target_gap >= 0 else 0.01,
-        effort=effort if effort > 0 else 1.0,
-        compute_bound=not getattr(args, "no_bound", False),
-        progress=None if quiet else (lambda msg: print(msg, file=sys.stderr, flush=True)),
-    )
+    region = getattr(args, "region", None)
+    options = {
+        "tolerance": tolerance if tolerance is not None else 0.05,
+        "max_moved": getattr(args, "max_moved", None),
+        "seed": getattr(args, "seed", 0),
+        "time_limit": time_limit if time_limit > 0 else 60.0,
+        "target_gap": target_gap if target_gap >= 0 else 0.01,
+        "effort": effort if effort > 0 else 1.0,
+        "compute_bound": not getattr(args, "no_bound", False),
+        "progress": None if quiet else (lambda msg: print(msg, file=sys.stderr, flush=True)),
+    }
     try:
-        plan = designer.solve(
-            units,
-            adjacency=adjacency,
-            current=current,
-            locked=locked,
-            names=names,
-            centers=centers,
-            targets=targets,
-        )
+        if region:
+            plan = _design_in_regions(
+                args, units, region, balance, adjacency, current, locked, centers, targets,
+                options, problems,
+            )  # fmt: skip
+            if plan is None:
+                return _fail(problems)
+        else:
+            designer = TerritoryDesigner(k=args.k, balance=balance, **options)
+            plan = designer.solve(
+                units,
+                adjacency=adjacency,
+                current=current,
+                locked=locked,
+                names=names,
+                centers=centers,
+                targets=targets,
+            )
     except ParameterError as exc:
         problems.extend(str(exc).splitlines())
         return _fail(problems)
     if problems:  # e.g. a file that could not be read while the units were fine
         return _fail(problems)
     out = plan.assignment.rename_axis("unit_id").reset_index()
-    _write_atomic(out[["unit_id", "territory"]], args.out)
+    columns = ["unit_id", "territory"]
+    if region:
+        out["region"] = plan.units["region"].reindex(out["unit_id"]).to_numpy()
+        columns.append("region")
+    _write_atomic(out[columns], args.out)
     print(format_plan(plan, source=str(args.units)))
+    if region:
+        from .hierarchy import rollup
+
+        parent = plan.territories["region"]
+        print("by region (per-territory mean against the company's, %):")
+        print(rollup(plan, parent, level="region").round(2).to_string())
     print(f"wrote {args.out} ({len(out)} units, {plan.k} territories)")
     if plan.violations:
         print(
@@ -224,6 +242,41 @@ def run_design(args: argparse.Namespace) -> int:
             print(f"  {v}", file=sys.stderr)
         return EXIT_CONSTRAINT
     return EXIT_OK
+
+
+def _design_in_regions(
+    args, units, region, balance, adjacency, current, locked, centers, targets, options, problems
+):
+    """``--region``: :func:`~workbench.territory.hierarchy.design_within_regions` (None, with
+    the problems listed, when the input cannot be used)."""
+    from .hierarchy import design_within_regions
+
+    if centers is not None:
+        problems.append("--centers cannot be combined with --region (the regions pick the seats)")
+    if targets is not None:
+        problems.append("--targets cannot be combined with --region (each region targets its mean)")
+    if region not in units.columns:
+        problems.append(f"{args.units}: column {region} is missing (--region)")
+    else:
+        blank = units[region].astype(str).str.strip() == ""
+        problems += [
+            f"{args.units}:{i + 2}: column {region}: no region" for i in units.index[blank]
+        ]
+    missing = [m for m in balance if m not in units.columns]
+    problems += [f"{args.units}: column {m} is missing (--balance)" for m in missing]
+    _numeric(units, args.units, [m for m in balance if m not in missing], problems)
+    if problems:
+        return None
+    return design_within_regions(
+        units,
+        region=region,
+        k=args.k,
+        balance=balance,
+        adjacency=adjacency,
+        current=current,
+        locked=locked,
+        **options,
+    )
 
 
 def run_adjacency(args: argparse.Namespace) -> int:

@@ -140,9 +140,10 @@ def design_within_regions(
     Returns
     -------
     TerritoryPlan
-        Territory names are kept where they are unique across regions, else prefixed
-        ``"<region>/"``; the territory table gains ``region`` and ``<measure>_target`` (the
-        region's mean: deviations are measured against it), the unit table ``region``.
+        Territory names are kept when no two regions share one (e.g. current books), else
+        all are prefixed ``"<region>/"`` (``East/T01``). The territory table gains ``region``
+        and ``<measure>_target`` (the region's mean: deviations are measured against it), the
+        unit table ``region``.
     """
     measures = _measures(balance)
     problems = []
@@ -203,11 +204,12 @@ def _combine(
     for plan in parts.values():
         for t in plan.territories.index:
             seen[t] = seen.get(t, 0) + 1
+    clash = any(count > 1 for count in seen.values())
     assignments, tables, unit_tables, violations, notes = [], [], [], [], []
     obj = weight = 0.0
     lb: float | None = 0.0
     for r, plan in parts.items():
-        names = {t: (t if seen[t] == 1 else f"{r}/{t}") for t in plan.territories.index}
+        names = {t: (f"{r}/{t}" if clash else t) for t in plan.territories.index}
         a, table = _rename(plan, names)
         table = table.assign(region=r)
         for m in measures:
