@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -184,7 +185,7 @@ def run_design(args: argparse.Namespace) -> int:
         problems.append(f"--effort: expected a number > 0, got {effort}")
     quiet = getattr(args, "quiet", False)
     region = getattr(args, "region", None)
-    options = {
+    options: dict[str, Any] = {
         "tolerance": tolerance if tolerance is not None else 0.05,
         "max_moved": getattr(args, "max_moved", None),
         "seed": getattr(args, "seed", 0),
