@@ -421,3 +421,74 @@ def test_lock_group_that_cannot_meet_two_bands_is_named():
     ok = locked.assign(unit_id=["u0", "u2"])
     problem = build_problem(units, k=2, balance=["a", "b"], tolerance=0.05, locked=ok)
     assert not [v for v in precheck(problem) if v.constraint == "lock"]
+
+
+# ---------------------------------------------------------------------------------------------
+# the warm-started allocation LP
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_warm_allocation_lp_reaches_each_cold_lp_optimum(seed):
+    """A sequence of centre sets re-solved warm in one model gives, every time, the optimum of
+    the allocation LP built from scratch here (hard bands, the disruption budget as a row, the
+    centre units kept in their own territory) and solved cold by scipy's HiGHS."""
+    from scipy.optimize import linprog
+
+    from workbench.geo import haversine_km
+    from workbench.territory.solver import _AllocationLP, _allowed_pairs
+
+    rng = np.random.default_rng(seed)
+    n, k = 40, 4
+    units = pd.DataFrame(
+        {
+            "unit_id": [f"u{i:02d}" for i in range(n)],
+            "lat": rng.uniform(0, 1, n),
+            "lon": rng.uniform(0, 1, n),
+            "m1": rng.uniform(1, 2, n),
+            "m2": rng.uniform(1, 2, n),
+        }
+    )
+    current = pd.DataFrame({"unit_id": units["unit_id"], "territory": rng.integers(0, k, n)})
+    current["territory"] = "B" + current["territory"].astype(str)
+    problem = build_problem(
+        units, k=k, balance=["m1", "m2"], tolerance=0.25, current=current, max_moved=0.6
+    )
+    lp = _AllocationLP(problem, *_allowed_pairs(problem, None))
+    i, j = lp.i, lp.j
+    W = units["m1"].sum()
+    mean = units[["m1", "m2"]].sum().to_numpy() / k
+    for _ in range(4):
+        centres = rng.choice(n, k, replace=False)
+        clat, clon = units["lat"].to_numpy()[centres], units["lon"].to_numpy()[centres]
+        cost = (
+            units["m1"].to_numpy()[i]
+            * haversine_km(units["lat"].to_numpy()[i], units["lon"].to_numpy()[i], clat[j], clon[j])
+            / W
+        )
+        slot = np.full(n, -1)
+        slot[centres] = np.arange(k)
+        closed = (slot[i] >= 0) & (slot[i] != j)
+        x = lp.solve(cost, closed, 60.0)
+        assert x is not None
+        # the oracle, from the definitions: each unit once, every band, at most 60 % moved
+        slot_of = {name: s for s, name in enumerate(problem.labels)}  # slots by first use
+        cur = current["territory"].map(slot_of).to_numpy()
+        moved = (cur[i] != j).astype(float)
+        a_eq = np.zeros((n, len(i)))
+        a_eq[i, np.arange(len(i))] = 1.0
+        rows, rhs = [], []
+        for m, col in enumerate(["m1", "m2"]):
+            v = units[col].to_numpy()[i]
+            for t in range(k):
+                row = np.where(j == t, v, 0.0)
+                rows += [row, -row]
+                rhs += [1.25 * mean[m], -0.75 * mean[m]]
+        rows.append(moved)
+        rhs.append(0.6 * n)
+        bounds = [(0, 0) if c else (0, 1) for c in closed]
+        ref = linprog(
+            cost, A_ub=np.array(rows), b_ub=rhs, A_eq=a_eq, b_eq=np.ones(n), bounds=bounds
+        )
+        assert ref.status == 0
+        assert float(cost @ x) == pytest.approx(ref.fun, rel=1e-7, abs=1e-9)
+        assert np.allclose(x[closed], 0.0)
