@@ -216,3 +216,73 @@ def test_design_command_keeps_territories_within_regions(tmp_path, capsys):
     assert f"{units}:3: column m: expected a number, got 'three'" in err
     assert f"{units}:3: column zone: no region" in err
     assert not bad.exists()
+
+
+# ---------------------------------------------------------------------------------------------
+# notebook 03: blocks carry their region, the proposal can stay within regions
+
+
+def test_blocks_take_the_region_of_most_of_their_accounts():
+    from workbench.territory import building_blocks
+
+    acc = pd.DataFrame(
+        {
+            "account_id": list("abcdef"),
+            "postal_code": ["1", "1", "1", "2", "2", "3"],
+            "lat": 0.0,
+            "lon": [0.0, 0.0, 0.0, 1.0, 1.0, 2.0],
+            "owner_rep_id": "R1",
+            "potential_usd": 1.0,
+            "hours_per_year": 1.0,
+            "revenue_usd": 0.0,
+            # block 1: N, N, S -> N; block 2: a tie S / N -> N (first by name); block 3: none
+            "region": ["N", "N", "S", "S", "N", None],
+        }
+    )
+    blocks = building_blocks(acc).set_index("unit_id")
+    assert blocks.loc[["1", "2"], "region"].tolist() == ["N", "N"]
+    assert pd.isna(blocks.loc["3", "region"])
+
+
+def _regional_blocks():
+    """A 2 x 8 strip of equal blocks: columns 0-3 West, 4-7 East; four reps' books (R1 columns
+    0-1, R2 column 2, R3 columns 3-4 across the line, R4 columns 5-7)."""
+    units, adj = grid(2, 8)
+    col = (units["lon"] / 0.01).round().astype(int)
+    units["region"] = np.where(col < 4, "West", "East")
+    book = {0: "R1", 1: "R1", 2: "R2", 3: "R3", 4: "R3", 5: "R4", 6: "R4", 7: "R4"}
+    units["territory"] = col.map(book)
+    units = units.rename(columns={"accounts": "potential_usd"}).assign(workload_hours=1.0)
+    reps = pd.DataFrame({"rep_id": ["R1", "R2", "R3", "R4"]})
+    return units, adj, reps
+
+
+def test_proposal_within_fixed_regions_and_its_region_table():
+    from workbench.territory import DesignParams, propose_plan, region_table
+
+    blocks, adj, reps = _regional_blocks()
+    free = propose_plan(blocks, adj, reps, balance=["potential_usd"], tolerance=0.0, max_moved=1.0)
+    fixed = propose_plan(
+        blocks, adj, reps, balance=["potential_usd"], tolerance=0.0, max_moved=1.0, regions="fixed"
+    )
+    region = blocks.set_index("unit_id")["region"]
+    assert (region.groupby(fixed.assignment).nunique() == 1).all()
+    table = region_table(fixed, blocks)
+    assert table["territories"].to_dict() == {"East": 2, "West": 2}
+    assert table["crossing"].sum() == 0
+    # the region table of any plan counts the territories that cross a line, by hand
+    touched = region.groupby(free.assignment).nunique()
+    assert int(region_table(free, blocks)["crossing"].sum()) == int((touched > 1).sum())
+    # the current books: R3 holds column 3 (West) and column 4 (East)
+    current = pd.Series(blocks["territory"].to_numpy(), index=blocks["unit_id"])
+    now = region.groupby(current).nunique()
+    assert now["R3"] == 2
+    # parameters
+    problems = DesignParams(regions="both").check()
+    assert any("regions must be one of" in p for p in problems)
+    problems = DesignParams(regions="fixed", rep_home_centers=True).check()
+    assert any("rep_home_centers" in p for p in problems)
+    with pytest.raises(ParameterError, match="region"):
+        propose_plan(
+            blocks.drop(columns="region"), adj, reps, balance=["potential_usd"], regions="fixed"
+        )

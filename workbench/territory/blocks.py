@@ -25,7 +25,8 @@ def building_blocks(accounts: pd.DataFrame, *, block: str = "postal_code") -> pd
     """Blocks with their measures and current territory (see the module docstring).
 
     Requires ``account_id``, the block column, ``lat``, ``lon``, ``owner_rep_id``,
-    ``potential_usd``, ``hours_per_year``, ``revenue_usd``.
+    ``potential_usd``, ``hours_per_year``, ``revenue_usd``. With a ``region`` column, each
+    block takes the region holding most of its accounts (ties: the first by name).
 
     >>> acc = pd.DataFrame({"account_id": ["a", "b", "c"], "postal_code": ["1", "1", "2"],
     ...     "lat": [0.0, 0.2, 1.0], "lon": [0.0, 0.0, 1.0], "owner_rep_id": ["R1", "R2", None],
@@ -64,6 +65,11 @@ def building_blocks(accounts: pd.DataFrame, *, block: str = "postal_code") -> pd
             out["lon"].to_numpy()[~missing],
         )
         out.loc[missing, "territory"] = out["territory"].to_numpy()[~missing][km.argmin(axis=1)]
+    if "region" in accounts:
+        # the region holding most of the block's accounts (ties: the first by name)
+        counts = accounts.groupby([block, "region"]).size().reset_index(name="n")
+        counts = counts.sort_values([block, "n", "region"], ascending=[True, False, True])
+        out["region"] = counts.drop_duplicates(block).set_index(block)["region"].reindex(out.index)
     return out.rename_axis("unit_id").reset_index()
 
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import time
 from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
@@ -134,8 +135,9 @@ def design_within_regions(
     seats : mapping, optional
         Territories per region (then ``k`` must be their sum).
     **options
-        Passed to the engine for every region (``seed``, ``effort``, ``time_limit``,
-        ``max_moved``, ...). ``time_limit`` is each region's safety stop.
+        Passed to the engine for every region (``seed``, ``effort``, ``max_moved``, ...).
+        ``time_limit`` (default 60 s) is the safety stop of the whole design: each region gets
+        what the regions before it left (a plan that ends on it says so).
 
     Returns
     -------
@@ -175,6 +177,8 @@ def design_within_regions(
     ids = units["unit_id"].astype(str).str.strip()
     region_of = pd.Series(reg.to_numpy(), index=ids.to_numpy())
     parts: dict[str, TerritoryPlan] = {}
+    limit = options.pop("time_limit", 60.0)
+    t0 = time.perf_counter()
     for r, k_r in per.items():
         mask = (reg == r).to_numpy()
         sub = units.loc[mask]
@@ -191,6 +195,7 @@ def design_within_regions(
             current=_within(current, ("unit_id",), inside),
             locked=_within(locked, ("unit_id",), inside),
             progress=progress,
+            time_limit=None if limit is None else max(limit - (time.perf_counter() - t0), 0.01),
             **options,
         )
     return _combine(parts, region_of, measures)

@@ -18,18 +18,24 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..config import NotebookParams, Quarter
+from ..config import NotebookParams, ParameterError, Quarter
 from ..io import load, load_geojson, load_stage, save_stage
 from ..results import TWO_DECIMALS, Results, Summary
 from .alignment import account_alignment
 from .blocks import BLOCKS, MEASURES
 from .designer import MAX_ROUNDS, TerritoryDesigner
 from .disruption import disruption_frontier
+from .hierarchy import design_within_regions, rollup
 from .matching import RepMatching, match_reps
 from .plan import TerritoryPlan, violations_frame
 from .quota import QuotaPlan, allocate_quotas, attainment_spread, seasonality
 from .sizing import Capacity, Sizing
 from .team import active_reps, design_settings, resolve_k
+
+#: ``DesignParams.regions``: ``"none"`` designs across regions; ``"fixed"`` keeps every
+#: territory within its region (``geo_units.csv``'s ``region`` column; see
+#: :func:`~workbench.territory.hierarchy.design_within_regions`).
+REGION_MODES = ("none", "fixed")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,6 +50,7 @@ class DesignParams(NotebookParams):
     tolerance: float = 0.05
     max_moved: float = 0.5
     rep_home_centers: bool = False
+    regions: str = "none"
     seed: int = 0
     effort: float = 1.0
     target_gap: float = 0.01
@@ -71,6 +78,15 @@ class DesignParams(NotebookParams):
         if unknown or not self.balance:
             problems.append(
                 f"balance must list measures from {', '.join(MEASURES)}; got {self.balance}"
+            )
+        if self.regions not in REGION_MODES:
+            problems.append(
+                f"regions must be one of {', '.join(REGION_MODES)}; got {self.regions!r}"
+            )
+        elif self.regions == "fixed" and self.rep_home_centers:
+            problems.append(
+                "regions='fixed' cannot be combined with rep_home_centers (the regions pick the "
+                "number of territories each holds, not the reps' homes)"
             )
         if not 0 < self.tolerance < 1:
             problems.append("tolerance must be in (0, 1), e.g. 0.05 for ±5%")
@@ -105,6 +121,7 @@ class DesignParams(NotebookParams):
             "tolerance": self.tolerance,
             "max_moved": self.max_moved,
             "rep_home_centers": self.rep_home_centers,
+            "regions": self.regions,
             "quarter": self.period,
             "seed": self.seed,
             "effort": self.effort,
@@ -147,6 +164,11 @@ def load_inputs(processed: str | Path, *, quarter: Quarter | str) -> DesignInput
         .merge(work, on="account_id", how="left")
         .fillna({"potential_usd": 0.0, "revenue_usd": 0.0, "hours_per_year": 0.0})
     )
+    geo = load("geo_units", processed)
+    if "region" in geo and "unit_id" in acc:
+        # one region definition everywhere: the geographic unit's (as in the KPI review)
+        region = geo.set_index(geo["unit_id"].astype(str))["region"]
+        acc["region"] = acc["unit_id"].astype(str).map(region)
     quotas = load("quotas", processed) if (Path(processed) / "quotas.parquet").is_file() else None
     return DesignInputs(
         acc,
@@ -209,6 +231,7 @@ def propose_plan(
     tolerance: float = 0.05,
     max_moved: float = 1.0,
     rep_home_centers: bool = False,
+    regions: str = "none",
     quarter: Quarter | str | None = None,
     seed: int = 0,
     effort: float = 1.0,
@@ -217,7 +240,8 @@ def propose_plan(
     max_rounds: int = MAX_ROUNDS,
     progress=None,
 ) -> TerritoryPlan:
-    """The proposed plan for ``blocks`` (current territory in ``territory``).
+    """The proposed plan for ``blocks`` (current territory in ``territory``; with
+    ``regions="fixed"`` their ``region`` too: no territory then crosses a region line).
 
     ``k = 0``, ``max_moved >= 1`` and ``rep_home_centers`` are read by
     :func:`~workbench.territory.team.design_settings` (``k = 0``: one territory per rep on the
@@ -235,17 +259,38 @@ def propose_plan(
         quarter=quarter,
         current=current,
     )
+    options = {
+        "seed": seed,
+        "progress": progress,
+        "effort": effort,
+        "time_limit": time_limit,
+        "target_gap": target_gap,
+        "max_rounds": max_rounds,
+        "max_moved": settings.max_moved,
+    }
+    if regions == "fixed":
+        if "region" not in blocks or blocks["region"].isna().any():
+            missing = (
+                "no region column"
+                if "region" not in blocks
+                else (f"{int(blocks['region'].isna().sum())} block(s) without a region")
+            )
+            raise ParameterError(
+                f"regions='fixed' needs every block's region ({missing}): give geo_units.csv a "
+                "region column covering every unit, or set regions='none'"
+            )
+        return design_within_regions(
+            units,
+            region="region",
+            k=settings.k,
+            balance=tuple(balance),
+            tolerance=tolerance,
+            adjacency=adjacency,
+            current=current,
+            **options,
+        )
     designer = TerritoryDesigner(
-        k=settings.k,
-        balance=tuple(balance),
-        tolerance=tolerance,
-        seed=seed,
-        progress=progress,
-        effort=effort,
-        time_limit=time_limit,
-        target_gap=target_gap,
-        max_rounds=max_rounds,
-        max_moved=settings.max_moved,
+        k=settings.k, balance=tuple(balance), tolerance=tolerance, **options
     )
     return designer.solve(units, adjacency=adjacency, current=current, centers=settings.centers)
 
@@ -279,6 +324,33 @@ def frontier(
         effort=effort,
         time_limit=time_limit,
     )
+
+
+def region_table(plan: TerritoryPlan, blocks: pd.DataFrame) -> pd.DataFrame | None:
+    """The plan rolled up by region (:func:`~workbench.territory.hierarchy.rollup`), or None
+    when the blocks carry no region. A territory counts in the region holding most of its
+    first measure (its own region when designed within regions); ``crossing`` counts the
+    region's territories that also hold blocks of another region."""
+    if "region" not in blocks or blocks["region"].isna().all():
+        return None
+    m = plan.measures[0]
+    frame = pd.DataFrame(
+        {
+            "territory": blocks["unit_id"].astype(str).map(plan.assignment).to_numpy(),
+            "region": blocks["region"].to_numpy(),
+            "value": blocks[m].to_numpy(float) if m in blocks else 1.0,
+        }
+    ).dropna()
+    weight = frame.groupby(["territory", "region"])["value"].sum().reset_index()
+    weight = weight.sort_values(["territory", "value", "region"], ascending=[True, False, True])
+    home = weight.drop_duplicates("territory").set_index("territory")["region"]
+    if "region" in plan.territories:
+        home = plan.territories["region"]
+    table = rollup(plan, home, level="region")
+    touched = frame.groupby("territory")["region"].nunique()
+    crossing = (touched > 1).groupby(home.reindex(touched.index)).sum()
+    table["crossing"] = crossing.reindex(table.index).fillna(0).astype(int)
+    return table
 
 
 def plan_summary(plan: TerritoryPlan) -> pd.DataFrame:
