@@ -286,3 +286,21 @@ def test_proposal_within_fixed_regions_and_its_region_table():
         propose_plan(
             blocks.drop(columns="region"), adj, reps, balance=["potential_usd"], regions="fixed"
         )
+
+
+def test_district_table_groups_the_proposal_into_contiguous_balanced_districts():
+    from workbench.territory import DesignParams, district_table, propose_plan
+
+    blocks, adj, reps = _regional_blocks()
+    plan = propose_plan(blocks, adj, reps, balance=["potential_usd"], tolerance=0.0, max_moved=1.0)
+    assert district_table(plan, blocks, adj, districts=0) is None
+    table = district_table(plan, blocks, adj, districts=2, tolerance=0.0)
+    assert table is not None and table["contiguous"].all()
+    # four territories of 4 equal blocks: two per district, 8 blocks (of 16) each
+    assert table["territories"].tolist() == [2, 2]
+    assert table["potential_usd"].tolist() == [8.0, 8.0]
+    members = [set(m.split(", ")) for m in table["members"]]
+    assert set.union(*members) == set(plan.territories.index) and not set.intersection(*members)
+    with pytest.raises(ParameterError, match="5 districts for 4 territories"):
+        district_table(plan, blocks, adj, districts=5)
+    assert any("districts" in p for p in DesignParams(districts=-1).check())

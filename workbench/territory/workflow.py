@@ -19,13 +19,14 @@ import numpy as np
 import pandas as pd
 
 from ..config import NotebookParams, ParameterError, Quarter
+from ..geo import connected_components
 from ..io import load, load_geojson, load_stage, save_stage
 from ..results import TWO_DECIMALS, Results, Summary
 from .alignment import account_alignment
 from .blocks import BLOCKS, MEASURES
 from .designer import MAX_ROUNDS, TerritoryDesigner
 from .disruption import disruption_frontier
-from .hierarchy import design_within_regions, rollup
+from .hierarchy import design_within_regions, group_territories, rollup
 from .matching import RepMatching, match_reps
 from .plan import TerritoryPlan, violations_frame
 from .quota import QuotaPlan, allocate_quotas, attainment_spread, seasonality
@@ -51,6 +52,7 @@ class DesignParams(NotebookParams):
     max_moved: float = 0.5
     rep_home_centers: bool = False
     regions: str = "none"
+    districts: int = 0
     seed: int = 0
     effort: float = 1.0
     target_gap: float = 0.01
@@ -88,6 +90,8 @@ class DesignParams(NotebookParams):
                 "regions='fixed' cannot be combined with rep_home_centers (the regions pick the "
                 "number of territories each holds, not the reps' homes)"
             )
+        if self.districts < 0:
+            problems.append("districts must be ≥ 0 (0: no districts)")
         if not 0 < self.tolerance < 1:
             problems.append("tolerance must be in (0, 1), e.g. 0.05 for ±5%")
         for name in ("max_moved", "history_weight", "selling_share"):
@@ -126,6 +130,16 @@ class DesignParams(NotebookParams):
             "seed": self.seed,
             "effort": self.effort,
             "target_gap": self.target_gap,
+            "time_limit": self.time_limit,
+        }
+
+    def district_options(self) -> dict:
+        """The keyword options of :func:`district_table` these parameters set."""
+        return {
+            "districts": self.districts,
+            "tolerance": self.tolerance,
+            "seed": self.seed,
+            "effort": self.effort,
             "time_limit": self.time_limit,
         }
 
@@ -350,6 +364,39 @@ def region_table(plan: TerritoryPlan, blocks: pd.DataFrame) -> pd.DataFrame | No
     touched = frame.groupby("territory")["region"].nunique()
     crossing = (touched > 1).groupby(home.reindex(touched.index)).sum()
     table["crossing"] = crossing.reindex(table.index).fillna(0).astype(int)
+    return table
+
+
+def district_table(
+    plan: TerritoryPlan,
+    blocks: pd.DataFrame,
+    adjacency: pd.DataFrame | None,
+    *,
+    districts: int,
+    tolerance: float = 0.05,
+    **options,
+) -> pd.DataFrame | None:
+    """The plan's territories grouped into ``districts`` contiguous districts balanced on
+    territory count and the plan's measures
+    (:func:`~workbench.territory.hierarchy.group_territories`), one row per district: its
+    ``members``, the roll-up (:func:`~workbench.territory.hierarchy.rollup`) and whether its
+    blocks are ``contiguous``. None when ``districts`` is 0."""
+    if districts <= 0:
+        return None
+    if districts > plan.k:
+        raise ParameterError(f"districts: {districts} districts for {plan.k} territories")
+    group, _ = group_territories(
+        plan, blocks, k=districts, adjacency=adjacency, tolerance=tolerance, **options
+    )
+    table = rollup(plan, group, level="district")
+    table.insert(0, "members", group.groupby(group).apply(lambda g: ", ".join(sorted(g.index))))
+    if adjacency is not None:
+        unit_district = plan.assignment.map(group)
+        a = adjacency["a"].astype(str).map(unit_district)
+        b = adjacency["b"].astype(str).map(unit_district)
+        inside = adjacency.loc[(a == b).to_numpy()]  # edges within one district
+        parts = connected_components(unit_district.index, inside)
+        table["contiguous"] = parts.groupby(unit_district).nunique().reindex(table.index) == 1
     return table
 
 
