@@ -304,3 +304,21 @@ def test_district_table_groups_the_proposal_into_contiguous_balanced_districts()
     with pytest.raises(ParameterError, match="5 districts for 4 territories"):
         district_table(plan, blocks, adj, districts=5)
     assert any("districts" in p for p in DesignParams(districts=-1).check())
+
+
+def test_structure_maps_draw_one_panel_per_level_in_its_groups_colours():
+    from workbench.territory import district_table, plot_structure_maps, propose_plan
+
+    blocks, adj, reps = _regional_blocks()
+    plan = propose_plan(blocks, adj, reps, balance=["potential_usd"], tolerance=0.0, max_moved=1.0)
+    rows = district_table(plan, blocks, adj, districts=2, tolerance=0.0)
+    fig = plot_structure_maps(blocks, plan, districts=rows)
+    titles = [ax.get_title() for ax in fig.axes]
+    assert titles == ["4 territories", "2 districts", "2 regions"]
+    # each panel's blocks take as many colours as the level has groups
+    for ax, groups in zip(fig.axes, (4, 2, 2), strict=True):
+        colours = {tuple(c) for c in ax.collections[-1].get_facecolors()}
+        assert len(colours) == groups
+    assert [
+        ax.get_title() for ax in plot_structure_maps(blocks.drop(columns="region"), plan).axes
+    ] == ["4 territories"]

@@ -14,7 +14,7 @@ from .designer import TerritoryDesigner, build_territories
 from .diagnose import diagnose, precheck
 from .disruption import disruption_frontier
 from .plan import TerritoryPlan
-from .plots import plot_alignment_maps, plot_balance, plot_frontier
+from .plots import plot_alignment_maps, plot_balance, plot_frontier, plot_structure_maps
 from .problem import TerritoryProblem, Violation, build_problem
 from .quota import QuotaPlan
 from .sizing import Sizing
@@ -82,6 +82,7 @@ __all__ = [
     "plot_alignment_maps",
     "plot_balance",
     "plot_frontier",
+    "plot_structure_maps",
     "precheck",
     "propose_plan",
     "quota_plan",

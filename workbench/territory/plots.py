@@ -104,3 +104,48 @@ def plot_frontier(front: pd.DataFrame):
     fig.tight_layout()
     plt.close(fig)
     return fig
+
+
+def plot_structure_maps(
+    blocks: pd.DataFrame,
+    plan: TerritoryPlan,
+    *,
+    districts: pd.DataFrame | None = None,
+    polygons=None,
+):
+    """The sales structure, one static map per level: blocks coloured by territory, by
+    district (``districts``: :func:`~workbench.territory.workflow.district_table`'s table) and
+    by region (the blocks' ``region``), sized by potential."""
+    import matplotlib.pyplot as plt
+
+    from ..plots import base_map
+
+    territory = blocks["unit_id"].astype(str).map(plan.assignment)
+    levels = {f"{plan.k} territories": territory}
+    if districts is not None:
+        member_of = {
+            t.strip(): d for d, row in districts.iterrows() for t in str(row["members"]).split(",")
+        }
+        levels[f"{len(districts)} districts"] = territory.map(member_of)
+    if "region" in blocks and blocks["region"].notna().any():
+        region = blocks["region"]
+        levels[f"{region.nunique()} regions"] = region
+    fig, axes = plt.subplots(1, len(levels), figsize=(6 * len(levels), 6), squeeze=False)
+    size = 8 + 120 * np.sqrt(blocks["potential_usd"] / max(blocks["potential_usd"].max(), 1))
+    for ax, (title, label) in zip(axes[0], levels.items(), strict=True):
+        base_map(ax, blocks["lat"], polygons=polygons)
+        label = label.fillna("(none)").astype(str)
+        colours = _palette(label)
+        ax.scatter(
+            blocks["lon"],
+            blocks["lat"],
+            s=size,
+            c=[colours[g] for g in label],
+            edgecolors="white",
+            linewidths=0.3,
+        )
+        ax.set_title(title, fontsize=10)
+    fig.suptitle("Sales structure: territory, district, region")
+    fig.tight_layout()
+    plt.close(fig)
+    return fig
