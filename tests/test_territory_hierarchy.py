@@ -322,3 +322,15 @@ def test_structure_maps_draw_one_panel_per_level_in_its_groups_colours():
     assert [
         ax.get_title() for ax in plot_structure_maps(blocks.drop(columns="region"), plan).axes
     ] == ["4 territories"]
+
+
+def test_regions_share_the_safety_stop_by_their_units():
+    import time
+
+    from workbench.territory.hierarchy import _share
+
+    # 60 s left, a region of 30 of the 120 units left: a quarter of it
+    assert 14.9 <= _share(60.0, time.perf_counter(), 30, 120) <= 15.0
+    # the last region takes all that is left; an exhausted clock still lets a region start
+    assert 59.9 <= _share(60.0, time.perf_counter(), 40, 40) <= 60.0
+    assert _share(1.0, time.perf_counter() - 5.0, 10, 20) == 0.01

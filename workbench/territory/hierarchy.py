@@ -137,7 +137,8 @@ def design_within_regions(
     **options
         Passed to the engine for every region (``seed``, ``effort``, ``max_moved``, ...).
         ``time_limit`` (default 60 s) is the safety stop of the whole design: each region gets
-        what the regions before it left (a plan that ends on it says so).
+        the share of the time left that its units are of the units left (a plan that ends on
+        it says so).
 
     Returns
     -------
@@ -179,6 +180,7 @@ def design_within_regions(
     parts: dict[str, TerritoryPlan] = {}
     limit = options.pop("time_limit", 60.0)
     t0 = time.perf_counter()
+    units_left = len(units)
     for r, k_r in per.items():
         mask = (reg == r).to_numpy()
         sub = units.loc[mask]
@@ -195,10 +197,17 @@ def design_within_regions(
             current=_within(current, ("unit_id",), inside),
             locked=_within(locked, ("unit_id",), inside),
             progress=progress,
-            time_limit=None if limit is None else max(limit - (time.perf_counter() - t0), 0.01),
+            time_limit=None if limit is None else _share(limit, t0, mask.sum(), units_left),
             **options,
         )
+        units_left -= int(mask.sum())
     return _combine(parts, region_of, measures)
+
+
+def _share(limit: float, t0: float, units: int, units_left: int) -> float:
+    """A region's safety stop: the time left times its share of the units left."""
+    left = max(limit - (time.perf_counter() - t0), 0.0)
+    return max(left * units / max(units_left, 1), 0.01)
 
 
 def _combine(
