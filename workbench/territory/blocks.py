@@ -66,11 +66,21 @@ def building_blocks(accounts: pd.DataFrame, *, block: str = "postal_code") -> pd
         )
         out.loc[missing, "territory"] = out["territory"].to_numpy()[~missing][km.argmin(axis=1)]
     if "region" in accounts:
-        # the region holding most of the block's accounts (ties: the first by name)
-        counts = accounts.groupby([block, "region"]).size().reset_index(name="n")
-        counts = counts.sort_values([block, "n", "region"], ascending=[True, False, True])
-        out["region"] = counts.drop_duplicates(block).set_index(block)["region"].reindex(out.index)
+        out["region"] = dominant(accounts[block], accounts["region"]).reindex(out.index)
     return out.rename_axis("unit_id").reset_index()
+
+
+def dominant(keys: pd.Series, labels: pd.Series, weights=1.0) -> pd.Series:
+    """Per key, the label holding the largest total weight (ties: the first label by name;
+    missing labels ignored).
+
+    >>> dominant(pd.Series(["a", "a", "a", "b"]), pd.Series(["N", "S", "S", "N"])).to_dict()
+    {'a': 'S', 'b': 'N'}
+    """
+    frame = pd.DataFrame({"key": keys.to_numpy(), "label": labels.to_numpy(), "w": weights})
+    total = frame.dropna().groupby(["key", "label"])["w"].sum().reset_index()
+    total = total.sort_values(["key", "w", "label"], ascending=[True, False, True])
+    return total.drop_duplicates("key").set_index("key")["label"]
 
 
 def block_adjacency(blocks: pd.DataFrame, *, block: str, polygons=None) -> pd.DataFrame:

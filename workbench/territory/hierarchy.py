@@ -38,6 +38,7 @@ from ..config import ParameterError
 from .bound import BoundMethod
 from .designer import build_territories
 from .plan import TerritoryPlan
+from .problem import _as_list
 
 __all__ = [
     "count_tolerance",
@@ -46,10 +47,6 @@ __all__ = [
     "region_seats",
     "rollup",
 ]
-
-
-def _measures(balance: str | Sequence[str]) -> list[str]:
-    return [b.strip() for b in balance.split(",")] if isinstance(balance, str) else list(balance)
 
 
 def region_seats(
@@ -63,7 +60,7 @@ def region_seats(
     >>> region_seats(units, region="region", k=5, balance="revenue").to_dict()
     {'E': 3, 'N': 1, 'W': 1}
     """
-    measures = _measures(balance)
+    measures = _as_list(balance, "balance")
     problems = [] if region in units else [f"region: no column {region!r} in the units"]
     problems += [f"balance: no column {m!r} in the units" for m in measures if m not in units]
     if problems:
@@ -87,12 +84,6 @@ def region_seats(
         room = (quota - seats).where(seats < count)
         seats[room.idxmax()] += 1  # idxmax: the first (by name) among equals
     return seats.rename("territories")
-
-
-def _rename(plan: TerritoryPlan, names: Mapping[str, str]) -> tuple[pd.Series, pd.DataFrame]:
-    assignment = plan.assignment.map(names)
-    table = plan.territories.rename(index=names)
-    return assignment, table
 
 
 def _within(frame: pd.DataFrame | None, cols: Sequence[str], inside: set) -> pd.DataFrame | None:
@@ -148,12 +139,12 @@ def design_within_regions(
         and ``<measure>_target`` (the region's mean: deviations are measured against it), the
         unit table ``region``.
     """
-    measures = _measures(balance)
+    measures = _as_list(balance, "balance")
     problems = []
     if region not in units:
         problems.append(f"region: no column {region!r} in the units")
-    elif units[region].isna().any() or (units[region].astype(str).str.strip() == "").any():
-        bad = units.loc[units[region].isna() | (units[region].astype(str).str.strip() == "")]
+    elif (blank := units[region].isna() | (units[region].astype(str).str.strip() == "")).any():
+        bad = units.loc[blank]
         sample = ", ".join(bad["unit_id"].astype(str).head(5))
         problems.append(
             f"region: {len(bad)} unit(s) have no region in column {region!r} (e.g. {sample})"
@@ -214,18 +205,15 @@ def _combine(
     parts: dict[str, TerritoryPlan], region_of: pd.Series, measures: list[str]
 ) -> TerritoryPlan:
     """One plan from the regions' plans (see the module docstring for the bound)."""
-    seen: dict[str, int] = {}
-    for plan in parts.values():
-        for t in plan.territories.index:
-            seen[t] = seen.get(t, 0) + 1
-    clash = any(count > 1 for count in seen.values())
+    every = [t for plan in parts.values() for t in plan.territories.index]
+    clash = len(every) != len(set(every))
     assignments, tables, unit_tables, violations, notes = [], [], [], [], []
     obj = weight = 0.0
     lb: float | None = 0.0
     for r, plan in parts.items():
         names = {t: (f"{r}/{t}" if clash else t) for t in plan.territories.index}
-        a, table = _rename(plan, names)
-        table = table.assign(region=r)
+        a = plan.assignment.map(names)
+        table = plan.territories.rename(index=names).assign(region=r)
         for m in measures:
             table[f"{m}_target"] = float(table[m].sum()) / len(table)
         assignments.append(a)

@@ -26,6 +26,7 @@ import pandas as pd
 from ..config import ParameterError
 from .designer import build_territories
 from .plan import TerritoryPlan
+from .problem import _as_list
 
 __all__ = ["NamedRule", "carve", "design_named", "select_named"]
 
@@ -137,9 +138,7 @@ def design_named(
         problems.append("named accounts: none selected by the rule")
     if problems:
         raise ParameterError("\n".join(problems))
-    measures = (
-        [b.strip() for b in balance.split(",")] if isinstance(balance, str) else list(balance)
-    )
+    measures = _as_list(balance, "balance")
     units = pd.DataFrame(
         {
             "unit_id": accounts["account_id"].astype(str).str.strip().to_numpy(),

@@ -22,29 +22,33 @@ def _palette(labels) -> dict[str, tuple]:
     return {t: cmap(i % 20) for i, t in enumerate(sorted(set(labels)))}
 
 
+def _block_map(ax, blocks: pd.DataFrame, labels: pd.Series, polygons=None) -> None:
+    """Blocks on the base map, coloured by ``labels`` and sized by potential."""
+    from ..plots import base_map
+
+    base_map(ax, blocks["lat"], polygons=polygons)
+    size = 8 + 120 * np.sqrt(blocks["potential_usd"] / max(blocks["potential_usd"].max(), 1))
+    colours = _palette(labels)
+    ax.scatter(
+        blocks["lon"],
+        blocks["lat"],
+        s=size,
+        c=[colours[t] for t in labels],
+        edgecolors="white",
+        linewidths=0.3,
+    )
+
+
 def plot_alignment_maps(
     blocks: pd.DataFrame, plans: dict[str, TerritoryPlan], reps: pd.DataFrame, polygons=None
 ):
     """Side-by-side static maps: blocks coloured by territory, sized by potential, rep homes."""
     import matplotlib.pyplot as plt
 
-    from ..plots import base_map
-
     fig, axes = plt.subplots(1, len(plans), figsize=(6.5 * len(plans), 6.5), squeeze=False)
-    size = 8 + 120 * np.sqrt(blocks["potential_usd"] / max(blocks["potential_usd"].max(), 1))
     act = active_reps(reps)
     for ax, (title, plan) in zip(axes[0], plans.items(), strict=True):
-        base_map(ax, blocks["lat"], polygons=polygons)
-        lab = blocks["unit_id"].map(plan.assignment)
-        colours = _palette(lab)
-        ax.scatter(
-            blocks["lon"],
-            blocks["lat"],
-            s=size,
-            c=[colours[t] for t in lab],
-            edgecolors="white",
-            linewidths=0.3,
-        )
+        _block_map(ax, blocks, blocks["unit_id"].map(plan.assignment), polygons)
         ax.scatter(act["home_lon"], act["home_lat"], marker="*", s=160, c="black", label="rep home")
         dev = ", ".join(f"{m} ±{v:.0%}" for m, v in plan.max_deviation.items())
         ax.set_title(f"{title}\nworst deviation: {dev}", fontsize=10)
@@ -118,8 +122,6 @@ def plot_structure_maps(
     by region (the blocks' ``region``), sized by potential."""
     import matplotlib.pyplot as plt
 
-    from ..plots import base_map
-
     territory = blocks["unit_id"].astype(str).map(plan.assignment)
     levels = {f"{plan.k} territories": territory}
     if districts is not None:
@@ -131,19 +133,8 @@ def plot_structure_maps(
         region = blocks["region"]
         levels[f"{region.nunique()} regions"] = region
     fig, axes = plt.subplots(1, len(levels), figsize=(6 * len(levels), 6), squeeze=False)
-    size = 8 + 120 * np.sqrt(blocks["potential_usd"] / max(blocks["potential_usd"].max(), 1))
     for ax, (title, label) in zip(axes[0], levels.items(), strict=True):
-        base_map(ax, blocks["lat"], polygons=polygons)
-        label = label.fillna("(none)").astype(str)
-        colours = _palette(label)
-        ax.scatter(
-            blocks["lon"],
-            blocks["lat"],
-            s=size,
-            c=[colours[g] for g in label],
-            edgecolors="white",
-            linewidths=0.3,
-        )
+        _block_map(ax, blocks, label.fillna("(none)").astype(str), polygons)
         ax.set_title(title, fontsize=10)
     fig.suptitle("Sales structure: territory, district, region")
     fig.tight_layout()

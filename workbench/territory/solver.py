@@ -370,10 +370,9 @@ def allocate(
     budget = unlimited_if_none(budget)
     if lp is not None:
         is_c = _centre_slot(problem, centres)
-        closed = (is_c[lp.i] >= 0) & (is_c[lp.i] != lp.j)
-        own = np.zeros(n, dtype=bool)
-        own[lp.i[(is_c[lp.i] >= 0) & (is_c[lp.i] == lp.j)]] = True
-        if not own[is_c >= 0].all():  # a centre locked elsewhere: its own pair is missing
+        own = (is_c[lp.i] >= 0) & (is_c[lp.i] == lp.j)  # at most one pair per centre unit
+        closed = (is_c[lp.i] >= 0) & ~own
+        if own.sum() < (is_c >= 0).sum():  # a centre locked elsewhere: its own pair is missing
             lp = None
     if lp is None:
         i, j = _candidate_pairs(problem, centres)

@@ -23,7 +23,7 @@ from ..geo import connected_components
 from ..io import load, load_geojson, load_stage, save_stage
 from ..results import TWO_DECIMALS, Results, Summary
 from .alignment import account_alignment
-from .blocks import BLOCKS, MEASURES
+from .blocks import BLOCKS, MEASURES, dominant
 from .designer import MAX_ROUNDS, TerritoryDesigner
 from .disruption import disruption_frontier
 from .hierarchy import design_within_regions, group_territories, rollup
@@ -347,21 +347,16 @@ def region_table(plan: TerritoryPlan, blocks: pd.DataFrame) -> pd.DataFrame | No
     region's territories that also hold blocks of another region."""
     if "region" not in blocks or blocks["region"].isna().all():
         return None
-    m = plan.measures[0]
-    frame = pd.DataFrame(
-        {
-            "territory": blocks["unit_id"].astype(str).map(plan.assignment).to_numpy(),
-            "region": blocks["region"].to_numpy(),
-            "value": blocks[m].to_numpy(float) if m in blocks else 1.0,
-        }
-    ).dropna()
-    weight = frame.groupby(["territory", "region"])["value"].sum().reset_index()
-    weight = weight.sort_values(["territory", "value", "region"], ascending=[True, False, True])
-    home = weight.drop_duplicates("territory").set_index("territory")["region"]
+    territory = blocks["unit_id"].astype(str).map(plan.assignment)
     if "region" in plan.territories:
         home = plan.territories["region"]
+    else:
+        m = plan.measures[0]
+        home = dominant(
+            territory, blocks["region"], blocks[m].to_numpy(float) if m in blocks else 1.0
+        )
     table = rollup(plan, home, level="region")
-    touched = frame.groupby("territory")["region"].nunique()
+    touched = blocks["region"].groupby(territory.to_numpy()).nunique()
     crossing = (touched > 1).groupby(home.reindex(touched.index)).sum()
     table["crossing"] = crossing.reindex(table.index).fillna(0).astype(int)
     return table
