@@ -586,3 +586,231 @@ def test_app_without_data_says_what_to_run(tmp_path):
     widget = X.app(X.ExplorerParams(data_dir=str(tmp_path)))
     assert type(widget).__name__ == "HTML"
     assert "No data to explore yet" in widget.value and "make report" in widget.value
+
+
+# ---------------------------------------------------------------------------------------------
+# Hand edits, undo and adoption
+
+
+def test_a_hand_move_is_rescored_at_once(explorer, data):
+    # today (module docstring): potential 1680 / 2000 / 2320, workload 160 h each. Block 30200
+    # (column 2: 2 accounts x $120 potential, 2 x 10 h) moves from R2 to R1: potential
+    # 1920 / 1760 / 2320 against the mean 2000, workload 180 / 140 / 160 h against 160.
+    plan = explorer.move(["30200"], "R1")
+    assert explorer.plan_kind == "edited" and explorer.plan is plan
+    assert plan.assignment["30200"] == "R1" and plan.n_moved == 1
+    dev = plan.deviation_pct.loc[["R1", "R2", "R3"]].round(6)
+    assert dev["potential_usd"].tolist() == [-4.0, -12.0, 16.0]
+    assert dev["workload_hours"].tolist() == [12.5, -12.5, 0.0]
+    assert plan.contiguous and plan.gap is None  # no search has bounded this problem yet
+    back = explorer.move("30200", "R2")
+    assert back.assignment.to_dict() == _today(data).to_dict()
+    assert back.median_km == pytest.approx(explorer.today().median_km)
+
+
+def test_an_edit_keeps_the_bound_so_its_gap_is_measured(explorer):
+    # bands of ±30 %: one block (≤ 15 % of a territory's potential) moved stays within them
+    explorer.update(tolerance=0.3)
+    explorer.solve()
+    refined = explorer.refine()
+    assert refined is not None and refined.lower_bound_km is not None
+    a = refined.assignment
+    uid = next(u for u in a.index if a[u] != a.iloc[0] and len(set(a)) == a.nunique())
+    edited = explorer.move(uid, a.iloc[0])
+    assert edited.lower_bound_km == refined.lower_bound_km
+    assert edited.bound_method == refined.bound_method and edited.balanced
+    assert edited.gap == pytest.approx(edited.objective_km / refined.lower_bound_km - 1)
+
+
+def test_undo_and_redo_walk_the_plans_on_screen(explorer):
+    today = explorer.plan
+    preview = explorer.solve()
+    assert not explorer.can_redo
+    a = preview.assignment
+    uid = next(u for u in a.index if (a == a[u]).sum() > 1)
+    other = next(t for t in a.unique() if t != a[uid])
+    edited = explorer.move(uid, other)
+    assert explorer.undo() is preview and explorer.plan_kind == "preview"
+    assert explorer.undo() is today and not explorer.can_undo
+    with pytest.raises(ValueError, match="nothing to undo"):
+        explorer.undo()
+    assert explorer.redo() is preview and explorer.redo() is edited
+    with pytest.raises(ValueError, match="nothing to redo"):
+        explorer.redo()
+    explorer.undo()
+    explorer.move(uid, other)  # a new edit after an undo drops what could be redone
+    assert not explorer.can_redo
+
+
+def test_a_locked_block_moved_by_hand_stays_locked_to_its_new_territory(explorer):
+    explorer.toggle_lock("30200")
+    assert explorer.scenario.locks == {"30200": "R2"}
+    explorer.move("30200", "R1")
+    assert explorer.scenario.locks == {"30200": "R1"}
+    assert explorer.plan_scenario.locks == {"30200": "R1"}
+    explorer.undo()
+    assert explorer.scenario.locks == {"30200": "R2"}
+
+
+def test_moves_that_cannot_be_made_are_refused_with_the_reason(explorer, data):
+    r1 = [u for u, t in _today(data).items() if t == "R1"]
+    with pytest.raises(ValueError, match="would leave R1 empty"):
+        explorer.move(r1, "R2")
+    with pytest.raises(ValueError, match="no territory 'R9' on screen"):
+        explorer.move("30200", "R9")
+    with pytest.raises(ValueError, match="already in R2"):
+        explorer.move("30200", "R2")
+    with pytest.raises(KeyError, match="99999"):
+        explorer.move(["99999"], "R1")
+    assert explorer.plan_kind == "today" and not explorer.can_undo
+
+
+def test_blocks_within_a_drawn_shape():
+    # the grid's column 2 (lon -83.8) in rows 0-1 (lat 33.0-33.11): 30200 and 31200
+    rect = {
+        "type": "Feature",
+        "properties": {},
+        "geometry": {
+            "type": "Polygon",
+            "coordinates": [
+                [
+                    [-83.85, 32.95],
+                    [-83.75, 32.95],
+                    [-83.75, 33.15],
+                    [-83.85, 33.15],
+                    [-83.85, 32.95],
+                ]
+            ],
+        },
+    }
+    blocks = td.building_blocks(_grid_accounts(), block="postal_code")
+    assert sorted(X.blocks_within(blocks, rect)) == ["30200", "31200"]
+
+
+def test_app_lasso_and_move_clicks_edit_the_plan(ui, explorer):
+    assert ui.undo_button.disabled and list(ui.move_to.options) == ["R1", "R2", "R3"]
+    ui.move_to.value = "R1"
+    lasso = {
+        "type": "Feature",
+        "geometry": {
+            "type": "Polygon",
+            "coordinates": [
+                [
+                    [-83.85, 32.95],
+                    [-83.75, 32.95],
+                    [-83.75, 33.15],
+                    [-83.85, 33.15],
+                    [-83.85, 32.95],
+                ]
+            ],
+        },
+    }
+    # the message the map's draw tool sends when a shape is finished
+    ui.draw._handle_leaflet_event(None, {"event": "draw:created", "geo_json": lasso}, None)
+    status = _status(ui)
+    assert status["state"] == "edited" and "2 blocks moved to R1" in ui.status.value
+    # R1 1680 + 2 x 240 = 2160 (+8 %), R2 2000 - 480 = 1520 (-24 %)
+    dev = explorer.plan.deviation_pct["potential_usd"].round(6)
+    assert dev[["R1", "R2", "R3"]].tolist() == [8.0, -24.0, 16.0]
+    feats = {
+        f["id"]: f["properties"]["style"]["fillColor"] for f in ui.blocks_layer.data["features"]
+    }
+    assert feats["30200"] == feats["30000"] == explorer.colours["R1"]
+    ui.click_mode.value = "move"
+    ui.move_to.value = "R3"
+    ui._on_block_click(event="click", feature={"properties": {"unit_id": "30300"}})
+    assert explorer.plan.assignment["30300"] == "R3" and explorer.scenario.locks == {}
+    ui.undo_button.click()
+    assert explorer.plan.assignment["30300"] == "R2" and not ui.redo_button.disabled
+    ui.redo_button.click()
+    assert explorer.plan.assignment["30300"] == "R3" and _status(ui)["state"] == "redone"
+    nowhere = {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 0]]]}
+    ui.draw._handle_leaflet_event(None, {"event": "draw:created", "geo_json": nowhere}, None)
+    assert _status(ui)["state"] == "error" and "holds no block" in ui.status.value
+
+
+def test_an_adopted_scenario_is_the_plan_exactly(data, tmp_path):
+    params = tmp_path / "reports" / "params" / "2026Q3.yaml"
+    params.parent.mkdir(parents=True)
+    params.write_text(
+        "# the quarter's settings\ncommon:\n  seed: 0\n03_territory_design:\n"
+        "  tolerance: 0.1  # ±10 %\n  scenario: old-one\n"
+    )
+    ex = X.ScenarioExplorer(
+        data,
+        # ±30 %: the hand edit below stays balanced, so it has a gap to carry over
+        X.Scenario(k=3, balance=("potential_usd",), tolerance=0.3, max_moved=1.0),
+        scenarios_dir=tmp_path / "scenarios",
+        report_params=params,
+        refine_seconds=1.0,
+    )
+    ex.solve()
+    ex.refine()
+    a = ex.plan.assignment
+    uid = next(u for u in a.index if (a == a[u]).sum() > 1)
+    edited = ex.move(uid, next(t for t in a.unique() if t != a[uid]))
+    assert ex.adopt("hand-edit") == params
+    import yaml
+
+    assert yaml.safe_load(params.read_text()) == {
+        "common": {"seed": 0},
+        "03_territory_design": {"tolerance": 0.1, "scenario": "hand-edit"},
+    }
+    assert "# the quarter's settings" in params.read_text() and "# ±10 %" in params.read_text()
+    # what notebook 03 does with scenario = "hand-edit" (processed = tmp_path)
+    adopted = td.adopt.adopt_scenario(
+        tmp_path, "hand-edit", data.blocks, data.adjacency, data.reps, block="postal_code"
+    )
+    assert adopted.assignment.to_dict() == edited.assignment.to_dict()
+    assert adopted.median_km == pytest.approx(edited.median_km)
+    assert adopted.max_deviation.equals(edited.max_deviation)
+    assert adopted.gap == pytest.approx(edited.gap) and adopted.gap is not None
+    assert adopted.info["scenario_search"] == "edited" and "Adopted scenario" in adopted.notes[0]
+    with pytest.raises(ParameterError, match="saved on postal_code blocks"):
+        td.adopt.adopt_scenario(
+            tmp_path, "hand-edit", data.blocks, data.adjacency, data.reps, block="unit_id"
+        )
+    fewer = data.blocks.iloc[:-1]
+    with pytest.raises(ParameterError, match="saved for other blocks"):
+        td.adopt.adopt_scenario(tmp_path, "hand-edit", fewer, None, data.reps, block="postal_code")
+
+
+def test_report_scenario_edits_keep_the_params_file(tmp_path):
+    from workbench.territory.adopt import set_report_scenario
+
+    path = tmp_path / "q.yaml"
+    set_report_scenario(path, "a")  # created
+    assert path.read_text().startswith('03_territory_design:\n  scenario: "a"')
+    path.write_text("03_territory_design:  # plan\n  k: 12\nnext:\n  x: 1\n")
+    set_report_scenario(path, "b")  # inserted under the header, the next section untouched
+    import yaml
+
+    assert yaml.safe_load(path.read_text()) == {
+        "03_territory_design": {"scenario": "b", "k": 12},
+        "next": {"x": 1},
+    }
+    set_report_scenario(path, "")  # cleared: design again
+    assert yaml.safe_load(path.read_text())["03_territory_design"]["scenario"] == ""
+    flow = "03_territory_design: {k: 12}\n"
+    path.write_text(flow)
+    with pytest.raises(ValueError, match="not changed"):
+        set_report_scenario(path, "c")
+    assert path.read_text() == flow
+
+
+def test_adopt_command(data, tmp_path, capsys):
+    from workbench.cli import main
+
+    scenarios = tmp_path / "data" / "processed" / "scenarios"
+    ex = X.ScenarioExplorer(data, X.Scenario(k=3), scenarios_dir=scenarios)
+    ex.save("base")
+    params = tmp_path / "p.yaml"
+    assert main(["adopt", "base", "--data", str(tmp_path / "data"), "--params", str(params)]) == 0
+    out = capsys.readouterr().out
+    assert "the 2026Q3 report adopts scenario 'base': 24 postal_code blocks in 3 territories" in out
+    assert 'scenario: "base"' in params.read_text()
+    assert main(["adopt", "nope", "--data", str(tmp_path / "data"), "--params", str(params)]) == 2
+    assert "no saved scenario 'nope'" in capsys.readouterr().err
+    assert main(["adopt", "--clear", "--data", str(tmp_path / "data")]) == 2
+    assert main(["adopt", "--clear", "--quarter", "2026Q3", "--params", str(params)]) == 0
+    assert 'scenario: ""' in params.read_text()

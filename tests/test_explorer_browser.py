@@ -1,8 +1,9 @@
 """The scenario explorer as analysts see it: Voila serves ``apps/explorer.ipynb`` on a free
 localhost port, Chromium (driven by playwright) opens it, changes the number of territories,
 presses Solve and checks that the map and the balance panel follow; it hovers and clicks a
-block (the lock), waits for the background refinement, and saves a screenshot and the measured
-times to ``test-artifacts/`` (git-ignored).
+block (the lock), waits for the background refinement, edits the plan by hand (a click in Move
+mode, a lasso drawn with the rectangle tool, undo and redo), and saves a screenshot and the
+measured times to ``test-artifacts/`` (git-ignored).
 
 The app reads a scratch project (``WORKBENCH_HOME``): a 400-account demo, ingested, with
 notebook 01's account potential and notebook 02's workload written by the same workbench
@@ -199,6 +200,13 @@ def _fill_colours(page, selector: str) -> int:
     )
 
 
+# the territory the block panel shows for the block under the pointer
+_TERRITORY_ON_PANEL = (
+    "[...document.querySelectorAll('.wbx-block .wbx-grid span')]"
+    ".find(s => s.textContent === 'Territory').nextElementSibling.textContent"
+)
+
+
 def _status(page) -> dict:
     return page.eval_on_selector(
         ".wbx-status-box [data-state]", "e => ({state: e.dataset.state, k: Number(e.dataset.k)})"
@@ -270,6 +278,49 @@ def test_explorer_app_in_a_real_browser(page, voila, home):
             "[...document.querySelectorAll('path.wbx-pt')].some("
             "e => e.getAttribute('stroke') === '#111111')"
         )
+
+        # hand edits: a click in Move mode moves the block to the chosen territory
+        page.click(".wbx-click-mode button:has-text('Move')")
+        block = page.locator("path.wbx-pt").nth(n_blocks // 3)
+        block.hover(force=True)
+        page.wait_for_function("document.querySelector('.wbx-block').innerText.includes('Block ')")
+        now_in = page.evaluate(_TERRITORY_ON_PANEL)
+        options = page.eval_on_selector_all(
+            ".wbx-move-to select option", "os => os.map(o => o.value)"
+        )
+        assert len(options) == k and now_in in options
+        target = next(t for t in options if t != now_in)
+        page.select_option(".wbx-move-to select", target)
+        t0 = time.perf_counter()
+        block.click(force=True)
+        page.wait_for_selector('.wbx-status-box [data-state="edited"]')
+        times["move_click_to_rescored_s"] = time.perf_counter() - t0
+        assert f"1 block moved to {target}" in page.inner_text(".wbx-status-box")
+        block.hover(force=True)
+        page.wait_for_function(f"({_TERRITORY_ON_PANEL}) === {json.dumps(target)}")
+
+        # a lasso (the rectangle tool) around a few blocks moves them all; Undo brings them back
+        fills = page.eval_on_selector_all(
+            "path.wbx-pt", "els => els.map(e => e.getAttribute('fill'))"
+        )
+        box = page.locator("path.wbx-pt").nth(n_blocks // 2).bounding_box()
+        x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+        page.click("a.leaflet-draw-draw-rectangle")
+        page.mouse.move(x - 14, y - 14)
+        page.mouse.down()
+        page.mouse.move(x + 14, y + 14, steps=6)
+        page.mouse.up()
+        page.wait_for_selector('.wbx-status-box [data-state="edited"]:has-text("Lasso around")')
+        assert f"moved to {target}" in page.inner_text(".wbx-status-box")
+        page.click("button.wbx-undo")
+        page.wait_for_selector('.wbx-status-box [data-state="undone"]')
+        page.wait_for_function(
+            "fills => JSON.stringify([...document.querySelectorAll('path.wbx-pt')].map("
+            "e => e.getAttribute('fill'))) === JSON.stringify(fills)",
+            arg=fills,
+        )
+        page.click("button.wbx-redo")
+        page.wait_for_selector('.wbx-status-box [data-state="redone"]')
 
         assert not page.seen.errors, f"JavaScript errors: {page.seen.errors}"
         # Voila's page template links FontAwesome from a CDN (the app uses no icon; offline the

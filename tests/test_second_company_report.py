@@ -119,3 +119,33 @@ def test_no_demo_default_in_any_parameters_cell():
         for name, (_, default) in notebook_parameters(nb).items():
             text = json.dumps(default)
             assert not any(w in text for w in demo_words), (nb.name, name, default)
+
+
+def test_an_adopted_hand_edit_is_the_report_plan_byte_for_byte(company):
+    """Last in this module: it runs the report again, with a hand-edited scenario adopted."""
+    from workbench.explorer import ScenarioExplorer
+
+    home, folder, _, accounts = company
+    processed = home / "data" / "processed"
+    params = home / "reports" / "params" / f"{Q}.yaml"
+    ex = ScenarioExplorer.from_processed(processed, report_params=params)
+    ex.solve()
+    a = ex.plan.assignment
+    big = a.value_counts().index[0]
+    to = next(t for t in a.value_counts().index[::-1] if t != big)
+    ex.move(a[a == big].index[:3].tolist(), to)  # three blocks by hand
+    assert ex.plan_kind == "edited"
+    assert ex.adopt("hand-edit") == params
+    saved = json.loads((processed / "scenarios" / "hand-edit.json").read_text())["assignment"]
+    assert saved == ex.plan.assignment.to_dict()
+
+    assert main(["report", "--data", str(home / "data"), "--out", str(home / "reports")]) == 0
+    plan = pd.read_parquet(processed / f"territory_plan_{Q}.parquet")
+    assert dict(zip(plan["block_id"], plan["territory"], strict=True)) == saved
+    al = pd.read_csv(folder / f"alignment_{Q}.csv", dtype=str, keep_default_na=False)
+    assert (al["proposed_territory"] == al["block_id"].map(saved)).all()
+    assert sorted(al["account_id"]) == sorted(accounts["account_id"])
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["parameters"]["03_territory_design"]["scenario"] == "hand-edit"
+    page = (folder / "03_territory_design.html").read_text()
+    assert "Adopted scenario" in page and "hand-edit" in page

@@ -59,6 +59,40 @@ def _cmd_forecast(args: argparse.Namespace) -> int:
     return run_forecast_command(args)
 
 
+def _cmd_adopt(args: argparse.Namespace) -> int:
+    from .config import processed_dir, project_root, resolve
+    from .io import stage_folder
+    from .territory.adopt import load_scenario, params_file, set_report_scenario
+
+    folder = stage_folder(processed_dir(args.data), "scenarios")
+    quarter = args.quarter
+    if not args.clear and not args.name:
+        raise CommandError("name the saved scenario to adopt, or give --clear")
+    if args.clear:
+        if not quarter:
+            raise CommandError("--clear needs --quarter: the quarter whose report stops adopting")
+    else:
+        try:
+            record = load_scenario(folder, args.name)
+        except (FileNotFoundError, ValueError) as exc:
+            raise CommandError(str(exc)) from None
+        quarter = quarter or record["quarter"]
+    path = resolve(args.params) if args.params else params_file(project_root(), quarter)
+    try:
+        set_report_scenario(path, "" if args.clear else args.name)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+    if args.clear:
+        print(f"the {quarter} report designs its plan again ({path})")
+    else:
+        blocks, k = len(record["assignment"]), len(set(record["assignment"].values()))
+        print(
+            f"the {quarter} report adopts scenario {args.name!r}: {blocks} {record['block']} "
+            f"blocks in {k} territories, exactly as saved ({path})"
+        )
+    return 0
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
     from .report import ReportError, run_report
 
@@ -199,6 +233,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--level", type=float, default=0.8, help="interval level (default 0.8)")
     p.add_argument("--out", type=Path, required=True, help="output CSV")
     p.set_defaults(func=_cmd_forecast)
+
+    p = sub.add_parser(
+        "adopt", help="make a quarter's report use a saved explorer scenario as its plan"
+    )
+    p.add_argument("name", nargs="?", default="", help="scenario name (data/processed/scenarios)")
+    p.add_argument(
+        "--quarter", default=None, help="YYYYQn of the report (default: the scenario's quarter)"
+    )
+    p.add_argument(
+        "--params",
+        type=Path,
+        default=None,
+        help="parameters file to edit (default: reports/params/<quarter>.yaml)",
+    )
+    p.add_argument("--data", type=Path, default=Path("data"), help="data folder (data)")
+    p.add_argument("--clear", action="store_true", help="stop adopting: design the plan again")
+    p.set_defaults(func=_cmd_adopt)
 
     p = sub.add_parser("report", help="run the notebook sequence into reports/<quarter>/")
     p.add_argument(

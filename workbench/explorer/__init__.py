@@ -18,7 +18,12 @@ State
     plan on screen; :meth:`~ScenarioExplorer.solve` re-plans within ``live_seconds`` (a
     *preview*: the designer improves today's alignment, no lower bound),
     :meth:`~ScenarioExplorer.refine` runs the full multi-start search with the lower bound (the
-    optimality gap) and keeps the better plan.
+    optimality gap) and keeps the better plan. Hand edits: :meth:`~ScenarioExplorer.move`
+    moves blocks (a click or a lasso, :func:`blocks_within`) and re-scores the plan at once,
+    keeping the last bound so the gap stays measured; :meth:`~ScenarioExplorer.undo` and
+    :meth:`~ScenarioExplorer.redo` walk back and forth through the plans shown (edits, solves,
+    loads); :meth:`~ScenarioExplorer.adopt` saves the plan and makes the quarter's report use
+    it (:mod:`workbench.territory.adopt`).
 Widgets
     :mod:`.widgets`: :class:`ExplorerApp` lays out ipywidgets controls, an ipyleaflet map
     (tile-less by default: it works offline) and HTML panels; its callbacks call the state's
@@ -28,7 +33,8 @@ Widgets
 
 Saved scenarios are JSON files ``<processed>/scenarios/<name>.json`` (settings, the assignment
 block → territory, headline metrics), written atomically by :func:`workbench.io.write_json`.
-Reloading one scores the saved assignment again, so it comes back as the identical plan.
+Reloading one scores the saved assignment again, so it comes back as the identical plan; an
+adopted one becomes notebook 03's plan the same way (parameter ``scenario``).
 
 The package attribute ``app`` is the entry-point function (it hides the module of that name).
 """
@@ -48,6 +54,7 @@ from .scenario import (
     MEASURES,
     ExplorerData,
     Scenario,
+    blocks_within,
     design_scenario,
     evaluate_assignment,
     load_explorer_data,
@@ -72,6 +79,7 @@ __all__ = [
     "assign_colours",
     "balance_html",
     "blocks_geojson",
+    "blocks_within",
     "compare_scenarios",
     "design_scenario",
     "evaluate_assignment",

@@ -9,8 +9,6 @@ stage: its writer and the keys every record must hold are declared in
 from __future__ import annotations
 
 import datetime as dt
-import json
-import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -19,29 +17,20 @@ import pandas as pd
 from .. import __version__ as _version
 from ..io import check_stage_record, write_json
 from ..territory import TerritoryPlan
+from ..territory.adopt import SCENARIO_FORMAT, list_scenarios, load_scenario, scenario_path
 from .scenario import MEASURE_LABELS, ExplorerData, Scenario, scenario_metrics
 
-SCENARIO_FORMAT = 1
-
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-
+__all__ = [
+    "compare_scenarios",
+    "list_scenarios",
+    "load_scenario",
+    "save_scenario",
+    "scenario_path",
+    "scenario_record",
+]
 
 # ---------------------------------------------------------------------------------------------
-# Scenario files
-
-
-def scenario_path(folder: str | Path, name: str) -> Path:
-    """``<folder>/<name>.json`` for a valid scenario name.
-
-    >>> scenario_path("/tmp/s", "tight-balance").name
-    'tight-balance.json'
-    """
-    if not _NAME_RE.match(name or "") or name.lower().endswith(".json"):
-        raise ValueError(
-            f"scenario name {name!r}: use 1-64 letters, digits, '-', '_' or '.', starting with a "
-            "letter or digit (e.g. 'tight-balance')"
-        )
-    return Path(folder) / f"{name}.json"
+# Scenario files (paths, listing and reading: workbench.territory.adopt)
 
 
 def scenario_record(
@@ -76,26 +65,6 @@ def save_scenario(folder: str | Path, name: str, record: Mapping) -> Path:
     check_stage_record(record, "scenarios", path, saving=True)
     write_json(path, dict(record))
     return path
-
-
-def load_scenario(folder: str | Path, name: str) -> dict:
-    """Read a saved scenario record (see :func:`scenario_record`)."""
-    path = scenario_path(folder, name)
-    if not path.is_file():
-        known = ", ".join(list_scenarios(folder)) or "none"
-        raise FileNotFoundError(f"no saved scenario {name!r} in {folder} (saved: {known})")
-    record = json.loads(path.read_text(encoding="utf-8"))
-    if record.get("format") != SCENARIO_FORMAT or "assignment" not in record:
-        raise ValueError(f"{path} is not a scenario file of format {SCENARIO_FORMAT}")
-    check_stage_record(record, "scenarios", path, saving=False)
-    return record
-
-
-def list_scenarios(folder: str | Path | None) -> list[str]:
-    """Names of the saved scenarios in ``folder``, sorted (empty when there is none)."""
-    if folder is None or not Path(folder).is_dir():
-        return []
-    return sorted(p.stem for p in Path(folder).glob("*.json") if _NAME_RE.match(p.stem))
 
 
 def compare_scenarios(records: Mapping[str, Mapping]) -> pd.DataFrame:

@@ -450,7 +450,8 @@ def block_html(props: Mapping[str, object], *, county: str = "") -> str:
         f'<div class="wbx-block"><div class="wbx-bh">Block '
         f"{html.escape(str(props.get('unit_id')))}{where}</div>"
         f'<div class="wbx-grid">{cells}</div><div class="wbx-muted">'
-        f"{' · '.join(flags) or 'stays in its territory'} · click to lock / unlock</div></div>"
+        f"{' · '.join(flags) or 'stays in its territory'} · a click locks / unlocks it (moves "
+        "it in Move mode)</div></div>"
     )
 
 

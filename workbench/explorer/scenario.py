@@ -6,7 +6,6 @@ metrics."""
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from .. import territory as td
 from ..config import ParameterError, Quarter
 from ..io import read_manifest
 from ..territory import TerritoryDesigner, TerritoryPlan
+from ..territory.adopt import blocks_fingerprint, score_assignment
 from ..territory.designer import MAX_ROUNDS
 from ..territory.quota import attainment_spread
 
@@ -86,8 +86,7 @@ class ExplorerData:
     @property
     def fingerprint(self) -> str:
         """Short hash of the block ids: a saved scenario only fits the same blocks."""
-        ids = "\n".join(sorted(self.blocks["unit_id"].astype(str)))
-        return hashlib.sha256(ids.encode()).hexdigest()[:16]
+        return blocks_fingerprint(self.blocks)
 
 
 def load_explorer_data(
@@ -251,6 +250,27 @@ def toggle_lock(locks: Mapping[str, str], unit_id: str, territory: str) -> dict[
     return out
 
 
+def blocks_within(blocks: pd.DataFrame, geometry: Mapping) -> list[str]:
+    """Ids of the blocks whose point (``lon``, ``lat``) lies inside a drawn shape (a GeoJSON
+    geometry or feature: the explorer's lasso), in the blocks' order.
+
+    >>> b = pd.DataFrame({"unit_id": ["a", "b", "c"], "lat": [0.5, 0.5, 2.0],
+    ...                   "lon": [0.5, 1.5, 0.5]})
+    >>> blocks_within(b, {"type": "Polygon",
+    ...                   "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 1], [0, 0]]]})
+    ['a']
+    """
+    import shapely
+    from shapely.geometry import shape
+
+    geometry = geometry.get("geometry", geometry) if geometry.get("type") == "Feature" else geometry
+    area = shape(geometry)
+    inside = shapely.covers(
+        area, shapely.points(blocks["lon"].to_numpy(), blocks["lat"].to_numpy())
+    )
+    return blocks["unit_id"].astype(str)[inside].tolist()
+
+
 # ---------------------------------------------------------------------------------------------
 # Planning
 
@@ -338,36 +358,28 @@ def design_scenario(
 def evaluate_assignment(
     data: ExplorerData, scenario: Scenario, assignment: Mapping[str, str] | pd.Series
 ) -> TerritoryPlan:
-    """Score a given assignment (block id → territory) as a plan, unchanged.
-
-    Every block is locked to its territory, so the designer only measures it: balance,
-    compactness (centres re-optimised), contiguity and moves against today. This is how a saved
-    scenario and today's alignment are shown. There is no lower bound (gap ``None``).
+    """Score a given assignment (block id → territory) as a plan, unchanged, with the balance
+    settings of ``scenario`` (:func:`workbench.territory.adopt.score_assignment`): how a hand
+    edit, a saved scenario and today's alignment are shown. There is no lower bound (gap
+    ``None``; :func:`with_bound` lends one).
 
     Raises
     ------
     ValueError
         When the assignment does not cover exactly the data's blocks.
     """
-    a = pd.Series(assignment, dtype=object).astype(str)
-    a.index = a.index.astype(str)
-    ids = set(data.blocks["unit_id"].astype(str))
-    missing, extra = ids - set(a.index), set(a.index) - ids
-    if missing or extra:
-        raise ValueError(
-            f"the assignment does not fit these blocks: {len(missing)} block(s) without a "
-            f"territory (e.g. {sorted(missing)[:3]}), {len(extra)} unknown block(s) "
-            f"(e.g. {sorted(extra)[:3]}); was it saved for other data or another block type?"
-        )
-    fixed = scenario.replace(k=a.nunique(), locks=a.to_dict(), max_moved=1.0)
-    return design_scenario(data, fixed, time_limit=10.0, effort=0.25, n_starts=0)
-
-
-def with_bound(plan: TerritoryPlan, lower_bound_km: float | None, method: str) -> TerritoryPlan:
-    """The plan with a lower bound from another run of the same problem (for its gap)."""
-    if lower_bound_km is None:
-        return plan
-    return dataclasses.replace(plan, lower_bound_km=float(lower_bound_km), bound_method=method)
+    assert isinstance(scenario.tolerance, Mapping)  # a dict since __post_init__
+    return score_assignment(
+        data.blocks,
+        data.adjacency,
+        assignment,
+        data.reps,
+        balance=scenario.balance,
+        tolerance=dict(scenario.tolerance),
+        rep_home_centers=scenario.rep_home_centers,
+        quarter=data.quarter,
+        seed=scenario.seed,
+    )
 
 
 def plan_quality(plan: TerritoryPlan) -> tuple[float, float, float]:

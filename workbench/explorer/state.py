@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..config import ParameterError, Quarter
+from ..config import ParameterError, Quarter, project_root
 from ..io import stage_folder
 from ..territory import TerritoryPlan
+from ..territory.adopt import params_file, set_report_scenario, with_bound
 from .files import (
     compare_scenarios,
     list_scenarios,
@@ -32,8 +33,10 @@ from .scenario import (
     scenario_metrics,
     scenario_quotas,
     toggle_lock,
-    with_bound,
 )
+
+UNDO_DEPTH = 50
+"""Plans kept for :meth:`ScenarioExplorer.undo`."""
 
 
 class SearchCancelled(Exception):
@@ -63,6 +66,9 @@ class ScenarioExplorer:
         Work budget of :meth:`refine` (1 = the designer's default).
     plan : TerritoryPlan, optional
         A plan to show first (e.g. notebook 03's proposal); default: today's alignment.
+    report_params : str or Path, optional
+        The quarter's report parameters file (``reports/params/<quarter>.yaml``) that
+        :meth:`adopt` writes; ``None`` disables adoption.
 
     Attributes
     ----------
@@ -99,8 +105,10 @@ class ScenarioExplorer:
         refine_seconds: float = 60.0,
         refine_effort: float = 1.0,
         plan: TerritoryPlan | None = None,
+        report_params: str | Path | None = None,
     ):
         self.data = data
+        self.report_params = None if report_params is None else Path(report_params)
         self.scenario = scenario or Scenario(k=data.resolve_k(0))
         problems = self.scenario.problems(n_blocks=len(data.blocks))
         if problems:
@@ -111,6 +119,8 @@ class ScenarioExplorer:
         self.refine_effort = float(refine_effort)
         self.generation = 0
         self._lock = threading.RLock()
+        self._undo: list[tuple] = []  # plans on screen before the last changes (newest last)
+        self._redo: list[tuple] = []
         cur = data.current
         self.colours = assign_colours([] if cur is None else cur["territory"].astype(str))
         self._today: dict[tuple, TerritoryPlan] = {}
@@ -134,6 +144,7 @@ class ScenarioExplorer:
         """Load the data from ``processed`` (scenarios saved in ``processed/scenarios``)."""
         data = load_explorer_data(processed, quarter=quarter, block=block)
         options.setdefault("scenarios_dir", stage_folder(processed, "scenarios"))
+        options.setdefault("report_params", params_file(project_root(), data.quarter))
         return cls(data, scenario, **options)
 
     @classmethod
@@ -171,6 +182,7 @@ class ScenarioExplorer:
             seed=params.seed,
         )
         options.setdefault("scenarios_dir", stage_folder(params.processed, "scenarios"))
+        options.setdefault("report_params", params_file(project_root(), data.quarter))
         options.setdefault("refine_seconds", params.time_limit)
         options.setdefault("refine_effort", params.effort)
         return cls(data, scenario, plan=plan, **options)
@@ -229,8 +241,15 @@ class ScenarioExplorer:
             )
         return self._today[key]
 
-    def _install(self, plan: TerritoryPlan, kind: str, scenario: Scenario) -> None:
+    def _install(
+        self, plan: TerritoryPlan, kind: str, scenario: Scenario, *, undoable: bool = False
+    ) -> None:
+        """Show ``plan``; ``undoable``: the plan it replaces can be brought back (:meth:`undo`)."""
         with self._lock:
+            if undoable:
+                self._undo.append(self._snapshot())
+                del self._undo[:-UNDO_DEPTH]
+                self._redo.clear()
             self.plan, self.plan_kind, self.plan_scenario = plan, kind, scenario
             self.colours = assign_colours(plan.assignment.unique(), self.colours)
             self.quotas = scenario_quotas(self.data, plan, scenario)
@@ -249,7 +268,7 @@ class ScenarioExplorer:
         )
         with self._lock:
             if gen == self.generation:
-                self._install(plan, "preview", scenario)
+                self._install(plan, "preview", scenario, undoable=True)
         return plan
 
     def refine(self, generation: int | None = None) -> TerritoryPlan | None:
@@ -289,6 +308,103 @@ class ScenarioExplorer:
             self._install(plan, "refined", scenario)
             return plan
 
+    # -- hand edits -----------------------------------------------------------------------
+    def move(self, unit_ids: str | Sequence[str], territory: str) -> TerritoryPlan:
+        """Move blocks to ``territory`` by hand and re-score the plan at once.
+
+        The edited plan is measured as it stands (:func:`evaluate_assignment`: balance,
+        compactness, contiguity, moves against today) and keeps the lower bound of the plan it
+        came from, so its gap says how far the edit is from the best plan the bound allows.
+        Locked blocks that move stay locked, to their new territory. :meth:`undo` takes the
+        edit back.
+
+        Raises
+        ------
+        KeyError
+            An unknown block.
+        ValueError
+            An unknown territory, no block that changes territory, or a move that would leave a
+            territory empty (the number of territories stays as it is; change it with Solve).
+        """
+        ids = [str(unit_ids)] if isinstance(unit_ids, str) else [str(u) for u in unit_ids]
+        target = str(territory)
+        with self._lock:
+            plan, scenario = self.plan, self.plan_scenario
+        unknown = [u for u in ids if u not in plan.assignment.index]
+        if unknown:
+            raise KeyError(f"unknown block(s) {unknown[:5]}")
+        if target not in set(plan.assignment):
+            names = ", ".join(map(str, plan.territories.index))
+            raise ValueError(f"no territory {target!r} on screen (territories: {names})")
+        new = plan.assignment.astype(str).copy()
+        changed = [u for u in dict.fromkeys(ids) if new[u] != target]
+        if not changed:
+            raise ValueError(f"the selected block(s) are already in {target}")
+        new[changed] = target
+        emptied = sorted(set(plan.assignment.astype(str)) - set(new))
+        if emptied:
+            raise ValueError(
+                f"moving these {len(changed)} block(s) would leave {', '.join(emptied)} empty: "
+                "keep at least one block in every territory (change the number with Solve)"
+            )
+        scored = evaluate_assignment(self.data, scenario, new)
+        scored = with_bound(scored, plan.lower_bound_km, plan.bound_method, source=plan)
+        with self._lock:
+            self.generation += 1  # an edit supersedes any refinement under way
+            locks = dict(self.scenario.locks)
+            locks.update({u: target for u in changed if u in locks})
+            self._install(scored, "edited", scenario.replace(locks=locks), undoable=True)
+            self.scenario = self.scenario.replace(locks=locks)
+        return scored
+
+    def _snapshot(self) -> tuple:
+        return (self.plan, self.plan_kind, self.plan_scenario, self.scenario, self.quotas)
+
+    def _restore(self, snapshot: tuple) -> None:
+        self.plan, self.plan_kind, self.plan_scenario, self.scenario, self.quotas = snapshot
+        self.colours = assign_colours(self.plan.assignment.unique(), self.colours)
+
+    @property
+    def can_undo(self) -> bool:
+        return bool(self._undo)
+
+    @property
+    def can_redo(self) -> bool:
+        return bool(self._redo)
+
+    def undo(self) -> TerritoryPlan:
+        """Bring back the plan shown before the last edit, solve or load (settings and locks
+        included); :meth:`redo` reverses it.
+
+        Raises
+        ------
+        ValueError
+            Nothing to undo.
+        """
+        with self._lock:
+            if not self._undo:
+                raise ValueError("nothing to undo")
+            self.generation += 1
+            self._redo.append(self._snapshot())
+            self._restore(self._undo.pop())
+            return self.plan
+
+    def redo(self) -> TerritoryPlan:
+        """Show again the plan the last :meth:`undo` took back.
+
+        Raises
+        ------
+        ValueError
+            Nothing to redo (an edit, solve or load after an undo clears what could be redone).
+        """
+        with self._lock:
+            if not self._redo:
+                raise ValueError("nothing to redo")
+            self.generation += 1
+            self._undo.append(self._snapshot())
+            self._restore(self._redo.pop())
+            return self.plan
+
     def metrics(self) -> dict[str, object]:
         """:func:`scenario_metrics` of the plan on screen."""
         return scenario_metrics(self.plan, self.quotas, self.data.blocks)
@@ -310,6 +426,15 @@ class ScenarioExplorer:
         """Save the plan on screen (its settings, assignment and metrics) under ``name``."""
         path = scenario_path(self._folder(), name)
         return save_scenario(path.parent, name, self.record(name))
+
+    def adopt(self, name: str) -> Path:
+        """Save the plan on screen as scenario ``name`` and make the quarter's report adopt it
+        (:func:`workbench.territory.adopt.set_report_scenario` on ``report_params``): notebook
+        03 then uses exactly this assignment. Returns the parameters file."""
+        if self.report_params is None:
+            raise ValueError("this explorer has no report parameters file: adoption is off")
+        self.save(name)
+        return set_report_scenario(self.report_params, name)
 
     def saved(self) -> list[str]:
         """Names of the saved scenarios."""
@@ -337,7 +462,7 @@ class ScenarioExplorer:
         with self._lock:
             self.generation += 1
             self.scenario = scenario
-            self._install(plan, "loaded", scenario)
+            self._install(plan, "loaded", scenario, undoable=True)
         return plan
 
     def compare(

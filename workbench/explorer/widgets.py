@@ -25,7 +25,7 @@ from .panels import (
     reps_geojson,
     territory_kpis,
 )
-from .scenario import MEASURE_LABELS, MEASURES
+from .scenario import MEASURE_LABELS, MEASURES, blocks_within
 from .state import ScenarioExplorer
 
 BASEMAPS = ("none", "openstreetmap")
@@ -236,6 +236,32 @@ class ExplorerApp:
             tooltip="Selected scenarios, the plan on screen and today",
         )
         self.compare_button.add_class("wbx-compare-btn")
+        self.adopt_button = W.Button(
+            description="Adopt for the report",
+            layout=wide,
+            disabled=ex.scenarios_dir is None or ex.report_params is None,
+            tooltip="Save the plan on screen under the name above and make the quarter's report "
+            "use exactly this plan",
+        )
+        self.adopt_button.add_class("wbx-adopt")
+
+        # -- hand edits -----------------------------------------------------------------
+        self.click_mode = W.ToggleButtons(
+            options=[("Lock", "lock"), ("Move", "move")],
+            value="lock",
+            description="Map click",
+            style={"description_width": "70px", "button_width": "80px"},
+            layout=wide,
+        )
+        self.click_mode.add_class("wbx-click-mode")
+        self.move_to = W.Dropdown(
+            options=[], description="Move to", style={"description_width": "70px"}, layout=wide
+        )
+        self.move_to.add_class("wbx-move-to")
+        self.undo_button = W.Button(description="Undo", layout=W.Layout(width="48%"))
+        self.undo_button.add_class("wbx-undo")
+        self.redo_button = W.Button(description="Redo", layout=W.Layout(width="48%"))
+        self.redo_button.add_class("wbx-redo")
 
         def h(text, hint=""):
             parts = [W.HTML(f'<div class="wbx-h">{text}</div>')]
@@ -258,6 +284,18 @@ class ExplorerApp:
                 ),
                 self.locks_label,
                 self.refine,
+                *h(
+                    "Edit by hand",
+                    "Move mode: a click moves the block to the territory below; the rectangle "
+                    "and polygon tools on the map move every block inside. Each edit is "
+                    "re-scored at once.",
+                ),
+                self.click_mode,
+                self.move_to,
+                W.HBox(
+                    [self.undo_button, self.redo_button],
+                    layout=W.Layout(justify_content="space-between"),
+                ),
                 *h("Quotas", "Quota share: weight of last year's revenue (rest: potential)"),
                 self.history,
                 *h("Scenarios"),
@@ -269,6 +307,7 @@ class ExplorerApp:
                     [self.load_button, self.compare_button],
                     layout=W.Layout(justify_content="space-between"),
                 ),
+                self.adopt_button,
             ],
             layout=W.Layout(width="310px", min_width="310px"),
         )
@@ -322,6 +361,20 @@ class ExplorerApp:
         )
         self.reps_layer.on_hover(self._on_rep_hover)
         self.map.add(self.reps_layer)
+        # the lasso: a rectangle or polygon moves the blocks inside (no other drawing tools)
+        self.draw = L.DrawControl(
+            rectangle={"shapeOptions": {"color": "#111111", "weight": 1.5, "fillOpacity": 0.08}},
+            polygon={"shapeOptions": {"color": "#111111", "weight": 1.5, "fillOpacity": 0.08}},
+            polyline={},
+            circlemarker={},
+            circle={},
+            marker={},
+            edit=False,
+            remove=False,
+            position="topleft",
+        )
+        self.draw.on_draw(self._guard(self._on_draw))
+        self.map.add(self.draw)
         self.map.add(L.ScaleControl(position="bottomleft", imperial=False))
         self.highlight = W.ToggleButtons(
             options=[("Territories", False), ("Moved blocks", True)],
@@ -411,6 +464,9 @@ class ExplorerApp:
         self.save_button.on_click(self._guard(self._on_save))
         self.load_button.on_click(self._guard(self._on_load))
         self.compare_button.on_click(self._guard(self._on_compare))
+        self.adopt_button.on_click(self._guard(self._on_adopt))
+        self.undo_button.on_click(self._guard(self._on_undo))
+        self.redo_button.on_click(self._guard(self._on_redo))
         self.history.observe(self._guard(self._on_history), "value")
         self.highlight.observe(self._guard(lambda _ch: self._draw_map()), "value")
         self.rep_home_centers.observe(self._guard(self._on_rep_home_centers), "value")
@@ -427,6 +483,12 @@ class ExplorerApp:
             self._draw_map()
             self.reps_layer.data = reps_geojson(ex.data.reps, ex.colours)
             self._draw_panels()
+            names = [str(t) for t in ex.plan.territories.index]
+            keep = self.move_to.value if self.move_to.value in names else None
+            self.move_to.options = names
+            self.move_to.value = keep or (names[0] if names else None)
+            self.undo_button.disabled = not ex.can_undo
+            self.redo_button.disabled = not ex.can_redo
 
     def _draw_map(self) -> None:
         ex = self.explorer
@@ -470,6 +532,7 @@ class ExplorerApp:
             "preview": "Preview",
             "refined": "Refined plan",
             "loaded": "Saved scenario",
+            "edited": "Plan edited by hand",
         }
         return (
             f"{what.get(ex.plan_kind, 'Plan')}: {ex.plan.k} territories. Change the settings "
@@ -480,9 +543,9 @@ class ExplorerApp:
     def _guard(self, fn: Callable) -> Callable:
         """Show a callback's error in the status line (widget errors are invisible otherwise)."""
 
-        def run(*args):
+        def run(*args, **kwargs):
             try:
-                fn(*args)
+                fn(*args, **kwargs)
             except Exception as exc:
                 self._set_status(
                     html.escape(f"{type(exc).__name__}: {exc}"), state="error", error=True
@@ -598,9 +661,68 @@ class ExplorerApp:
         self._draw_map()
         self._set_status("Locks cleared: press <b>Solve</b> to re-plan.", state="changed")
 
+    def move(self, unit_ids: list[str], *, how: str) -> None:
+        """Move blocks to the *Move to* territory, re-score and redraw (a click or the lasso)."""
+        target = self.move_to.value
+        if not target:
+            raise ValueError("choose the territory to move to")
+        t0 = time.perf_counter()
+        with self._ui_lock:
+            before = self.explorer.plan.assignment
+            plan = self.explorer.move(unit_ids, target)
+            self.refresh()
+        n = int((plan.assignment != before.reindex(plan.assignment.index)).sum())
+        gap = plan.gap
+        self._set_status(
+            f"{how}: {n} block{'s' if n != 1 else ''} moved to {html.escape(str(target))}, "
+            f"re-scored in {time.perf_counter() - t0:.2f} s · mean distance "
+            f"{plan.median_km:.1f} km"
+            + (f" · gap ≤ {pct(gap, 1)}" if gap is not None else "")
+            + (" · contiguous" if plan.contiguous else " · <b>not contiguous</b>")
+            + (f" · {len(plan.violations)} constraint(s) not met" if plan.violations else ""),
+            state="edited",
+        )
+
+    def _on_draw(self, _control=None, action: str = "", geo_json=None, **_kw) -> None:
+        if action != "created" or not geo_json:
+            return
+        self.draw.clear()
+        ids = blocks_within(self.explorer.data.blocks, geo_json)
+        if not ids:
+            raise ValueError("the shape holds no block: draw around the blocks to move")
+        self.move(ids, how=f"Lasso around {len(ids)} block{'s' if len(ids) != 1 else ''}")
+
+    def _on_undo(self, _button=None) -> None:
+        with self._ui_lock:
+            self.explorer.undo()
+            self._sync_controls()
+            self.refresh()
+        self._set_status(f"Undone: {self._plan_message()}", state="undone")
+
+    def _on_redo(self, _button=None) -> None:
+        with self._ui_lock:
+            self.explorer.redo()
+            self._sync_controls()
+            self.refresh()
+        self._set_status(f"Redone: {self._plan_message()}", state="redone")
+
+    def _on_adopt(self, _button=None) -> None:
+        name = self.name.value.strip()
+        path = self.explorer.adopt(name)
+        self.saved.options = self.explorer.saved()
+        self._set_status(
+            f"Scenario <b>{html.escape(name)}</b> saved and adopted: the "
+            f"{html.escape(str(self.explorer.data.quarter))} report will use exactly this plan "
+            f"({html.escape(str(path))}).",
+            state="adopted",
+        )
+
     def _on_block_click(self, event=None, feature=None, **_kw) -> None:
         uid = str((feature or {}).get("properties", {}).get("unit_id", ""))
         if not uid:
+            return
+        if self.click_mode.value == "move":
+            self.move([uid], how=f"Block {html.escape(uid)}")
             return
         territory = self.explorer.toggle_lock(uid)
         with self._ui_lock:

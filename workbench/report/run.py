@@ -298,16 +298,23 @@ def run_report(
 
 def stage_processed(data: Path) -> Path:
     """A staging data folder: ``<data>/.report-<pid>-*/processed`` holding hard links to every
-    file of ``<data>/processed`` (copies where links cannot be made)."""
+    file of ``<data>/processed`` and of its folders (the saved scenarios a report may adopt),
+    copies where links cannot be made."""
     staging = Path(tempfile.mkdtemp(prefix=f".report-{os.getpid()}-", dir=data))
     source, target = processed_dir(data), processed_dir(staging)
     target.mkdir()
-    for f in sorted(source.iterdir()) if source.is_dir() else ():
-        if f.is_file() and not f.is_symlink():
+    for f in sorted(source.rglob("*")) if source.is_dir() else ():
+        rel = f.relative_to(source)
+        if f.is_symlink() or any(part.startswith(".") for part in rel.parts):
+            continue
+        to = target / rel
+        if f.is_dir():
+            to.mkdir(exist_ok=True)
+        elif f.is_file():
             try:
-                os.link(f, target / f.name)
+                os.link(f, to)
             except OSError:
-                shutil.copy2(f, target / f.name)
+                shutil.copy2(f, to)
     return staging
 
 

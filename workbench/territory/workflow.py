@@ -22,6 +22,7 @@ from ..config import NotebookParams, ParameterError, Quarter
 from ..geo import connected_components
 from ..io import load, load_geojson, load_stage, save_stage
 from ..results import TWO_DECIMALS, Results, Summary
+from .adopt import adopt_scenario, scenario_path
 from .alignment import account_alignment
 from .blocks import BLOCKS, MEASURES, dominant
 from .designer import MAX_ROUNDS, TerritoryDesigner
@@ -53,6 +54,7 @@ class DesignParams(NotebookParams):
     rep_home_centers: bool = False
     regions: str = "none"
     districts: int = 0
+    scenario: str = ""
     seed: int = 0
     effort: float = 1.0
     target_gap: float = 0.01
@@ -90,6 +92,11 @@ class DesignParams(NotebookParams):
                 "regions='fixed' cannot be combined with rep_home_centers (the regions pick the "
                 "number of territories each holds, not the reps' homes)"
             )
+        if self.scenario:
+            try:
+                scenario_path(self.processed, self.scenario)
+            except ValueError as exc:
+                problems.append(str(exc))
         if self.districts < 0:
             problems.append("districts must be ≥ 0 (0: no districts)")
         if not 0 < self.tolerance < 1:
@@ -131,6 +138,15 @@ class DesignParams(NotebookParams):
             "effort": self.effort,
             "target_gap": self.target_gap,
             "time_limit": self.time_limit,
+        }
+
+    def plan_options(self) -> dict:
+        """The keyword options of :func:`design_plans`: :meth:`design_options` plus the saved
+        scenario to adopt instead of designing."""
+        return self.design_options() | {
+            "scenario": self.scenario,
+            "processed": self.processed,
+            "block": self.building_block,
         }
 
     def district_options(self) -> dict:
@@ -203,10 +219,15 @@ def design_plans(
     seed: int = 0,
     time_limit: float = 60.0,
     progress=None,
+    scenario: str = "",
+    processed: str | Path | None = None,
+    block: str = "postal_code",
     **options,
 ) -> tuple[TerritoryPlan, TerritoryPlan]:
-    """The current alignment scored as a plan, and the proposed plan (:func:`propose_plan`,
-    which takes the other keyword ``options``)."""
+    """The current alignment scored as a plan, and the proposed plan: designed
+    (:func:`propose_plan`, which takes the other keyword ``options``), or, when ``scenario``
+    names a scenario saved in ``processed/scenarios``, exactly that scenario's assignment
+    (:func:`~workbench.territory.adopt.adopt_scenario`; ``block`` is the block column)."""
     units, current = blocks.drop(columns="territory"), blocks[["unit_id", "territory"]]
     # k counts today's territories for the scoring run; the bound is not needed for it
     now = TerritoryDesigner(
@@ -221,6 +242,19 @@ def design_plans(
         compute_bound=False,
         max_rounds=1,
     ).solve(units, adjacency=adjacency, current=current)
+    if scenario:
+        if processed is None:
+            raise ParameterError("adopting a scenario needs the processed folder it is saved in")
+        adopted = adopt_scenario(
+            processed,
+            scenario,
+            blocks,
+            adjacency,
+            reps,
+            block=block,
+            quarter=options.get("quarter"),
+        )
+        return now, adopted
     proposed = propose_plan(
         blocks,
         adjacency,
