@@ -81,3 +81,44 @@ def demo_project(home: Path, *, seed: int, n_accounts: int) -> Path:
     write_demo(home / "data" / "raw", seed=seed, n_accounts=n_accounts)
     ingest(home / "data" / "raw", home / "data" / "processed")
     return home
+
+
+def design_ready(home: Path) -> Path:
+    """Write notebook 01's account potential and notebook 02's workload into
+    ``home``'s processed data, with the same workbench functions the notebooks call (prospects
+    without a lead score count as cold), so notebook 03 and the explorer can run on it."""
+    import pandas as pd
+
+    from workbench import potential, segments
+    from workbench.io import read_manifest, save_stage
+
+    processed = home / "data" / "processed"
+    quarter = read_manifest(processed)["default_quarter"]
+    d = potential.load_inputs(processed, quarter=quarter)
+    pot = potential.score_potential(
+        d.accounts,
+        d.geo_units,
+        d.facts_account_quarter,
+        quarter=quarter,
+        competitors=d.competitors,
+        cv_folds=2,
+    )
+    save_stage(pot.accounts, processed, "potential_accounts", quarter)
+    s = segments.load_inputs(processed, quarter=quarter)
+    pareto = segments.pareto_analysis(
+        s.accounts,
+        s.facts_account_quarter,
+        quarter=quarter,
+        potential=s.potential,
+        potential_weight=0.3,
+    )
+    no_scores = pd.DataFrame(
+        {
+            "account_id": pd.Series(dtype=str),
+            "win_probability": pd.Series(dtype=float),
+            "lead_grade": pd.Series(dtype=str),
+        }
+    )
+    workload = segments.workload_plan(s.accounts, classes=pareto.table, lead_scores=no_scores)
+    save_stage(workload, processed, "workload", quarter)
+    return home

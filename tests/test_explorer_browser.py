@@ -29,9 +29,8 @@ from pathlib import Path
 from types import SimpleNamespace
 from urllib.parse import urlparse
 
-import pandas as pd
 import pytest
-from conftest import demo_project
+from conftest import demo_project, design_ready
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "apps" / "explorer.ipynb"
@@ -73,40 +72,9 @@ def tools() -> None:
 @pytest.fixture(scope="module")
 def home(tmp_path_factory) -> Path:
     """A scratch project whose data/processed holds what the explorer reads."""
-    from workbench import potential, segments
-    from workbench.io import read_manifest, save_stage
-
-    home = demo_project(tmp_path_factory.mktemp("explorer_home"), seed=11, n_accounts=400)
-    processed = home / "data" / "processed"
-    quarter = read_manifest(processed)["default_quarter"]
-    d = potential.load_inputs(processed, quarter=quarter)
-    pot = potential.score_potential(
-        d.accounts,
-        d.geo_units,
-        d.facts_account_quarter,
-        quarter=quarter,
-        competitors=d.competitors,
-        cv_folds=2,
+    return design_ready(
+        demo_project(tmp_path_factory.mktemp("explorer_home"), seed=11, n_accounts=400)
     )
-    save_stage(pot.accounts, processed, "potential_accounts", quarter)
-    s = segments.load_inputs(processed, quarter=quarter)
-    pareto = segments.pareto_analysis(
-        s.accounts,
-        s.facts_account_quarter,
-        quarter=quarter,
-        potential=s.potential,
-        potential_weight=0.3,
-    )
-    no_scores = pd.DataFrame(
-        {
-            "account_id": pd.Series(dtype=str),
-            "win_probability": pd.Series(dtype=float),
-            "lead_grade": pd.Series(dtype=str),
-        }
-    )
-    workload = segments.workload_plan(s.accounts, classes=pareto.table, lead_scores=no_scores)
-    save_stage(workload, processed, "workload", quarter)
-    return home
 
 
 def _free_port() -> int:

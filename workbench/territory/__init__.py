@@ -13,6 +13,7 @@ from .blocks import BLOCKS, MEASURES, block_adjacency, building_blocks
 from .designer import TerritoryDesigner, build_territories
 from .diagnose import diagnose, precheck
 from .disruption import disruption_frontier
+from .named import NamedRule, NamedTeam
 from .plan import TerritoryPlan
 from .plots import plot_alignment_maps, plot_balance, plot_frontier, plot_structure_maps
 from .problem import TerritoryProblem, Violation, build_problem
@@ -37,6 +38,7 @@ from .workflow import (
     headcount_check,
     load_inputs,
     match_plan_reps,
+    named_accounts,
     plan_alignment,
     plan_summary,
     propose_plan,
@@ -56,6 +58,8 @@ __all__ = [
     "DesignParams",
     "DesignSettings",
     "HeadcountCheck",
+    "NamedRule",
+    "NamedTeam",
     "QuotaPlan",
     "Sizing",
     "TerritoryDesigner",
@@ -77,6 +81,7 @@ __all__ = [
     "headcount_check",
     "load_inputs",
     "match_plan_reps",
+    "named_accounts",
     "plan_alignment",
     "plan_summary",
     "plot_alignment_maps",

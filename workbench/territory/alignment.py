@@ -102,6 +102,7 @@ def account_alignment(
     *,
     block: str = "postal_code",
     named: Mapping[str, str] | pd.Series | pd.DataFrame | None = None,
+    seats: Mapping[str, str] | pd.Series | None = None,
     locked: Iterable[str] | pd.DataFrame = (),
     carry: Sequence[str] = ("revenue_usd",),
 ) -> pd.DataFrame:
@@ -127,6 +128,10 @@ def account_alignment(
         The accounts' block column (``postal_code`` or ``unit_id``).
     named : mapping, pandas.Series or pandas.DataFrame, optional
         Named accounts: account id -> the rep who keeps it (a frame: ``account_id, rep_id``).
+    seats : mapping or pandas.Series, optional
+        Accounts carved out to the named-account team: account id -> its seat, a territory of
+        its own (its proposed territory; its rep is ``rep_of[seat]``, None when the seat is
+        still to staff; reason ``named account``). Their blocks need no proposed territory.
     locked : iterable of str or pandas.DataFrame, optional
         Block ids whose territory was locked (a frame: its ``unit_id`` column).
     carry : sequence of str
@@ -180,21 +185,26 @@ def account_alignment(
         locked = locked["unit_id"]
     locked_set = {_id(b) for b in locked}
 
-    no_plan = sorted({str(b) for b in blocks if prop.get(b) is None})
+    seat_of = {} if seats is None else {_id(a): str(t) for a, t in dict(seats).items()}
+    no_plan = sorted(
+        {str(b) for a, b in zip(acc_ids, blocks, strict=True) if a not in seat_of and b not in prop}
+    )
     if no_plan:
         raise ValueError(f"{len(no_plan)} block(s) have no proposed territory: {no_plan[:10]}")
     cur_terr = [cur.get(b) for b in blocks]
     # no None: blocks without a proposed territory were rejected just above
-    prop_terr = cast(list[str], [prop[b] for b in blocks])
+    prop_terr = cast(
+        list[str], [seat_of.get(a) or prop[b] for a, b in zip(acc_ids, blocks, strict=True)]
+    )
     no_rep = sorted({t for t in prop_terr if t not in reps})
     if no_rep:
         raise ValueError(
             f"rep_of lacks proposed territories {no_rep[:10]} (map a vacant territory to None)"
         )
     owner = _ids(accounts["owner_rep_id"])
-    is_named = [a in named_rep for a in acc_ids]
+    is_named = [a in named_rep or a in seat_of for a in acc_ids]
     new_rep = [
-        named_rep[a] if n else reps[t] for a, n, t in zip(acc_ids, is_named, prop_terr, strict=True)
+        named_rep[a] if a in named_rep else reps[t] for a, t in zip(acc_ids, prop_terr, strict=True)
     ]
     moved = [o != r for o, r in zip(owner, new_rep, strict=True)]
 

@@ -81,6 +81,7 @@ class Status(enum.StrEnum):
 
 VACANT_REASON = "vacant: more territories than active reps — hire"
 UNASSIGNED_REASON = "unassigned rep: more active reps than territories — redeploy or overlay"
+PINNED_REASON = "pinned: the seat's own rep (named-account team)"
 NEW_HIRE_REASON = "no current accounts: placed where no incumbent keeps more"
 
 
@@ -379,6 +380,7 @@ def match_reps(
     keep_revenue_weight: float = 1.0,
     keep_accounts_weight: float = 1.0,
     performance_weight: float = 0.0,
+    pinned: dict[str, str] | None = None,
 ) -> RepMatching:
     """Match the active reps to the proposed territories (see the module docstring).
 
@@ -398,6 +400,9 @@ def match_reps(
         Weights (≥ 0) of the revenue share and the account share a rep keeps.
     performance_weight : float
         Weight (≥ 0) of placing proven performers on high-potential territories.
+    pinned : dict, optional
+        Territory -> the rep who must take it (e.g. a named-account seat and its rep); the
+        others are matched around them. Their rows' reason says so.
 
     Returns
     -------
@@ -495,7 +500,23 @@ def match_reps(
         score += performance_weight * np.outer(perf, z_pot) / np.sqrt(n_r * n_t)
 
     scale = RESOLUTION * max(1.0, sum(weights.values()))
-    rep_of_terr = _lexicographic_matching(np.rint(score / scale))
+    guided = np.rint(score / scale)
+    pins = {str(t): str(r) for t, r in (pinned or {}).items()}
+    bad_pins = sorted(t for t, r in pins.items() if t not in t_pos or r not in r_pos)
+    if bad_pins:
+        raise ValueError(
+            f"pinned territories or reps unknown (the reps must be active): {bad_pins[:10]}"
+        )
+    if pins:
+        # a pinned pair is worth more than any matching without it; its rep and its territory
+        # worth nothing with anyone else (integers far below 2**53 stay exact)
+        big = 1e12
+        for t, r in pins.items():
+            guided[r_pos[r], :] = -big
+            guided[:, t_pos[t]] = -big
+        for t, r in pins.items():
+            guided[r_pos[r], t_pos[t]] = big
+    rep_of_terr = _lexicographic_matching(guided)
 
     # -- the table -------------------------------------------------------------------------
     terr_accounts = np.bincount(tj, minlength=n_t)
@@ -559,7 +580,9 @@ def match_reps(
             )
             continue
         row = territory_fields(j) | rep_fields(i, j) | {"status": Status.ASSIGNED.value}
-        if book_n[i] == 0:
+        if t_ids[j] in pins:
+            reason = f"{PINNED_REASON}; keeps {row['accounts_kept']} of {int(book_n[i])} accounts"
+        elif book_n[i] == 0:
             reason = NEW_HIRE_REASON
         elif book_rev[i] > 0:
             reason = (

@@ -23,12 +23,22 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from ..config import ParameterError
+from ..config import ParameterError, Quarter
+from ..results import TWO_DECIMALS, Results, Summary
 from .designer import build_territories
 from .plan import TerritoryPlan
 from .problem import _as_list
+from .team import active_reps
 
-__all__ = ["NamedRule", "carve", "design_named", "select_named"]
+__all__ = [
+    "NamedRule",
+    "NamedTeam",
+    "account_measures",
+    "carve",
+    "design_named",
+    "named_team",
+    "select_named",
+]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -157,4 +167,247 @@ def design_named(
     )
     return build_territories(
         units, k=len(centers), balance=measures, tolerance=tolerance, centers=centers, **options
+    )
+
+
+def account_measures(accounts: pd.DataFrame) -> pd.DataFrame:
+    """The block measures (:data:`~workbench.territory.blocks.MEASURES`) of single accounts:
+    ``potential_usd``, ``workload_hours`` (the call plan's ``hours_per_year``), ``accounts``
+    (1 each) and ``revenue_usd`` - so a named book is balanced on what a territory is."""
+    return pd.DataFrame(
+        {
+            "potential_usd": accounts["potential_usd"].to_numpy(float),
+            "workload_hours": accounts["hours_per_year"].to_numpy(float),
+            "accounts": 1.0,
+            "revenue_usd": accounts["revenue_usd"].to_numpy(float),
+        },
+        index=accounts["account_id"].astype(str).str.strip().to_numpy(),
+    )
+
+
+#: Names of the named-account seats: ``NAM01``, ``NAM02`` ... (a seat's rep, if any, is in
+#: ``NamedTeam.seats``)
+SEAT_PREFIX = "NAM"
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
+class NamedTeam(Results):
+    """The named-account team: which accounts are named, why, and whose book each joins.
+
+    Attributes
+    ----------
+    plan : TerritoryPlan or None
+        The team's books (units: account ids; territories: the seats). None when the rule
+        names no account (an empty team).
+    named_by : pandas.Series
+        Account id -> the rule's test that named it (``list``, ``employees``, ``potential``,
+        ``abc``), named accounts only.
+    seats : pandas.DataFrame
+        One row per seat (index ``seat``): ``rep_id`` (None: a seat to staff), ``home_lat``,
+        ``home_lon`` and ``home``: ``rep home`` (the rep's home base, a fixed centre) or
+        ``placed`` (no rep given: the engine placed the seat at the account that minimises its
+        book's travel - where to base a hire).
+    rule : NamedRule
+    """
+
+    plan: TerritoryPlan | None
+    named_by: pd.Series
+    seats: pd.DataFrame
+    rule: NamedRule
+
+    @property
+    def empty(self) -> bool:
+        return self.plan is None
+
+    @property
+    def assignment(self) -> pd.Series:
+        """Account id -> seat (named accounts only; empty for an empty team)."""
+        if self.plan is None:
+            return pd.Series(dtype=object, name="territory")
+        return self.plan.assignment.astype(str)
+
+    @property
+    def reps(self) -> list[str]:
+        """The team's rep ids (seats with a rep)."""
+        return [str(r) for r in self.seats["rep_id"].dropna()]
+
+    @property
+    def pinned(self) -> dict[str, str]:
+        """Seat -> its rep, for the seats that have one (the rep matching keeps them)."""
+        return {str(t): str(r) for t, r in self.seats["rep_id"].dropna().items()}
+
+    def geographic(self, accounts: pd.DataFrame, reps: pd.DataFrame | None = None):
+        """The accounts left to the geographic design (the named ones carved out), and with
+        ``reps`` also the reps left to it (the team's reps taken out): ``(accounts, reps)``."""
+        ids = accounts["account_id"].astype(str).str.strip()
+        rest = accounts.loc[~ids.isin(set(self.assignment.index)).to_numpy()]
+        if reps is None:
+            return rest
+        return rest, reps.loc[~reps["rep_id"].astype(str).isin(set(self.reps)).to_numpy()]
+
+    def table(self) -> pd.DataFrame:
+        """One row per seat: its rep, accounts, every measure's sum and deviation from the
+        team's mean (%), and the mean distance from the seat's home to its accounts (km,
+        activity-weighted)."""
+        if self.plan is None:
+            return pd.DataFrame()
+        t = self.plan.territories
+        cols = ["n_units", *self.plan.measures]
+        out = t[cols].rename(columns={"n_units": "accounts"}).copy()
+        for m in self.plan.measures:
+            out[f"{m}_dev_pct"] = t[f"{m}_dev_pct"]
+        out["home_km"] = t["home_km"] if "home_km" in t else t["distance_km"]
+        out.insert(0, "home", self.seats["home"].reindex(out.index))
+        out.insert(0, "rep_id", self.seats["rep_id"].reindex(out.index))
+        return out.rename_axis("seat")
+
+    def summary(self) -> Summary:
+        if self.plan is None:
+            return Summary(
+                {"value": [0]},
+                index=pd.Index(["named accounts"], name="metric"),
+                title="Named-account team: none (no rule is set, or it names no account)",
+            )
+        by = self.named_by.value_counts()
+        notes = [
+            f"{len(self.named_by)} named accounts ("
+            + ", ".join(f"{n} by {why}" for why, n in by.items())
+            + f") carved out of their blocks, in {len(self.seats)} books balanced on "
+            + ", ".join(self.plan.measures)
+            + f" within ±{float(self.plan.tolerance.max()):.0%}"
+            + ("" if self.plan.balanced else " - NOT all within the band")
+            + "."
+        ]
+        placed = self.seats.index[self.seats["home"] == "placed"].tolist()
+        if placed:
+            notes.append(
+                f"Seats {', '.join(placed)} have no rep: the engine placed each at the account "
+                "that minimises its book's travel (where to base the hire); the rep matching may "
+                "give them to an incumbent."
+            )
+        return Summary(
+            self.table(),
+            title="Named-account team",
+            notes=notes,
+            float_format=TWO_DECIMALS,
+        )
+
+
+def named_team(
+    accounts: pd.DataFrame,
+    reps: pd.DataFrame,
+    *,
+    rule: NamedRule,
+    team_reps: Sequence[str] = (),
+    seats: int = 0,
+    balance: str | Sequence[str] = ("potential_usd", "workload_hours"),
+    tolerance: float = 0.05,
+    quarter: Quarter | str | None = None,
+    seed: int = 0,
+    **options,
+) -> NamedTeam:
+    """Select the named accounts (:func:`select_named`) and give each to one seat of the
+    named-account team: the same engine with accounts as units, books balanced on ``balance``.
+
+    ``team_reps`` (active rep ids) are the team: their home bases are the fixed centres (seats
+    ``NAM01`` ... in rep id order, each with its rep). Without them, ``seats`` seats are placed
+    by the engine (free centres), without a rep. A rule that names nothing gives an empty team.
+
+    Raises
+    ------
+    ParameterError
+        Every problem at once: a rule naming a missing column or unknown ids, team reps that
+        are not active reps, both or neither of ``team_reps`` and ``seats`` while accounts are
+        named, more seats than named accounts.
+    """
+    measures = _as_list(balance, "balance")
+    empty_seats = pd.DataFrame(
+        {"rep_id": pd.Series(dtype=object), "home_lat": [], "home_lon": [], "home": []},
+        index=pd.Index([], name="seat"),
+    )
+    if rule.empty:
+        return NamedTeam(None, pd.Series(dtype=object, name="named_by"), empty_seats, rule)
+    why = select_named(accounts, rule)
+    named_by = why.dropna()
+    problems = []
+    team = [str(r) for r in team_reps]
+    active = active_reps(reps, quarter=quarter)
+    unknown = sorted(set(team) - set(active["rep_id"].astype(str)))
+    if unknown:
+        problems.append(f"named-account team: {unknown} are not active reps")
+    if team and seats and seats != len(team):
+        problems.append(
+            f"named-account team: {len(team)} reps given but seats = {seats}; give one or the other"
+        )
+    n_seats = len(team) or seats
+    if len(named_by) and n_seats < 1:
+        problems.append(
+            f"the named-account rule names {len(named_by)} accounts but the team has no seat: "
+            "list its reps (named_reps) or give a number of seats (named_seats)"
+        )
+    if n_seats > len(named_by) > 0:
+        problems.append(
+            f"named-account team: {n_seats} seats for {len(named_by)} named accounts (at most "
+            "one seat per account)"
+        )
+    if problems:
+        raise ParameterError("\n".join(problems))
+    if named_by.empty:
+        return NamedTeam(None, named_by.rename("named_by"), empty_seats, rule)
+    ids = accounts["account_id"].astype(str).str.strip()
+    chosen = accounts.loc[ids.isin(set(named_by.index)).to_numpy()]
+    book = account_measures(chosen)
+    book["lat"] = chosen["lat"].to_numpy(float)
+    book["lon"] = chosen["lon"].to_numpy(float)
+    book = book.rename_axis("account_id").reset_index()
+    if team:
+        homes = active.loc[active["rep_id"].astype(str).isin(team)].copy()
+        homes["rep_id"] = homes["rep_id"].astype(str)
+        homes = homes.sort_values("rep_id", kind="stable")
+        plan = design_named(
+            book, homes, balance=measures, tolerance=tolerance, seed=seed, **options
+        )
+        names = {r: f"{SEAT_PREFIX}{i:02d}" for i, r in enumerate(homes["rep_id"], 1)}
+        plan = _renamed(plan, names)
+        seat_rows = pd.DataFrame(
+            {
+                "rep_id": homes["rep_id"].to_numpy(dtype=object),
+                "home_lat": homes["home_lat"].to_numpy(float),
+                "home_lon": homes["home_lon"].to_numpy(float),
+                "home": "rep home",
+            },
+            index=pd.Index(list(names.values()), name="seat"),
+        )
+    else:
+        units = book.rename(columns={"account_id": "unit_id"})
+        plan = build_territories(
+            units, k=n_seats, balance=measures, tolerance=tolerance, seed=seed, **options
+        )
+        names = {
+            t: f"{SEAT_PREFIX}{i:02d}" for i, t in enumerate(sorted(plan.territories.index), 1)
+        }
+        plan = _renamed(plan, names)
+        centre = plan.territories["centre"].astype(str)
+        where = units.set_index("unit_id")
+        seat_rows = pd.DataFrame(
+            {
+                "rep_id": pd.Series([None] * len(centre), index=centre.index, dtype=object),
+                "home_lat": where.loc[centre.to_numpy(), "lat"].to_numpy(float),
+                "home_lon": where.loc[centre.to_numpy(), "lon"].to_numpy(float),
+                "home": "placed",
+            },
+            index=pd.Index(centre.index, name="seat"),
+        )
+    return NamedTeam(plan, named_by.rename("named_by"), seat_rows.sort_index(), rule)
+
+
+def _renamed(plan: TerritoryPlan, names: dict[str, str]) -> TerritoryPlan:
+    """The plan with its territories renamed (``names``: old -> new)."""
+    units = plan.units.copy()
+    units["territory"] = units["territory"].map(names)
+    return dataclasses.replace(
+        plan,
+        assignment=plan.assignment.map(names),
+        territories=plan.territories.rename(index=names),
+        units=units,
     )

@@ -115,11 +115,16 @@ def plot_structure_maps(
     plan: TerritoryPlan,
     *,
     districts: pd.DataFrame | None = None,
+    named=None,
+    accounts: pd.DataFrame | None = None,
     polygons=None,
 ):
     """The sales structure, one static map per level: blocks coloured by territory, by
     district (``districts``: :func:`~workbench.territory.workflow.district_table`'s table) and
-    by region (the blocks' ``region``), sized by potential."""
+    by region (the blocks' ``region``), sized by potential; with a ``named`` team
+    (:class:`~workbench.territory.named.NamedTeam`) and the ``accounts`` (their ``lat``,
+    ``lon``), a last panel of the named accounts coloured by seat (diamonds) around each seat's
+    home (stars), over the geographic blocks in grey."""
     import matplotlib.pyplot as plt
 
     territory = blocks["unit_id"].astype(str).map(plan.assignment)
@@ -132,11 +137,47 @@ def plot_structure_maps(
     if "region" in blocks and blocks["region"].notna().any():
         region = blocks["region"]
         levels[f"{region.nunique()} regions"] = region
-    fig, axes = plt.subplots(1, len(levels), figsize=(6 * len(levels), 6), squeeze=False)
-    for ax, (title, label) in zip(axes[0], levels.items(), strict=True):
+    show_named = named is not None and not named.empty and accounts is not None
+    panels = len(levels) + int(show_named)
+    fig, axes = plt.subplots(1, panels, figsize=(6 * panels, 6), squeeze=False)
+    for ax, (title, label) in zip(axes[0], levels.items(), strict=False):
         _block_map(ax, blocks, label.fillna("(none)").astype(str), polygons)
         ax.set_title(title, fontsize=10)
-    fig.suptitle("Sales structure: territory, district, region")
+    if show_named:
+        assert accounts is not None  # show_named says so
+        ax = axes[0][-1]
+        _block_map(ax, blocks, pd.Series("", index=blocks.index), polygons)
+        for coll in ax.collections[-1:]:
+            coll.set_facecolor("#d5d9de")
+        seat = named.assignment
+        where = accounts.set_index(accounts["account_id"].astype(str).str.strip())
+        pts = where.loc[seat.index]
+        colours = _palette(named.seats.index)
+        ax.scatter(
+            pts["lon"],
+            pts["lat"],
+            marker="D",
+            s=36,
+            c=[colours[t] for t in seat],
+            edgecolors="black",
+            linewidths=0.5,
+        )
+        ax.scatter(
+            named.seats["home_lon"],
+            named.seats["home_lat"],
+            marker="*",
+            s=260,
+            c=[colours[t] for t in named.seats.index],
+            edgecolors="black",
+            linewidths=0.8,
+        )
+        ax.set_title(
+            f"named-account team: {len(seat)} accounts, {len(named.seats)} seats", fontsize=10
+        )
+    words = ["territories", "districts", "regions"][: len(levels)]
+    if districts is None and len(levels) == 2:
+        words = ["territories", "regions"]
+    fig.suptitle("Sales structure: " + ", ".join(words + ["named accounts"] * show_named))
     fig.tight_layout()
     plt.close(fig)
     return fig

@@ -318,7 +318,10 @@ class _AllocationLP:
         lp.a_matrix_.start_ = mat.indptr.astype(np.int32)
         lp.a_matrix_.index_ = mat.indices.astype(np.int32)
         lp.a_matrix_.value_ = mat.data
-        self.highs = highspy.Highs()
+        # the core class: highspy.Highs() prints HiGHS's banner to the process's stdout on
+        # construction, before output_flag can be turned off (it adds only callbacks)
+        core = getattr(highspy.highs, "_Highs", highspy.Highs)
+        self.highs = core()
         self.highs.setOptionValue("output_flag", False)
         self.highs.setOptionValue("threads", 1)
         self.highs.passModel(lp)

@@ -29,6 +29,7 @@ from .designer import MAX_ROUNDS, TerritoryDesigner
 from .disruption import disruption_frontier
 from .hierarchy import design_within_regions, group_territories, rollup
 from .matching import RepMatching, match_reps
+from .named import NamedRule, NamedTeam, named_team
 from .plan import TerritoryPlan, violations_frame
 from .quota import QuotaPlan, allocate_quotas, attainment_spread, seasonality
 from .sizing import Capacity, Sizing
@@ -54,6 +55,11 @@ class DesignParams(NotebookParams):
     rep_home_centers: bool = False
     regions: str = "none"
     districts: int = 0
+    named_employees: int = 0
+    named_top_potential: int = 0
+    named_abc_class: str = ""
+    named_reps: list[str] = dataclasses.field(default_factory=list)
+    named_seats: int = 0
     scenario: str = ""
     seed: int = 0
     effort: float = 1.0
@@ -97,6 +103,14 @@ class DesignParams(NotebookParams):
                 scenario_path(self.processed, self.scenario)
             except ValueError as exc:
                 problems.append(str(exc))
+        for name in ("named_employees", "named_top_potential", "named_seats"):
+            if getattr(self, name) < 0:
+                problems.append(f"{name} must be ≥ 0 (0: off)")
+        if self.named_reps and self.named_seats and self.named_seats != len(self.named_reps):
+            problems.append(
+                "give named_reps (the team, one seat each) or named_seats (seats the engine "
+                "places), not both"
+            )
         if self.districts < 0:
             problems.append("districts must be ≥ 0 (0: no districts)")
         if not 0 < self.tolerance < 1:
@@ -149,6 +163,22 @@ class DesignParams(NotebookParams):
             "block": self.building_block,
         }
 
+    def named_options(self) -> dict:
+        """The keyword options of :func:`named_accounts` these parameters set."""
+        return {
+            "min_employees": self.named_employees or None,
+            "top_potential": self.named_top_potential,
+            "abc_class": self.named_abc_class or None,
+            "team_reps": tuple(self.named_reps),
+            "seats": self.named_seats,
+            "balance": tuple(self.balance),
+            "tolerance": self.tolerance,
+            "quarter": self.period,
+            "seed": self.seed,
+            "effort": self.effort,
+            "time_limit": self.time_limit,
+        }
+
     def district_options(self) -> dict:
         """The keyword options of :func:`district_table` these parameters set."""
         return {
@@ -180,6 +210,7 @@ class DesignInputs:
     facts: pd.DataFrame
     polygons: object  # GeoDataFrame of units, or None
     quotas: pd.DataFrame | None = None  # quotas.csv (optional): rep attainment for matching
+    named_list: tuple[str, ...] = ()  # named_accounts.csv (optional): accounts named by list
 
 
 def load_inputs(processed: str | Path, *, quarter: Quarter | str) -> DesignInputs:
@@ -199,14 +230,76 @@ def load_inputs(processed: str | Path, *, quarter: Quarter | str) -> DesignInput
         # one region definition everywhere: the geographic unit's (as in the KPI review)
         region = geo.set_index(geo["unit_id"].astype(str))["region"]
         acc["region"] = acc["unit_id"].astype(str).map(region)
+    try:  # notebook 02's ABC classes, for a named-account rule by class
+        classes = load_stage(processed, "segments", quarter)[["account_id", "abc_class"]]
+        acc = acc.merge(classes, on="account_id", how="left")
+    except FileNotFoundError:
+        pass
     quotas = load("quotas", processed) if (Path(processed) / "quotas.parquet").is_file() else None
+    listed: tuple[str, ...] = ()
+    if (Path(processed) / "named_accounts.parquet").is_file():
+        listed = tuple(load("named_accounts", processed)["account_id"].astype(str).str.strip())
     return DesignInputs(
         acc,
         load("reps", processed),
         load("facts_account_quarter", processed),
         load_geojson(processed),
         quotas,
+        listed,
     )
+
+
+def named_accounts(
+    inputs: DesignInputs,
+    *,
+    min_employees: int | None = None,
+    top_potential: int = 0,
+    abc_class: str | None = None,
+    team_reps: Sequence[str] = (),
+    seats: int = 0,
+    balance: Sequence[str] = ("potential_usd", "workload_hours"),
+    tolerance: float = 0.05,
+    quarter: Quarter | str | None = None,
+    seed: int = 0,
+    **options,
+) -> NamedTeam:
+    """The named-account team (:func:`~workbench.territory.named.named_team`): accounts named by
+    the rule - employees, top potential, ABC class, or listed in ``named_accounts.csv`` - each
+    given to one seat, books balanced on ``balance``. Empty when nothing is named."""
+    rule = NamedRule(
+        min_employees=min_employees,
+        top_potential=top_potential or None,
+        abc_class=abc_class,
+        ids=inputs.named_list,
+    )
+    return named_team(
+        inputs.accounts,
+        inputs.reps,
+        rule=rule,
+        team_reps=team_reps,
+        seats=seats,
+        balance=balance,
+        tolerance=tolerance,
+        quarter=quarter,
+        seed=seed,
+        **options,
+    )
+
+
+def _account_territory(
+    accounts: pd.DataFrame, plan: TerritoryPlan, block: str, named: NamedTeam | None
+) -> pd.Series:
+    """Each account's territory: its named-account seat, else its block's territory."""
+    territory = accounts[block].astype(str).map(plan.assignment)
+    if named is not None and not named.empty:
+        seat = accounts["account_id"].astype(str).str.strip().map(named.assignment)
+        clash = sorted(set(named.assignment) & set(plan.assignment))
+        if clash:
+            raise ParameterError(
+                f"territories {clash} are named like named-account seats: rename them"
+            )
+        territory = seat.where(seat.notna(), territory)
+    return territory
 
 
 def design_plans(
@@ -584,15 +677,17 @@ def quota_plan(
     block: str,
     target_growth: float,
     history_weight: float,
+    named: NamedTeam | None = None,
 ) -> QuotaPlan:
     """Next year's quotas per proposed territory (and per quarter), with the spread of
     expected attainment (:func:`~workbench.territory.quota.attainment_spread`).
 
     Target = trailing-four-quarter company revenue × (1 + ``target_growth``); each territory's
     share blends history and potential with ``history_weight`` (``allocate_quotas``); the
-    year is the four quarters after ``quarter``.
+    year is the four quarters after ``quarter``. With a ``named`` team, its seats are quota
+    territories too, holding their named accounts (each account counts once).
     """
-    territory = accounts[block].astype(str).map(plan.assignment)
+    territory = _account_territory(accounts, plan, block, named)
     per = (
         accounts.assign(territory=territory)
         .groupby("territory")[["revenue_usd", "potential_usd"]]
@@ -659,27 +754,35 @@ def match_plan_reps(
     performance_weight: float = 0.0,
     facts: pd.DataFrame | None = None,
     quotas: pd.DataFrame | None = None,
+    named: NamedTeam | None = None,
 ) -> RepMatching:
     """Reps matched to the proposed territories so each keeps as much of their book (accounts
     and trailing-year revenue) as possible (:func:`~workbench.territory.matching.match_reps`);
     more territories than reps leaves vacancies, more reps than territories unassigned reps.
     With ``performance_weight`` > 0, proven performers (:func:`rep_performance` over the
-    year ending with ``quarter``) are pushed toward the highest-potential territories."""
+    year ending with ``quarter``) are pushed toward the highest-potential territories. A
+    ``named`` team's seats are matched too: a seat with its own rep keeps that rep (pinned),
+    a seat without one goes to whoever keeps most there, or stays vacant (hire)."""
     acc = pd.DataFrame(
         {
             "account_id": accounts["account_id"].astype(str),
             "current_rep_id": accounts["owner_rep_id"].astype(object),
-            "proposed_territory": accounts[block].astype(str).map(plan.assignment),
+            "proposed_territory": _account_territory(accounts, plan, block, named),
             "revenue_usd": accounts["revenue_usd"].astype(float),
         }
     )
+    territories = plan.territories
+    pinned = None
+    if named is not None and named.plan is not None:
+        territories = pd.concat([territories, named.plan.territories])
+        pinned = named.pinned
     team = active_reps(reps, quarter=quarter)
     team = team.assign(rep_name=team["rep_name"] if "rep_name" in team else team["rep_id"])
     team = team[["rep_id", "rep_name"]]
     if performance_weight > 0 and facts is not None:
         perf = rep_performance(facts, quarter=quarter, quotas=quotas)
         team = team.merge(perf, on="rep_id", how="left")
-    return match_reps(acc, team, plan.territories, performance_weight=performance_weight)
+    return match_reps(acc, team, territories, performance_weight=performance_weight, pinned=pinned)
 
 
 def plan_alignment(
@@ -689,15 +792,26 @@ def plan_alignment(
     matching: RepMatching,
     *,
     block: str,
+    named: NamedTeam | None = None,
 ) -> pd.DataFrame:
     """One row per account: current and proposed territory and rep, moved or not, and why
-    (:func:`~workbench.territory.alignment.account_alignment`)."""
+    (:func:`~workbench.territory.alignment.account_alignment`); a ``named`` team's accounts
+    go to their seats. An account whose block is not among ``blocks`` (all its accounts are
+    named) takes today's owner as its current territory."""
+    current = blocks.set_index("unit_id")["territory"]
+    seats = None
+    if named is not None and not named.empty:
+        seats = named.assignment
+        owner = accounts.set_index(accounts[block].astype(str))["owner_rep_id"].dropna()
+        gone = owner[~owner.index.isin(current.index)]
+        current = pd.concat([current, gone[~gone.index.duplicated()]])
     return account_alignment(
         accounts,
-        blocks.set_index("unit_id")["territory"],
+        current,
         plan.assignment,
         matching.rep_of,
         block=block,
+        seats=seats,
         carry=("revenue_usd", "potential_usd"),
     )
 
