@@ -157,7 +157,7 @@ def test_producers_come_from_the_declarations():
         "04_kpi_review",
     )
     producers = io.STAGE_PRODUCERS
-    assert producers == {  # as before the declarations, in the same order
+    assert producers == {  # as before the declarations, in the same order (+ issue 15's two)
         "potential_units": p01,
         "potential_accounts": p01,
         "forecast": p01,
@@ -172,6 +172,8 @@ def test_producers_come_from_the_declarations():
         "rep_matching": p03,
         "quotas_plan": p03,
         "sizing": p03,
+        "overlay_plan": p03,
+        "role_sizing": p03,
         "kpi_territory": p04,
         "kpi_rep": p04,
         "kpi_flags": p04,
@@ -327,8 +329,19 @@ def written(request, tmp_path_factory):
         workload=workload,
     )
 
-    t = td.DesignParams.from_notebook({**ns, "effort": 0.1, "tolerance": 0.3})  # a quick plan
+    industry = d2.accounts["industry"].value_counts().index[0]  # the data's own, not a name
+    t = td.DesignParams.from_notebook(
+        {
+            **ns,
+            "effort": 0.1,
+            "tolerance": 0.3,  # a quick plan
+            "overlays": {"overlay": {"industries": [industry], "specialists": 1}},
+            "inside_sales": 1.0,
+        }
+    )
     inputs = td.load_inputs(t.processed, quarter=t.period)
+    named = td.named_accounts(inputs, **t.named_options())
+    overlays = td.overlay_teams(inputs, **t.overlay_options())
     blocks = td.building_blocks(inputs.accounts, block=t.building_block)
     adjacency = td.block_adjacency(blocks, block=t.building_block, polygons=inputs.polygons)
     _current, proposed = td.design_plans(blocks, adjacency, inputs.reps, **t.design_options())
@@ -355,6 +368,22 @@ def written(request, tmp_path_factory):
     alignment = td.plan_alignment(
         inputs.accounts, blocks, proposed, matching, block=t.building_block
     )
+    roles = td.role_table(
+        inputs.accounts,
+        proposed,
+        capacity=t.capacity,
+        named=named,
+        overlays=overlays,
+        inside_sales=t.inside_sales,
+    )
+    overlay_quota = td.overlay_quotas(
+        inputs.accounts,
+        overlays,
+        inputs.facts,
+        quarter=t.period,
+        target_growth=t.target_growth,
+        history_weight=t.history_weight,
+    )
     td.save_outputs(
         t.processed,
         t.period,
@@ -365,6 +394,9 @@ def written(request, tmp_path_factory):
         block=t.building_block,
         matching=matching,
         alignment=alignment,
+        overlays=overlays,
+        overlay_quota=overlay_quota,
+        roles=roles,
     )
 
     k = kpi.KpiParams.from_notebook(ns)

@@ -1,12 +1,14 @@
 """Notebook 03 with the hybrid structure (issue 15), run through papermill on a 400-account
 demo: a named-account team carved out by a rule, the geographic design on what is left, the
-territories grouped into districts. Asserts on the stage files it writes, against oracles
-computed here from the inputs: which accounts the rule names, each account exactly once, the
-quota target."""
+territories grouped into districts, an industry overlay (the data's most common industry) and
+inside sales for cold prospects. Asserts on the stage files it writes, against oracles computed
+here from the inputs: which accounts the rule names, each account exactly once, the quota
+target, the overlay's accounts, the crediting totals, the inside-sales hours."""
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -19,6 +21,7 @@ from workbench.io import read_manifest
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
 TOP = 12  # accounts named by potential
+INSIDE = 1.5  # inside-sales hours a year per cold prospect
 
 
 @pytest.fixture(scope="module")
@@ -26,6 +29,7 @@ def run(tmp_path_factory):
     home = design_ready(demo_project(tmp_path_factory.mktemp("structure"), seed=5, n_accounts=400))
     processed = home / "data" / "processed"
     quarter = read_manifest(processed)["default_quarter"]
+    industry = pd.read_parquet(processed / "accounts.parquet")["industry"].value_counts().index[0]
     out = home / "03.ipynb"
     pm.execute_notebook(
         str(ROOT / "notebooks" / "03_territory_design.ipynb"),
@@ -35,6 +39,8 @@ def run(tmp_path_factory):
             "named_top_potential": TOP,
             "named_seats": 2,
             "districts": 3,
+            "overlays": {"specialists": {"industries": [industry], "specialists": 2}},
+            "inside_sales": INSIDE,
             "frontier_budgets": [0.3],
             "frontier_effort": 0.1,
             "effort": 0.5,
@@ -45,11 +51,11 @@ def run(tmp_path_factory):
         progress_bar=False,
     )
     stage = lambda name: pd.read_parquet(processed / f"{name}_{quarter}.parquet")  # noqa: E731
-    return json.loads(out.read_text()), stage, processed
+    return json.loads(out.read_text()), stage, processed, industry
 
 
 def test_the_rule_names_the_top_accounts_and_each_account_appears_once(run):
-    _, stage, _ = run
+    _, stage, _, _ = run
     pot = stage("potential_accounts")
     # the oracle: the TOP largest potentials, ties to the smaller id
     top = pot.sort_values(["potential_usd", "account_id"], ascending=[False, True]).head(TOP)
@@ -67,7 +73,7 @@ def test_the_rule_names_the_top_accounts_and_each_account_appears_once(run):
 
 
 def test_quotas_cover_the_seats_and_sum_to_the_target(run):
-    _, stage, _ = run
+    _, stage, _, _ = run
     quotas = stage("quotas_plan").set_index("territory")
     assert {"NAM01", "NAM02"} <= set(quotas.index)
     revenue = stage("potential_accounts")["revenue_usd"].sum()
@@ -78,13 +84,49 @@ def test_quotas_cover_the_seats_and_sum_to_the_target(run):
 
 
 def test_the_notebook_shows_the_team_districts_and_structure_map(run):
-    nb, _, _ = run
-    text = "\n".join(
-        "".join(o.get("data", {}).get("text/plain", "")) + "".join(o.get("text", ""))
-        for c in nb["cells"]
-        for o in c.get("outputs", [])
-    )
+    nb, _, _, _ = run
+    text = _text(nb)
     assert "Named-account team" in text and f"{TOP} named accounts" in text
     assert "NAM01" in text and "NAM02" in text
     cell = next(c for c in nb["cells"] if "plot_structure_maps" in "".join(c["source"]))
     assert any("image/png" in o.get("data", {}) for o in cell["outputs"])
+
+
+def _text(nb: dict) -> str:
+    return "\n".join(
+        "".join(o.get("data", {}).get("text/plain", "")) + "".join(o.get("text", ""))
+        for c in nb["cells"]
+        for o in c.get("outputs", [])
+    )
+
+
+def test_the_overlay_covers_its_industry_and_credits_add_up(run):
+    nb, stage, processed, industry = run
+    accounts = pd.read_parquet(processed / "accounts.parquet")
+    ov = stage("overlay_plan")
+    assert set(ov["account_id"]) == set(
+        accounts.loc[accounts["industry"] == industry, "account_id"]
+    )
+    assert set(ov["overlay_territory"]) == {"specialists-01", "specialists-02"}
+    assert ov["overlay_quota_usd"].notna().all()
+    # the notebook states both totals of the rule; each pair must agree to the dollar
+    line = next(x for x in _text(nb).splitlines() if x.startswith("Primary credits"))
+    nums = [float(n.replace(",", "")) for n in re.findall(r"([\d,]+) USD", line)]
+    assert len(nums) == 4 and nums[0] == nums[1] and nums[2] == nums[3] and 0 < nums[2] < nums[0]
+
+
+def test_roles_are_sized_with_inside_sales_for_the_cold_prospects(run):
+    _, stage, _, _ = run
+    roles = stage("role_sizing").set_index("role")
+    assert set(roles.index) == {
+        "geographic",
+        "named-account",
+        "overlay: specialists",
+        "inside sales",
+    }
+    work = stage("workload")
+    named = set(stage("alignment").query("named")["account_id"])
+    cold = work[(work["call_class"] == "cold") & ~work["account_id"].isin(named)]
+    assert roles.loc["inside sales", "required_hours"] == pytest.approx(INSIDE * len(cold))
+    assert roles.loc["named-account", "planned"] == 2
+    assert roles.loc["overlay: specialists", "planned"] == 2

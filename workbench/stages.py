@@ -588,6 +588,31 @@ STAGES: dict[str, StageSpec] = {
             "one row per proposed territory: workload against capacity",
         ),
         StageSpec(
+            "overlay_plan",
+            _P03,
+            (
+                _ACCOUNT,
+                StageColumn("group", "str", "overlay group (parameter overlays)"),
+                StageColumn("overlay_territory", "str", "the specialist's territory"),
+                _opt("overlay_quota_usd", "float"),
+            ),
+            "one row per account in an industry overlay (none without overlays)",
+        ),
+        StageSpec(
+            "role_sizing",
+            _P03,
+            (
+                StageColumn("role", "str", "geographic, named-account, overlay: <group>, inside"),
+                StageColumn("required_hours", "float"),
+                StageColumn("recommended", "int"),
+                _opt("accounts", "int"),
+                _opt("exact", "float"),
+                _opt("planned", "float"),
+                _opt("gap", "float", "recommended - planned"),
+            ),
+            "one row per role: headcount by workload buildup",
+        ),
+        StageSpec(
             "kpi_territory",
             _P04,
             (

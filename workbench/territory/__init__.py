@@ -14,10 +14,12 @@ from .designer import TerritoryDesigner, build_territories
 from .diagnose import diagnose, precheck
 from .disruption import disruption_frontier
 from .named import NamedRule, NamedTeam
+from .overlay import Credits, OverlayTeam, credit, overlay_quotas
 from .plan import TerritoryPlan
 from .plots import plot_alignment_maps, plot_balance, plot_frontier, plot_structure_maps
 from .problem import TerritoryProblem, Violation, build_problem
 from .quota import QuotaPlan
+from .roles import RoleSizing
 from .sizing import Sizing
 from .team import (
     DesignSettings,
@@ -35,16 +37,20 @@ from .workflow import (
     design_plans,
     district_table,
     frontier,
+    geographic_team,
     headcount_check,
     load_inputs,
     match_plan_reps,
     named_accounts,
+    overlay_teams,
     plan_alignment,
+    plan_credits,
     plan_summary,
     propose_plan,
     quota_plan,
     region_table,
     rep_performance,
+    role_table,
     save_outputs,
     sizing_tables,
     violations_table,
@@ -54,13 +60,16 @@ __all__ = [
     "BLOCKS",
     "HEADCOUNT_MATERIAL",
     "MEASURES",
+    "Credits",
     "DesignInputs",
     "DesignParams",
     "DesignSettings",
     "HeadcountCheck",
     "NamedRule",
     "NamedTeam",
+    "OverlayTeam",
     "QuotaPlan",
+    "RoleSizing",
     "Sizing",
     "TerritoryDesigner",
     "TerritoryPlan",
@@ -71,6 +80,7 @@ __all__ = [
     "build_problem",
     "build_territories",
     "building_blocks",
+    "credit",
     "default_k",
     "design_plans",
     "design_settings",
@@ -78,11 +88,15 @@ __all__ = [
     "disruption_frontier",
     "district_table",
     "frontier",
+    "geographic_team",
     "headcount_check",
     "load_inputs",
     "match_plan_reps",
     "named_accounts",
+    "overlay_quotas",
+    "overlay_teams",
     "plan_alignment",
+    "plan_credits",
     "plan_summary",
     "plot_alignment_maps",
     "plot_balance",
@@ -95,6 +109,7 @@ __all__ = [
     "rep_centers",
     "rep_performance",
     "resolve_k",
+    "role_table",
     "save_outputs",
     "sizing_tables",
     "violations_table",

@@ -30,8 +30,16 @@ from .disruption import disruption_frontier
 from .hierarchy import design_within_regions, group_territories, rollup
 from .matching import RepMatching, match_reps
 from .named import NamedRule, NamedTeam, named_team
+from .overlay import (
+    OVERLAY_SHARE,
+    Credits,
+    OverlayTeam,
+    design_overlays,
+    parse_overlays,
+)
 from .plan import TerritoryPlan, violations_frame
 from .quota import QuotaPlan, allocate_quotas, attainment_spread, seasonality
+from .roles import COLD, RoleSizing, role_sizing
 from .sizing import Capacity, Sizing
 from .team import active_reps, design_settings, resolve_k
 
@@ -60,6 +68,9 @@ class DesignParams(NotebookParams):
     named_abc_class: str = ""
     named_reps: list[str] = dataclasses.field(default_factory=list)
     named_seats: int = 0
+    overlays: dict = dataclasses.field(default_factory=dict)
+    overlay_share: float = OVERLAY_SHARE
+    inside_sales: float = 0.0
     scenario: str = ""
     seed: int = 0
     effort: float = 1.0
@@ -111,6 +122,10 @@ class DesignParams(NotebookParams):
                 "give named_reps (the team, one seat each) or named_seats (seats the engine "
                 "places), not both"
             )
+        if self.inside_sales < 0:
+            problems.append("inside_sales must be ≥ 0 hours a year per cold prospect (0: none)")
+        if not 0 < self.overlay_share <= 1:
+            problems.append("overlay_share must be in (0, 1] (a specialist's share of the calls)")
         if self.districts < 0:
             problems.append("districts must be ≥ 0 (0: no districts)")
         if not 0 < self.tolerance < 1:
@@ -179,6 +194,19 @@ class DesignParams(NotebookParams):
             "time_limit": self.time_limit,
         }
 
+    def overlay_options(self) -> dict:
+        """The keyword options of :func:`overlay_teams` these parameters set."""
+        return {
+            "overlays": dict(self.overlays),
+            "share": self.overlay_share,
+            "block": self.building_block,
+            "balance": tuple(self.balance),
+            "tolerance": self.tolerance,
+            "seed": self.seed,
+            "effort": self.effort,
+            "time_limit": self.time_limit,
+        }
+
     def district_options(self) -> dict:
         """The keyword options of :func:`district_table` these parameters set."""
         return {
@@ -219,7 +247,8 @@ def load_inputs(processed: str | Path, *, quarter: Quarter | str) -> DesignInput
     pot = load_stage(processed, "potential_accounts", quarter)[
         ["account_id", "potential_usd", "revenue_usd"]
     ]
-    work = load_stage(processed, "workload", quarter)[["account_id", "hours_per_year"]]
+    work = load_stage(processed, "workload", quarter)
+    work = work[[c for c in ("account_id", "hours_per_year", "call_class") if c in work]]
     acc = (
         accounts.merge(pot, on="account_id", how="left")
         .merge(work, on="account_id", how="left")
@@ -283,6 +312,88 @@ def named_accounts(
         quarter=quarter,
         seed=seed,
         **options,
+    )
+
+
+def geographic_team(
+    inputs: DesignInputs, named: NamedTeam, *, inside_sales: float = 0.0
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The accounts and reps the geographic design works with: the named accounts carved out,
+    the team's reps taken out; with inside sales (``inside_sales`` hours a year per cold
+    prospect > 0), cold prospects (notebook 02's ``call_class`` ``cold``) keep their territory
+    but any field calls of theirs go to inside sales, so their hours leave the geographic
+    workload (:mod:`~workbench.territory.roles`)."""
+    accounts, reps = named.geographic(inputs.accounts, inputs.reps)
+    if inside_sales > 0:
+        if "call_class" not in accounts:
+            raise ParameterError(
+                "inside_sales needs notebook 02's call classes (workload call_class): run it "
+                "for this quarter"
+            )
+        cold = (accounts["call_class"].astype(str) == COLD).to_numpy()
+        accounts = accounts.assign(hours_per_year=accounts["hours_per_year"].where(~cold, 0.0))
+    return accounts, reps
+
+
+def overlay_teams(
+    inputs: DesignInputs,
+    *,
+    overlays: dict,
+    share: float = OVERLAY_SHARE,
+    block: str = "postal_code",
+    **options,
+) -> OverlayTeam:
+    """The industry overlay teams (:mod:`~workbench.territory.overlay`) over all accounts of
+    each group, named ones included; empty without ``overlays``."""
+    industries = inputs.accounts["industry"].dropna().astype(str).unique()
+    groups = parse_overlays(overlays, industries=industries)
+    return design_overlays(
+        inputs.accounts, groups, block=block, share=share, polygons=inputs.polygons, **options
+    )
+
+
+def plan_credits(
+    facts: pd.DataFrame,
+    alignment: pd.DataFrame,
+    overlays: OverlayTeam,
+    *,
+    quarter: Quarter | str,
+    quarters: int = 4,
+) -> Credits:
+    """The trailing ``quarters``' won revenue credited as the plan would credit it: each
+    account's proposed territory or seat (``alignment``) as primary holder, its overlay
+    territory as the second (:func:`~workbench.territory.overlay.credit`)."""
+    window = {str(q) for q in Quarter.parse(quarter).range_back(quarters)}
+    won = facts[facts["quarter"].astype(str).isin(window) & (facts["won_usd"] > 0)]
+    won = won[["account_id", "quarter", "won_usd"]].reset_index(drop=True)
+    primary = alignment.set_index(alignment["account_id"].astype(str))["proposed_territory"]
+    return Credits.of(won, primary, None if overlays.empty else overlays.assignment)
+
+
+def role_table(
+    accounts: pd.DataFrame,
+    plan: TerritoryPlan,
+    *,
+    capacity: Capacity,
+    named: NamedTeam | None = None,
+    overlays: OverlayTeam | None = None,
+    inside_sales: float = 0.0,
+) -> RoleSizing:
+    """Headcount by role (:func:`~workbench.territory.roles.role_sizing`) beside the seats the
+    plan sets: its territories, the named seats and each overlay's specialists;
+    ``inside_sales``: inside-sales hours a year per cold prospect (0: no such role)."""
+    planned: dict[str, float] = {"geographic": plan.k}
+    if named is not None and not named.empty:
+        planned["named-account"] = len(named.seats)
+    if overlays is not None:
+        planned |= {f"overlay: {g.name}": g.specialists for g in overlays.groups}
+    return role_sizing(
+        accounts,
+        capacity=capacity,
+        named=named,
+        overlays=overlays,
+        inside_hours=inside_sales,
+        planned=planned,
     )
 
 
@@ -833,9 +944,13 @@ def save_outputs(
     matching: RepMatching,
     alignment: pd.DataFrame,
     headcount: HeadcountCheck | None = None,
+    overlays: OverlayTeam | None = None,
+    overlay_quota: QuotaPlan | None = None,
+    roles: RoleSizing | None = None,
 ) -> list[Path]:
     """``territory_plan``, ``territory_summary``, ``territory_violations``, ``alignment``,
-    ``rep_matching``, ``quotas_plan`` and ``sizing`` stage files."""
+    ``rep_matching``, ``quotas_plan`` and ``sizing`` stage files; ``overlay_plan`` (one row
+    per overlay account, empty without overlays) and ``role_sizing`` when given."""
     owner = pd.Series(matching.rep_of, dtype=object)
     plan_rows = pd.DataFrame(
         {
@@ -861,7 +976,7 @@ def save_outputs(
             [summary, pd.DataFrame({"metric": list(extra), "value": list(extra.values())})],
             ignore_index=True,
         )
-    return [
+    written = [
         save_stage(plan_rows, processed, "territory_plan", quarter),
         save_stage(summary, processed, "territory_summary", quarter),
         save_stage(violations_table(plan), processed, "territory_violations", quarter),
@@ -870,3 +985,20 @@ def save_outputs(
         save_stage(quota_rows, processed, "quotas_plan", quarter),
         save_stage(sizing.capacity.reset_index(), processed, "sizing", quarter),
     ]
+    if overlays is not None:
+        rows = pd.DataFrame(
+            {
+                "account_id": overlays.assignment.index.astype(str),
+                "group": overlays.group_of.reindex(overlays.assignment.index).to_numpy(),
+                "overlay_territory": overlays.assignment.to_numpy(),
+            }
+        )
+        if overlay_quota is not None:
+            rows["overlay_quota_usd"] = rows["overlay_territory"].map(
+                overlay_quota.table["quota_usd"]
+            )
+        written.append(save_stage(rows, processed, "overlay_plan", quarter))
+    if roles is not None:
+        table = roles.table.reset_index()
+        written.append(save_stage(table, processed, "role_sizing", quarter))
+    return written
