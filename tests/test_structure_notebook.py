@@ -1,6 +1,6 @@
 """Notebook 03 with the hybrid structure (issue 15), run through papermill on a 400-account
 demo: a named-account team carved out by a rule, the geographic design on what is left, the
-territories grouped into districts, an industry overlay (the data's most common industry) and
+territories grouped into districts and the districts into regions, an industry overlay (the data's most common industry) and
 inside sales for cold prospects. Asserts on the stage files it writes, against oracles computed
 here from the inputs: which accounts the rule names, each account exactly once, the quota
 target, the overlay's accounts, the crediting totals, the inside-sales hours."""
@@ -38,7 +38,8 @@ def run(tmp_path_factory):
             "data_dir": str(home / "data"),
             "named_top_potential": TOP,
             "named_seats": 2,
-            "districts": 3,
+            "districts": 4,
+            "region_groups": 2,
             "overlays": {"specialists": {"industries": [industry], "specialists": 2}},
             "inside_sales": INSIDE,
             "frontier_budgets": [0.3],
@@ -130,3 +131,15 @@ def test_roles_are_sized_with_inside_sales_for_the_cold_prospects(run):
     assert roles.loc["inside sales", "required_hours"] == pytest.approx(INSIDE * len(cold))
     assert roles.loc["named-account", "planned"] == 2
     assert roles.loc["overlay: specialists", "planned"] == 2
+
+
+def test_the_account_list_carries_each_accounts_district_and_region(run):
+    _, stage, _, _ = run
+    al = stage("alignment")
+    rest = al[~al["named"]]
+    assert rest["proposed_district"].notna().all()
+    assert al.loc[al["named"], "proposed_district"].isna().all()  # seats sit outside districts
+    # each district lies in one built region, and there are two of them
+    per = rest.groupby("proposed_district")["proposed_region"].nunique()
+    assert (per == 1).all() and rest["proposed_region"].nunique() == 2
+    assert rest.groupby("proposed_territory")["proposed_district"].nunique().max() == 1

@@ -334,3 +334,49 @@ def test_regions_share_the_safety_stop_by_their_units():
     # the last region takes all that is left; an exhausted clock still lets a region start
     assert 59.9 <= _share(60.0, time.perf_counter(), 40, 40) <= 60.0
     assert _share(1.0, time.perf_counter() - 5.0, 10, 20) == 0.01
+
+
+def test_regions_built_from_districts_hold_whole_contiguous_districts():
+    from workbench.territory import district_table
+
+    # 4 x 8 grid of equal units: 8 territories of 4, 4 districts of 2, 2 regions of 2 districts
+    units, adj = grid(4, 8)
+    plan = build_territories(units, k=8, balance="accounts", tolerance=0.0, adjacency=adj, seed=0)
+    table = district_table(plan, units, adj, districts=4, region_groups=2, tolerance=0.0)
+    assert table["contiguous"].all() and sorted(table["region"].unique()) == ["G01", "G02"]
+    assert (table.groupby("region").size() == 2).all()  # whole districts, two each
+    member_of = {t.strip(): d for d, m in table["members"].items() for t in m.split(",")}
+    unit_region = plan.assignment.map(member_of).map(table["region"])
+    assert (unit_region.value_counts() == 16).all()  # 32 units, halves
+    assert _contiguous(unit_region, adj)
+    with pytest.raises(ParameterError, match="3 regions for 2 districts"):
+        district_table(plan, units, adj, districts=2, region_groups=3)
+
+
+def test_the_account_list_carries_district_and_region():
+    from workbench.territory import (
+        district_table,
+        match_plan_reps,
+        plan_alignment,
+        propose_plan,
+    )
+
+    blocks, adj, reps = _regional_blocks()
+    plan = propose_plan(blocks, adj, reps, balance=["potential_usd"], tolerance=0.0, max_moved=1.0)
+    table = district_table(plan, blocks, adj, districts=2, region_groups=1, tolerance=0.0)
+    # one account per block, named after it, owned by the block's rep today
+    acc = pd.DataFrame(
+        {
+            "account_id": "A" + blocks["unit_id"],
+            "account_name": "Acc " + blocks["unit_id"],
+            "postal_code": blocks["unit_id"],
+            "owner_rep_id": blocks["territory"],
+            "revenue_usd": 1.0,
+            "potential_usd": blocks["potential_usd"],
+        }
+    )
+    m = match_plan_reps(acc, plan, reps, block="postal_code", quarter="2026Q3")
+    al = plan_alignment(acc, blocks, plan, m, block="postal_code", districts=table)
+    member_of = {t.strip(): d for d, x in table["members"].items() for t in x.split(",")}
+    assert (al["proposed_district"] == al["proposed_territory"].map(member_of)).all()
+    assert (al["proposed_region"] == "G01").all()  # one region built over both districts

@@ -533,6 +533,8 @@ STAGES: dict[str, StageSpec] = {
                 _opt("account_name", "str"),
                 _opt("revenue_usd", "float"),
                 _opt("potential_usd", "float"),
+                _opt("proposed_district", "str", "district of the proposed territory"),
+                _opt("proposed_region", "str", "region: built from districts, else geo_units'"),
             ),
             "one row per account, today and proposed (read by the report's action files)",
         ),

@@ -365,6 +365,42 @@ def group_territories(
     return grouping.assignment.map(rename).rename("group"), grouping
 
 
+def regions_from_districts(
+    plan: TerritoryPlan,
+    units: pd.DataFrame,
+    district_of: pd.Series,
+    grouping: TerritoryPlan,
+    *,
+    k: int,
+    adjacency: pd.DataFrame | None = None,
+    balance: Sequence[str] | None = None,
+    tolerance: float = 0.05,
+    **options,
+) -> pd.Series:
+    """Group districts (``district_of``: territory -> district, and ``grouping``, the districts
+    as :func:`group_territories` returned them) into ``k`` contiguous regions balanced on the
+    district count and the measures: the same engine one level up, districts as units.
+    Returns district -> region (``G01``, ...)."""
+    measures = list(plan.measures if balance is None else balance)
+    tunits = _territory_units(plan, units, measures)
+    tadj = None if adjacency is None else _territory_adjacency(plan, adjacency)
+    # the districts as a plan over the territories: each territory's district is its group
+    districts = dataclasses.replace(
+        grouping, assignment=district_of.reindex(grouping.assignment.index)
+    )
+    region_of, _ = group_territories(
+        districts,
+        tunits,
+        k=k,
+        adjacency=tadj,
+        balance=measures,
+        tolerance=tolerance,
+        prefix="G",
+        **options,
+    )
+    return region_of
+
+
 def rollup(plan: TerritoryPlan, parent: pd.Series, *, level: str = "region") -> pd.DataFrame:
     """One row per ``level`` (``parent`` maps territory -> its district or region): the
     territories it holds, each measure's sum, its share of the company (%), and its mean per

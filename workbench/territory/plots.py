@@ -134,7 +134,10 @@ def plot_structure_maps(
             t.strip(): d for d, row in districts.iterrows() for t in str(row["members"]).split(",")
         }
         levels[f"{len(districts)} districts"] = territory.map(member_of)
-    if "region" in blocks and blocks["region"].notna().any():
+    if districts is not None and "region" in districts:  # regions built from the districts
+        region = levels[f"{len(districts)} districts"].map(districts["region"])
+        levels[f"{region.nunique()} regions"] = region
+    elif "region" in blocks and blocks["region"].notna().any():
         region = blocks["region"]
         levels[f"{region.nunique()} regions"] = region
     show_named = named is not None and not named.empty and accounts is not None

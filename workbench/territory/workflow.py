@@ -27,7 +27,7 @@ from .alignment import account_alignment
 from .blocks import BLOCKS, MEASURES, dominant
 from .designer import MAX_ROUNDS, TerritoryDesigner
 from .disruption import disruption_frontier
-from .hierarchy import design_within_regions, group_territories, rollup
+from .hierarchy import design_within_regions, group_territories, regions_from_districts, rollup
 from .matching import RepMatching, match_reps
 from .named import NamedRule, NamedTeam, named_team
 from .overlay import (
@@ -63,6 +63,7 @@ class DesignParams(NotebookParams):
     rep_home_centers: bool = False
     regions: str = "none"
     districts: int = 0
+    region_groups: int = 0
     named_employees: int = 0
     named_top_potential: int = 0
     named_abc_class: str = ""
@@ -128,6 +129,13 @@ class DesignParams(NotebookParams):
             problems.append("overlay_share must be in (0, 1] (a specialist's share of the calls)")
         if self.districts < 0:
             problems.append("districts must be ≥ 0 (0: no districts)")
+        if self.region_groups < 0 or (self.region_groups and not self.districts):
+            problems.append("region_groups must be ≥ 0 and needs districts (regions of districts)")
+        elif self.region_groups and self.regions == "fixed":
+            problems.append(
+                "region_groups builds regions from the districts; regions='fixed' keeps "
+                "geo_units.csv's: choose one"
+            )
         if not 0 < self.tolerance < 1:
             problems.append("tolerance must be in (0, 1), e.g. 0.05 for ±5%")
         for name in ("max_moved", "history_weight", "selling_share"):
@@ -211,6 +219,7 @@ class DesignParams(NotebookParams):
         """The keyword options of :func:`district_table` these parameters set."""
         return {
             "districts": self.districts,
+            "region_groups": self.region_groups,
             "tolerance": self.tolerance,
             "seed": self.seed,
             "effort": self.effort,
@@ -606,6 +615,7 @@ def district_table(
     adjacency: pd.DataFrame | None,
     *,
     districts: int,
+    region_groups: int = 0,
     tolerance: float = 0.05,
     **options,
 ) -> pd.DataFrame | None:
@@ -613,16 +623,33 @@ def district_table(
     territory count and the plan's measures
     (:func:`~workbench.territory.hierarchy.group_territories`), one row per district: its
     ``members``, the roll-up (:func:`~workbench.territory.hierarchy.rollup`) and whether its
-    blocks are ``contiguous``. None when ``districts`` is 0."""
+    blocks are ``contiguous``; with ``region_groups`` > 0 the districts are grouped the same way
+    into that many regions (column ``region``: ``G01`` ...,
+    :func:`~workbench.territory.hierarchy.regions_from_districts`). None when ``districts`` is
+    0."""
     if districts <= 0:
         return None
     if districts > plan.k:
         raise ParameterError(f"districts: {districts} districts for {plan.k} territories")
-    group, _ = group_territories(
+    if region_groups > districts:
+        raise ParameterError(f"region_groups: {region_groups} regions for {districts} districts")
+    group, grouping = group_territories(
         plan, blocks, k=districts, adjacency=adjacency, tolerance=tolerance, **options
     )
     table = rollup(plan, group, level="district")
     table.insert(0, "members", group.groupby(group).apply(lambda g: ", ".join(sorted(g.index))))
+    if region_groups > 0:
+        region_of = regions_from_districts(
+            plan,
+            blocks,
+            group,
+            grouping,
+            k=region_groups,
+            adjacency=adjacency,
+            tolerance=tolerance,
+            **options,
+        )
+        table.insert(1, "region", region_of.reindex(table.index))
     if adjacency is not None:
         unit_district = plan.assignment.map(group)
         a = adjacency["a"].astype(str).map(unit_district)
@@ -904,11 +931,17 @@ def plan_alignment(
     *,
     block: str,
     named: NamedTeam | None = None,
+    districts: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One row per account: current and proposed territory and rep, moved or not, and why
     (:func:`~workbench.territory.alignment.account_alignment`); a ``named`` team's accounts
     go to their seats. An account whose block is not among ``blocks`` (all its accounts are
-    named) takes today's owner as its current territory."""
+    named) takes today's owner as its current territory.
+
+    With ``districts`` (:func:`district_table`) each account gets its proposed territory's
+    ``proposed_district``; ``proposed_region`` is the district's region when regions were
+    built from the districts, else the region of the account's geographic unit
+    (``geo_units.csv``, one definition everywhere), when the accounts carry one."""
     current = blocks.set_index("unit_id")["territory"]
     seats = None
     if named is not None and not named.empty:
@@ -916,7 +949,7 @@ def plan_alignment(
         owner = accounts.set_index(accounts[block].astype(str))["owner_rep_id"].dropna()
         gone = owner[~owner.index.isin(current.index)]
         current = pd.concat([current, gone[~gone.index.duplicated()]])
-    return account_alignment(
+    out = account_alignment(
         accounts,
         current,
         plan.assignment,
@@ -925,6 +958,17 @@ def plan_alignment(
         seats=seats,
         carry=("revenue_usd", "potential_usd"),
     )
+    district_of: dict[str, str] = {}
+    if districts is not None:
+        district_of = {
+            t.strip(): d for d, row in districts.iterrows() for t in str(row["members"]).split(",")
+        }
+        out["proposed_district"] = out["proposed_territory"].map(district_of).astype(object)
+    if districts is not None and "region" in districts:
+        out["proposed_region"] = out["proposed_district"].map(districts["region"]).astype(object)
+    elif "region" in accounts:
+        out["proposed_region"] = accounts["region"].astype(object).to_numpy()
+    return out
 
 
 def violations_table(plan: TerritoryPlan) -> pd.DataFrame:
