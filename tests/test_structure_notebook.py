@@ -1,9 +1,10 @@
 """Notebook 03 with the hybrid structure (issue 15), run through papermill on a 400-account
 demo: a named-account team carved out by a rule, the geographic design on what is left, the
-territories grouped into districts and the districts into regions, an industry overlay (the data's most common industry) and
-inside sales for cold prospects. Asserts on the stage files it writes, against oracles computed
-here from the inputs: which accounts the rule names, each account exactly once, the quota
-target, the overlay's accounts, the crediting totals, the inside-sales hours."""
+territories grouped into districts and the districts into regions, an industry overlay (the
+data's most common industry) and inside sales for cold prospects. Asserts on the stage files
+it writes, against oracles computed here from the inputs: which accounts the rule names, each
+account exactly once, the quota target, the overlay's accounts, the crediting totals, the
+inside-sales hours, districts and regions in the account list."""
 
 from __future__ import annotations
 
