@@ -146,9 +146,8 @@ def make_inputs(*, potential: bool = False) -> kpi.KpiInputs:
 def tables():
     inputs = make_inputs(potential=True)
     qs = ["2026Q1", "2026Q2", "2026Q3"]
-    return {
-        lv: kpi.kpi_table(inputs, level=lv, quarters=qs, metro_km=METRO_KM) for lv in kpi.LEVEL_IDS
-    }
+    levels = [lv for lv in kpi.LEVEL_IDS if lv != "district"]  # these reps have no district
+    return {lv: kpi.kpi_table(inputs, level=lv, quarters=qs, metro_km=METRO_KM) for lv in levels}
 
 
 STRICT = kpi.Thresholds(
@@ -325,6 +324,32 @@ def test_regions_by_rep_home(tables):
     assert (metro["revenue_usd"], metro["attainment"]) == (6000, approx(0.75))
     assert (outside["revenue_usd"], outside["attainment"]) == (1500, approx(1500 / 4000))
     assert row(tables["territory"], "2026Q3", territory="unassigned")["region"] == "unassigned"
+
+
+def test_districts_roll_up_territories_by_the_reps_district(tables):
+    inputs = make_inputs(potential=True)
+    reps = inputs.reps.assign(district=["East", "East", "West"])
+    inputs = dataclasses.replace(inputs, reps=reps)
+    with_d = kpi.kpi_table(inputs, level="district", quarters=["2026Q3"], metro_km=METRO_KM)
+    east = row(with_d, "2026Q3", district="East")
+    t = tables["territory"]
+    r1 = row(t, "2026Q3", territory="R1")
+    r2 = row(t, "2026Q3", territory="R2")
+    assert east["revenue_usd"] == r1["revenue_usd"] + r2["revenue_usd"]
+    q3 = {r: q for qq, r, q in QUOTAS if qq == "2026Q3"}
+    assert east["quota_usd"] == q3["R1"] + q3["R2"]
+    assert set(with_d["district"]) == {"East", "West", "unassigned"}
+    terr = kpi.kpi_table(inputs, level="territory", quarters=["2026Q3"], metro_km=METRO_KM)
+    assert terr.set_index("territory")["district"].to_dict() == {
+        "R1": "East",
+        "R2": "East",
+        "unassigned": "unassigned",
+    }
+    review = kpi.review_kpis(inputs, quarter="2026Q3", trailing_quarters=1, metro_km=METRO_KM)
+    assert review.districts is not None and len(review.districts) == 3
+    assert kpi.review_kpis(make_inputs(), quarter="2026Q3", trailing_quarters=1).districts is None
+    with pytest.raises(ValueError, match="district column"):
+        kpi.kpi_table(make_inputs(), level="district", quarters=["2026Q3"])
 
 
 # --- potential, market share ------------------------------------------------------------------

@@ -144,3 +144,25 @@ def test_the_account_list_carries_each_accounts_district_and_region(run):
     per = rest.groupby("proposed_district")["proposed_region"].nunique()
     assert (per == 1).all() and rest["proposed_region"].nunique() == 2
     assert rest.groupby("proposed_territory")["proposed_district"].nunique().max() == 1
+
+
+def test_the_kpi_review_credits_the_overlay_specialists(run):
+    from workbench import kpi
+
+    _, stage, processed, _ = run
+    quarter = read_manifest(processed)["default_quarter"]
+    review = kpi.review_kpis(kpi.load_inputs(processed, quarter=quarter), quarter=quarter)
+    credit = review.overlay_credit
+    assert credit is not None and set(credit.index) == {"specialists-01", "specialists-02"}
+    # the oracle: the quarter's won opportunities on overlay accounts, from the raw table
+    opps = pd.read_parquet(processed / "opportunities.parquet")
+    won = opps[(opps["stage"] == "won") & opps["close_date"].notna()]
+    close = pd.to_datetime(won["close_date"])
+    y, q = int(quarter[:4]), int(quarter[-1])
+    won = won[(close.dt.year == y) & (close.dt.quarter == q)]
+    books = stage("overlay_plan").set_index("account_id")["overlay_territory"]
+    on = won[won["account_id"].isin(books.index)]
+    expected = on.groupby(on["account_id"].map(books))["amount_usd"].sum()
+    assert credit["credit_usd"].to_dict() == pytest.approx(expected.to_dict())
+    # the owners hold the same deals: the territory KPIs sum every won dollar once
+    assert review.territories["revenue_usd"].sum() == pytest.approx(won["amount_usd"].sum())

@@ -14,7 +14,7 @@ from ..config import Quarter
 from ..plots import pct, usd
 from ..results import Results, Summary
 from .findings import Finding, balance_review, flag_kpis, quota_fairness
-from .tables import COMPANY, LEVEL_IDS, METRICS, history_start, kpi_table
+from .tables import COMPANY, LEVEL_IDS, METRICS, history_start, kpi_table, rep_districts
 from .workflow import KpiInputs, Thresholds
 
 # ---------------------------------------------------------------------------------------------
@@ -60,12 +60,17 @@ class KpiReview(Results):
     ----------
     quarter : str
     trend : dict of str to DataFrame
-        :func:`kpi_table` per level (``territory``, ``rep``, ``region``, ``company``) over the
+        :func:`kpi_table` per level (``territory``, ``rep``, ``district`` when the reps carry
+        one, ``region``, ``company``) over the
         trailing quarters; the properties below cut out the review quarter.
     flags : DataFrame
         :func:`flag_kpis` for the quarter.
     fairness, balance : Finding
     thresholds : Thresholds
+    overlay_credit : DataFrame or None
+        With notebook 03's industry overlays (``overlay_plan``): per overlay specialist
+        territory, the quarter's won deals and revenue on its accounts, credited to the
+        specialist on top of the owner (:func:`overlay_credit`); None without overlays.
     notes : tuple of str
         What is missing or limited (e.g. no potential yet).
     """
@@ -77,6 +82,7 @@ class KpiReview(Results):
     balance: Finding
     thresholds: Thresholds
     notes: tuple[str, ...] = ()
+    overlay_credit: pd.DataFrame | None = None
 
     def at(self, level: str) -> pd.DataFrame:
         """The review quarter's rows of one level."""
@@ -86,6 +92,12 @@ class KpiReview(Results):
     territories = property(lambda self: self.at("territory"), doc="Territory KPIs, the quarter.")
     reps = property(lambda self: self.at("rep"), doc="Rep KPIs, the quarter.")
     regions = property(lambda self: self.at("region"), doc="Region KPIs, the quarter.")
+
+    @property
+    def districts(self) -> pd.DataFrame | None:
+        """District KPIs, the quarter (None when ``reps.csv`` has no ``district`` column)."""
+        return self.at("district") if "district" in self.trend else None
+
     company = property(lambda self: self.at("company"), doc="Company KPIs, the quarter.")
 
     @property
@@ -113,7 +125,7 @@ class KpiReview(Results):
     def to_frame(self) -> pd.DataFrame:
         """All levels for the quarter, stacked: ``level``, ``id`` and every KPI column."""
         parts = [
-            self.at(lv).rename(columns={LEVEL_IDS[lv]: "id"}).assign(level=lv) for lv in LEVEL_IDS
+            self.at(lv).rename(columns={LEVEL_IDS[lv]: "id"}).assign(level=lv) for lv in self.trend
         ]
         return pd.concat(parts, ignore_index=True)[["level", "id", "quarter", *METRICS]]
 
@@ -186,11 +198,17 @@ def review_kpis(
     notes = list(inputs.notes)
     if len(quarters) < trailing_quarters:
         notes.append(f"the trend starts at {first}, the first quarter with closed deals.")
-    trend = {
-        lv: kpi_table(inputs, level=lv, quarters=quarters, metro_km=metro_km) for lv in LEVEL_IDS
-    }
+    levels = [lv for lv in LEVEL_IDS if lv != "district" or rep_districts(inputs.reps) is not None]
+    trend = {lv: kpi_table(inputs, level=lv, quarters=quarters, metro_km=metro_km) for lv in levels}
     at = {lv: f[f["quarter"] == str(q)] for lv, f in trend.items()}
+    credit = None if inputs.overlays is None else overlay_credit(inputs, quarter=q)
+    if credit is not None:
+        notes.append(
+            "overlay specialists are credited with every won dollar of their accounts, on top "
+            "of the owner (the crediting rule of notebook 03): see overlay_credit."
+        )
     return KpiReview(
+        overlay_credit=credit,
         quarter=str(q),
         trend=trend,
         thresholds=thresholds,
@@ -199,3 +217,44 @@ def review_kpis(
         fairness=quota_fairness(at["territory"]),
         balance=balance_review(at["territory"], tolerance=thresholds.max_balance_deviation),
     )
+
+
+def overlay_credit(inputs: KpiInputs, *, quarter: Quarter | str) -> pd.DataFrame:
+    """The quarter's won deals on overlay accounts (``inputs.overlays``: notebook 03's
+    ``overlay_plan``), credited to each specialist territory: ``group``, ``deals``,
+    and ``credit_usd``: the same dollars the owners' territories hold (one deal, two holders,
+    never twice to one).
+
+    >>> ts = pd.to_datetime
+    >>> opps = pd.DataFrame({"account_id": ["A1", "A2", "A1"], "rep_id": "R1",
+    ...     "created_date": ts(["2026-07-01"] * 3),
+    ...     "close_date": ts(["2026-08-01", "2026-08-02", "2026-08-03"]),
+    ...     "stage": ["won", "won", "lost"], "amount_usd": [100.0, 50.0, 70.0]})
+    >>> inputs = KpiInputs(accounts=pd.DataFrame({"account_id": ["A1", "A2"],
+    ...     "owner_rep_id": "R1"}), opportunities=opps, reps=pd.DataFrame({"rep_id": ["R1"]}),
+    ...     quotas=pd.DataFrame(columns=["quarter", "rep_id", "quota_usd"]),
+    ...     overlays=pd.DataFrame({"account_id": ["A1"], "group": ["hc"],
+    ...                            "overlay_territory": ["hc-01"]}))
+    >>> overlay_credit(inputs, quarter="2026Q3").to_dict("index")
+    {'hc-01': {'group': 'hc', 'deals': 1, 'credit_usd': 100.0}}
+    """
+    q = Quarter.parse(quarter)
+    ov = inputs.overlays
+    assert ov is not None
+    opps = inputs.opportunities
+    won = opps[(opps["stage"] == "won") & opps["close_date"].notna()]
+    won = won[won["close_date"].dt.date.map(Quarter.from_date) == q]
+    where = ov.set_index(ov["account_id"].astype(str))
+    territory = won["account_id"].astype(str).map(where["overlay_territory"])
+    won = won.assign(overlay_territory=territory.to_numpy()).dropna(subset=["overlay_territory"])
+    g = won.groupby("overlay_territory")
+    out = pd.DataFrame(
+        {
+            "group": where.drop_duplicates("overlay_territory").set_index("overlay_territory")[
+                "group"
+            ],
+        }
+    )
+    out["deals"] = g.size().reindex(out.index).fillna(0).astype(int)
+    out["credit_usd"] = g["amount_usd"].sum().reindex(out.index).fillna(0.0)
+    return out.rename_axis("overlay_territory")

@@ -34,7 +34,15 @@ from .workflow import KpiInputs
 OUTSIDE_METRO = "outside metro"
 COMPANY = "company"
 ACTIVE_QUARTERS = 4  # a customer is an account with a win in the last 4 quarters (annual renewals)
-LEVEL_IDS = {"territory": "territory", "rep": "rep_id", "region": "region", "company": "company"}
+LEVEL_IDS = {
+    "territory": "territory",
+    "rep": "rep_id",
+    "district": "district",
+    "region": "region",
+    "company": "company",
+}
+"""The roll-up levels and their id columns; ``district`` only when ``reps.csv`` has a
+``district`` column (:func:`rep_districts`)."""
 
 # The KPI columns of every level's table, in display order (docs/kpis.md has the formulas).
 METRICS = KPI_METRICS
@@ -42,6 +50,22 @@ METRICS = KPI_METRICS
 
 # ---------------------------------------------------------------------------------------------
 # Groupings
+
+
+def rep_districts(reps: pd.DataFrame) -> pd.Series | None:
+    """Each rep's district today (``reps.csv``'s optional ``district`` column; a rep without
+    one is ``unassigned``), or None when the reps carry no districts.
+
+    >>> reps = pd.DataFrame({"rep_id": ["R1", "R2"], "district": ["North", None]})
+    >>> rep_districts(reps).to_dict()
+    {'R1': 'North', 'R2': 'unassigned'}
+    """
+    if "district" not in reps or reps["district"].isna().all():
+        return None
+    d = reps["district"].astype(object).where(reps["district"].notna()).fillna(UNASSIGNED)
+    return pd.Series(d.to_numpy(), index=reps["rep_id"].to_numpy(), name="district").rename_axis(
+        "rep_id"
+    )
 
 
 def territory_of(accounts: pd.DataFrame) -> pd.Series:
@@ -351,6 +375,14 @@ def kpi_table(
     terrs = sorted(set(acc_terr) | set(static.index))
     rep_region = rep_regions(inputs.reps, inputs.geo_units, metro_km=metro_km)
     terr_region = pd.Series({t: rep_region.get(t, UNASSIGNED) for t in terrs})
+    rep_district = rep_districts(inputs.reps)
+    if level == "district" and rep_district is None:
+        raise ValueError("level 'district' needs a district column in reps.csv")
+    terr_district = (
+        None
+        if rep_district is None
+        else pd.Series({t: rep_district.get(t, UNASSIGNED) for t in terrs})
+    )
     opp_terr = opps["account_id"].map(acc_terr).fillna(UNASSIGNED)
     reps_n = pd.Series([float(t != UNASSIGNED) for t in terrs], index=terrs)
     if level == "territory":
@@ -366,6 +398,10 @@ def kpi_table(
     elif level == "region":
         terr_group, deal_group = terr_region, opp_terr.map(terr_region)
         quota_group, groups = rep_region, sorted(set(terr_region) | set(rep_region))
+    elif level == "district":
+        assert terr_district is not None and rep_district is not None  # checked above
+        terr_group, deal_group = terr_district, opp_terr.map(terr_district)
+        quota_group, groups = rep_district, sorted(set(terr_district) | set(rep_district))
     else:
         terr_group = pd.Series(COMPANY, index=terrs)
         deal_group = pd.Series(COMPANY, index=opps.index)
@@ -415,26 +451,37 @@ def kpi_table(
             f[["won_n", "lost_n", "worked_opportunities_n", "accounts_n"]].sum(axis=1) > 0
         )
         f = f[busy]
-    return _label(f, level, inputs.reps, rep_region, terr_region)
+    return _label(f, level, inputs.reps, rep_region, terr_region, rep_district, terr_district)
 
 
 def _label(
-    f: pd.DataFrame, level: str, reps: pd.DataFrame, rep_region: pd.Series, terr_region: pd.Series
+    f: pd.DataFrame,
+    level: str,
+    reps: pd.DataFrame,
+    rep_region: pd.Series,
+    terr_region: pd.Series,
+    rep_district: pd.Series | None = None,
+    terr_district: pd.Series | None = None,
 ) -> pd.DataFrame:
     """Id and name columns first, then quarter and the KPI columns; counts as nullable ints."""
     f = f.rename(columns={"group": LEVEL_IDS[level]})
     names = reps.set_index("rep_id")["rep_name"] if "rep_name" in reps else pd.Series(dtype=str)
+    district = [] if rep_district is None else ["district"]
     if level == "territory":
         f["rep_id"] = f["territory"].where(f["territory"] != UNASSIGNED)
         f["rep_name"] = f["rep_id"].map(names)
         f["region"] = f["territory"].map(terr_region)
-        ids = ["territory", "rep_id", "rep_name", "region"]
+        if terr_district is not None:
+            f["district"] = f["territory"].map(terr_district)
+        ids = ["territory", "rep_id", "rep_name", *district, "region"]
     elif level == "rep":
         f["rep_name"] = f["rep_id"].map(names)
         f["region"] = f["rep_id"].map(rep_region).fillna(UNASSIGNED)
+        if rep_district is not None:
+            f["district"] = f["rep_id"].map(rep_district).fillna(UNASSIGNED)
         active = reps.set_index("rep_id")["active"] if "active" in reps else pd.Series(dtype=str)
         f["active"] = f["rep_id"].map(active.astype(str).str.lower().eq("true"))
-        ids = ["rep_id", "rep_name", "region", "active"]
+        ids = ["rep_id", "rep_name", *district, "region", "active"]
     else:
         ids = [LEVEL_IDS[level]]
     out = f[[*ids, "quarter", *METRICS]].copy()

@@ -4,6 +4,7 @@ inputs it reads (:class:`KpiInputs`, :func:`load_inputs`) and the stage files it
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -85,6 +86,7 @@ class KpiInputs:
     potential_accounts: pd.DataFrame | None = None
     potential_units: pd.DataFrame | None = None
     polygons: pd.DataFrame | None = None  # GeoDataFrame of unit polygons, for the map
+    overlays: pd.DataFrame | None = None  # notebook 03's overlay_plan (account -> specialist)
     notes: tuple[str, ...] = ()
 
 
@@ -120,6 +122,9 @@ def load_inputs(processed: str | Path, *, quarter: Quarter | str) -> KpiInputs:
             opt[stage] = frame
         else:
             notes.append(f"{stage}_{q} has no {key} and potential_usd columns: {what} is empty.")
+    # notebook 03's industry overlays for the quarter: the KPI review credits them too
+    with contextlib.suppress(FileNotFoundError):
+        opt["overlays"] = load_stage(processed, "overlay_plan", q)
     return KpiInputs(
         accounts=load("accounts", processed),
         opportunities=load("opportunities", processed),
