@@ -814,3 +814,24 @@ def test_adopt_command(data, tmp_path, capsys):
     assert main(["adopt", "--clear", "--data", str(tmp_path / "data")]) == 2
     assert main(["adopt", "--clear", "--quarter", "2026Q3", "--params", str(params)]) == 0
     assert 'scenario: ""' in params.read_text()
+
+
+def test_level_toggles_colour_the_map_by_district(ui, explorer, data):
+    assert [v for _, v in ui.highlight.options] == ["territory", "district", "moved"]  # no region
+    ui.n_districts.value = 1
+    ui.highlight.value = "district"
+    fills = {f["properties"]["style"]["fillColor"] for f in ui.blocks_layer.data["features"]}
+    assert len(fills) == 1 and _status(ui)["state"] == "level-district"
+    # as many districts as territories: each district is one territory, the same partition
+    ui.n_districts.value = 3
+    feats = ui.blocks_layer.data["features"]
+    group = pd.Series({f["id"]: f["properties"]["group"] for f in feats})
+    terr = explorer.plan.assignment.reindex(group.index)
+    assert group.groupby(terr).nunique().eq(1).all() and terr.groupby(group).nunique().eq(1).all()
+    assert len({f["properties"]["style"]["fillColor"] for f in feats}) == 3
+    ui.n_districts.value = 4  # more districts than territories: refused, said in the status line
+    assert _status(ui)["state"] == "error" and "choose 1 to 3" in ui.status.value
+    with pytest.raises(ValueError, match="no region"):
+        explorer.groups("region")
+    ui.highlight.value = "territory"
+    assert "group" not in ui.blocks_layer.data["features"][0]["properties"]

@@ -1,7 +1,8 @@
 """The scenario explorer as analysts see it: Voila serves ``apps/explorer.ipynb`` on a free
 localhost port, Chromium (driven by playwright) opens it, changes the number of territories,
 presses Solve and checks that the map and the balance panel follow; it hovers and clicks a
-block (the lock), waits for the background refinement, edits the plan by hand (a click in Move
+block (the lock), waits for the background refinement, colours the map by district and by
+region (the level toggles), edits the plan by hand (a click in Move
 mode, a lasso drawn with the rectangle tool, undo and redo), and saves a screenshot and the
 measured times to ``test-artifacts/`` (git-ignored).
 
@@ -245,6 +246,30 @@ def test_explorer_app_in_a_real_browser(page, voila, home):
         page.wait_for_function(
             "[...document.querySelectorAll('path.wbx-pt')].some("
             "e => e.getAttribute('stroke') === '#111111')"
+        )
+
+        # level toggles: the same map coloured by district, then by region, then back
+        n_districts = int(page.input_value(".wbx-n-districts input"))
+        page.click(".wbx-level button:has-text('Districts')")
+        page.wait_for_selector('.wbx-status-box [data-state="level-district"]')
+        page.wait_for_function(
+            "n => new Set([...document.querySelectorAll('path.wbx-pt')].map("
+            "e => e.getAttribute('fill'))).size === n",
+            arg=n_districts,
+        )
+        n_regions = data.blocks["region"].nunique()
+        page.click(".wbx-level button:has-text('Regions')")
+        page.wait_for_selector('.wbx-status-box [data-state="level-region"]')
+        page.wait_for_function(
+            "n => new Set([...document.querySelectorAll('path.wbx-pt')].map("
+            "e => e.getAttribute('fill'))).size === n",
+            arg=n_regions,
+        )
+        page.click(".wbx-level button:has-text('Territories')")
+        page.wait_for_function(
+            "k => new Set([...document.querySelectorAll('path.wbx-pt')].map("
+            "e => e.getAttribute('fill'))).size === k",
+            arg=k,
         )
 
         # hand edits: a click in Move mode moves the block to the chosen territory

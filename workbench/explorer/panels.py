@@ -83,13 +83,17 @@ def blocks_geojson(
     *,
     locks: Collection[str] = (),
     highlight_moved: bool = False,
+    groups: pd.Series | None = None,
+    group_colours: Mapping[str, str] | None = None,
 ) -> dict:
     """Blocks as a GeoJSON FeatureCollection of points styled by territory (for ipyleaflet).
 
     Each feature's ``properties`` hold ``unit_id``, ``territory``, ``current``, ``moved``,
     ``locked`` and a Leaflet ``style`` (fill = territory colour, radius by potential, a dark ring
     when locked); the metrics stay on the Python side (the hover panel looks them up), which
-    keeps each redraw's message small. With ``highlight_moved`` unmoved blocks fade.
+    keeps each redraw's message small. With ``highlight_moved`` unmoved blocks fade. With
+    ``groups`` (block id -> district or region) the fill is the group's colour
+    (``group_colours``) and ``properties["group"]`` names it: the level toggles.
 
     >>> b = pd.DataFrame({"unit_id": ["1", "2"], "lat": [0.0, 1.0], "lon": [0.0, 1.0],
     ...     "potential_usd": [4.0, 1.0], "workload_hours": [1.0, 1.0], "accounts": [2.0, 1.0],
@@ -104,6 +108,7 @@ def blocks_geojson(
     terr = ids.map(pd.Series(assignment).rename(index=str)).fillna("(none)")
     current = blocks["territory"].astype(object).where(blocks["territory"].notna(), None)
     radius = _radius(blocks["potential_usd"].to_numpy(float))
+    group = None if groups is None else ids.map(pd.Series(groups).rename(index=str))
     features = []
     for i, (uid, t, cur, lat, lon) in enumerate(
         zip(ids, terr, current, blocks["lat"], blocks["lon"], strict=True)
@@ -111,9 +116,14 @@ def blocks_geojson(
         locked = uid in locks
         moved = cur is not None and str(cur) != t
         faded = highlight_moved and not moved
+        fill = (
+            colours.get(t, "#888888")
+            if group is None
+            else (group_colours or {}).get(str(group.iloc[i]), "#888888")
+        )
         style = {
             "radius": float(radius[i]),
-            "fillColor": colours.get(t, "#888888"),
+            "fillColor": fill,
             "fillOpacity": 0.25 if faded else 0.9,
             "color": "#111111" if locked else "#ffffff",
             "weight": 2.5 if locked else 0.8,
@@ -127,6 +137,8 @@ def blocks_geojson(
             "locked": locked,
             "style": style,
         }
+        if group is not None:
+            props["group"] = None if pd.isna(group.iloc[i]) else str(group.iloc[i])
         features.append(
             {
                 "type": "Feature",

@@ -69,6 +69,9 @@ class ScenarioExplorer:
     report_params : str or Path, optional
         The quarter's report parameters file (``reports/params/<quarter>.yaml``) that
         :meth:`adopt` writes; ``None`` disables adoption.
+    districts : int
+        Districts the map's level toggle starts with (notebook 03's ``districts``; 0: about one
+        per four territories).
 
     Attributes
     ----------
@@ -106,8 +109,10 @@ class ScenarioExplorer:
         refine_effort: float = 1.0,
         plan: TerritoryPlan | None = None,
         report_params: str | Path | None = None,
+        districts: int = 0,
     ):
         self.data = data
+        self.districts = int(districts)
         self.report_params = None if report_params is None else Path(report_params)
         self.scenario = scenario or Scenario(k=data.resolve_k(0))
         problems = self.scenario.problems(n_blocks=len(data.blocks))
@@ -119,6 +124,7 @@ class ScenarioExplorer:
         self.refine_effort = float(refine_effort)
         self.generation = 0
         self._lock = threading.RLock()
+        self._district_cache: tuple | None = None  # (plan, n, block -> district)
         self._undo: list[tuple] = []  # plans on screen before the last changes (newest last)
         self._redo: list[tuple] = []
         cur = data.current
@@ -183,6 +189,7 @@ class ScenarioExplorer:
         )
         options.setdefault("scenarios_dir", stage_folder(params.processed, "scenarios"))
         options.setdefault("report_params", params_file(project_root(), data.quarter))
+        options.setdefault("districts", params.districts)
         options.setdefault("refine_seconds", params.time_limit)
         options.setdefault("refine_effort", params.effort)
         return cls(data, scenario, plan=plan, **options)
@@ -307,6 +314,51 @@ class ScenarioExplorer:
                 plan = with_bound(preview, plan.lower_bound_km, plan.bound_method)
             self._install(plan, "refined", scenario)
             return plan
+
+    # -- levels -----------------------------------------------------------------------------
+    def groups(self, level: str, n: int = 0) -> pd.Series:
+        """Block id -> its group at ``level`` for the plan on screen: ``district`` (the plan's
+        territories grouped into ``n`` contiguous, balanced districts by the engine,
+        :func:`workbench.territory.hierarchy.group_territories`; cached per plan) or ``region``
+        (the blocks' region, from ``geo_units.csv``).
+
+        Raises
+        ------
+        ValueError
+            An unknown level, ``n`` outside 1..k, or blocks without regions.
+        """
+        plan = self.plan
+        blocks = self.data.blocks
+        ids = blocks["unit_id"].astype(str)
+        if level == "region":
+            if "region" not in blocks or blocks["region"].isna().all():
+                raise ValueError(
+                    "these blocks carry no region (geo_units.csv has no region column)"
+                )
+            return pd.Series(blocks["region"].astype(object).to_numpy(), index=ids.to_numpy())
+        if level != "district":
+            raise ValueError(f"level must be 'district' or 'region', got {level!r}")
+        if not 1 <= n <= plan.k:
+            raise ValueError(
+                f"districts: choose 1 to {plan.k} (the territories on screen), got {n}"
+            )
+        cached = self._district_cache
+        if cached is None or cached[0] is not plan or cached[1] != n:
+            from ..territory.hierarchy import group_territories
+
+            district, _ = group_territories(
+                plan,
+                blocks,
+                k=n,
+                adjacency=self.data.adjacency,
+                tolerance=0.1,
+                effort=0.25,
+                time_limit=10.0,
+                seed=self.plan_scenario.seed,
+            )
+            cached = (plan, n, plan.assignment.map(district).reindex(ids.to_numpy()))
+            self._district_cache = cached
+        return cached[2]
 
     # -- hand edits -----------------------------------------------------------------------
     def move(self, unit_ids: str | Sequence[str], territory: str) -> TerritoryPlan:

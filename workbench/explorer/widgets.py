@@ -13,6 +13,7 @@ import pandas as pd
 from ..config import ParameterError
 from ..plots import pct
 from .panels import (
+    assign_colours,
     balance_html,
     block_html,
     blocks_geojson,
@@ -376,12 +377,26 @@ class ExplorerApp:
         self.draw.on_draw(self._guard(self._on_draw))
         self.map.add(self.draw)
         self.map.add(L.ScaleControl(position="bottomleft", imperial=False))
+        levels = [("Territories", "territory"), ("Districts", "district")]
+        if "region" in b and b["region"].notna().any():
+            levels.append(("Regions", "region"))
         self.highlight = W.ToggleButtons(
-            options=[("Territories", False), ("Moved blocks", True)],
-            value=False,
-            style={"button_width": "116px"},
+            options=[*levels, ("Moved blocks", "moved")],
+            value="territory",
+            style={"button_width": "100px"},
             layout=W.Layout(width="auto", flex="0 0 auto"),
         )
+        self.highlight.add_class("wbx-level")
+        self.n_districts = W.BoundedIntText(
+            value=max(1, min(ex.districts or max(2, round(sc.k / 4)), sc.k)),
+            min=1,
+            max=max(1, n_blocks),
+            description="Districts",
+            disabled=True,
+            style={"description_width": "60px"},
+            layout=W.Layout(width="130px"),
+        )
+        self.n_districts.add_class("wbx-n-districts")
         legend = W.HTML(
             '<div class="wbx-legend">Colour: territory · size: potential'
             '<span class="dot" style="background:#fff;border:2.5px solid #111"></span>locked'
@@ -422,7 +437,7 @@ class ExplorerApp:
             [
                 mapbox,
                 W.HBox(
-                    [self.highlight, legend],
+                    [self.highlight, self.n_districts, legend],
                     layout=W.Layout(align_items="center", flex_flow="row wrap"),
                 ),
             ],
@@ -468,7 +483,8 @@ class ExplorerApp:
         self.undo_button.on_click(self._guard(self._on_undo))
         self.redo_button.on_click(self._guard(self._on_redo))
         self.history.observe(self._guard(self._on_history), "value")
-        self.highlight.observe(self._guard(lambda _ch: self._draw_map()), "value")
+        self.highlight.observe(self._guard(self._on_level), "value")
+        self.n_districts.observe(self._guard(self._on_level), "value")
         self.rep_home_centers.observe(self._guard(self._on_rep_home_centers), "value")
         for w in (self.k, self.budget, *self.measure_on.values(), *self.measure_tol.values()):
             w.observe(self._guard(self._on_setting), "value")
@@ -492,12 +508,18 @@ class ExplorerApp:
 
     def _draw_map(self) -> None:
         ex = self.explorer
+        level = self.highlight.value
+        groups = None
+        if level in ("district", "region"):
+            groups = ex.groups(level, int(self.n_districts.value))
         self.blocks_layer.data = blocks_geojson(
             ex.data.blocks,
             ex.plan.assignment,
             ex.colours,
             locks=ex.scenario.locks,
-            highlight_moved=bool(self.highlight.value),
+            highlight_moved=level == "moved",
+            groups=groups,
+            group_colours=None if groups is None else assign_colours(groups.dropna().unique()),
         )
         n = len(ex.scenario.locks)
         self.locks_label.value = (
@@ -655,6 +677,23 @@ class ExplorerApp:
         """Block until the background refinement (if any) ends (tests and benchmarks)."""
         if self._refine_thread is not None:
             self._refine_thread.join(timeout)
+
+    def _on_level(self, _change=None) -> None:
+        """Colour the map by another level (territory, district, region, moved blocks)."""
+        level = self.highlight.value
+        self.n_districts.disabled = level != "district"
+        with self._ui_lock:
+            self._draw_map()
+        if level == "district":
+            n = int(self.n_districts.value)
+            self._set_status(
+                f"Colour: the {self.explorer.plan.k} territories on screen in {n} contiguous "
+                "districts balanced on territory count and the measures (the engine, territories "
+                "as units).",
+                state="level-district",
+            )
+        elif level == "region":
+            self._set_status("Colour: regions (geo_units.csv).", state="level-region")
 
     def _on_clear(self, _button=None) -> None:
         self.explorer.clear_locks()
