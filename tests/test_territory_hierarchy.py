@@ -349,6 +349,12 @@ def test_regions_built_from_districts_hold_whole_contiguous_districts():
     unit_region = plan.assignment.map(member_of).map(table["region"])
     assert (unit_region.value_counts() == 16).all()  # 32 units, halves
     assert _contiguous(unit_region, adj)
+    from workbench.territory import region_table
+
+    regions = region_table(plan, units, districts=table)
+    assert regions["territories"].to_dict() == {"G01": 4, "G02": 4}
+    assert regions["districts"].to_dict() == {"G01": 2, "G02": 2}
+    assert regions["accounts"].sum() == pytest.approx(units["accounts"].sum())
     with pytest.raises(ParameterError, match="3 regions for 2 districts"):
         district_table(plan, units, adj, districts=2, region_groups=3)
 

@@ -146,3 +146,27 @@ def test_headcount_by_role_by_hand():
     assert t.loc["geographic", "gap"] == 0 and pd.isna(t.loc["named-account", "planned"])
     # what-if: twice the calls of a role needing exactly 1 rep needs 2 (selling 60 %)
     assert sized.what_if.loc[("overlay: retail", "calls x1.2"), "selling 60%"] == 2
+
+
+def test_the_structure_map_gets_a_panel_per_overlay():
+    from workbench.territory import build_territories, building_blocks, plot_structure_maps
+
+    acc = _accounts()
+    team = design_overlays(
+        acc,
+        [OverlayGroup("Health care", ("Healthcare",), 2)],
+        balance="potential_usd",
+        tolerance=0.0,
+        time_limit=10,
+    )
+    blocks = building_blocks(acc)
+    plan = build_territories(
+        blocks.drop(columns="territory"), k=2, balance="accounts", tolerance=0.0, time_limit=10
+    )
+    fig = plot_structure_maps(blocks, plan, overlays=team, accounts=acc)
+    titles = [ax.get_title() for ax in fig.axes]
+    assert titles == ["2 territories", "overlay Health care: 4 accounts, 2 specialists"]
+    # the overlay panel's points: the four healthcare accounts in their two territories' colours
+    points = fig.axes[1].collections[-1]
+    assert len(points.get_offsets()) == 4
+    assert len({tuple(c) for c in points.get_facecolors()}) == 2

@@ -116,6 +116,7 @@ def plot_structure_maps(
     *,
     districts: pd.DataFrame | None = None,
     named=None,
+    overlays=None,
     accounts: pd.DataFrame | None = None,
     polygons=None,
 ):
@@ -124,7 +125,9 @@ def plot_structure_maps(
     by region (the blocks' ``region``), sized by potential; with a ``named`` team
     (:class:`~workbench.territory.named.NamedTeam`) and the ``accounts`` (their ``lat``,
     ``lon``), a last panel of the named accounts coloured by seat (diamonds) around each seat's
-    home (stars), over the geographic blocks in grey."""
+    home (stars), over the geographic blocks in grey; with ``overlays``
+    (:class:`~workbench.territory.overlay.OverlayTeam`), one panel per overlay group: its
+    accounts coloured by specialist territory."""
     import matplotlib.pyplot as plt
 
     territory = blocks["unit_id"].astype(str).map(plan.assignment)
@@ -141,14 +144,28 @@ def plot_structure_maps(
         region = blocks["region"]
         levels[f"{region.nunique()} regions"] = region
     show_named = named is not None and not named.empty and accounts is not None
-    panels = len(levels) + int(show_named)
+    groups = [] if overlays is None or accounts is None else list(overlays.groups)
+    panels = len(levels) + int(show_named) + len(groups)
     fig, axes = plt.subplots(1, panels, figsize=(6 * panels, 6), squeeze=False)
     for ax, (title, label) in zip(axes[0], levels.items(), strict=False):
         _block_map(ax, blocks, label.fillna("(none)").astype(str), polygons)
         ax.set_title(title, fontsize=10)
+    for ax, g in zip(axes[0][len(levels) + int(show_named) :], groups, strict=True):
+        assert accounts is not None and overlays is not None  # groups says so
+        _block_map(ax, blocks, pd.Series("", index=blocks.index), polygons)
+        for coll in ax.collections[-1:]:
+            coll.set_facecolor("#d5d9de")
+        mine = overlays.assignment[overlays.group_of == g.name]
+        where = accounts.set_index(accounts["account_id"].astype(str).str.strip())
+        pts = where.loc[mine.index]
+        colours = _palette(mine.unique())
+        ax.scatter(pts["lon"], pts["lat"], s=14, c=[colours[t] for t in mine], edgecolors="none")
+        ax.set_title(
+            f"overlay {g.name}: {len(mine)} accounts, {g.specialists} specialists", fontsize=10
+        )
     if show_named:
         assert accounts is not None  # show_named says so
-        ax = axes[0][-1]
+        ax = axes[0][len(levels)]
         _block_map(ax, blocks, pd.Series("", index=blocks.index), polygons)
         for coll in ax.collections[-1:]:
             coll.set_facecolor("#d5d9de")
@@ -180,7 +197,8 @@ def plot_structure_maps(
     words = ["territories", "districts", "regions"][: len(levels)]
     if districts is None and len(levels) == 2:
         words = ["territories", "regions"]
-    fig.suptitle("Sales structure: " + ", ".join(words + ["named accounts"] * show_named))
+    extra = ["named accounts"] * show_named + ["overlays"] * bool(groups)
+    fig.suptitle("Sales structure: " + ", ".join(words + extra))
     fig.tight_layout()
     plt.close(fig)
     return fig

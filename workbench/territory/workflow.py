@@ -587,14 +587,26 @@ def frontier(
     )
 
 
-def region_table(plan: TerritoryPlan, blocks: pd.DataFrame) -> pd.DataFrame | None:
+def region_table(
+    plan: TerritoryPlan, blocks: pd.DataFrame, districts: pd.DataFrame | None = None
+) -> pd.DataFrame | None:
     """The plan rolled up by region (:func:`~workbench.territory.hierarchy.rollup`), or None
-    when the blocks carry no region. A territory counts in the region holding most of its
-    first measure (its own region when designed within regions); ``crossing`` counts the
-    region's territories that also hold blocks of another region."""
+    when there are no regions. With ``districts`` holding regions built from them
+    (:func:`district_table` with ``region_groups``), those regions; else the blocks' regions
+    (``geo_units.csv``): a territory counts in the region holding most of its first measure
+    (its own region when designed within regions), and ``crossing`` counts the region's
+    territories that also hold blocks of another region."""
+    territory = blocks["unit_id"].astype(str).map(plan.assignment)
+    if districts is not None and "region" in districts:
+        member_of = {
+            t.strip(): d for d, row in districts.iterrows() for t in str(row["members"]).split(",")
+        }
+        home = pd.Series(member_of).map(districts["region"])
+        table = rollup(plan, home, level="region")
+        table.insert(1, "districts", districts.groupby("region").size().reindex(table.index))
+        return table
     if "region" not in blocks or blocks["region"].isna().all():
         return None
-    territory = blocks["unit_id"].astype(str).map(plan.assignment)
     if "region" in plan.territories:
         home = plan.territories["region"]
     else:
