@@ -326,12 +326,13 @@ def named_accounts(
 
 def geographic_team(
     inputs: DesignInputs, named: NamedTeam, *, inside_sales: float = 0.0
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The accounts and reps the geographic design works with: the named accounts carved out,
-    the team's reps taken out; with inside sales (``inside_sales`` hours a year per cold
-    prospect > 0), cold prospects (notebook 02's ``call_class`` ``cold``) keep their territory
-    but any field calls of theirs go to inside sales, so their hours leave the geographic
-    workload (:mod:`~workbench.territory.roles`)."""
+) -> DesignInputs:
+    """The inputs of the geographic design: ``accounts`` without the named accounts, ``reps``
+    without the named-account team's reps (the facts, polygons and quotas as they are); with
+    inside sales (``inside_sales`` hours a year per cold prospect > 0), cold prospects
+    (notebook 02's ``call_class`` ``cold``) keep their territory but any field calls of theirs
+    go to inside sales, so their hours leave the geographic workload
+    (:mod:`~workbench.territory.roles`)."""
     accounts, reps = named.geographic(inputs.accounts, inputs.reps)
     if inside_sales > 0:
         if "call_class" not in accounts:
@@ -341,7 +342,7 @@ def geographic_team(
             )
         cold = (accounts["call_class"].astype(str) == COLD).to_numpy()
         accounts = accounts.assign(hours_per_year=accounts["hours_per_year"].where(~cold, 0.0))
-    return accounts, reps
+    return dataclasses.replace(inputs, accounts=accounts, reps=reps)
 
 
 def overlay_teams(
