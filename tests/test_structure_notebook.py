@@ -32,32 +32,37 @@ def run(tmp_path_factory):
     quarter = read_manifest(processed)["default_quarter"]
     industry = pd.read_parquet(processed / "accounts.parquet")["industry"].value_counts().index[0]
     out = home / "03.ipynb"
+    params = {
+        "data_dir": str(home / "data"),
+        "named_top_potential": TOP,
+        "named_seats": 2,
+        "districts": 4,
+        "region_groups": 2,
+        "overlays": {"specialists": {"industries": [industry], "specialists": 2}},
+        "inside_sales": INSIDE,
+        "frontier_budgets": [0.3],
+        "frontier_effort": 0.1,
+        "effort": 0.5,
+        "time_limit": 30.0,
+    }
+    _run03(out, params)
+    stage = lambda name: pd.read_parquet(processed / f"{name}_{quarter}.parquet")  # noqa: E731
+    return json.loads(out.read_text()), stage, processed, industry, params
+
+
+def _run03(out: Path, params: dict) -> None:
     pm.execute_notebook(
         str(ROOT / "notebooks" / "03_territory_design.ipynb"),
         str(out),
-        parameters={
-            "data_dir": str(home / "data"),
-            "named_top_potential": TOP,
-            "named_seats": 2,
-            "districts": 4,
-            "region_groups": 2,
-            "overlays": {"specialists": {"industries": [industry], "specialists": 2}},
-            "inside_sales": INSIDE,
-            "frontier_budgets": [0.3],
-            "frontier_effort": 0.1,
-            "effort": 0.5,
-            "time_limit": 30.0,
-        },
+        parameters=params,
         cwd=str(ROOT),
         kernel_name="python3",
         progress_bar=False,
     )
-    stage = lambda name: pd.read_parquet(processed / f"{name}_{quarter}.parquet")  # noqa: E731
-    return json.loads(out.read_text()), stage, processed, industry
 
 
 def test_the_rule_names_the_top_accounts_and_each_account_appears_once(run):
-    _, stage, _, _ = run
+    _, stage, _, _, _ = run
     pot = stage("potential_accounts")
     # the oracle: the TOP largest potentials, ties to the smaller id
     top = pot.sort_values(["potential_usd", "account_id"], ascending=[False, True]).head(TOP)
@@ -75,7 +80,7 @@ def test_the_rule_names_the_top_accounts_and_each_account_appears_once(run):
 
 
 def test_quotas_cover_the_seats_and_sum_to_the_target(run):
-    _, stage, _, _ = run
+    _, stage, _, _, _ = run
     quotas = stage("quotas_plan").set_index("territory")
     assert {"NAM01", "NAM02"} <= set(quotas.index)
     revenue = stage("potential_accounts")["revenue_usd"].sum()
@@ -86,7 +91,7 @@ def test_quotas_cover_the_seats_and_sum_to_the_target(run):
 
 
 def test_the_notebook_shows_the_team_districts_and_structure_map(run):
-    nb, _, _, _ = run
+    nb, _, _, _, _ = run
     text = _text(nb)
     assert "Named-account team" in text and f"{TOP} named accounts" in text
     assert "NAM01" in text and "NAM02" in text
@@ -103,7 +108,7 @@ def _text(nb: dict) -> str:
 
 
 def test_the_overlay_covers_its_industry_and_credits_add_up(run):
-    nb, stage, processed, industry = run
+    nb, stage, processed, industry, _ = run
     accounts = pd.read_parquet(processed / "accounts.parquet")
     ov = stage("overlay_plan")
     assert set(ov["account_id"]) == set(
@@ -118,7 +123,7 @@ def test_the_overlay_covers_its_industry_and_credits_add_up(run):
 
 
 def test_roles_are_sized_with_inside_sales_for_the_cold_prospects(run):
-    _, stage, _, _ = run
+    _, stage, _, _, _ = run
     roles = stage("role_sizing").set_index("role")
     assert set(roles.index) == {
         "geographic",
@@ -135,7 +140,7 @@ def test_roles_are_sized_with_inside_sales_for_the_cold_prospects(run):
 
 
 def test_the_account_list_carries_each_accounts_district_and_region(run):
-    _, stage, _, _ = run
+    _, stage, _, _, _ = run
     al = stage("alignment")
     rest = al[~al["named"]]
     assert rest["proposed_district"].notna().all()
@@ -149,7 +154,7 @@ def test_the_account_list_carries_each_accounts_district_and_region(run):
 def test_the_kpi_review_credits_the_overlay_specialists(run):
     from workbench import kpi
 
-    _, stage, processed, _ = run
+    _, stage, processed, _, _ = run
     quarter = read_manifest(processed)["default_quarter"]
     review = kpi.review_kpis(kpi.load_inputs(processed, quarter=quarter), quarter=quarter)
     credit = review.overlay_credit
@@ -166,3 +171,49 @@ def test_the_kpi_review_credits_the_overlay_specialists(run):
     assert credit["credit_usd"].to_dict() == pytest.approx(expected.to_dict())
     # the owners hold the same deals: the territory KPIs sum every won dollar once
     assert review.territories["revenue_usd"].sum() == pytest.approx(won["amount_usd"].sum())
+
+
+def test_the_hybrid_edited_by_hand_and_adopted_is_the_plan_exactly(run, tmp_path):
+    """Last: it runs notebook 03 again, on the same data, with the adopted scenario."""
+    import yaml
+
+    from workbench import explorer as X
+    from workbench.report import plan_parameters
+    from workbench.report.params import notebook_parameters
+
+    _, stage, processed, _, params = run
+    quarter = read_manifest(processed)["default_quarter"]
+    named = {"top_potential": TOP, "seats": params["named_seats"]}
+    data = X.load_explorer_data(processed, named=named, inside_sales=INSIDE)
+    assert not set(data.blocks["unit_id"]) - set(stage("territory_plan")["block_id"])
+    yaml_path = tmp_path / f"{quarter}.yaml"
+    ex = X.ScenarioExplorer(
+        data,
+        X.Scenario(k=data.resolve_k(0)),
+        scenarios_dir=processed / "scenarios",
+        report_params=yaml_path,
+    )
+    ex.solve()
+    a = ex.plan.assignment
+    big = a.value_counts().index[0]
+    ex.move(a[a == big].index[:2].tolist(), a.value_counts().index[-1])
+    ex.adopt("hybrid-edit")
+    saved = ex.plan.assignment.to_dict()
+    # the parameters the report would pass to notebook 03 from that quarter's file
+    nb03 = ROOT / "notebooks" / "03_territory_design.ipynb"
+    file_values = yaml.safe_load(yaml_path.read_text())
+    file_values["03_territory_design"] |= {k: v for k, v in params.items() if k != "data_dir"}
+    planned = plan_parameters(
+        {nb03.name: notebook_parameters(nb03)},
+        {"quarter": quarter, "data_dir": params["data_dir"]},
+        file_values,
+    )[nb03.name]
+    assert planned["scenario"] == "hybrid-edit"
+    _run03(tmp_path / "03-adopted.ipynb", planned)
+    plan = stage("territory_plan")
+    assert dict(zip(plan["block_id"], plan["territory"], strict=True)) == saved
+    al = stage("alignment")
+    assert al["account_id"].is_unique and al["named"].sum() == TOP
+    rest = al[~al["named"]]
+    assert (rest["proposed_territory"] == rest["block_id"].map(saved)).all()
+    assert set(al.loc[al["named"], "proposed_territory"]) <= {"NAM01", "NAM02"}

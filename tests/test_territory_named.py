@@ -217,11 +217,14 @@ def test_seats_without_reps_are_placed_and_may_stay_vacant():
     assert set(m.rep_of) == {"NAM01", "R1", "R2"} and len(m.table) == 3
 
 
-def test_a_rule_without_seats_is_a_clear_error():
+def test_without_a_team_the_workload_sizes_it_and_bad_reps_are_named():
     from workbench.territory.named import named_team
 
-    with pytest.raises(ParameterError, match="names 3 accounts but the team has no seat"):
-        named_team(_accounts(), _reps(), rule=NamedRule(abc_class="A"))
+    # no team given: the seats the workload needs - b, c, f: (2 + 3 + 6) h x 1.35 travel =
+    # 14.85 h, far below one rep's 950.4 effective hours: one seat, and the summary says why
+    sized = named_team(_accounts(), _reps(), rule=NamedRule(abc_class="A"), time_limit=10)
+    assert list(sized.seats.index) == ["NAM01"] and "0.02 reps by workload" in sized.note
+    assert sized.note in sized.summary().notes
     with pytest.raises(ParameterError, match=r"\['R9'\] are not active reps"):
         named_team(_accounts(), _reps(), rule=NamedRule(abc_class="A"), team_reps=["R9"])
     empty = named_team(_accounts(), _reps(), rule=NamedRule())

@@ -10,9 +10,10 @@ from pathlib import Path
 import pandas as pd
 
 from .. import territory as td
-from ..config import Params, Quarter, processed_dir
+from ..config import Params, Quarter, processed_dir, project_root
 from ..io import stage_folder
 from ..territory import TerritoryPlan
+from ..territory.adopt import params_file
 from .scenario import MEASURES, Scenario, load_explorer_data
 from .state import ScenarioExplorer
 from .widgets import _CSS, BASEMAPS, ExplorerApp
@@ -37,6 +38,13 @@ class ExplorerParams(Params):
     history_weight: float = 0.5
     target_growth: float = 0.08
     seed: int = 0
+    named_employees: int = 0
+    named_top_potential: int = 0
+    named_abc_class: str = ""
+    named_reps: list[str] = dataclasses.field(default_factory=list)
+    named_seats: int = 0
+    inside_sales: float = 0.0
+    districts: int = 0
     live_seconds: float = 0.5
     refine_seconds: float = 8.0
     basemap: str = "none"
@@ -62,6 +70,11 @@ class ExplorerParams(Params):
                 problems.append(f"{name} must be in [0, 1]")
         if self.live_seconds <= 0 or self.refine_seconds < 0:
             problems.append("live_seconds must be > 0 and refine_seconds ≥ 0 (0: no refinement)")
+        for name in ("named_employees", "named_top_potential", "named_seats", "districts"):
+            if getattr(self, name) < 0:
+                problems.append(f"{name} must be ≥ 0 (0: off)")
+        if self.inside_sales < 0:
+            problems.append("inside_sales must be ≥ 0 hours a year per cold prospect (0: none)")
         if self.basemap not in BASEMAPS:
             problems.append(f"basemap must be one of {', '.join(BASEMAPS)} (none works offline)")
         return problems
@@ -69,6 +82,16 @@ class ExplorerParams(Params):
     @property
     def processed(self) -> Path:
         return processed_dir(self.data_dir)
+
+    def named_options(self) -> dict:
+        """The named-account rule and team of :func:`load_explorer_data` (as notebook 03's)."""
+        return {
+            "min_employees": self.named_employees or None,
+            "top_potential": self.named_top_potential,
+            "abc_class": self.named_abc_class or None,
+            "team_reps": tuple(self.named_reps),
+            "seats": self.named_seats,
+        }
 
 
 def app(params: ExplorerParams):
@@ -80,7 +103,11 @@ def app(params: ExplorerParams):
     """
     try:
         data = load_explorer_data(
-            params.processed, quarter=params.quarter, block=params.building_block
+            params.processed,
+            quarter=params.quarter,
+            block=params.building_block,
+            named=params.named_options(),
+            inside_sales=params.inside_sales,
         )
     except FileNotFoundError as exc:
         import ipywidgets as W
@@ -103,6 +130,8 @@ def app(params: ExplorerParams):
         data,
         scenario,
         scenarios_dir=stage_folder(params.processed, "scenarios"),
+        report_params=params_file(project_root(), data.quarter),
+        districts=params.districts,
         live_seconds=params.live_seconds,
         refine_seconds=params.refine_seconds,
     )

@@ -90,9 +90,18 @@ class ExplorerData:
 
 
 def load_explorer_data(
-    processed: str | Path, *, quarter: str | Quarter = "", block: str = "postal_code"
+    processed: str | Path,
+    *,
+    quarter: str | Quarter = "",
+    block: str = "postal_code",
+    named: Mapping | None = None,
+    inside_sales: float = 0.0,
 ) -> ExplorerData:
-    """Processed data and notebooks 01-02's outputs, grouped into blocks.
+    """Processed data and notebooks 01-02's outputs, grouped into blocks: the accounts and reps
+    of the geographic design, as notebook 03 has them (:func:`workbench.territory.
+    geographic_team`) - with a ``named`` rule the named accounts and the team's reps are left
+    out, with ``inside_sales`` the cold prospects' calls - so a scenario saved here fits the
+    report run with the same settings.
 
     Parameters
     ----------
@@ -102,6 +111,12 @@ def load_explorer_data(
         Planning quarter ``YYYYQn``; empty: the data's default quarter (ingest manifest).
     block : str
         ``postal_code`` (ZIP points, Delaunay adjacency) or ``unit_id`` (county polygons).
+    named : mapping, optional
+        Notebook 03's named-account rule and team (:func:`workbench.territory.named_accounts`
+        keywords: ``min_employees``, ``top_potential``, ``abc_class``, ``team_reps``,
+        ``seats``); ``named_accounts.csv`` names accounts too when it was ingested.
+    inside_sales : float
+        Notebook 03's ``inside_sales`` (hours a year per cold prospect; 0: none).
 
     Returns
     -------
@@ -115,6 +130,8 @@ def load_explorer_data(
         else Quarter.parse(read_manifest(processed)["default_quarter"])
     )
     inputs = td.load_inputs(processed, quarter=q)
+    team = td.named_accounts(inputs, quarter=q, **dict(named or {}))
+    inputs = td.geographic_team(inputs, team, inside_sales=inside_sales)
     blocks = td.building_blocks(inputs.accounts, block=block)
     adjacency = td.block_adjacency(blocks, block=block, polygons=inputs.polygons)
     return ExplorerData(

@@ -28,6 +28,7 @@ from ..results import TWO_DECIMALS, Results, Summary
 from .designer import build_territories
 from .plan import TerritoryPlan
 from .problem import _as_list
+from .sizing import Capacity, recommend_headcount
 from .team import active_reps
 
 __all__ = [
@@ -208,12 +209,15 @@ class NamedTeam(Results):
         ``placed`` (no rep given: the engine placed the seat at the account that minimises its
         book's travel - where to base a hire).
     rule : NamedRule
+    note : str
+        How the team was sized when no team was given (else empty).
     """
 
     plan: TerritoryPlan | None
     named_by: pd.Series
     seats: pd.DataFrame
     rule: NamedRule
+    note: str = ""
 
     @property
     def empty(self) -> bool:
@@ -278,6 +282,8 @@ class NamedTeam(Results):
             + ("" if self.plan.balanced else " - NOT all within the band")
             + "."
         ]
+        if self.note:
+            notes.append(self.note)
         placed = self.seats.index[self.seats["home"] == "placed"].tolist()
         if placed:
             notes.append(
@@ -304,6 +310,7 @@ def named_team(
     tolerance: float = 0.05,
     quarter: Quarter | str | None = None,
     seed: int = 0,
+    capacity: Capacity | None = None,
     **options,
 ) -> NamedTeam:
     """Select the named accounts (:func:`select_named`) and give each to one seat of the
@@ -311,7 +318,9 @@ def named_team(
 
     ``team_reps`` (active rep ids) are the team: their home bases are the fixed centres (seats
     ``NAM01`` ... in rep id order, each with its rep). Without them, ``seats`` seats are placed
-    by the engine (free centres), without a rep. A rule that names nothing gives an empty team.
+    by the engine (free centres), without a rep; with neither, the team gets the seats the
+    named accounts' workload needs (:func:`~workbench.territory.sizing.recommend_headcount` at
+    ``capacity``), and the summary says so. A rule that names nothing gives an empty team.
 
     Raises
     ------
@@ -340,10 +349,17 @@ def named_team(
             f"named-account team: {len(team)} reps given but seats = {seats}; give one or the other"
         )
     n_seats = len(team) or seats
-    if len(named_by) and n_seats < 1:
-        problems.append(
-            f"the named-account rule names {len(named_by)} accounts but the team has no seat: "
-            "list its reps (named_reps) or give a number of seats (named_seats)"
+    sized = ""
+    if len(named_by) and n_seats < 1:  # neither given: the seats the workload needs
+        hours = accounts.loc[
+            accounts["account_id"].astype(str).str.strip().isin(set(named_by.index)).to_numpy(),
+            ["hours_per_year"],
+        ]
+        rec = recommend_headcount(hours, capacity=capacity or Capacity())
+        n_seats = min(int(rec["recommended_reps"]), len(named_by))
+        sized = (
+            f"No team was given (named_reps, named_seats): {n_seats} seat(s), what the named "
+            f"accounts' workload needs ({rec['exact_reps']:.2f} reps by workload buildup)."
         )
     if n_seats > len(named_by) > 0:
         problems.append(
@@ -398,7 +414,7 @@ def named_team(
             },
             index=pd.Index(centre.index, name="seat"),
         )
-    return NamedTeam(plan, named_by.rename("named_by"), seat_rows.sort_index(), rule)
+    return NamedTeam(plan, named_by.rename("named_by"), seat_rows.sort_index(), rule, sized)
 
 
 def _renamed(plan: TerritoryPlan, names: dict[str, str]) -> TerritoryPlan:

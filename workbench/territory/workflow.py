@@ -194,6 +194,7 @@ class DesignParams(NotebookParams):
             "abc_class": self.named_abc_class or None,
             "team_reps": tuple(self.named_reps),
             "seats": self.named_seats,
+            "capacity": self.capacity,
             "balance": tuple(self.balance),
             "tolerance": self.tolerance,
             "quarter": self.period,
@@ -299,11 +300,13 @@ def named_accounts(
     tolerance: float = 0.05,
     quarter: Quarter | str | None = None,
     seed: int = 0,
+    capacity: Capacity | None = None,
     **options,
 ) -> NamedTeam:
     """The named-account team (:func:`~workbench.territory.named.named_team`): accounts named by
     the rule - employees, top potential, ABC class, or listed in ``named_accounts.csv`` - each
-    given to one seat, books balanced on ``balance``. Empty when nothing is named."""
+    given to one seat, books balanced on ``balance``; without ``team_reps`` or ``seats``, as
+    many seats as their workload needs at ``capacity``. Empty when nothing is named."""
     rule = NamedRule(
         min_employees=min_employees,
         top_potential=top_potential or None,
@@ -320,6 +323,7 @@ def named_accounts(
         tolerance=tolerance,
         quarter=quarter,
         seed=seed,
+        capacity=capacity,
         **options,
     )
 
