@@ -665,48 +665,30 @@ def test_moves_that_cannot_be_made_are_refused_with_the_reason(explorer, data):
     assert explorer.plan_kind == "today" and not explorer.can_undo
 
 
+# a rectangle drawn around the grid's column 2 (lon -83.8) in rows 0-1 (lat 33.0-33.11): blocks
+# 30200 and 31200
+_LASSO = {
+    "type": "Feature",
+    "properties": {},
+    "geometry": {
+        "type": "Polygon",
+        "coordinates": [
+            [[-83.85, 32.95], [-83.75, 32.95], [-83.75, 33.15], [-83.85, 33.15], [-83.85, 32.95]]
+        ],
+    },
+}
+
+
 def test_blocks_within_a_drawn_shape():
-    # the grid's column 2 (lon -83.8) in rows 0-1 (lat 33.0-33.11): 30200 and 31200
-    rect = {
-        "type": "Feature",
-        "properties": {},
-        "geometry": {
-            "type": "Polygon",
-            "coordinates": [
-                [
-                    [-83.85, 32.95],
-                    [-83.75, 32.95],
-                    [-83.75, 33.15],
-                    [-83.85, 33.15],
-                    [-83.85, 32.95],
-                ]
-            ],
-        },
-    }
     blocks = td.building_blocks(_grid_accounts(), block="postal_code")
-    assert sorted(X.blocks_within(blocks, rect)) == ["30200", "31200"]
+    assert sorted(X.blocks_within(blocks, _LASSO)) == ["30200", "31200"]
 
 
 def test_app_lasso_and_move_clicks_edit_the_plan(ui, explorer):
     assert ui.undo_button.disabled and list(ui.move_to.options) == ["R1", "R2", "R3"]
     ui.move_to.value = "R1"
-    lasso = {
-        "type": "Feature",
-        "geometry": {
-            "type": "Polygon",
-            "coordinates": [
-                [
-                    [-83.85, 32.95],
-                    [-83.75, 32.95],
-                    [-83.75, 33.15],
-                    [-83.85, 33.15],
-                    [-83.85, 32.95],
-                ]
-            ],
-        },
-    }
     # the message the map's draw tool sends when a shape is finished
-    ui.draw._handle_leaflet_event(None, {"event": "draw:created", "geo_json": lasso}, None)
+    ui.draw._handle_leaflet_event(None, {"event": "draw:created", "geo_json": _LASSO}, None)
     status = _status(ui)
     assert status["state"] == "edited" and "2 blocks moved to R1" in ui.status.value
     # R1 1680 + 2 x 240 = 2160 (+8 %), R2 2000 - 480 = 1520 (-24 %)

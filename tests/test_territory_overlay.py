@@ -40,6 +40,18 @@ def _accounts() -> pd.DataFrame:
     )
 
 
+def _health_team(acc: pd.DataFrame, share: float = 0.3):
+    """Two healthcare specialists over the four healthcare ZIPs, balanced exactly on potential."""
+    return design_overlays(
+        acc,
+        [OverlayGroup("Health care", ("Healthcare",), 2)],
+        balance="potential_usd",
+        tolerance=0.0,
+        share=share,
+        time_limit=10,
+    )
+
+
 def test_overlay_settings_are_checked_all_at_once():
     spec = {
         "hc": {"industries": ["Healthcare"], "specialists": 0},
@@ -88,14 +100,7 @@ def test_one_deal_is_credited_to_the_owner_and_the_specialist_never_twice_to_eit
 
 def test_overlay_territories_cover_the_group_balanced_with_the_specialists_share():
     acc = _accounts()
-    team = design_overlays(
-        acc,
-        [OverlayGroup("Health care", ("Healthcare",), 2)],
-        balance="potential_usd",
-        tolerance=0.0,
-        share=0.5,
-        time_limit=10,
-    )
+    team = _health_team(acc, share=0.5)
     assert sorted(team.assignment.index) == ["a0", "a1", "a2", "a3"]
     # four equal potentials on a line, two contiguous halves: {a0, a1} and {a2, a3}
     halves = team.assignment.groupby(team.assignment).apply(lambda s: sorted(s.index)).tolist()
@@ -152,13 +157,7 @@ def test_the_structure_map_gets_a_panel_per_overlay():
     from workbench.territory import build_territories, building_blocks, plot_structure_maps
 
     acc = _accounts()
-    team = design_overlays(
-        acc,
-        [OverlayGroup("Health care", ("Healthcare",), 2)],
-        balance="potential_usd",
-        tolerance=0.0,
-        time_limit=10,
-    )
+    team = _health_team(acc)
     blocks = building_blocks(acc)
     plan = build_territories(
         blocks.drop(columns="territory"), k=2, balance="accounts", tolerance=0.0, time_limit=10

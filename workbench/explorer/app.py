@@ -14,6 +14,7 @@ from ..config import Params, Quarter, processed_dir, project_root
 from ..io import stage_folder
 from ..territory import TerritoryPlan
 from ..territory.adopt import params_file
+from ..territory.workflow import named_settings
 from .scenario import MEASURES, Scenario, load_explorer_data
 from .state import ScenarioExplorer
 from .widgets import _CSS, BASEMAPS, ExplorerApp
@@ -85,13 +86,7 @@ class ExplorerParams(Params):
 
     def named_options(self) -> dict:
         """The named-account rule and team of :func:`load_explorer_data` (as notebook 03's)."""
-        return {
-            "min_employees": self.named_employees or None,
-            "top_potential": self.named_top_potential,
-            "abc_class": self.named_abc_class or None,
-            "team_reps": tuple(self.named_reps),
-            "seats": self.named_seats,
-        }
+        return named_settings(self)
 
 
 def app(params: ExplorerParams):

@@ -187,7 +187,11 @@ def account_alignment(
 
     seat_of = {} if seats is None else {_id(a): str(t) for a, t in dict(seats).items()}
     no_plan = sorted(
-        {str(b) for a, b in zip(acc_ids, blocks, strict=True) if a not in seat_of and b not in prop}
+        {
+            str(b)
+            for a, b in zip(acc_ids, blocks, strict=True)
+            if a not in seat_of and prop.get(b) is None
+        }
     )
     if no_plan:
         raise ValueError(f"{len(no_plan)} block(s) have no proposed territory: {no_plan[:10]}")

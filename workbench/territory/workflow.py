@@ -49,6 +49,19 @@ from .team import active_reps, design_settings, resolve_k
 REGION_MODES = ("none", "fixed")
 
 
+def named_settings(params) -> dict:
+    """The named-account rule and team of notebook 03's parameters (and the explorer app's,
+    which repeat them): ``named_employees``, ``named_top_potential``, ``named_abc_class``,
+    ``named_reps``, ``named_seats`` as :func:`named_accounts` keywords (0 and "" mean off)."""
+    return {
+        "min_employees": params.named_employees or None,
+        "top_potential": params.named_top_potential,
+        "abc_class": params.named_abc_class or None,
+        "team_reps": tuple(params.named_reps),
+        "seats": params.named_seats,
+    }
+
+
 @dataclasses.dataclass(frozen=True)
 class DesignParams(NotebookParams):
     """Parameters of ``notebooks/03_territory_design.ipynb``."""
@@ -188,12 +201,7 @@ class DesignParams(NotebookParams):
 
     def named_options(self) -> dict:
         """The keyword options of :func:`named_accounts` these parameters set."""
-        return {
-            "min_employees": self.named_employees or None,
-            "top_potential": self.named_top_potential,
-            "abc_class": self.named_abc_class or None,
-            "team_reps": tuple(self.named_reps),
-            "seats": self.named_seats,
+        return named_settings(self) | {
             "capacity": self.capacity,
             "balance": tuple(self.balance),
             "tolerance": self.tolerance,
