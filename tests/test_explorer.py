@@ -778,6 +778,22 @@ def test_report_scenario_edits_keep_the_params_file(tmp_path):
     with pytest.raises(ValueError, match="not changed"):
         set_report_scenario(path, "c")
     assert path.read_text() == flow
+    # the file's own indentation and line endings; an empty inline section becomes a block
+    path.write_bytes(b"03_territory_design:\r\n    k: 12\r\n    scenario: old\r\n")
+    set_report_scenario(path, "d")
+    raw = path.read_bytes()
+    assert b'\r\n    scenario: "d"' in raw and b"\n" not in raw.replace(b"\r\n", b"")
+    assert yaml.safe_load(raw) == {"03_territory_design": {"k": 12, "scenario": "d"}}
+    path.write_text("03_territory_design: {}  # to fill\nnext:\n  x: 1\n")
+    set_report_scenario(path, "e")
+    assert yaml.safe_load(path.read_text()) == {
+        "03_territory_design": {"scenario": "e"},
+        "next": {"x": 1},
+    }
+    assert "# to fill" in path.read_text()
+    path.write_text("a: [\n")
+    with pytest.raises(ValueError, match="is not valid YAML"):
+        set_report_scenario(path, "f")
 
 
 def test_adopt_command(data, tmp_path, capsys):
@@ -811,9 +827,42 @@ def test_level_toggles_colour_the_map_by_district(ui, explorer, data):
     terr = explorer.plan.assignment.reindex(group.index)
     assert group.groupby(terr).nunique().eq(1).all() and terr.groupby(group).nunique().eq(1).all()
     assert len({f["properties"]["style"]["fillColor"] for f in feats}) == 3
-    ui.n_districts.value = 4  # more districts than territories: refused, said in the status line
-    assert _status(ui)["state"] == "error" and "choose 1 to 3" in ui.status.value
+    ui.n_districts.value = 4  # no more districts than territories: the control stops at 3
+    assert ui.n_districts.value == 3
+    with pytest.raises(ValueError, match="choose 1 to 3"):
+        explorer.groups("district", 4)
+    # a solve to fewer territories keeps the district view drawing: 3 districts become 2
+    ui.k.value = 2
+    ui.solve()
+    assert explorer.plan.k == 2 and ui.n_districts.max == 2
+    feats = ui.blocks_layer.data["features"]
+    assert len({f["properties"]["style"]["fillColor"] for f in feats}) == 2
+    assert list(ui.move_to.options) == sorted(explorer.plan.territories.index)
     with pytest.raises(ValueError, match="no region"):
         explorer.groups("region")
     ui.highlight.value = "territory"
     assert "group" not in ui.blocks_layer.data["features"][0]["properties"]
+
+
+def test_undo_brings_back_the_settings_of_the_plan_it_restores(explorer):
+    explorer.update(k=2)
+    explorer.solve()
+    explorer.undo()  # today's alignment, with the settings that scored it (k = 3)
+    assert explorer.plan.k == 3 and explorer.scenario.k == 3
+    explorer.redo()
+    assert explorer.plan.k == 2 and explorer.scenario.k == 2
+
+
+def test_an_edit_beyond_the_move_budget_has_no_gap(explorer):
+    # ±30 % bands, 10 % of 24 blocks may move (2): the bound assumes that budget
+    explorer.update(tolerance=0.3, max_moved=0.1)
+    explorer.solve()
+    refined = explorer.refine()
+    assert refined is not None and refined.lower_bound_km is not None
+    assert refined.n_moved <= 2
+    today = _today(explorer.data)
+    # move blocks of today's R3 column 5 (always R3 today) to R2 until over the budget
+    moved = [u for u in explorer.plan.assignment.index if u.endswith("500")]
+    edited = explorer.move(moved[:3], "R2")
+    assert edited.n_moved > 2 and edited.gap is None and edited.lower_bound_km is None
+    assert (today.reindex(moved[:3]) == "R3").all()

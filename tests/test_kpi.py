@@ -664,3 +664,11 @@ def test_regions_follow_the_units_region_column():
         "R1": "Metro Atlanta",
         "R2": "South Georgia",
     }
+
+
+def test_an_empty_overlay_plan_means_no_overlay_credit():
+    empty = pd.DataFrame(columns=["account_id", "group", "overlay_territory"])
+    inputs = dataclasses.replace(make_inputs(), overlays=empty)
+    review = kpi.review_kpis(inputs, quarter="2026Q3", trailing_quarters=1)
+    assert review.overlay_credit is None
+    assert not any("overlay" in n for n in review.notes)

@@ -249,3 +249,5 @@ def test_pinned_matching_overrides_the_best_score():
     assert pinned.rep_of == {"T1": "R2", "T2": "R1"}
     with pytest.raises(ValueError, match="pinned territories or reps unknown"):
         match_reps(acc, reps, terr, pinned={"T9": "R1"})
+    with pytest.raises(ValueError, match=r"more than one territory: \['R1'\]"):
+        match_reps(acc, reps, terr, pinned={"T1": "R1", "T2": "R1"})

@@ -69,8 +69,10 @@ def _cmd_adopt(args: argparse.Namespace) -> int:
     if not args.clear and not args.name:
         raise CommandError("name the saved scenario to adopt, or give --clear")
     if args.clear:
-        if not quarter:
-            raise CommandError("--clear needs --quarter: the quarter whose report stops adopting")
+        if not quarter and not args.params:
+            raise CommandError(
+                "--clear needs --quarter (or --params): the report that stops adopting"
+            )
     else:
         try:
             record = load_scenario(folder, args.name)
@@ -83,7 +85,7 @@ def _cmd_adopt(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise CommandError(str(exc)) from None
     if args.clear:
-        print(f"the {quarter} report designs its plan again ({path})")
+        print(f"the report designs its plan again ({path})")
     else:
         blocks, k = len(record["assignment"]), len(set(record["assignment"].values()))
         print(

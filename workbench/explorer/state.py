@@ -145,10 +145,16 @@ class ScenarioExplorer:
         quarter: str | Quarter = "",
         block: str = "postal_code",
         scenario: Scenario | None = None,
+        named: Mapping | None = None,
+        inside_sales: float = 0.0,
         **options,
     ) -> ScenarioExplorer:
-        """Load the data from ``processed`` (scenarios saved in ``processed/scenarios``)."""
-        data = load_explorer_data(processed, quarter=quarter, block=block)
+        """Load the data from ``processed`` (scenarios saved in ``processed/scenarios``; the
+        named-account settings and ``inside_sales`` as notebook 03's, see
+        :func:`load_explorer_data`)."""
+        data = load_explorer_data(
+            processed, quarter=quarter, block=block, named=named, inside_sales=inside_sales
+        )
         options.setdefault("scenarios_dir", stage_folder(processed, "scenarios"))
         options.setdefault("report_params", params_file(project_root(), data.quarter))
         return cls(data, scenario, **options)
@@ -249,12 +255,21 @@ class ScenarioExplorer:
         return self._today[key]
 
     def _install(
-        self, plan: TerritoryPlan, kind: str, scenario: Scenario, *, undoable: bool = False
+        self,
+        plan: TerritoryPlan,
+        kind: str,
+        scenario: Scenario,
+        *,
+        undoable: bool = False,
+        exact: bool = False,
     ) -> None:
-        """Show ``plan``; ``undoable``: the plan it replaces can be brought back (:meth:`undo`)."""
+        """Show ``plan``; ``undoable``: the plan it replaces can be brought back (:meth:`undo`),
+        with the settings as they are now when ``exact`` (a hand edit changes nothing else),
+        else with the settings that produced it (a solve or a load comes after the controls
+        changed them)."""
         with self._lock:
             if undoable:
-                self._undo.append(self._snapshot())
+                self._undo.append(self._snapshot(exact=exact))
                 del self._undo[:-UNDO_DEPTH]
                 self._redo.clear()
             self.plan, self.plan_kind, self.plan_scenario = plan, kind, scenario
@@ -366,7 +381,8 @@ class ScenarioExplorer:
 
         The edited plan is measured as it stands (:func:`evaluate_assignment`: balance,
         compactness, contiguity, moves against today) and keeps the lower bound of the plan it
-        came from, so its gap says how far the edit is from the best plan the bound allows.
+        came from, so its gap says how far the edit is from the best plan the bound allows -
+        unless the edit moves more blocks than the budget the bound assumed (then no gap).
         Locked blocks that move stay locked, to their new territory. :meth:`undo` takes the
         edit back.
 
@@ -381,6 +397,7 @@ class ScenarioExplorer:
         ids = [str(unit_ids)] if isinstance(unit_ids, str) else [str(u) for u in unit_ids]
         target = str(territory)
         with self._lock:
+            self.generation += 1  # an edit supersedes any refinement under way
             plan, scenario = self.plan, self.plan_scenario
         unknown = [u for u in ids if u not in plan.assignment.index]
         if unknown:
@@ -400,17 +417,24 @@ class ScenarioExplorer:
                 "keep at least one block in every territory (change the number with Solve)"
             )
         scored = evaluate_assignment(self.data, scenario, new)
-        scored = with_bound(scored, plan.lower_bound_km, plan.bound_method, source=plan)
+        # the bound holds for plans within the move budget: an edit beyond it has no gap
+        budget = plan.max_moved
+        if budget is None or scored.n_moved <= budget:
+            scored = with_bound(scored, plan.lower_bound_km, plan.bound_method, source=plan)
         with self._lock:
-            self.generation += 1  # an edit supersedes any refinement under way
+            if self.plan is not plan:  # a load or an undo came in meanwhile
+                raise ValueError("the plan on screen changed during the edit: make it again")
             locks = dict(self.scenario.locks)
             locks.update({u: target for u in changed if u in locks})
-            self._install(scored, "edited", scenario.replace(locks=locks), undoable=True)
+            self._install(
+                scored, "edited", scenario.replace(locks=locks), undoable=True, exact=True
+            )
             self.scenario = self.scenario.replace(locks=locks)
         return scored
 
-    def _snapshot(self) -> tuple:
-        return (self.plan, self.plan_kind, self.plan_scenario, self.scenario, self.quotas)
+    def _snapshot(self, *, exact: bool = True) -> tuple:
+        settings = self.scenario if exact else self.plan_scenario
+        return (self.plan, self.plan_kind, self.plan_scenario, settings, self.quotas)
 
     def _restore(self, snapshot: tuple) -> None:
         self.plan, self.plan_kind, self.plan_scenario, self.scenario, self.quotas = snapshot

@@ -503,6 +503,7 @@ class ExplorerApp:
             keep = self.move_to.value if self.move_to.value in names else None
             self.move_to.options = names
             self.move_to.value = keep or (names[0] if names else None)
+            self.n_districts.max = max(1, ex.plan.k)  # no more districts than territories
             self.undo_button.disabled = not ex.can_undo
             self.redo_button.disabled = not ex.can_redo
 
@@ -511,7 +512,17 @@ class ExplorerApp:
         level = self.highlight.value
         groups = None
         if level in ("district", "region"):
-            groups = ex.groups(level, int(self.n_districts.value))
+            n = min(int(self.n_districts.value), ex.plan.k)  # the plan may have fewer now
+            try:
+                groups = ex.groups(level, n)
+            except Exception as exc:  # never block the redraw: colour by territory instead
+                self.highlight.value = "territory"
+                self._set_status(
+                    html.escape(f"{level.title()} colours unavailable: {exc}"),
+                    state="error",
+                    error=True,
+                )
+                return
         self.blocks_layer.data = blocks_geojson(
             ex.data.blocks,
             ex.plan.assignment,
@@ -657,7 +668,15 @@ class ExplorerApp:
             with self._ui_lock:
                 if plan is None or generation != self.explorer.generation:
                     return
-                self.refresh()
+                try:
+                    self.refresh()
+                except Exception as exc:
+                    self._set_status(
+                        html.escape(f"Redraw after refinement failed: {exc}"),
+                        state="error",
+                        error=True,
+                    )
+                    return
                 gap = plan.gap
                 self._set_status(
                     f"Refined plan: {plan.k} territories after {time.perf_counter() - t0:.1f} s"

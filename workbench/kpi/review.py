@@ -68,9 +68,10 @@ class KpiReview(Results):
     fairness, balance : Finding
     thresholds : Thresholds
     overlay_credit : DataFrame or None
-        With notebook 03's industry overlays (``overlay_plan``): per overlay specialist
-        territory, the quarter's won deals and revenue on its accounts, credited to the
-        specialist on top of the owner (:func:`overlay_credit`); None without overlays.
+        With notebook 03's industry overlays for the quarter (``overlay_plan``, the proposed
+        books): per overlay specialist territory, the quarter's won deals and revenue on its
+        accounts, credited to the specialist on top of the owner (:func:`overlay_credit`) - as
+        the proposed overlays would credit them; None without overlays.
     notes : tuple of str
         What is missing or limited (e.g. no potential yet).
     """
@@ -201,11 +202,13 @@ def review_kpis(
     levels = [lv for lv in LEVEL_IDS if lv != "district" or rep_districts(inputs.reps) is not None]
     trend = {lv: kpi_table(inputs, level=lv, quarters=quarters, metro_km=metro_km) for lv in levels}
     at = {lv: f[f["quarter"] == str(q)] for lv, f in trend.items()}
-    credit = None if inputs.overlays is None else overlay_credit(inputs, quarter=q)
+    has_overlays = inputs.overlays is not None and len(inputs.overlays) > 0
+    credit = overlay_credit(inputs, quarter=q) if has_overlays else None
     if credit is not None:
         notes.append(
-            "overlay specialists are credited with every won dollar of their accounts, on top "
-            "of the owner (the crediting rule of notebook 03): see overlay_credit."
+            "overlay_credit credits the quarter's won deals to the specialist territories of "
+            "notebook 03's proposed overlays (as the proposed books would credit them), on top "
+            "of the owners."
         )
     return KpiReview(
         overlay_credit=credit,

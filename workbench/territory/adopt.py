@@ -284,10 +284,11 @@ def set_report_scenario(path: str | Path, name: str) -> Path:
     """Make the report adopt scenario ``name`` (``""``: design the plan again): set
     ``scenario`` in the ``03_territory_design`` section of the parameters file ``path``.
 
-    The file is edited as text, so its comments and other settings stay as they are: the
-    section's ``scenario`` line is replaced, or added under the section header, or the section
-    is appended. The result is read back as YAML and checked before it replaces the file
-    (written atomically; a file that does not exist is created).
+    The file is edited as text, so its comments, other settings, indentation and line endings
+    stay as they are: the section's ``scenario`` line is replaced, or added under the section
+    header (an empty section written ``{}`` or ``null`` becomes a block), or the section is
+    appended. The result is read back as YAML and must equal the old file with that one change
+    before it replaces the file (written atomically; a file that does not exist is created).
 
     >>> import tempfile, yaml
     >>> p = Path(tempfile.mkdtemp()) / "2026Q3.yaml"
@@ -303,41 +304,61 @@ def set_report_scenario(path: str | Path, name: str) -> Path:
     if name:
         scenario_path(".", name)  # the name must be valid
     path = Path(path)
-    text = path.read_text(encoding="utf-8") if path.is_file() else ""
-    stamp = dt.date.today().isoformat()
-    line = f'  scenario: "{name}"  # adopted {stamp}'
+    raw = path.read_bytes().decode("utf-8") if path.is_file() else ""
+    newline = "\r\n" if "\r\n" in raw else "\n"
+    text = raw.replace("\r\n", "\n")
+    try:
+        before = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise ValueError(f"{path} is not valid YAML ({exc}); not changed") from None
     lines = text.splitlines()
-    key = re.compile(rf"^['\"]?{re.escape(REPORT_SECTION)}['\"]?\s*:")
+    key = re.compile(rf"^['\"]?{re.escape(REPORT_SECTION)}['\"]?\s*:(.*)$")
     header = next((i for i, s in enumerate(lines) if key.match(s)), None)
+    indent = "  "
     if header is None:
-        lines += [f"{REPORT_SECTION}:", line]
+        at, end = None, len(lines)
+        lines.append(f"{REPORT_SECTION}:")
+        header = len(lines) - 1
     else:
+        rest = key.match(lines[header]).group(1)  # type: ignore[union-attr]
+        value = rest.split("#", 1)[0].strip()
+        if value in ("{}", "null", "~"):  # an empty section written inline: make it a block
+            comment = rest[rest.index("#") :] if "#" in rest else ""
+            lines[header] = f"{REPORT_SECTION}:" + (f"  {comment}" if comment else "")
         end = next(
             (j for j in range(header + 1, len(lines)) if re.match(r"^\S", lines[j])), len(lines)
         )
+        keys = [
+            j
+            for j in range(header + 1, end)
+            if lines[j].strip() and not lines[j].lstrip().startswith("#")
+        ]
+        if keys:
+            indent = lines[keys[0]][: len(lines[keys[0]]) - len(lines[keys[0]].lstrip())]
         at = next(
-            (j for j in range(header + 1, end) if re.match(r"^\s+scenario\s*:", lines[j])), None
+            (j for j in keys if re.match(rf"^{re.escape(indent)}scenario\s*:", lines[j])), None
         )
-        if at is None:
-            lines.insert(header + 1, line)
-        else:
-            lines[at] = line
-    new = "\n".join(lines) + "\n"
-    try:
-        before = yaml.safe_load(text) or {}
-        after = yaml.safe_load(new)
-    except yaml.YAMLError as exc:
-        raise ValueError(f"{path} is not valid YAML ({exc}); not changed") from None
+    stamp = dt.date.today().isoformat()
+    line = f'{indent}scenario: "{name}"  # adopted {stamp}'
+    if at is None:
+        lines.insert(header + 1, line)
+    else:
+        lines[at] = line
+    new = newline.join(lines) + newline
     expected = dict(before) if isinstance(before, dict) else None
     if expected is not None:
         section = expected.get(REPORT_SECTION) or {}
         expected[REPORT_SECTION] = (
             {**section, "scenario": name} if isinstance(section, dict) else {}
         )
+    try:
+        after = yaml.safe_load(new.replace("\r\n", "\n"))
+    except yaml.YAMLError:
+        after = None
     if after != expected:
         raise ValueError(
-            f"{path}: could not set scenario in its {REPORT_SECTION} section alone (is the "
-            "section written in flow style, {...}?); not changed"
+            f"{path}: could not set scenario in its {REPORT_SECTION} section alone (written in "
+            "flow style, {k: v}?); not changed - set scenario there by hand"
         )
     path.parent.mkdir(parents=True, exist_ok=True)
     write_bytes_atomic(path, new.encode())

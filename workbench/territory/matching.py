@@ -507,6 +507,9 @@ def match_reps(
         raise ValueError(
             f"pinned territories or reps unknown (the reps must be active): {bad_pins[:10]}"
         )
+    twice = sorted({r for r in pins.values() if list(pins.values()).count(r) > 1})
+    if twice:
+        raise ValueError(f"reps pinned to more than one territory: {twice[:10]}")
     if pins:
         # a pinned pair is worth more than any matching without it; its rep and its territory
         # worth nothing with anyone else (integers far below 2**53 stay exact)

@@ -961,7 +961,7 @@ def plan_alignment(
     """One row per account: current and proposed territory and rep, moved or not, and why
     (:func:`~workbench.territory.alignment.account_alignment`); a ``named`` team's accounts
     go to their seats. An account whose block is not among ``blocks`` (all its accounts are
-    named) takes today's owner as its current territory.
+    named) takes the owner holding most of that block's potential as its current territory.
 
     With ``districts`` (:func:`district_table`) each account gets its proposed territory's
     ``proposed_district``; ``proposed_region`` is the district's region when regions were
@@ -971,9 +971,14 @@ def plan_alignment(
     seats = None
     if named is not None and not named.empty:
         seats = named.assignment
-        owner = accounts.set_index(accounts[block].astype(str))["owner_rep_id"].dropna()
-        gone = owner[~owner.index.isin(current.index)]
-        current = pd.concat([current, gone[~gone.index.duplicated()]])
+        # a block whose accounts are all named: its territory today is, as for any block, the
+        # owner holding most of its potential
+        gone = ~accounts[block].astype(str).isin(current.index)
+        if gone.any():
+            g = accounts.loc[gone.to_numpy()]
+            current = pd.concat(
+                [current, dominant(g[block].astype(str), g["owner_rep_id"], g["potential_usd"])]
+            )
     out = account_alignment(
         accounts,
         current,
