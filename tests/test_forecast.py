@@ -296,3 +296,26 @@ def test_cli_bad_out_path_is_one_line_not_a_traceback(tmp_path, capsys, where):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("workbench forecast: ")
     assert "Traceback" not in err[0]
+
+
+def test_history_re_aggregated_by_a_plan_equals_the_account_history():
+    from workbench.forecast import plan_revenue_series
+
+    # A moves from R1 (today) to T2 in the plan: its whole history goes with it; C has no
+    # territory in the plan's list (a prospect never owned): company only
+    facts = pd.DataFrame(
+        {
+            "account_id": ["A", "B", "A", "C", "B"],
+            "quarter": ["2026Q1", "2026Q1", "2026Q2", "2026Q2", "2026Q3"],
+            "won_usd": [10.0, 5.0, 20.0, 7.0, 1.0],
+        }
+    )
+    alignment = pd.DataFrame(
+        {"account_id": ["A", "B"], "proposed_territory": ["T2", "T1"], "proposed_region": "N"}
+    )
+    s = plan_revenue_series(facts, alignment, quarter="2026Q3")
+    by = {sid: g.set_index("period")["value"].to_dict() for sid, g in s.groupby("series_id")}
+    assert by["territory:T2"] == {"2026Q1": 10.0, "2026Q2": 20.0, "2026Q3": 0.0}
+    assert by["territory:T1"] == {"2026Q1": 5.0, "2026Q2": 0.0, "2026Q3": 1.0}
+    assert by["company"] == {"2026Q1": 15.0, "2026Q2": 27.0, "2026Q3": 1.0}
+    assert by["region:N"] == {"2026Q1": 15.0, "2026Q2": 20.0, "2026Q3": 1.0}

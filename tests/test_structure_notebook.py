@@ -217,3 +217,25 @@ def test_the_hybrid_edited_by_hand_and_adopted_is_the_plan_exactly(run, tmp_path
     rest = al[~al["named"]]
     assert (rest["proposed_territory"] == rest["block_id"].map(saved)).all()
     assert set(al.loc[al["named"], "proposed_territory"]) <= {"NAM01", "NAM02"}
+
+
+def test_history_by_the_proposed_plan_adds_up_to_each_accounts_history(run):
+    from workbench.forecast import plan_revenue_series
+
+    _, stage, processed, _, _ = run
+    quarter = read_manifest(processed)["default_quarter"]
+    facts = pd.read_parquet(processed / "facts_account_quarter.parquet")
+    al = stage("alignment")
+    s = plan_revenue_series(facts, al, quarter=quarter)
+    # the oracle: every fact row added to its account's proposed territory, one row at a time
+    territory = dict(zip(al["account_id"], al["proposed_territory"], strict=True))
+    expected: dict[tuple[str, str], float] = {}
+    for a, q, v in facts[["account_id", "quarter", "won_usd"]].itertuples(index=False):
+        if q <= quarter and a in territory:
+            key = (f"territory:{territory[a]}", q)
+            expected[key] = expected.get(key, 0.0) + v
+    got = s[s["scope_type"] == "territory"].set_index(["series_id", "period"])["value"]
+    assert {k: v for k, v in got.items() if v} == pytest.approx(
+        {k: v for k, v in expected.items() if v}
+    )
+    assert {"territory:NAM01", "territory:NAM02"} <= set(s["series_id"])  # the seats too

@@ -55,7 +55,7 @@ from .engine import (
 )
 from .methods import BASELINES, METHODS, SEASON_LENGTH, format_period, parse_period
 from .plots import plot_fan_chart
-from .series import forecast_revenue, forecast_stage, revenue_series
+from .series import forecast_revenue, forecast_stage, plan_revenue_series, revenue_series
 
 __all__ = [
     "BASELINES",
@@ -75,6 +75,7 @@ __all__ = [
     "mase",
     "one_blas_thread",
     "parse_period",
+    "plan_revenue_series",
     "plot_fan_chart",
     "read_series_csv",
     "revenue_series",

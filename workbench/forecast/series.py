@@ -92,6 +92,37 @@ def revenue_series(
     return pd.concat(out, ignore_index=True)
 
 
+def plan_revenue_series(
+    facts: pd.DataFrame, alignment: pd.DataFrame, *, quarter: Quarter | str
+) -> pd.DataFrame:
+    """Quarterly won revenue re-aggregated by a **proposed** plan (issue 16): each account's
+    whole history counted in its proposed territory or named seat (notebook 03's account list,
+    ``proposed_territory``) and, when the list carries one, its ``proposed_region``; the
+    company series is unchanged. The same layout as :func:`revenue_series`, ready for
+    :func:`forecast_series`: a territory's history is what its proposed accounts bought.
+
+    >>> facts = pd.DataFrame({"account_id": ["A", "B", "A"], "quarter": ["2026Q1", "2026Q1",
+    ...                       "2026Q2"], "won_usd": [10.0, 5.0, 20.0]})
+    >>> al = pd.DataFrame({"account_id": ["A", "B"], "proposed_territory": ["T1", "T1"]})
+    >>> s = plan_revenue_series(facts, al, quarter="2026Q2")
+    >>> s[s["series_id"] == "territory:T1"]["value"].tolist()
+    [15.0, 20.0]
+    """
+    region = (
+        alignment["proposed_region"].astype(object)
+        if "proposed_region" in alignment
+        else pd.Series("all", index=alignment.index, dtype=object)
+    )
+    scopes = pd.DataFrame(
+        {
+            "account_id": alignment["account_id"].to_numpy(),
+            "territory": alignment["proposed_territory"].astype(object).to_numpy(),
+            "region": region.to_numpy(),
+        }
+    )
+    return revenue_series(facts, scopes, quarter=quarter)
+
+
 def forecast_revenue(
     series: pd.DataFrame,
     *,
