@@ -58,15 +58,9 @@ def one_run(processed: Path) -> dict[str, float]:
     out["overlay"] = time.perf_counter() - t0
     blocks = td.building_blocks(geo.accounts, block=params.building_block)
     adjacency = td.block_adjacency(blocks, block=params.building_block, polygons=inputs.polygons)
-    data = X.ExplorerData(
-        blocks=blocks,
-        adjacency=adjacency,
-        accounts=geo.accounts,
-        reps=geo.reps,
-        facts=inputs.facts,
-        quarter=params.period,
+    ex = X.ScenarioExplorer.from_design(
+        params, geo, blocks, adjacency, scenarios_dir=None, report_params=None
     )
-    ex = X.ScenarioExplorer(data, X.Scenario(k=data.resolve_k(0)))
     plan = ex.solve()  # the preview: a quick plan to group and to edit
     t0 = time.perf_counter()
     td.district_table(plan, blocks, adjacency, **params.district_options())

@@ -14,7 +14,7 @@ from ..config import Params, Quarter, processed_dir, project_root
 from ..io import stage_folder
 from ..territory import TerritoryPlan
 from ..territory.adopt import params_file
-from ..territory.workflow import named_settings
+from ..territory.workflow import named_problems, named_settings
 from .scenario import MEASURES, Scenario, load_explorer_data
 from .state import ScenarioExplorer
 from .widgets import _CSS, BASEMAPS, ExplorerApp
@@ -71,11 +71,9 @@ class ExplorerParams(Params):
                 problems.append(f"{name} must be in [0, 1]")
         if self.live_seconds <= 0 or self.refine_seconds < 0:
             problems.append("live_seconds must be > 0 and refine_seconds ≥ 0 (0: no refinement)")
-        for name in ("named_employees", "named_top_potential", "named_seats", "districts"):
-            if getattr(self, name) < 0:
-                problems.append(f"{name} must be ≥ 0 (0: off)")
-        if self.inside_sales < 0:
-            problems.append("inside_sales must be ≥ 0 hours a year per cold prospect (0: none)")
+        problems += named_problems(self)
+        if self.districts < 0:
+            problems.append("districts must be ≥ 0 (0: off)")
         if self.basemap not in BASEMAPS:
             problems.append(f"basemap must be one of {', '.join(BASEMAPS)} (none works offline)")
         return problems

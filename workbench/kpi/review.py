@@ -246,7 +246,7 @@ def overlay_credit(inputs: KpiInputs, *, quarter: Quarter | str) -> pd.DataFrame
     assert ov is not None
     opps = inputs.opportunities
     won = opps[(opps["stage"] == "won") & opps["close_date"].notna()]
-    won = won[won["close_date"].dt.date.map(Quarter.from_date) == q]
+    won = won[won["close_date"].dt.to_period("Q").astype(str) == str(q)]
     where = ov.set_index(ov["account_id"].astype(str))
     territory = won["account_id"].astype(str).map(where["overlay_territory"])
     won = won.assign(overlay_territory=territory.to_numpy()).dropna(subset=["overlay_territory"])

@@ -43,6 +43,7 @@ from .problem import _as_list
 __all__ = [
     "count_tolerance",
     "design_within_regions",
+    "district_of",
     "group_territories",
     "region_seats",
     "rollup",
@@ -399,6 +400,19 @@ def regions_from_districts(
         **options,
     )
     return region_of
+
+
+def district_of(districts: pd.DataFrame) -> pd.Series:
+    """Territory -> district, from a district table's ``members`` (comma-separated territory
+    ids, as :func:`~workbench.territory.workflow.district_table` writes them).
+
+    >>> district_of(pd.DataFrame({"members": ["T1, T2", "T3"]}, index=["D01", "D02"])).to_dict()
+    {'T1': 'D01', 'T2': 'D01', 'T3': 'D02'}
+    """
+    return pd.Series(
+        {t.strip(): d for d, members in districts["members"].items() for t in members.split(",")},
+        dtype=object,
+    )
 
 
 def rollup(plan: TerritoryPlan, parent: pd.Series, *, level: str = "region") -> pd.DataFrame:

@@ -384,7 +384,7 @@ def named_team(
             book, homes, balance=measures, tolerance=tolerance, seed=seed, **options
         )
         names = {r: f"{SEAT_PREFIX}{i:02d}" for i, r in enumerate(homes["rep_id"], 1)}
-        plan = _renamed(plan, names)
+        plan = plan.renamed(names)
         seat_rows = pd.DataFrame(
             {
                 "rep_id": homes["rep_id"].to_numpy(dtype=object),
@@ -402,7 +402,7 @@ def named_team(
         names = {
             t: f"{SEAT_PREFIX}{i:02d}" for i, t in enumerate(sorted(plan.territories.index), 1)
         }
-        plan = _renamed(plan, names)
+        plan = plan.renamed(names)
         centre = plan.territories["centre"].astype(str)
         where = units.set_index("unit_id")
         seat_rows = pd.DataFrame(
@@ -415,15 +415,3 @@ def named_team(
             index=pd.Index(centre.index, name="seat"),
         )
     return NamedTeam(plan, named_by.rename("named_by"), seat_rows.sort_index(), rule, sized)
-
-
-def _renamed(plan: TerritoryPlan, names: dict[str, str]) -> TerritoryPlan:
-    """The plan with its territories renamed (``names``: old -> new)."""
-    units = plan.units.copy()
-    units["territory"] = units["territory"].map(names)
-    return dataclasses.replace(
-        plan,
-        assignment=plan.assignment.map(names),
-        territories=plan.territories.rename(index=names),
-        units=units,
-    )

@@ -38,7 +38,7 @@ from ..results import TWO_DECIMALS, Results, Summary
 from .blocks import block_adjacency, building_blocks
 from .designer import build_territories
 from .plan import TerritoryPlan
-from .quota import QuotaPlan, allocate_quotas, attainment_spread, seasonality
+from .quota import QuotaPlan, allocate_quotas, attainment_spread, quota_year
 from .sizing import Capacity
 
 __all__ = [
@@ -259,14 +259,7 @@ def design_overlays(
             **options,
         )
         names = {t: f"{g.prefix}-{i:02d}" for i, t in enumerate(sorted(plan.territories.index), 1)}
-        units = plan.units.copy()
-        units["territory"] = units["territory"].map(names)
-        plan = dataclasses.replace(
-            plan,
-            assignment=plan.assignment.map(names),
-            territories=plan.territories.rename(index=names),
-            units=units,
-        )
+        plan = plan.renamed(names)
         plans[g.name] = plan
         territory = mine[block].astype(str).map(plan.assignment)
         assign.append(pd.Series(territory.to_numpy(), index=ids[mine.index].to_numpy()))
@@ -312,17 +305,15 @@ def overlay_quotas(
     if team.empty:
         return None
     ids = accounts["account_id"].astype(str).str.strip()
-    mine = accounts.assign(overlay_territory=ids.map(team.assignment).to_numpy())
-    mine = mine.dropna(subset=["overlay_territory"])
-    q = Quarter.parse(quarter)
-    rev_q = facts.groupby("quarter")["won_usd"].sum()
-    rev_q = rev_q[[x for x in rev_q.index if Quarter.parse(x) <= q]]
-    season = seasonality(rev_q)
-    year = [str(q + i) for i in (1, 2, 3, 4)]
+    mine = accounts.assign(
+        overlay_territory=ids.map(team.assignment).to_numpy(),
+        group=ids.map(team.group_of).to_numpy(),
+    ).dropna(subset=["overlay_territory"])
+    season, year = quota_year(facts, quarter)
     tables = []
     for g in team.groups:
         per = (
-            mine[mine["account_id"].astype(str).str.strip().map(team.group_of) == g.name]
+            mine[mine["group"] == g.name]
             .groupby("overlay_territory")[["revenue_usd", "potential_usd"]]
             .sum()
         )

@@ -230,6 +230,17 @@ class TerritoryPlan(Results):
         """One row per unit: ``unit_id``, ``territory`` and the per-unit details."""
         return self.units.reset_index()
 
+    def renamed(self, names: dict[str, str]) -> TerritoryPlan:
+        """The same plan with its territories renamed (``names``: old -> new, every one)."""
+        units = self.units.copy()
+        units["territory"] = units["territory"].map(names)
+        return dataclasses.replace(
+            self,
+            assignment=self.assignment.map(names),
+            territories=self.territories.rename(index=names),
+            units=units,
+        )
+
     def compare(
         self, other: TerritoryPlan, *, names: tuple[str, str] = ("this", "other")
     ) -> pd.DataFrame:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .hierarchy import district_of
 from .plan import TerritoryPlan
 from .team import active_reps
 
@@ -37,6 +38,12 @@ def _block_map(ax, blocks: pd.DataFrame, labels: pd.Series, polygons=None) -> No
         edgecolors="white",
         linewidths=0.3,
     )
+
+
+def _grey_blocks(ax, blocks: pd.DataFrame, polygons=None) -> None:
+    """The geographic blocks in grey: the backdrop of the named-account and overlay panels."""
+    _block_map(ax, blocks, pd.Series("", index=blocks.index), polygons)
+    ax.collections[-1].set_facecolor("#d5d9de")
 
 
 def plot_alignment_maps(
@@ -133,10 +140,7 @@ def plot_structure_maps(
     territory = blocks["unit_id"].astype(str).map(plan.assignment)
     levels = {f"{plan.k} territories": territory}
     if districts is not None:
-        member_of = {
-            t.strip(): d for d, row in districts.iterrows() for t in str(row["members"]).split(",")
-        }
-        levels[f"{len(districts)} districts"] = territory.map(member_of)
+        levels[f"{len(districts)} districts"] = territory.map(district_of(districts))
     if districts is not None and "region" in districts:  # regions built from the districts
         region = levels[f"{len(districts)} districts"].map(districts["region"])
         levels[f"{region.nunique()} regions"] = region
@@ -150,13 +154,13 @@ def plot_structure_maps(
     for ax, (title, label) in zip(axes[0], levels.items(), strict=False):
         _block_map(ax, blocks, label.fillna("(none)").astype(str), polygons)
         ax.set_title(title, fontsize=10)
-    for ax, g in zip(axes[0][len(levels) + int(show_named) :], groups, strict=True):
-        assert accounts is not None and overlays is not None  # groups says so
-        _block_map(ax, blocks, pd.Series("", index=blocks.index), polygons)
-        for coll in ax.collections[-1:]:
-            coll.set_facecolor("#d5d9de")
-        mine = overlays.assignment[overlays.group_of == g.name]
+    if show_named or groups:
+        assert accounts is not None  # both need the accounts
         where = accounts.set_index(accounts["account_id"].astype(str).str.strip())
+    for ax, g in zip(axes[0][len(levels) + int(show_named) :], groups, strict=True):
+        assert overlays is not None  # groups says so
+        _grey_blocks(ax, blocks, polygons)
+        mine = overlays.assignment[overlays.group_of == g.name]
         pts = where.loc[mine.index]
         colours = _palette(mine.unique())
         ax.scatter(pts["lon"], pts["lat"], s=14, c=[colours[t] for t in mine], edgecolors="none")
@@ -164,13 +168,9 @@ def plot_structure_maps(
             f"overlay {g.name}: {len(mine)} accounts, {g.specialists} specialists", fontsize=10
         )
     if show_named:
-        assert accounts is not None  # show_named says so
         ax = axes[0][len(levels)]
-        _block_map(ax, blocks, pd.Series("", index=blocks.index), polygons)
-        for coll in ax.collections[-1:]:
-            coll.set_facecolor("#d5d9de")
+        _grey_blocks(ax, blocks, polygons)
         seat = named.assignment
-        where = accounts.set_index(accounts["account_id"].astype(str).str.strip())
         pts = where.loc[seat.index]
         colours = _palette(named.seats.index)
         ax.scatter(

@@ -99,6 +99,15 @@ class QuotaPlan(Results):
         )
 
 
+def quota_year(facts: pd.DataFrame, quarter: Quarter | str) -> tuple[pd.Series, list[str]]:
+    """The company's :func:`seasonality` from the facts' won revenue up to ``quarter``, and the
+    four quarters after it that quotas cover (``YYYYQn``)."""
+    q = Quarter.parse(quarter)
+    rev_q = facts.groupby("quarter")["won_usd"].sum()
+    rev_q = rev_q[[x for x in rev_q.index if Quarter.parse(x) <= q]]
+    return seasonality(rev_q), [str(q + i) for i in (1, 2, 3, 4)]
+
+
 def seasonality(revenue_by_quarter: pd.Series) -> pd.Series:
     """Share of a year's revenue falling in each calendar quarter (Q1..Q4, sums to 1).
 

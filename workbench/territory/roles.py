@@ -22,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 
+import numpy as np
 import pandas as pd
 
 from ..results import Results, Summary
@@ -43,16 +44,12 @@ def role_workloads(
     """Role -> the accounts it works, with ``hours_per_year`` as that role spends them (see the
     module docstring). Every account's hours are in exactly one of the non-overlay roles."""
     ids = accounts["account_id"].astype(str).str.strip()
-    is_named = (
-        ids.isin(set(named.assignment.index)).to_numpy()
-        if named is not None and not named.empty
-        else pd.Series(False, index=accounts.index).to_numpy()
-    )
-    cold = (
-        (accounts["call_class"].astype(str) == COLD).to_numpy()
-        if inside_hours > 0 and "call_class" in accounts
-        else pd.Series(False, index=accounts.index).to_numpy()
-    )
+    is_named = np.zeros(len(accounts), dtype=bool)
+    if named is not None and not named.empty:
+        is_named = ids.isin(set(named.assignment.index)).to_numpy()
+    cold = np.zeros(len(accounts), dtype=bool)
+    if inside_hours > 0 and "call_class" in accounts:
+        cold = (accounts["call_class"].astype(str) == COLD).to_numpy()
     out = {"geographic": accounts.loc[~is_named & ~cold]}
     if is_named.any():
         out["named-account"] = accounts.loc[is_named]

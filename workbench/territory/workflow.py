@@ -27,7 +27,13 @@ from .alignment import account_alignment
 from .blocks import BLOCKS, MEASURES, dominant
 from .designer import MAX_ROUNDS, TerritoryDesigner
 from .disruption import disruption_frontier
-from .hierarchy import design_within_regions, group_territories, regions_from_districts, rollup
+from .hierarchy import (
+    design_within_regions,
+    district_of,
+    group_territories,
+    regions_from_districts,
+    rollup,
+)
 from .matching import RepMatching, match_reps
 from .named import NamedRule, NamedTeam, named_team
 from .overlay import (
@@ -38,7 +44,7 @@ from .overlay import (
     parse_overlays,
 )
 from .plan import TerritoryPlan, violations_frame
-from .quota import QuotaPlan, allocate_quotas, attainment_spread, seasonality
+from .quota import QuotaPlan, allocate_quotas, attainment_spread, quota_year
 from .roles import COLD, RoleSizing, role_sizing
 from .sizing import Capacity, Sizing
 from .team import active_reps, design_settings, resolve_k
@@ -60,6 +66,24 @@ def named_settings(params) -> dict:
         "team_reps": tuple(params.named_reps),
         "seats": params.named_seats,
     }
+
+
+def named_problems(params) -> list[str]:
+    """Every problem with the named-account and inside-sales settings of notebook 03's
+    parameters (and the explorer app's, which repeat them)."""
+    problems = [
+        f"{name} must be ≥ 0 (0: off)"
+        for name in ("named_employees", "named_top_potential", "named_seats")
+        if getattr(params, name) < 0
+    ]
+    if params.named_reps and params.named_seats and params.named_seats != len(params.named_reps):
+        problems.append(
+            "give named_reps (the team, one seat each) or named_seats (seats the engine "
+            "places), not both"
+        )
+    if params.inside_sales < 0:
+        problems.append("inside_sales must be ≥ 0 hours a year per cold prospect (0: none)")
+    return problems
 
 
 @dataclasses.dataclass(frozen=True)
@@ -128,16 +152,7 @@ class DesignParams(NotebookParams):
                 scenario_path(self.processed, self.scenario)
             except ValueError as exc:
                 problems.append(str(exc))
-        for name in ("named_employees", "named_top_potential", "named_seats"):
-            if getattr(self, name) < 0:
-                problems.append(f"{name} must be ≥ 0 (0: off)")
-        if self.named_reps and self.named_seats and self.named_seats != len(self.named_reps):
-            problems.append(
-                "give named_reps (the team, one seat each) or named_seats (seats the engine "
-                "places), not both"
-            )
-        if self.inside_sales < 0:
-            problems.append("inside_sales must be ≥ 0 hours a year per cold prospect (0: none)")
+        problems += named_problems(self)
         if not 0 < self.overlay_share <= 1:
             problems.append("overlay_share must be in (0, 1] (a specialist's share of the calls)")
         if self.districts < 0:
@@ -611,10 +626,7 @@ def region_table(
     territories that also hold blocks of another region."""
     territory = blocks["unit_id"].astype(str).map(plan.assignment)
     if districts is not None and "region" in districts:
-        member_of = {
-            t.strip(): d for d, row in districts.iterrows() for t in str(row["members"]).split(",")
-        }
-        home = pd.Series(member_of).map(districts["region"])
+        home = district_of(districts).map(districts["region"])
         table = rollup(plan, home, level="region")
         table.insert(1, "districts", districts.groupby("region").size().reindex(table.index))
         return table
@@ -856,16 +868,14 @@ def quota_plan(
         .groupby("territory")[["revenue_usd", "potential_usd"]]
         .sum()
     )
-    q = Quarter.parse(quarter)
-    rev_q = facts.groupby("quarter")["won_usd"].sum()
-    rev_q = rev_q[[x for x in rev_q.index if Quarter.parse(x) <= q]]
+    season, year = quota_year(facts, quarter)
     target = float(per["revenue_usd"].sum()) * (1 + target_growth)
     out = allocate_quotas(
         per,
         target_usd=target,
         history_weight=history_weight,
-        season=seasonality(rev_q),
-        year_quarters=[str(q + i) for i in (1, 2, 3, 4)],
+        season=season,
+        year_quarters=year,
     )
     return QuotaPlan(
         table=out,
@@ -988,12 +998,10 @@ def plan_alignment(
         seats=seats,
         carry=("revenue_usd", "potential_usd"),
     )
-    district_of: dict[str, str] = {}
     if districts is not None:
-        district_of = {
-            t.strip(): d for d, row in districts.iterrows() for t in str(row["members"]).split(",")
-        }
-        out["proposed_district"] = out["proposed_territory"].map(district_of).astype(object)
+        out["proposed_district"] = (
+            out["proposed_territory"].map(district_of(districts)).astype(object)
+        )
     if districts is not None and "region" in districts:
         out["proposed_region"] = out["proposed_district"].map(districts["region"]).astype(object)
     elif "region" in accounts:
