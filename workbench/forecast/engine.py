@@ -7,6 +7,7 @@ method that won its own rolling-origin backtest) and :class:`ForecastResults`.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 import warnings
 from collections.abc import Mapping, Sequence
@@ -18,6 +19,7 @@ from ..results import Results, Summary
 from .methods import (
     _METHOD_FUNCS,
     BASELINES,
+    MEMBERS,
     METHODS,
     SEASON_LENGTH,
     _Fit,
@@ -34,7 +36,15 @@ MIN_WIDEN = 0.75
 """Smallest factor: calibration narrows an interval by at most a quarter (a few backtest
 errors are weak evidence that a model is too cautious)."""
 MIN_CALIBRATION_POINTS = 6
-"""Backtest errors needed before intervals are calibrated on them."""
+"""Backtest errors a series needs before its intervals are calibrated on its own errors
+(pooled over the steps); with fewer, the panel's errors are used."""
+MIN_STEP_POINTS = 8
+"""Backtest errors at one step needed to calibrate that step on its own."""
+COMBINATION = "combination"
+"""The candidate that averages the member models (:data:`MEMBERS`)."""
+SELECTIONS = ("guarded", "combination", "best")
+COMBINES = ("weighted", "median")
+CALIBRATIONS = ("series", "pooled")
 
 
 class ShortSeriesWarning(UserWarning):
@@ -87,11 +97,11 @@ def _mase_scale(y: np.ndarray, m: int) -> float:
 class _SeriesOutcome:
     method: str
     spec: str
-    fit: _Fit
-    backtest: pd.DataFrame  # one row per method
-    errors: pd.DataFrame  # one row per (method, origin, step)
-    widen: float
+    fit: _Fit  # uncalibrated
+    backtest: pd.DataFrame  # one row per candidate
+    ratios: pd.DataFrame  # the chosen candidate's backtest errors per half-width: step, ratio
     note: str
+    short: bool = False
 
 
 def _origins(n: int, horizon: int, n_origins: int, min_train: int) -> list[int]:
@@ -121,6 +131,72 @@ def _run(
     return func(y, h, m, level)
 
 
+def _combine(fits: Mapping[str, _Fit], weights: Mapping[str, float], how: str) -> _Fit:
+    """The members' forecasts and bounds averaged with ``weights`` (``weighted``) or their
+    median (``median``), on the values' scale: averaging the members' quantiles."""
+    names = [k for k in fits if weights.get(k, 0) > 0 or how == "median"]
+    stack = {part: np.vstack([getattr(fits[k], part) for k in names]) for part in PARTS}
+    if how == "median":
+        out = {part: np.median(a, axis=0) for part, a in stack.items()}
+        spec = "median of " + ", ".join(names)
+    else:
+        w = np.array([weights[k] for k in names])
+        out = {part: w @ a for part, a in stack.items()}
+        spec = "combination: " + ", ".join(f"{k} {weights[k]:.2f}" for k in names)
+    return _Fit(out["mean"], out["lower"], out["upper"], False, spec)
+
+
+PARTS = ("mean", "lower", "upper")
+
+
+def _inverse_mase_weights(per_origin: pd.DataFrame, members: Sequence[str]) -> dict[str, float]:
+    """Weights ∝ 1 / (mean backtest MASE over the origins given); equal without any origin."""
+    score = per_origin.reindex(columns=list(members)).mean() if len(per_origin) else None
+    if score is None or not np.isfinite(score.to_numpy(float)).any():
+        return {k: 1 / len(members) for k in members}
+    inv = 1 / score.clip(lower=1e-9)
+    inv = inv.fillna(0.0)
+    return {k: float(inv[k] / inv.sum()) for k in members}
+
+
+def _combination_rows(
+    errors: pd.DataFrame, members: Sequence[str], how: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The combination's backtest rows, each origin weighted on the *other* origins only
+    (leave-one-origin-out, so its score never sees the errors it is scored on); and the
+    members' MASE per origin."""
+    e = errors[errors["method"].isin(members)]
+    per_origin = (
+        (e["actual"] - e["mean"]).abs().div(e["scale"]).groupby([e["origin"], e["method"]]).mean()
+    ).unstack("method")
+    rows = []
+    for c, g in e.groupby("origin", sort=True):
+        weights = _inverse_mase_weights(per_origin.drop(index=c), members)
+        stacked = g.set_index(["step", "method"])
+        for step, gs in stacked.groupby(level="step"):
+            gs = gs.droplevel("step")
+            if how == "median":
+                vals = {part: float(np.median(gs[part])) for part in PARTS}
+            else:
+                w = pd.Series(weights).reindex(gs.index).fillna(0.0)
+                vals = {part: float(w @ gs[part]) for part in PARTS}
+            first = gs.iloc[0]
+            rows.append(
+                (
+                    COMBINATION,
+                    c,
+                    step,
+                    first["actual"],
+                    vals["mean"],
+                    vals["lower"],
+                    vals["upper"],
+                    first["scale"],
+                    False,
+                )
+            )
+    return pd.DataFrame(rows, columns=errors.columns), per_origin
+
+
 def _forecast_one(
     y: np.ndarray,
     *,
@@ -130,16 +206,11 @@ def _forecast_one(
     methods: Sequence[str],
     n_origins: int,
     exog: np.ndarray | None,
-    label: str,
+    select: str = "guarded",
+    combine: str = "weighted",
 ) -> _SeriesOutcome:
     n = len(y)
     if n < 2 * max(m, 2):
-        warnings.warn(
-            f"series {label!r} has {n} observation(s), fewer than two seasons ({2 * max(m, 2)}): "
-            "using the naive method (last value, random-walk interval)",
-            ShortSeriesWarning,
-            stacklevel=3,
-        )
         fit = _naive(y, horizon, m, level)
         empty = pd.DataFrame(columns=["method", "mase", "smape", "coverage", "points"])
         return _SeriesOutcome(
@@ -147,9 +218,9 @@ def _forecast_one(
             "random walk (short series)",
             fit,
             empty,
-            pd.DataFrame(),
-            1.0,
+            _no_ratios(),
             "short series: naive fallback",
+            short=True,
         )
 
     usable = [k for k in methods if k != "sarimax_x" or exog is not None]
@@ -181,28 +252,57 @@ def _forecast_one(
         columns=["method", "origin", "step", "actual", "mean", "lower", "upper", "scale", "log"],
     )
     errors = errors[~errors["method"].isin(failed)]
+    members = [k for k in usable if k in MEMBERS and k not in failed]
+    candidates = list(usable)
+    per_origin = pd.DataFrame()
+    if len(members) >= 2 and cuts:
+        combo, per_origin = _combination_rows(errors, members, combine)
+        errors = pd.concat([errors, combo], ignore_index=True)
+        candidates.append(COMBINATION)
 
-    table = _score(errors, usable, failed)
+    table = _score(errors, candidates, failed)
     note = "no backtest origin: seasonal naive by default" if not cuts else ""
-    scored = table.dropna(subset=["mase"])
-    if scored.empty:
+    chosen = _choose(table, select)
+    if chosen is None:
         chosen = "seasonal_naive" if "seasonal_naive" in usable else "naive"
         note = note or "no method could be scored: baseline by default"
-    else:
-        # first minimum in candidate order: the simpler method wins a tie
-        chosen = scored.sort_values("mase", kind="stable").iloc[0]["method"]
     x_future = np.repeat(exog[-1:], horizon, axis=0) if exog is not None else None
     try:
-        fit = _run(chosen, y, horizon, m, level, exog, x_future)
+        if chosen == COMBINATION:
+            weights = _inverse_mase_weights(per_origin, members)
+            fits = {k: _run(k, y, horizon, m, level, exog, x_future) for k in members}
+            fit = _combine(fits, weights, combine)
+        else:
+            fit = _run(chosen, y, horizon, m, level, exog, x_future)
     except Exception as exc:
         note = f"{chosen} failed on the full series ({type(exc).__name__}); seasonal naive used"
         chosen = "seasonal_naive"
         fit = _run(chosen, y, horizon, m, level, None, None)
-    widen = _calibration(errors[errors["method"] == chosen], level)
-    if widen != 1:
-        fit = _widen(fit, widen)
+    if np.all(y >= 0) and not fit.log:
+        # a non-negative quantity (revenue): a bound below zero says nothing more than zero
+        fit = dataclasses.replace(fit, lower=np.maximum(fit.lower, 0.0))
     table["chosen"] = table["method"] == chosen
-    return _SeriesOutcome(chosen, fit.spec, fit, table, errors, widen, note)
+    ratios = _ratios(errors[errors["method"] == chosen])
+    return _SeriesOutcome(chosen, fit.spec, fit, table, ratios, note)
+
+
+def _choose(table: pd.DataFrame, select: str) -> str | None:
+    """The candidate to forecast with, from the backtest scores.
+
+    ``best``: lowest backtest MASE of all (first in candidate order on a tie). ``combination``:
+    the combination whenever it could be backtested, else ``best``. ``guarded``: the
+    combination unless a baseline scored a lower backtest MASE (the baseline is then used).
+    """
+    scored = table.dropna(subset=["mase"])
+    if scored.empty:
+        return None
+    best = str(scored.sort_values("mase", kind="stable").iloc[0]["method"])
+    if select == "best" or COMBINATION not in set(scored["method"]):
+        return best
+    if select == "combination":
+        return COMBINATION
+    pool = scored[scored["method"].isin([*BASELINES, COMBINATION])]
+    return str(pool.sort_values("mase", kind="stable").iloc[0]["method"])
 
 
 def _score(errors: pd.DataFrame, methods: Sequence[str], failed: Mapping[str, str]) -> pd.DataFrame:
@@ -236,34 +336,72 @@ def _score(errors: pd.DataFrame, methods: Sequence[str], failed: Mapping[str, st
     return pd.DataFrame(out)
 
 
-def _calibration(errors: pd.DataFrame, level: float) -> float:
-    """Factor by which the chosen method's intervals must be scaled to cover ``level`` of its
-    backtest errors (split-conformal); 1 with too few errors to say."""
+def _no_ratios() -> pd.DataFrame:
+    return pd.DataFrame({"step": pd.Series(dtype=int), "ratio": pd.Series(dtype=float)})
+
+
+def _ratios(errors: pd.DataFrame) -> pd.DataFrame:
+    """Each backtest error as a multiple of the interval half-width on the actual's side, on
+    the scale the model worked on (log or values): 1 = exactly on the bound."""
     e = errors.dropna(subset=["lower", "upper"])
-    if len(e) < MIN_CALIBRATION_POINTS:
-        return 1.0
+    if e.empty:
+        return _no_ratios()
     log = e["log"].to_numpy(dtype=bool)
     a, mu = e["actual"].to_numpy(float), e["mean"].to_numpy(float)
     lo, hi = e["lower"].to_numpy(float), e["upper"].to_numpy(float)
     with np.errstate(divide="ignore", invalid="ignore"):
-        # interval half-width on the scale the model worked on (log or level)
         t_a = np.where(log, np.log(np.where(a > 0, a, np.nan)), a)
         t_mu = np.where(log, np.log(mu), mu)
         half = np.where(
             t_a >= t_mu, np.where(log, np.log(hi), hi) - t_mu, t_mu - np.where(log, np.log(lo), lo)
         )
         ratio = np.abs(t_a - t_mu) / half
-    ratio = ratio[np.isfinite(ratio)]
-    if len(ratio) < MIN_CALIBRATION_POINTS:
-        return 1.0
-    # split-conformal quantile: the ⌈(n + 1)·level⌉-th smallest ratio covers a new point with
-    # probability ≥ level when errors are exchangeable (np.quantile's would under-cover)
-    k = math.ceil((len(ratio) + 1) * level)
-    needed = float(np.sort(ratio)[min(k, len(ratio)) - 1]) if k <= len(ratio) else MAX_WIDEN
+    out = pd.DataFrame({"step": e["step"].to_numpy(int), "ratio": ratio})
+    return out[np.isfinite(out["ratio"])].reset_index(drop=True)
+
+
+def _conformal(ratios: np.ndarray, level: float) -> float:
+    """Split-conformal factor: the ⌈(n + 1)·level⌉-th smallest ratio, which covers a new error
+    with probability ≥ ``level`` when errors are exchangeable (np.quantile's would
+    under-cover); bounded to [``MIN_WIDEN``, ``MAX_WIDEN``]."""
+    k = math.ceil((len(ratios) + 1) * level)
+    needed = float(np.sort(ratios)[k - 1]) if k <= len(ratios) else MAX_WIDEN
     return float(min(max(needed, MIN_WIDEN), MAX_WIDEN))
 
 
-def _widen(fit: _Fit, factor: float) -> _Fit:
+def _step_factors(
+    own: pd.DataFrame, pool: pd.DataFrame, horizon: int, level: float, calibration: str
+) -> tuple[np.ndarray, str]:
+    """Interval scaling per forecast step, and where it came from.
+
+    ``series``: the series' own ratios at that step when it has ``MIN_STEP_POINTS`` of them,
+    else its ratios over all steps (``MIN_CALIBRATION_POINTS`` needed), else the panel's
+    (``pool``, every series' chosen-candidate ratios) at that step; 1 when nothing is enough.
+    ``pooled``: always the panel's, per step when it has enough there.
+    """
+    out, sources = np.ones(horizon), set()
+    for s in range(1, horizon + 1):
+        candidates = []
+        if calibration == "series":
+            candidates += [
+                (own.loc[own["step"] == s, "ratio"], MIN_STEP_POINTS, "series, per step"),
+                (own["ratio"], MIN_CALIBRATION_POINTS, "series, all steps"),
+            ]
+        candidates += [
+            (pool.loc[pool["step"] == s, "ratio"], MIN_STEP_POINTS, "panel, per step"),
+            (pool["ratio"], MIN_STEP_POINTS, "panel, all steps"),
+        ]
+        for r, need, source in candidates:
+            if len(r) >= need:
+                out[s - 1] = _conformal(r.to_numpy(float), level)
+                sources.add(source)
+                break
+        else:
+            sources.add("none")
+    return out, " + ".join(sorted(sources))
+
+
+def _widen(fit: _Fit, factor: np.ndarray | float) -> _Fit:
     if fit.log:
         c = np.log(fit.mean)
         lo = np.exp(c - factor * (c - np.log(fit.lower)))
@@ -355,7 +493,7 @@ class ForecastResults(Results):
 
 
 class Forecaster:
-    """Backtest-selected forecasts for many series (scikit-learn contract).
+    """Backtest-chosen forecasts for many series (scikit-learn contract).
 
     Parameters
     ----------
@@ -364,9 +502,21 @@ class Forecaster:
     level : float
         Central probability of the prediction intervals, in (0, 1).
     n_origins : int
-        Backtest origins per series (≥ 1). More origins make the choice steadier and slower.
+        Backtest origins per series (≥ 1). More origins make the choice and the calibration
+        steadier, and cost one fit of every candidate each.
     methods : sequence of str
-        Candidates, from :data:`METHODS`; the two baselines are always added.
+        Candidates, from :data:`METHODS`; the two baselines are always added. With two or more
+        of the models (:data:`MEMBERS`), their combination is a candidate too.
+    select : {"guarded", "combination", "best"}
+        How a series' forecast is chosen from the backtest (:func:`_choose`): ``guarded``
+        (default) uses the combination unless a baseline beat it.
+    combine : {"weighted", "median"}
+        The combination: members weighted by inverse backtest MASE, or their median.
+    calibration : {"series", "pooled"}
+        Intervals calibrated on the series' own backtest errors (per step when it has enough,
+        falling back to the panel's), or always on the panel's errors per step.
+    n_jobs : int
+        Series fitted in parallel (joblib processes); 1 fits in this process.
 
     Attributes
     ----------
@@ -380,11 +530,19 @@ class Forecaster:
         level: float = 0.8,
         n_origins: int = 6,
         methods: Sequence[str] = METHODS,
+        select: str = "guarded",
+        combine: str = "weighted",
+        calibration: str = "series",
+        n_jobs: int = 1,
     ):
         self.horizon = horizon
         self.level = level
         self.n_origins = n_origins
         self.methods = methods
+        self.select = select
+        self.combine = combine
+        self.calibration = calibration
+        self.n_jobs = n_jobs
 
     def fit(self, series: pd.DataFrame, exog: pd.DataFrame | None = None) -> Forecaster:
         """Backtest, choose and forecast every series in ``series``.
@@ -398,16 +556,89 @@ class Forecaster:
             Regressors for ``sarimax_x``: a ``period`` column (or ``quarter``) and numeric
             indicator columns, covering every period of the series it is used for.
         """
-        _check_options(self.horizon, self.level, self.n_origins, self.methods)
+        _check_options(
+            self.horizon,
+            self.level,
+            self.n_origins,
+            self.methods,
+            self.select,
+            self.combine,
+            self.calibration,
+            self.n_jobs,
+        )
         methods = list(dict.fromkeys([*BASELINES, *self.methods]))
         panel = _prepare(series)
         x_table = _prepare_exog(exog) if exog is not None else None
-        fc_rows: list[dict[str, object]]
-        bt_rows: list[pd.DataFrame]
-        fc_rows, bt_rows = [], []
-        with one_blas_thread():
-            for sid, g in panel.groupby("series_id", sort=False):
-                self._fit_one(sid, g, x_table, methods, fc_rows, bt_rows)
+        jobs = []
+        for sid, g in panel.groupby("series_id", sort=False):
+            periods = g["period"].tolist()
+            y = g["value"].to_numpy(dtype=float)
+            m = SEASON_LENGTH[_freq_key(periods[0])]
+            x = _align_exog(x_table, periods) if x_table is not None else None
+            jobs.append((sid, periods, y, m, x))
+        options = dict(
+            horizon=self.horizon,
+            level=self.level,
+            methods=methods,
+            n_origins=self.n_origins,
+            select=self.select,
+            combine=self.combine,
+        )
+        outcomes = _run_all(jobs, options, self.n_jobs)
+        pool = pd.concat([o.ratios for o in outcomes], ignore_index=True)
+        fc_rows: list[dict[str, object]] = []
+        bt_rows: list[pd.DataFrame] = []
+        for (sid, periods, y, _, _), out in zip(jobs, outcomes, strict=True):
+            if out.short:
+                warnings.warn(
+                    f"series {sid!r} has {len(y)} observation(s), fewer than two seasons: "
+                    "using the naive method (last value, random-walk interval)",
+                    ShortSeriesWarning,
+                    stacklevel=2,
+                )
+                factors, source = np.ones(self.horizon), "none (short series)"
+            else:
+                factors, source = _step_factors(
+                    out.ratios, pool, self.horizon, self.level, self.calibration
+                )
+            fit = _widen(out.fit, factors)
+            if np.all(y >= 0) and not fit.log:
+                fit = dataclasses.replace(fit, lower=np.maximum(fit.lower, 0.0))
+            future = [periods[-1] + k for k in range(1, self.horizon + 1)]
+            for k, p in enumerate(future):
+                fc_rows.append(
+                    {
+                        "series_id": sid,
+                        "period": format_period(p),
+                        "step": k + 1,
+                        "mean": fit.mean[k],
+                        "lower": fit.lower[k],
+                        "upper": fit.upper[k],
+                        "model": out.method,
+                        "spec": out.spec,
+                        "widen": factors[k],
+                    }
+                )
+            bt = out.backtest.copy()
+            if bt.empty:
+                bt = pd.DataFrame(
+                    [
+                        {
+                            "method": "naive",
+                            "mase": math.nan,
+                            "smape": math.nan,
+                            "coverage": math.nan,
+                            "points": 0,
+                            "failed": "",
+                            "chosen": True,
+                        }
+                    ]
+                )
+            bt.insert(0, "series_id", sid)
+            bt["widen"] = float(np.mean(factors))
+            bt["calibration"] = source
+            bt["note"] = out.note
+            bt_rows.append(bt)
         history = panel.assign(period=panel["period"].map(format_period))
         self.results_ = ForecastResults(
             forecasts=pd.DataFrame(fc_rows),
@@ -418,55 +649,24 @@ class Forecaster:
         )
         return self
 
-    def _fit_one(self, sid, g, x_table, methods, fc_rows, bt_rows) -> None:
-        """Backtest, choose and forecast one series; append its rows."""
-        periods = g["period"].tolist()
-        y = g["value"].to_numpy(dtype=float)
-        m = SEASON_LENGTH[_freq_key(periods[0])]
-        x = _align_exog(x_table, periods) if x_table is not None else None
-        out = _forecast_one(
-            y,
-            horizon=self.horizon,
-            level=self.level,
-            m=m,
-            methods=methods,
-            n_origins=self.n_origins,
-            exog=x,
-            label=str(sid),
-        )
-        future = [periods[-1] + k for k in range(1, self.horizon + 1)]
-        for k, p in enumerate(future):
-            fc_rows.append(
-                {
-                    "series_id": sid,
-                    "period": format_period(p),
-                    "step": k + 1,
-                    "mean": out.fit.mean[k],
-                    "lower": out.fit.lower[k],
-                    "upper": out.fit.upper[k],
-                    "model": out.method,
-                    "spec": out.spec,
-                }
-            )
-        bt = out.backtest.copy()
-        if bt.empty:
-            bt = pd.DataFrame(
-                [
-                    {
-                        "method": "naive",
-                        "mase": math.nan,
-                        "smape": math.nan,
-                        "coverage": math.nan,
-                        "points": 0,
-                        "failed": "",
-                        "chosen": True,
-                    }
-                ]
-            )
-        bt.insert(0, "series_id", sid)
-        bt["widen"] = out.widen
-        bt["note"] = out.note
-        bt_rows.append(bt)
+
+def _run_chunk(chunk, options) -> list[_SeriesOutcome]:
+    with one_blas_thread():
+        return [_forecast_one(y, m=m, exog=x, **options) for (_, _, y, m, x) in chunk]
+
+
+def _run_all(jobs: list, options: dict, n_jobs: int) -> list[_SeriesOutcome]:
+    """Every series' outcome, in input order; ``n_jobs`` processes share the series in
+    contiguous chunks (results do not depend on ``n_jobs``)."""
+    if n_jobs == 1 or len(jobs) < 2:
+        return _run_chunk(jobs, options)
+    from joblib import Parallel, delayed
+
+    n_chunks = min(len(jobs), 4 * n_jobs)
+    bounds = np.linspace(0, len(jobs), n_chunks + 1).round().astype(int)
+    chunks = [jobs[a:b] for a, b in itertools.pairwise(bounds) if b > a]
+    parts = Parallel(n_jobs=n_jobs)(delayed(_run_chunk)(c, options) for c in chunks)
+    return [o for part in parts for o in part]
 
 
 def one_blas_thread():
@@ -493,8 +693,12 @@ def forecast_series(
     n_origins: int = 6,
     exog: pd.DataFrame | None = None,
     methods: Sequence[str] = METHODS,
+    select: str = "guarded",
+    combine: str = "weighted",
+    calibration: str = "series",
+    n_jobs: int = 1,
 ) -> ForecastResults:
-    """Forecast many series at once, each with the method that won its own backtest.
+    """Forecast many series at once, each with the candidate that won its own backtest.
 
     Parameters
     ----------
@@ -511,6 +715,8 @@ def forecast_series(
         Economic indicators by ``period`` (or ``quarter``) for the ``sarimax_x`` candidate.
     methods : sequence of str
         Candidate methods (:data:`METHODS`); baselines are always included.
+    select, combine, calibration, n_jobs
+        As in :class:`Forecaster`.
 
     Returns
     -------
@@ -531,10 +737,14 @@ def forecast_series(
     >>> res.to_frame()["period"].tolist()
     ['2025Q1', '2025Q2']
     """
-    return Forecaster(horizon, level, n_origins, methods).fit(series, exog).results_
+    return (
+        Forecaster(horizon, level, n_origins, methods, select, combine, calibration, n_jobs)
+        .fit(series, exog)
+        .results_
+    )
 
 
-def _check_options(horizon, level, n_origins, methods) -> None:
+def _check_options(horizon, level, n_origins, methods, select, combine, calibration, n_jobs):
     problems = []
     if not isinstance(horizon, (int, np.integer)) or horizon < 1:
         problems.append(f"horizon must be a whole number ≥ 1, got {horizon!r}")
@@ -545,6 +755,15 @@ def _check_options(horizon, level, n_origins, methods) -> None:
     unknown = [k for k in methods if k not in METHODS]
     if unknown:
         problems.append(f"unknown method(s) {unknown}; choose from {list(METHODS)}")
+    for name, value, allowed in (
+        ("select", select, SELECTIONS),
+        ("combine", combine, COMBINES),
+        ("calibration", calibration, CALIBRATIONS),
+    ):
+        if value not in allowed:
+            problems.append(f"{name} must be one of {list(allowed)}, got {value!r}")
+    if not isinstance(n_jobs, (int, np.integer)) or n_jobs < 1:
+        problems.append(f"n_jobs must be a whole number ≥ 1, got {n_jobs!r}")
     if problems:
         raise ValueError("; ".join(problems))
 

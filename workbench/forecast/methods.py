@@ -17,7 +17,9 @@ import pandas as pd
 from scipy import stats
 
 BASELINES = ("naive", "seasonal_naive")
-METHODS = ("naive", "seasonal_naive", "ets", "sarimax", "sarimax_x")
+METHODS = ("naive", "seasonal_naive", "ets", "sarimax", "theta", "sarimax_x")
+MEMBERS = ("ets", "sarimax", "theta", "sarimax_x")
+"""The models a combination is built from (the baselines are yardsticks, never members)."""
 
 _QUARTER = re.compile(r"^(\d{4})Q([1-4])$")
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
@@ -179,12 +181,84 @@ def _sarimax(
     return _back(frame["mean"], frame["mean_ci_lower"], frame["mean_ci_upper"], log, spec)
 
 
+def _seasonal_test(z: np.ndarray, m: int) -> bool:
+    """Whether lag ``m`` autocorrelation is significant at 90 % (the Theta method's test, as in
+    the M3 competition): ``|r_m| > 1.645 √((1 + 2 Σ_{k<m} r_k²) / n)``."""
+    n = len(z)
+    if m <= 1 or n < 3 * m:
+        return False
+    d = z - z.mean()
+    den = float(d @ d)
+    if den == 0:
+        return False
+    r = np.array([float(d[k:] @ d[:-k]) / den for k in range(1, m + 1)])
+    return bool(abs(r[-1]) > 1.645 * math.sqrt((1 + 2 * float(r[:-1] @ r[:-1])) / n))
+
+
+def _season_indices(z: np.ndarray, m: int) -> np.ndarray:
+    """Additive seasonal indices (one per position in the season, mean 0) of a classical
+    decomposition: the centred 2×m moving average is the trend, indices are the mean detrended
+    value per position."""
+    n = len(z)
+    kernel = np.r_[0.5, np.ones(m - 1), 0.5] / m if m % 2 == 0 else np.ones(m) / m
+    trend = np.convolve(z, kernel, mode="valid")
+    off = (len(kernel) - 1) // 2
+    detr = z[off : off + len(trend)] - trend
+    pos = (np.arange(len(trend)) + off) % m
+    idx = np.array([detr[pos == j].mean() for j in range(m)])
+    idx = idx - idx.mean()
+    return idx[np.arange(n) % m], idx
+
+
+def _ses(x: np.ndarray, alpha: float) -> tuple[float, float]:
+    """Simple exponential smoothing from level x[0]: (final level, sum of squared one-step
+    errors)."""
+    level, sse = x[0], 0.0
+    for v in x[1:]:
+        e = v - level
+        sse += e * e
+        level += alpha * e
+    return level, sse
+
+
+def _theta(y: np.ndarray, h: int, m: int, level: float, **_) -> _Fit:
+    from scipy.optimize import minimize_scalar
+
+    z, log = _scale(y)
+    n = len(z)
+    seasonal = _seasonal_test(z, m)
+    if seasonal:
+        in_sample, idx = _season_indices(z, m)
+        x = z - in_sample
+    else:
+        x = z
+    t = np.arange(n, dtype=float)
+    b0 = float(np.polyfit(t, x, 1)[0]) if n >= 2 else 0.0
+    best = minimize_scalar(
+        lambda a: _ses(x, a)[1], bounds=(0.01, 0.99), method="bounded", options={"xatol": 1e-4}
+    )
+    alpha = float(best.x)
+    ell, sse = _ses(x, alpha)
+    steps = np.arange(1, h + 1)
+    # Hyndman & Billah (2003): SES plus half the linear trend's slope, with SES's start effect
+    drift = b0 / 2 * (steps - 1 + 1 / alpha - (1 - alpha) ** n / alpha)
+    mean = ell + drift
+    sigma = math.sqrt(sse / max(n - 1, 1))
+    half = _z(level) * sigma * np.sqrt(1 + (steps - 1) * alpha**2)
+    if seasonal:
+        future = idx[(n + steps - 1) % m]
+        mean = mean + future
+    spec = f"Theta (α={alpha:.2f}{', seasonal' if seasonal else ''})" + (" on log" if log else "")
+    return _back(mean, mean - half, mean + half, log, spec)
+
+
 _METHOD_FUNCS: dict[str, Callable[..., _Fit]] = {
     "naive": _naive,
     "seasonal_naive": _seasonal_naive,
     "ets": _ets,
     "sarimax": _sarimax,
     "sarimax_x": _sarimax,
+    "theta": _theta,
 }
 
 

@@ -24,6 +24,7 @@ import pandas as pd
 
 from ..config import Quarter
 from ..results import Results, Summary
+from .odds import PlanOutlook, attainment_probability, fairness
 
 __all__ = ["QuotaPlan", "allocate_quotas", "attainment_spread", "seasonality"]
 
@@ -45,6 +46,17 @@ class QuotaPlan(Results):
         The company's annual target.
     history_weight : float
         ``w`` in the formula (1 = last year's split, 0 = pure potential).
+    forecast_weight : float
+        ``f``: the weight of the forecast share (:func:`allocate_quotas`).
+    target_basis : str
+        How the target was set: ``growth``, ``forecast`` (a quantile of the company's
+        forecast) or ``bottom_up`` (the sum of the territories' quantiles).
+    outlook : PlanOutlook or None
+        The plan's forecasts and year distributions (:mod:`~workbench.territory.odds`); with
+        it the table carries the odds columns (``forecast_usd``, ``p_attain``,
+        ``attain_p10``, ``attain_p90``, ``equal_chance_quota_usd`` …).
+    equal_chance : float or None
+        Every territory's chance under the equal-chance quotas.
 
     Examples
     --------
@@ -60,11 +72,50 @@ class QuotaPlan(Results):
     spread: dict[str, float]
     target_usd: float
     history_weight: float
+    forecast_weight: float = 0.0
+    target_basis: str = "growth"
+    outlook: PlanOutlook | None = None
+    equal_chance: float | None = None
 
     @property
     def company_growth(self) -> float:
         """The target over the territories' trailing revenue, minus 1."""
         return self.target_usd / float(self.table["revenue_usd"].sum()) - 1
+
+    @property
+    def target_chance(self) -> float | None:
+        """The chance that the company makes its target, under its reconciled forecast."""
+        if self.outlook is None:
+            return None
+        company = self.outlook.company.to_frame().T
+        return float(attainment_probability(company, pd.Series([self.target_usd])).iloc[0])
+
+    @property
+    def fairness(self) -> dict[str, object] | None:
+        """:func:`~workbench.territory.odds.fairness` of the territories' chances."""
+        return None if self.outlook is None else fairness(self.table["p_attain"])
+
+    def odds_table(self, rep_of: dict[str, str | None] | None = None) -> pd.DataFrame:
+        """Per territory (and its rep, from ``RepMatching.rep_of``): quota, forecast median
+        and P10–P90, chance of making the quota, attainment band, and the equal-chance quota
+        with its chance."""
+        if self.outlook is None:
+            raise ValueError("these quotas were set without forecasts (odds=False)")
+        cols = [
+            "quota_usd",
+            "forecast_usd",
+            "forecast_p10_usd",
+            "forecast_p90_usd",
+            "p_attain",
+            "attain_p10",
+            "attain_p90",
+            "equal_chance_quota_usd",
+        ]
+        out = self.table[cols].copy()
+        out["equal_chance"] = self.equal_chance
+        if rep_of is not None:
+            out.insert(0, "rep_id", [rep_of.get(t) for t in out.index])
+        return out
 
     def summary(self) -> Summary:
         """Target, growth, history weight and the expected-attainment spread (``metric,
@@ -84,18 +135,48 @@ class QuotaPlan(Results):
             if self.table["potential_share"].isna().all()
             else f"Quota share = {w:g} × history share + {1 - w:g} × potential share"
         )
+        if self.forecast_weight > 0:
+            share = (
+                f"Quota share = {1 - self.forecast_weight:g} × ({w:g} × history share + "
+                f"{1 - w:g} × potential share) + {self.forecast_weight:g} × forecast share"
+            )
         quarters = [c for c in self.table.columns if c.startswith("quota_") and c[6:7].isdigit()]
+        notes = [
+            share + ("; quarters follow the seasonality." if quarters else "."),
+            f"Expected attainment at the history run-rate: {s['min']:.0%} to "
+            f"{s['max']:.0%} (cv {s['cv']:.2f}; 0 = every rep equally likely to make quota).",
+        ]
+        sections = [("Quotas per territory", self.table)]
+        if self.outlook is not None:
+            c, fair = self.outlook.company, self.fairness
+            rows.update(
+                {
+                    "target basis": self.target_basis,
+                    "company forecast median (USD)": float(c["median"]),
+                    "company forecast P10 (USD)": float(c["p10"]),
+                    "company forecast P90 (USD)": float(c["p90"]),
+                    "chance of making the target": self.target_chance,
+                    "territory chance min": fair["min"],
+                    "territory chance max": fair["max"],
+                    "fairness": fair["verdict"],
+                    "equal-chance quotas: every territory's chance": self.equal_chance,
+                }
+            )
+            notes.append(
+                f"The company makes its target with a {self.target_chance:.0%} chance "
+                f"(forecast P10–P90 {c['p10']:,.0f}–{c['p90']:,.0f} USD). Territories' chances "
+                f"of making quota run from {fair['min']:.0%} to {fair['max']:.0%} "
+                f"({fair['spread_pp']:.0f} pp: {fair['verdict']}); equal-chance quotas give "
+                f"every territory {self.equal_chance:.0%}."
+            )
+            sections.append(("Quota odds per territory", self.odds_table()))
         return Summary(
             {"value": list(rows.values())},
             index=pd.Index(list(rows), name="metric"),
             dtype=object,
             title=f"Quotas: {len(self.table)} territories, target {self.target_usd:,.0f} USD",
-            notes=[
-                share + ("; quarters follow the seasonality." if quarters else "."),
-                f"Expected attainment at the history run-rate: {s['min']:.0%} to "
-                f"{s['max']:.0%} (cv {s['cv']:.2f}; 0 = every rep equally likely to make quota).",
-            ],
-            sections=[("Quotas per territory", self.table)],
+            notes=notes,
+            sections=sections,
         )
 
 
@@ -140,8 +221,15 @@ def allocate_quotas(
     history_weight: float = 0.5,
     season: pd.Series | None = None,
     year_quarters: list[str] | None = None,
+    forecast_weight: float = 0.0,
 ) -> pd.DataFrame:
     """Split an annual target into territory quotas (and quarterly quotas).
+
+    With ``forecast_weight`` ``f`` > 0 the share also weighs each territory's share of the
+    year's forecast (``forecast_usd``, the median of :mod:`~workbench.territory.odds`)::
+
+        share_t = (1 − f) × (w × history_share_t + (1 − w) × potential_share_t)
+                  + f × forecast_share_t
 
     Parameters
     ----------
@@ -155,6 +243,8 @@ def allocate_quotas(
     season, year_quarters : optional
         Quarter-number shares from :func:`seasonality` and the four quarters (``YYYYQn``) to
         split into; both or neither.
+    forecast_weight : float
+        ``f``, in [0, 1]; above 0 ``territories`` needs ``forecast_usd``.
 
     Returns
     -------
@@ -174,6 +264,10 @@ def allocate_quotas(
         raise ValueError(f"history_weight must be in [0, 1], got {history_weight}")
     if target_usd < 0:
         raise ValueError(f"target_usd must be ≥ 0, got {target_usd}")
+    if not 0 <= forecast_weight <= 1:
+        raise ValueError(f"forecast_weight must be in [0, 1], got {forecast_weight}")
+    if forecast_weight > 0 and "forecast_usd" not in territories:
+        raise ValueError("forecast_weight > 0 needs each territory's forecast_usd")
     rev = territories["revenue_usd"].astype(float)
     if rev.sum() <= 0:
         raise ValueError("no trailing revenue in any territory: history shares are undefined")
@@ -185,14 +279,16 @@ def allocate_quotas(
     else:
         pot_share = pot.astype(float).fillna(0) / float(pot.sum())
         share = history_weight * hist + (1 - history_weight) * pot_share
+    columns = {"revenue_usd": rev, "history_share": hist, "potential_share": pot_share}
+    if "forecast_usd" in territories:
+        fc = territories["forecast_usd"].astype(float).clip(lower=0)
+        if fc.sum() <= 0 and forecast_weight > 0:
+            raise ValueError("no territory has a positive forecast: forecast shares are undefined")
+        columns["forecast_share"] = fc / fc.sum() if fc.sum() > 0 else fc * np.nan
+        if forecast_weight > 0:
+            share = (1 - forecast_weight) * share + forecast_weight * columns["forecast_share"]
     out = pd.DataFrame(
-        {
-            "revenue_usd": rev,
-            "history_share": hist,
-            "potential_share": pot_share,
-            "quota_share": share,
-            "quota_usd": target_usd * share,
-        },
+        {**columns, "quota_share": share, "quota_usd": target_usd * share},
         index=territories.index,
     )
     # Selling at its history run-rate grown with the company, a territory books hist × target.

@@ -36,6 +36,7 @@ from .hierarchy import (
 )
 from .matching import RepMatching, match_reps
 from .named import NamedRule, NamedTeam, named_team
+from .odds import TARGET_BASES, odds_columns, outlook_quantile, plan_outlook
 from .overlay import (
     OVERLAY_SHARE,
     Credits,
@@ -853,15 +854,41 @@ def quota_plan(
     target_growth: float,
     history_weight: float,
     named: NamedTeam | None = None,
+    forecast_weight: float = 0.0,
+    target_basis: str = "growth",
+    target_quantile: float = 0.5,
+    odds: bool = True,
+    level: float = 0.8,
+    forecast_origins: int = 4,
+    n_jobs: int = 1,
 ) -> QuotaPlan:
-    """Next year's quotas per proposed territory (and per quarter), with the spread of
-    expected attainment (:func:`~workbench.territory.quota.attainment_spread`).
+    """Next year's quotas per proposed territory (and per quarter), each with its chance of
+    being made.
 
-    Target = trailing-four-quarter company revenue × (1 + ``target_growth``); each territory's
-    share blends history and potential with ``history_weight`` (``allocate_quotas``); the
-    year is the four quarters after ``quarter``. With a ``named`` team, its seats are quota
+    The year is the four quarters after ``quarter``. The company target is
+
+    * ``target_basis="growth"``: trailing-four-quarter revenue × (1 + ``target_growth``);
+    * ``"forecast"``: the ``target_quantile`` of the company's forecast year (0.5: P50, 0.4:
+      P40 - a target the company beats with a 60 % chance);
+    * ``"bottom_up"``: the sum of the territories' ``target_quantile`` forecasts.
+
+    Each territory's share blends history, potential and (``forecast_weight``) its forecast
+    (``allocate_quotas``). With ``odds`` (the default; needed by the two forecast bases and a
+    forecast weight) every territory's history is re-aggregated by the plan and forecast
+    (:func:`~workbench.territory.odds.plan_outlook`, ``forecast_origins`` backtest origins,
+    ``n_jobs`` processes), and the table gains the chance of making each quota, its P10–P90
+    attainment band and the equal-chance quotas. With a ``named`` team, its seats are quota
     territories too, holding their named accounts (each account counts once).
     """
+    problems = []
+    if target_basis not in TARGET_BASES:
+        problems.append(f"target_basis must be one of {list(TARGET_BASES)}, got {target_basis!r}")
+    if not 0 < target_quantile < 1:
+        problems.append(f"target_quantile must be in (0, 1), e.g. 0.5, got {target_quantile!r}")
+    if not odds and (target_basis != "growth" or forecast_weight > 0):
+        problems.append("a forecast target or forecast weight needs odds=True")
+    if problems:
+        raise ParameterError("; ".join(problems))
     territory = _account_territory(accounts, plan, block, named)
     per = (
         accounts.assign(territory=territory)
@@ -869,19 +896,45 @@ def quota_plan(
         .sum()
     )
     season, year = quota_year(facts, quarter)
-    target = float(per["revenue_usd"].sum()) * (1 + target_growth)
+    outlook = None
+    if odds:
+        outlook = plan_outlook(
+            facts,
+            pd.Series(territory.to_numpy(), index=accounts["account_id"].astype(str)),
+            quarter=str(Quarter.parse(quarter)),
+            periods=year,
+            level=level,
+            n_origins=forecast_origins,
+            n_jobs=n_jobs,
+        )
+        per["forecast_usd"] = outlook.territories["median"].reindex(per.index)
+    if target_basis == "forecast":
+        target = float(outlook_quantile(outlook.company.to_frame().T, target_quantile).iloc[0])
+    elif target_basis == "bottom_up":
+        target = float(outlook_quantile(outlook.territories, target_quantile).sum())
+    else:
+        target = float(per["revenue_usd"].sum()) * (1 + target_growth)
     out = allocate_quotas(
         per,
         target_usd=target,
         history_weight=history_weight,
         season=season,
         year_quarters=year,
+        forecast_weight=forecast_weight,
     )
+    chance = None
+    if outlook is not None:
+        cols, chance = odds_columns(outlook.territories, out["quota_usd"], target)
+        out = out.drop(columns=["forecast_usd"], errors="ignore").join(cols)
     return QuotaPlan(
         table=out,
         spread=attainment_spread(out),
         target_usd=target,
         history_weight=history_weight,
+        forecast_weight=forecast_weight,
+        target_basis=target_basis,
+        outlook=outlook,
+        equal_chance=chance,
     )
 
 
