@@ -255,7 +255,9 @@ def main() -> int:
         return 2
     for item in filter(None, args.engine.split(",")):
         key, value = item.split("=")
-        ENGINE_OPTIONS[key] = int(value) if value.isdigit() else value
+        ENGINE_OPTIONS[key] = (
+            int(value) if value.isdigit() else float(value) if key == "trim" else value
+        )
     series = held_out(args.m3, args.tourism, args.seed, args.m1)
     print(machine())
     print(

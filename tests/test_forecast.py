@@ -319,3 +319,94 @@ def test_history_re_aggregated_by_a_plan_equals_the_account_history():
     assert by["territory:T1"] == {"2026Q1": 5.0, "2026Q2": 0.0, "2026Q3": 1.0}
     assert by["company"] == {"2026Q1": 15.0, "2026Q2": 27.0, "2026Q3": 1.0}
     assert by["region:N"] == {"2026Q1": 15.0, "2026Q2": 20.0, "2026Q3": 1.0}
+
+
+# ---------------------------------------------------------------------------------------------
+# Issue 16: the combination, per-step calibration, parallel fits
+
+
+def simulated_local_level(n_series: int, n: int, h: int, seed: int, alpha: float = 0.3):
+    """Series from a known process - a local level on the log scale (innovations N(0, 0.05),
+    level gain ``alpha``) times a fixed season - and their true next ``h`` values."""
+    rng = np.random.default_rng(seed)
+    hist, future = [], []
+    for i in range(n_series):
+        e = rng.normal(0, 0.05, n + h)
+        level = np.concatenate([[0.0], np.cumsum(alpha * e)[:-1]])
+        y = 100 * np.exp(level + e) * SEASON[np.arange(n + h) % 4]
+        hist.append(
+            pd.DataFrame({"series_id": f"s{i:03d}", "period": quarters(2010, n), "value": y[:n]})
+        )
+        future.append(y[n:])
+    return pd.concat(hist, ignore_index=True), np.array(future)
+
+
+@pytest.mark.parametrize("calibration", ["series", "pooled"])
+def test_calibrated_coverage_is_nominal_on_a_known_process(calibration):
+    hist, future = simulated_local_level(240, 32, 4, seed=1)
+    res = fc.forecast_series(hist, horizon=4, methods=("theta",), calibration=calibration)
+    f = res.forecasts.sort_values(["series_id", "step"])
+    lower = f["lower"].to_numpy().reshape(-1, 4)
+    upper = f["upper"].to_numpy().reshape(-1, 4)
+    inside = (future >= lower) & (future <= upper)
+    # 240 independent series: one step's coverage has sampling s.d. √(0.8·0.2/240) = 0.026;
+    # 3 s.d. either side of nominal, and the same bound for the pooled figure
+    se = math.sqrt(0.8 * 0.2 / 240)
+    assert abs(inside.mean() - 0.8) < 3 * se
+    assert np.all(np.abs(inside.mean(axis=0) - 0.8) < 3 * se + 0.02)
+    # the factors come from where the docstring says
+    sources = set(res.backtest["calibration"])
+    assert sources <= (
+        {"series, all steps", "series, per step"}
+        if calibration == "series"
+        else {"panel, per step"}
+    )
+
+
+def test_parallel_fits_give_the_same_numbers():
+    series = pd.concat(
+        [planted_seasonal(n=24, seed=s).assign(series_id=f"p{s}") for s in range(4)],
+        ignore_index=True,
+    )
+    one = fc.forecast_series(series, horizon=3, n_origins=3)
+    two = fc.forecast_series(series, horizon=3, n_origins=3, n_jobs=2)
+    pd.testing.assert_frame_equal(one.forecasts, two.forecasts)
+    pd.testing.assert_frame_equal(one.backtest, two.backtest)
+
+
+def test_combination_weights_by_hand():
+    from workbench.forecast.engine import _inverse_mase_weights
+
+    per_origin = pd.DataFrame(
+        {"ets": [1.0, 3.0], "sarimax": [1.0, 1.0], "theta": [4.0, 4.0]}, index=[10, 11]
+    )
+    # mean MASE 2, 1, 4 → weights ∝ 1/2, 1, 1/4
+    w = _inverse_mase_weights(per_origin, ["ets", "sarimax", "theta"])
+    assert w == pytest.approx({"ets": 0.5 / 1.75, "sarimax": 1 / 1.75, "theta": 0.25 / 1.75})
+    # trimmed at 2.5 × the best: theta (4 > 2.5) is left out
+    w = _inverse_mase_weights(per_origin, ["ets", "sarimax", "theta"], trim=2.5)
+    assert w == pytest.approx({"ets": 1 / 3, "sarimax": 2 / 3, "theta": 0.0})
+    # regressors stay in only where they beat SARIMAX without them
+    with_x = per_origin.assign(sarimax_x=[1.5, 1.5])
+    assert _inverse_mase_weights(with_x, [*per_origin, "sarimax_x"])["sarimax_x"] == 0.0
+    with_x = per_origin.assign(sarimax_x=[0.5, 0.5])
+    assert _inverse_mase_weights(with_x, [*per_origin, "sarimax_x"])["sarimax_x"] > 0.4
+
+
+def test_the_combination_backtest_never_sees_its_own_origin():
+    from workbench.forecast.engine import _combination_rows
+
+    # two members, three origins, one step: member a is perfect at origin 1 only
+    rows = []
+    for origin, (a, b) in {1: (10.0, 14.0), 2: (16.0, 12.0), 3: (16.0, 12.0)}.items():
+        for k, v in (("ets", a), ("theta", b)):
+            rows.append((k, origin, 1, 10.0, v, v - 1, v + 1, 1.0, False))
+    cols = ["method", "origin", "step", "actual", "mean", "lower", "upper", "scale", "log"]
+    combo, _ = _combination_rows(
+        pd.DataFrame(rows, columns=cols), ["ets", "theta"], "weighted", math.inf
+    )
+    # origin 1 is weighted on origins 2 and 3 only: ets MASE 6, theta 2 → weights 1/4, 3/4
+    first = combo[combo["origin"] == 1].iloc[0]
+    assert first["mean"] == pytest.approx(0.25 * 10 + 0.75 * 14)
+    # origin 2 on origins 1 and 3: ets (0 + 6)/2 = 3, theta (4 + 2)/2 = 3 → equal weights
+    assert combo.loc[combo["origin"] == 2, "mean"].iloc[0] == pytest.approx(14.0)

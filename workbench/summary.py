@@ -18,6 +18,7 @@ import pandas as pd
 from .config import Quarter
 from .io import stage_path
 from .plots import NOT_AVAILABLE, pct, usd
+from .territory.odds import EVEN_PP, UNEVEN_PP
 
 
 @dataclasses.dataclass(frozen=True)
@@ -200,10 +201,32 @@ def headcount(processed: Path, quarter: str) -> Headline:
     )
 
 
+def quota_odds(processed: Path, quarter: str) -> Headline:
+    """Next year's target with the company's chance of making it, and the spread of the
+    reps' chances of making their quotas (notebook 03's quota odds)."""
+    ts = _read(processed, "territory_summary", quarter)
+    label = "Next year's target"
+    if ts is None or "quota_target_chance" not in set(ts["metric"]):
+        return _missing(label, "03_territory_design")
+    s = ts.set_index("metric")["value"].astype(float)
+    lo, hi = s["quota_chance_min"], s["quota_chance_max"]
+    spread = 100 * (hi - lo)
+    verdict = "even" if spread <= EVEN_PP else "uneven" if spread <= UNEVEN_PP else "unfair"
+    return Headline(
+        label,
+        usd(s["quota_target_usd"]),
+        f"The company makes it with a {pct(s['quota_target_chance'])} chance; reps' chances of "
+        f"making quota run {pct(lo)}–{pct(hi)} ({verdict}); equal-chance quotas would give "
+        f"each {pct(s['quota_equal_chance'])}.",
+        "03_territory_design.html#Quotas-with-their-odds",
+    )
+
+
 HEADLINES = (
     revenue_vs_quota,
     attainment_spread,
     next_quarter_forecast,
+    quota_odds,
     whitespace,
     proposed_alignment,
     headcount,

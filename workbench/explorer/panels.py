@@ -15,6 +15,7 @@ import pandas as pd
 from .. import territory as td
 from ..plots import pct, usd
 from ..territory import TerritoryPlan
+from ..territory.odds import EVEN_PP
 from .scenario import MEASURE_LABELS, MEASURES
 
 # Distinct colours, strongest first; no greys (the county outlines are grey).
@@ -259,7 +260,8 @@ def territory_kpis(
     Columns: ``rep``, ``blocks``, the :data:`MEASURES` present in ``blocks`` (sums),
     ``mean_km`` (potential-weighted mean distance to the centre), ``max_km``, ``moved_in``
     (blocks gained from another territory), and ``quota_usd``, ``expected_attainment`` when
-    ``quotas`` are given.
+    ``quotas`` are given, with ``p_attain`` (the chance of making the quota) and
+    ``equal_chance_quota_usd`` when they carry odds.
     """
     terr = blocks["unit_id"].astype(str).map(plan.assignment)
     cols = [m for m in MEASURES if m in blocks]
@@ -275,6 +277,9 @@ def territory_kpis(
     if quotas is not None:
         out["quota_usd"] = quotas["quota_usd"].reindex(out.index)
         out["expected_attainment"] = quotas["expected_attainment"].reindex(out.index)
+        if "p_attain" in quotas:
+            out["p_attain"] = quotas["p_attain"].reindex(out.index)
+            out["equal_chance_quota_usd"] = quotas["equal_chance_quota_usd"].reindex(out.index)
     return out
 
 
@@ -341,6 +346,8 @@ def kpis_html(table: pd.DataFrame, colours: Mapping[str, str]) -> str:
         ("moved_in", "Moved in", "{:,.0f}".format),
         ("quota_usd", "Quota", usd),
         ("expected_attainment", "Exp. attainment", lambda v: pct(v, 0)),
+        ("p_attain", "Chance", lambda v: pct(v, 0)),
+        ("equal_chance_quota_usd", "Equal-chance quota", usd),
     ]
     spec = [s for s in spec if s[0] in table]
     head = "".join(f"<th>{label}</th>" for _, label, _ in spec)
@@ -416,6 +423,16 @@ def headline_html(metrics: Mapping[str, Any], *, kind: str, budget_share: float)
             "Quota spread",
             f"cv {pct(cv, 1)}",
             f"expected attainment {metrics['attainment_min']:.2f}–{metrics['attainment_max']:.2f}",
+        )
+    if metrics.get("chance_min") is not None:
+        lo, hi = metrics["chance_min"], metrics["chance_max"]
+        card(
+            "Chance of making quota",
+            f"{pct(lo, 0)}–{pct(hi, 0)}",
+            f"target {pct(metrics['target_chance'], 0)} · equal-chance quotas "
+            f"{pct(metrics['equal_chance'], 0)} each",
+            ok=(hi - lo) * 100 <= EVEN_PP,
+            cls="wbx-odds",
         )
     v = metrics["violations"]
     contiguous = metrics.get("contiguous")

@@ -411,15 +411,20 @@ def plan_quality(plan: TerritoryPlan) -> tuple[float, float, float]:
 
 
 def scenario_quotas(
-    data: ExplorerData, plan: TerritoryPlan, scenario: Scenario
+    data: ExplorerData, plan: TerritoryPlan, scenario: Scenario, cache: dict | None = None
 ) -> pd.DataFrame | None:
-    """Next year's quotas per territory of ``plan`` (history weight and growth of ``scenario``).
+    """Next year's quotas per territory of ``plan`` (history weight and growth of ``scenario``),
+    each with its chance of being made under the territory's forecast.
 
-    Uses :func:`workbench.territory.workflow.quota_plan`; ``None`` when the data hold no trailing
-    revenue (history shares are then undefined).
+    Uses :func:`workbench.territory.workflow.quota_plan` as notebook 03 does (its odds
+    included): the table gains ``p_attain``, ``attain_p10``/``attain_p90``,
+    ``equal_chance_quota_usd``, and the plan-wide ``equal_chance`` and ``target_chance``.
+    ``cache``: the forecast engine's, kept by the explorer, so an edit re-forecasts only the
+    territories it changed. ``None`` when the data hold no trailing revenue (history shares
+    are then undefined).
     """
     try:
-        return td.quota_plan(
+        q = td.quota_plan(
             data.accounts,
             plan,
             data.facts,
@@ -427,9 +432,13 @@ def scenario_quotas(
             block=data.block,
             target_growth=scenario.target_growth,
             history_weight=scenario.history_weight,
-        ).table
+            forecast_cache=cache,
+        )
     except ValueError:
         return None
+    if q.outlook is None:
+        return q.table
+    return q.table.assign(equal_chance=q.equal_chance, target_chance=q.target_chance)
 
 
 def scenario_metrics(
@@ -440,7 +449,9 @@ def scenario_metrics(
     Keys: ``k``, ``blocks``, ``max_dev_<m>`` and ``tolerance_<m>`` (shares) per balanced
     measure, ``median_km``, ``lower_bound_km``, ``gap``, ``bound_method``, ``n_moved``,
     ``share_moved``, ``budget_blocks``, ``accounts_moved`` (with ``blocks``), ``contiguous``,
-    ``violations``, ``quota_cv``, ``attainment_min``, ``attainment_max``.
+    ``violations``, ``quota_cv``, ``attainment_min``, ``attainment_max``; with the quotas'
+    odds ``chance_min``, ``chance_max`` (of making quota, across territories),
+    ``equal_chance`` and ``target_chance``.
     """
     out: dict[str, object] = {"k": plan.k, "blocks": len(plan.units)}
     for m in plan.measures:
@@ -464,4 +475,9 @@ def scenario_metrics(
     out["quota_cv"] = spread.get("cv")
     out["attainment_min"] = spread.get("min")
     out["attainment_max"] = spread.get("max")
+    if quotas is not None and "p_attain" in quotas:
+        out["chance_min"] = float(quotas["p_attain"].min())
+        out["chance_max"] = float(quotas["p_attain"].max())
+        out["equal_chance"] = float(quotas["equal_chance"].iloc[0])
+        out["target_chance"] = float(quotas["target_chance"].iloc[0])
     return out

@@ -130,6 +130,7 @@ class ScenarioExplorer:
         cur = data.current
         self.colours = assign_colours([] if cur is None else cur["territory"].astype(str))
         self._today: dict[tuple, TerritoryPlan] = {}
+        self._forecasts: dict = {}  # the forecast engine's cache: unchanged territories reuse
         if plan is None:
             plan, kind = self.today(), "today"
         else:
@@ -219,7 +220,9 @@ class ScenarioExplorer:
                 self.plan_scenario = self.plan_scenario.replace(
                     history_weight=new.history_weight, target_growth=new.target_growth
                 )
-                self.quotas = scenario_quotas(self.data, self.plan, self.plan_scenario)
+                self.quotas = scenario_quotas(
+                    self.data, self.plan, self.plan_scenario, self._forecasts
+                )
         return new
 
     def toggle_lock(self, unit_id: str) -> str | None:
@@ -274,7 +277,7 @@ class ScenarioExplorer:
                 self._redo.clear()
             self.plan, self.plan_kind, self.plan_scenario = plan, kind, scenario
             self.colours = assign_colours(plan.assignment.unique(), self.colours)
-            self.quotas = scenario_quotas(self.data, plan, scenario)
+            self.quotas = scenario_quotas(self.data, plan, scenario, self._forecasts)
 
     def solve(self) -> TerritoryPlan:
         """Re-plan with the current settings within ``live_seconds`` (the preview).
@@ -553,7 +556,7 @@ class ScenarioExplorer:
                 "today",
                 self.plan_scenario.replace(locks={}),
                 now,
-                scenario_quotas(self.data, now, self.plan_scenario),
+                scenario_quotas(self.data, now, self.plan_scenario, self._forecasts),
                 self.data,
                 search="today",
             )

@@ -1,49 +1,61 @@
-"""Revenue forecasts with prediction intervals, chosen per series by a rolling-origin backtest.
+"""Revenue forecasts with calibrated prediction intervals: a combination of simple models,
+weighted and checked by a rolling-origin backtest.
 
-The engine behind notebook 01's forecast cells and ``workbench forecast``. For every series it
+The engine behind notebook 01's forecast cells, notebook 03's territory forecasts and
+``workbench forecast``. For every series it
 
 1. decides the season length from the periods (quarters: 4, months: 12);
-2. backtests the candidate methods from several forecast origins near the end of the series
-   (each origin sees only the data before it, so no look-ahead), scoring MASE, sMAPE and the
-   coverage of the prediction intervals;
-3. picks the candidate with the lowest backtest MASE — the two baselines (naive, seasonal
-   naive) are candidates too, so a model is used only when it beat them on this series;
-4. refits the chosen method on the whole series and forecasts ``horizon`` periods ahead with
-   intervals at ``level``.
+2. backtests every candidate from several forecast origins near the end of the series (each
+   origin sees only the data before it), scoring MASE, sMAPE, interval coverage and the
+   Winkler interval score;
+3. builds the **combination** of the member models (ETS, ARIMA, Theta): their forecasts and
+   interval bounds averaged with weights ∝ 1 / backtest MASE. In the backtest each origin's
+   combination is weighted on the *other* origins only, so its score never saw its own errors;
+4. chooses (``select``): ``combination`` (default) always forecasts with the combination;
+   ``guarded`` falls back to a baseline that beat it in the backtest; ``best`` takes the
+   lowest backtest MASE of all candidates;
+5. refits on the whole series and forecasts ``horizon`` periods ahead;
+6. calibrates the intervals **per step** on the backtest (split-conformal): the chosen
+   candidate's backtest errors, as multiples of its own interval half-widths, give the factor
+   that covers ``level`` of them — from the series' own errors at that step when it has
+   ``MIN_STEP_POINTS``, else its errors over all steps (``MIN_CALIBRATION_POINTS``), else
+   the panel's (every series forecast together) at that step. ``calibration="pooled"`` always
+   uses the panel's.
 
 Candidates (formulas and choices: ``docs/potential.md``):
 
-``naive``
-    Last value; interval ``± z σ √h`` with σ the standard deviation of one-step changes.
-``seasonal_naive``
-    Value one season earlier; interval ``± z σ_s √(k + 1)``, ``k = ⌊(h − 1)/m⌋``.
+``naive``, ``seasonal_naive``
+    The baselines: last value, interval ``± z σ √h``; value one season earlier, interval
+    ``± z σ_s √(k + 1)``, ``k = ⌊(h − 1)/m⌋``.
 ``ets``
     statsmodels ``ETSModel`` with additive errors on log values (so seasonality and growth are
-    multiplicative) when every value is positive, on the values otherwise. Seasonal when the
-    training data hold two full seasons. With four or more seasons of data the trend
-    (none or damped) and the seasonality are chosen by AICc; with less, no trend.
+    multiplicative) when every value is positive, on the values otherwise; seasonal with two
+    full seasons of data; trend (none or damped) and season chosen by AICc.
 ``sarimax``
-    statsmodels ``SARIMAX`` on the same scale: a seasonal random walk with drift
-    ``(0,0,0)(0,1,0)m + c`` below four seasons of data, ``(1,0,0)(0,1,1)m + c`` from four.
+    statsmodels ``SARIMAX`` on the same scale: ``(0,0,0)(0,1,0)m + c`` below four seasons,
+    ``(1,0,0)(0,1,1)m + c`` from four.
+``theta``
+    The Theta method (Assimakopoulos & Nikolopoulos 2000, as Hyndman & Billah 2003): classical
+    seasonal adjustment when lag-``m`` autocorrelation is significant at 90 %, simple
+    exponential smoothing plus half the linear trend's slope; interval of SES with drift.
 ``sarimax_x``
-    The same with the economic indicators as regressors (only when ``exog`` is given). Their
-    future values are held at the last observed value (a no-change scenario) in the backtest
-    as in the forecast, so the backtest cannot see the future.
+    SARIMAX with the economic indicators as regressors (only when ``exog`` is given), their
+    future held at the last value in backtest and forecast alike; a member only where given.
+``holt_winters`` (reference)
+    Damped additive Holt-Winters on the values: backtested for the benchmark table when
+    asked for, never chosen nor combined.
 
-Intervals are then calibrated on the backtest: the chosen method's backtest errors, as
-multiples of its own interval half-widths, give a split-conformal scaling factor for the
-forecast intervals (bounded to [``MIN_WIDEN``, ``MAX_WIDEN``]). Models fitted on a few dozen
-points are usually over-confident; the backtest measures by how much.
-
-Series shorter than two seasons (fewer than 8 quarters or 24 months) cannot separate a
-season from noise: they get the naive method and a :class:`ShortSeriesWarning`, never an
-error.
+Series shorter than two seasons (fewer than 8 quarters or 24 months) get the naive method and
+a :class:`ShortSeriesWarning`, never an error. ``n_jobs`` fits series in parallel processes;
+results do not depend on it.
 """
 
 from .command import ForecastInputError, read_series_csv, run_forecast_command
 from .engine import (
+    COMBINATION,
     MAX_WIDEN,
     MIN_CALIBRATION_POINTS,
+    MIN_STEP_POINTS,
     MIN_WIDEN,
     Forecaster,
     ForecastResults,
@@ -53,16 +65,28 @@ from .engine import (
     one_blas_thread,
     smape,
 )
-from .methods import BASELINES, METHODS, SEASON_LENGTH, format_period, parse_period
+from .methods import (
+    BASELINES,
+    MEMBERS,
+    METHODS,
+    REFERENCES,
+    SEASON_LENGTH,
+    format_period,
+    parse_period,
+)
 from .plots import plot_fan_chart
 from .series import forecast_revenue, forecast_stage, plan_revenue_series, revenue_series
 
 __all__ = [
     "BASELINES",
+    "COMBINATION",
     "MAX_WIDEN",
+    "MEMBERS",
     "METHODS",
     "MIN_CALIBRATION_POINTS",
+    "MIN_STEP_POINTS",
     "MIN_WIDEN",
+    "REFERENCES",
     "SEASON_LENGTH",
     "ForecastInputError",
     "ForecastResults",

@@ -7,6 +7,7 @@ method that won its own rolling-origin backtest) and :class:`ForecastResults`.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import itertools
 import math
 import warnings
@@ -21,6 +22,7 @@ from .methods import (
     BASELINES,
     MEMBERS,
     METHODS,
+    REFERENCES,
     SEASON_LENGTH,
     _Fit,
     _freq_key,
@@ -42,9 +44,11 @@ MIN_STEP_POINTS = 8
 """Backtest errors at one step needed to calibrate that step on its own."""
 COMBINATION = "combination"
 """The candidate that averages the member models (:data:`MEMBERS`)."""
-SELECTIONS = ("guarded", "combination", "best")
+SELECTIONS = ("combination", "guarded", "best")
+TRIM = math.inf
+"""Default ``trim``: members worse than this multiple of the best member's MASE are dropped."""
 COMBINES = ("weighted", "median")
-CALIBRATIONS = ("series", "pooled")
+CALIBRATIONS = ("pooled", "series")
 
 
 class ShortSeriesWarning(UserWarning):
@@ -134,7 +138,7 @@ def _run(
 def _combine(fits: Mapping[str, _Fit], weights: Mapping[str, float], how: str) -> _Fit:
     """The members' forecasts and bounds averaged with ``weights`` (``weighted``) or their
     median (``median``), on the values' scale: averaging the members' quantiles."""
-    names = [k for k in fits if weights.get(k, 0) > 0 or how == "median"]
+    names = [k for k in fits if weights.get(k, 0) > 0]
     stack = {part: np.vstack([getattr(fits[k], part) for k in names]) for part in PARTS}
     if how == "median":
         out = {part: np.median(a, axis=0) for part, a in stack.items()}
@@ -149,18 +153,25 @@ def _combine(fits: Mapping[str, _Fit], weights: Mapping[str, float], how: str) -
 PARTS = ("mean", "lower", "upper")
 
 
-def _inverse_mase_weights(per_origin: pd.DataFrame, members: Sequence[str]) -> dict[str, float]:
-    """Weights ∝ 1 / (mean backtest MASE over the origins given); equal without any origin."""
+def _inverse_mase_weights(
+    per_origin: pd.DataFrame, members: Sequence[str], trim: float = math.inf
+) -> dict[str, float]:
+    """Weights ∝ 1 / (mean backtest MASE over the origins given), over the members within
+    ``trim`` × the best member's MASE (the rest get 0); equal without any origin. SARIMAX with
+    regressors stays in only where it beat SARIMAX without them."""
     score = per_origin.reindex(columns=list(members)).mean() if len(per_origin) else None
     if score is None or not np.isfinite(score.to_numpy(float)).any():
         return {k: 1 / len(members) for k in members}
-    inv = 1 / score.clip(lower=1e-9)
-    inv = inv.fillna(0.0)
+    score = score.where(np.isfinite(score))
+    if "sarimax_x" in score and "sarimax" in score and not score["sarimax_x"] < score["sarimax"]:
+        score["sarimax_x"] = np.nan
+    keep = score <= trim * score.min()
+    inv = (1 / score.clip(lower=1e-9)).where(keep, 0.0).fillna(0.0)
     return {k: float(inv[k] / inv.sum()) for k in members}
 
 
 def _combination_rows(
-    errors: pd.DataFrame, members: Sequence[str], how: str
+    errors: pd.DataFrame, members: Sequence[str], how: str, trim: float
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The combination's backtest rows, each origin weighted on the *other* origins only
     (leave-one-origin-out, so its score never sees the errors it is scored on); and the
@@ -171,11 +182,12 @@ def _combination_rows(
     ).unstack("method")
     rows = []
     for c, g in e.groupby("origin", sort=True):
-        weights = _inverse_mase_weights(per_origin.drop(index=c), members)
+        weights = _inverse_mase_weights(per_origin.drop(index=c), members, trim)
         stacked = g.set_index(["step", "method"])
         for step, gs in stacked.groupby(level="step"):
             gs = gs.droplevel("step")
             if how == "median":
+                gs = gs.loc[[k for k in gs.index if weights.get(k, 0) > 0]]
                 vals = {part: float(np.median(gs[part])) for part in PARTS}
             else:
                 w = pd.Series(weights).reindex(gs.index).fillna(0.0)
@@ -206,8 +218,9 @@ def _forecast_one(
     methods: Sequence[str],
     n_origins: int,
     exog: np.ndarray | None,
-    select: str = "guarded",
+    select: str = "combination",
     combine: str = "weighted",
+    trim: float = math.inf,
 ) -> _SeriesOutcome:
     n = len(y)
     if n < 2 * max(m, 2):
@@ -255,12 +268,12 @@ def _forecast_one(
     members = [k for k in usable if k in MEMBERS and k not in failed]
     candidates = list(usable)
     per_origin = pd.DataFrame()
-    if len(members) >= 2 and cuts:
-        combo, per_origin = _combination_rows(errors, members, combine)
+    if members and cuts:
+        combo, per_origin = _combination_rows(errors, members, combine, trim)
         errors = pd.concat([errors, combo], ignore_index=True)
         candidates.append(COMBINATION)
 
-    table = _score(errors, candidates, failed)
+    table = _score(errors, candidates, failed, level)
     note = "no backtest origin: seasonal naive by default" if not cuts else ""
     chosen = _choose(table, select)
     if chosen is None:
@@ -269,8 +282,10 @@ def _forecast_one(
     x_future = np.repeat(exog[-1:], horizon, axis=0) if exog is not None else None
     try:
         if chosen == COMBINATION:
-            weights = _inverse_mase_weights(per_origin, members)
-            fits = {k: _run(k, y, horizon, m, level, exog, x_future) for k in members}
+            weights = _inverse_mase_weights(per_origin, members, trim)
+            fits = {
+                k: _run(k, y, horizon, m, level, exog, x_future) for k in members if weights[k] > 0
+            }
             fit = _combine(fits, weights, combine)
         else:
             fit = _run(chosen, y, horizon, m, level, exog, x_future)
@@ -294,6 +309,7 @@ def _choose(table: pd.DataFrame, select: str) -> str | None:
     combination unless a baseline scored a lower backtest MASE (the baseline is then used).
     """
     scored = table.dropna(subset=["mase"])
+    scored = scored[~scored["method"].isin(REFERENCES)]
     if scored.empty:
         return None
     best = str(scored.sort_values("mase", kind="stable").iloc[0]["method"])
@@ -305,7 +321,11 @@ def _choose(table: pd.DataFrame, select: str) -> str | None:
     return str(pool.sort_values("mase", kind="stable").iloc[0]["method"])
 
 
-def _score(errors: pd.DataFrame, methods: Sequence[str], failed: Mapping[str, str]) -> pd.DataFrame:
+def _score(
+    errors: pd.DataFrame, methods: Sequence[str], failed: Mapping[str, str], level: float
+) -> pd.DataFrame:
+    """Per candidate: backtest MASE, sMAPE, interval coverage and Winkler score (the interval's
+    width plus 2/α times any miss, α = 1 − level, over the MASE scale: lower is better)."""
     out = []
     for k in methods:
         e = errors[errors["method"] == k]
@@ -316,6 +336,7 @@ def _score(errors: pd.DataFrame, methods: Sequence[str], failed: Mapping[str, st
                     "mase": math.nan,
                     "smape": math.nan,
                     "coverage": math.nan,
+                    "winkler": math.nan,
                     "points": 0,
                     "failed": failed.get(k, ""),
                 }
@@ -323,12 +344,15 @@ def _score(errors: pd.DataFrame, methods: Sequence[str], failed: Mapping[str, st
             continue
         abs_scaled = (e["actual"] - e["mean"]).abs() / e["scale"]
         inside = (e["actual"] >= e["lower"]) & (e["actual"] <= e["upper"])
+        miss = (e["lower"] - e["actual"]).clip(lower=0) + (e["actual"] - e["upper"]).clip(lower=0)
+        winkler = (e["upper"] - e["lower"] + 2 / (1 - level) * miss) / e["scale"]
         out.append(
             {
                 "method": k,
                 "mase": float(abs_scaled.mean()),
                 "smape": smape(e["actual"].to_numpy(), e["mean"].to_numpy()),
                 "coverage": float(inside.mean()),
+                "winkler": float(winkler.mean()),
                 "points": len(e),
                 "failed": "",
             }
@@ -478,9 +502,34 @@ class ForecastResults(Results):
         )
         return Summary(out, title="Forecasts", notes=[note], float_format=lambda v: f"{v:,.3f}")
 
+    def benchmark_table(self) -> pd.DataFrame:
+        """Every candidate over all backtested series, against seasonal naive: the share of
+        series where its backtest MASE is lower, the median ratio of the two MASEs, the pooled
+        coverage of its (uncalibrated) intervals and its mean Winkler score over the MASE
+        scale. The ``chosen`` row scores each series' own choice; its intervals are then
+        calibrated on these same errors, so its coverage here is before calibration."""
+        b = self.backtest.dropna(subset=["mase"])
+        snaive = b[b["method"] == "seasonal_naive"].set_index("series_id")["mase"]
+        rows = {}
+        groups = [(k, g) for k, g in b.groupby("method", sort=False)]
+        groups.append(("chosen", b[b["chosen"]]))
+        for k, g in groups:
+            g = g.set_index("series_id")
+            ratio = (g["mase"] / snaive.reindex(g.index)).dropna()
+            w = g["points"].astype(float)
+            rows[k] = {
+                "series": len(g),
+                "beats_seasonal_naive_pct": 100 * float((ratio < 1).mean()),
+                "median_mase_ratio": float(ratio.median()),
+                "median_mase": float(g["mase"].median()),
+                "coverage": float((g["coverage"] * w).sum() / w.sum()),
+                "winkler": float(g["winkler"].mean()),
+            }
+        return pd.DataFrame(rows).T.rename_axis("method")
+
     def backtest_table(self) -> pd.DataFrame:
         """Every candidate's backtest scores, series by series (MASE, sMAPE %, coverage)."""
-        cols = ["series_id", "method", "mase", "smape", "coverage", "points", "chosen"]
+        cols = ["series_id", "method", "mase", "smape", "coverage", "winkler", "points", "chosen"]
         return (
             self.backtest[cols]
             .rename(columns={"smape": "smape_pct"})
@@ -507,16 +556,24 @@ class Forecaster:
     methods : sequence of str
         Candidates, from :data:`METHODS`; the two baselines are always added. With two or more
         of the models (:data:`MEMBERS`), their combination is a candidate too.
-    select : {"guarded", "combination", "best"}
-        How a series' forecast is chosen from the backtest (:func:`_choose`): ``guarded``
-        (default) uses the combination unless a baseline beat it.
+    select : {"combination", "guarded", "best"}
+        How a series' forecast is chosen from the backtest (:func:`_choose`): ``combination``
+        (default) always forecasts with the combination.
     combine : {"weighted", "median"}
         The combination: members weighted by inverse backtest MASE, or their median.
-    calibration : {"series", "pooled"}
-        Intervals calibrated on the series' own backtest errors (per step when it has enough,
-        falling back to the panel's), or always on the panel's errors per step.
+    calibration : {"pooled", "series"}
+        Intervals calibrated on the panel's backtest errors per step (default: every series
+        forecast together; one series alone is its own panel), or on the series' own (per step
+        when it has enough, falling back to the panel's).
     n_jobs : int
         Series fitted in parallel (joblib processes); 1 fits in this process.
+    trim : float
+        Members whose backtest MASE exceeds ``trim`` × the best member's are left out of the
+        combination (``math.inf``: all kept).
+    cache : dict, optional
+        Kept by the caller across fits: a series fitted before with the same values and
+        options is not refitted (the explorer re-forecasts only the territories an edit
+        changed). Results are the same with or without it.
 
     Attributes
     ----------
@@ -530,10 +587,12 @@ class Forecaster:
         level: float = 0.8,
         n_origins: int = 6,
         methods: Sequence[str] = METHODS,
-        select: str = "guarded",
+        select: str = "combination",
         combine: str = "weighted",
-        calibration: str = "series",
+        calibration: str = "pooled",
         n_jobs: int = 1,
+        trim: float = TRIM,
+        cache: dict | None = None,
     ):
         self.horizon = horizon
         self.level = level
@@ -543,6 +602,8 @@ class Forecaster:
         self.combine = combine
         self.calibration = calibration
         self.n_jobs = n_jobs
+        self.trim = trim
+        self.cache = cache
 
     def fit(self, series: pd.DataFrame, exog: pd.DataFrame | None = None) -> Forecaster:
         """Backtest, choose and forecast every series in ``series``.
@@ -565,6 +626,7 @@ class Forecaster:
             self.combine,
             self.calibration,
             self.n_jobs,
+            self.trim,
         )
         methods = list(dict.fromkeys([*BASELINES, *self.methods]))
         panel = _prepare(series)
@@ -583,8 +645,9 @@ class Forecaster:
             n_origins=self.n_origins,
             select=self.select,
             combine=self.combine,
+            trim=self.trim,
         )
-        outcomes = _run_all(jobs, options, self.n_jobs)
+        outcomes = _run_all(jobs, options, self.n_jobs, self.cache)
         pool = pd.concat([o.ratios for o in outcomes], ignore_index=True)
         fc_rows: list[dict[str, object]] = []
         bt_rows: list[pd.DataFrame] = []
@@ -628,6 +691,7 @@ class Forecaster:
                             "mase": math.nan,
                             "smape": math.nan,
                             "coverage": math.nan,
+                            "winkler": math.nan,
                             "points": 0,
                             "failed": "",
                             "chosen": True,
@@ -655,18 +719,37 @@ def _run_chunk(chunk, options) -> list[_SeriesOutcome]:
         return [_forecast_one(y, m=m, exog=x, **options) for (_, _, y, m, x) in chunk]
 
 
-def _run_all(jobs: list, options: dict, n_jobs: int) -> list[_SeriesOutcome]:
-    """Every series' outcome, in input order; ``n_jobs`` processes share the series in
-    contiguous chunks (results do not depend on ``n_jobs``)."""
-    if n_jobs == 1 or len(jobs) < 2:
-        return _run_chunk(jobs, options)
-    from joblib import Parallel, delayed
+def _outcome_key(y: np.ndarray, m: int, x: np.ndarray | None, options: dict) -> str:
+    """What one series' outcome depends on: its values, season, regressors and the options."""
+    h = hashlib.sha256(np.ascontiguousarray(y, dtype=float).tobytes())
+    h.update(repr((m, sorted(options.items()))).encode())
+    if x is not None:
+        h.update(np.ascontiguousarray(x, dtype=float).tobytes())
+    return h.hexdigest()
 
-    n_chunks = min(len(jobs), 4 * n_jobs)
-    bounds = np.linspace(0, len(jobs), n_chunks + 1).round().astype(int)
-    chunks = [jobs[a:b] for a, b in itertools.pairwise(bounds) if b > a]
-    parts = Parallel(n_jobs=n_jobs)(delayed(_run_chunk)(c, options) for c in chunks)
-    return [o for part in parts for o in part]
+
+def _run_all(
+    jobs: list, options: dict, n_jobs: int, cache: dict | None = None
+) -> list[_SeriesOutcome]:
+    """Every series' outcome, in input order; ``n_jobs`` processes share the series in
+    contiguous chunks (results do not depend on ``n_jobs``). With a ``cache`` (a dict kept by
+    the caller), series already fitted with the same values and options are not refitted."""
+    keys = [_outcome_key(y, m, x, options) for (_, _, y, m, x) in jobs]
+    cache = {} if cache is None else cache
+    todo = [j for j, key in zip(jobs, keys, strict=True) if key not in cache]
+    if n_jobs == 1 or len(todo) < 2:
+        fresh = _run_chunk(todo, options)
+    else:
+        from joblib import Parallel, delayed
+
+        n_chunks = min(len(todo), 4 * n_jobs)
+        bounds = np.linspace(0, len(todo), n_chunks + 1).round().astype(int)
+        chunks = [todo[a:b] for a, b in itertools.pairwise(bounds) if b > a]
+        parts = Parallel(n_jobs=n_jobs)(delayed(_run_chunk)(c, options) for c in chunks)
+        fresh = [o for part in parts for o in part]
+    done = dict(zip([k for k in keys if k not in cache], fresh, strict=True))
+    cache.update(done)
+    return [cache[k] for k in keys]
 
 
 def one_blas_thread():
@@ -693,10 +776,12 @@ def forecast_series(
     n_origins: int = 6,
     exog: pd.DataFrame | None = None,
     methods: Sequence[str] = METHODS,
-    select: str = "guarded",
+    select: str = "combination",
     combine: str = "weighted",
-    calibration: str = "series",
+    calibration: str = "pooled",
     n_jobs: int = 1,
+    trim: float = TRIM,
+    cache: dict | None = None,
 ) -> ForecastResults:
     """Forecast many series at once, each with the candidate that won its own backtest.
 
@@ -715,7 +800,7 @@ def forecast_series(
         Economic indicators by ``period`` (or ``quarter``) for the ``sarimax_x`` candidate.
     methods : sequence of str
         Candidate methods (:data:`METHODS`); baselines are always included.
-    select, combine, calibration, n_jobs
+    select, combine, calibration, n_jobs, trim, cache
         As in :class:`Forecaster`.
 
     Returns
@@ -738,13 +823,15 @@ def forecast_series(
     ['2025Q1', '2025Q2']
     """
     return (
-        Forecaster(horizon, level, n_origins, methods, select, combine, calibration, n_jobs)
+        Forecaster(horizon, level, n_origins, methods, select, combine, calibration, n_jobs, trim)
         .fit(series, exog)
         .results_
     )
 
 
-def _check_options(horizon, level, n_origins, methods, select, combine, calibration, n_jobs):
+def _check_options(
+    horizon, level, n_origins, methods, select, combine, calibration, n_jobs, trim=TRIM
+):
     problems = []
     if not isinstance(horizon, (int, np.integer)) or horizon < 1:
         problems.append(f"horizon must be a whole number ≥ 1, got {horizon!r}")
@@ -752,9 +839,9 @@ def _check_options(horizon, level, n_origins, methods, select, combine, calibrat
         problems.append(f"level must be between 0 and 1 (e.g. 0.8), got {level!r}")
     if not isinstance(n_origins, (int, np.integer)) or n_origins < 1:
         problems.append(f"n_origins must be a whole number ≥ 1, got {n_origins!r}")
-    unknown = [k for k in methods if k not in METHODS]
+    unknown = [k for k in methods if k not in (*METHODS, *REFERENCES)]
     if unknown:
-        problems.append(f"unknown method(s) {unknown}; choose from {list(METHODS)}")
+        problems.append(f"unknown method(s) {unknown}; choose from {[*METHODS, *REFERENCES]}")
     for name, value, allowed in (
         ("select", select, SELECTIONS),
         ("combine", combine, COMBINES),
@@ -764,6 +851,8 @@ def _check_options(horizon, level, n_origins, methods, select, combine, calibrat
             problems.append(f"{name} must be one of {list(allowed)}, got {value!r}")
     if not isinstance(n_jobs, (int, np.integer)) or n_jobs < 1:
         problems.append(f"n_jobs must be a whole number ≥ 1, got {n_jobs!r}")
+    if not (isinstance(trim, (int, float)) and trim >= 1):
+        problems.append(f"trim must be ≥ 1 (math.inf keeps every member), got {trim!r}")
     if problems:
         raise ValueError("; ".join(problems))
 

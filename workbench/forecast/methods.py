@@ -20,6 +20,8 @@ BASELINES = ("naive", "seasonal_naive")
 METHODS = ("naive", "seasonal_naive", "ets", "sarimax", "theta", "sarimax_x")
 MEMBERS = ("ets", "sarimax", "theta", "sarimax_x")
 """The models a combination is built from (the baselines are yardsticks, never members)."""
+REFERENCES = ("holt_winters",)
+"""Scored in the backtest for comparison, never chosen nor combined."""
 
 _QUARTER = re.compile(r"^(\d{4})Q([1-4])$")
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
@@ -252,6 +254,33 @@ def _theta(y: np.ndarray, h: int, m: int, level: float, **_) -> _Fit:
     return _back(mean, mean - half, mean + half, log, spec)
 
 
+def _holt_winters(y: np.ndarray, h: int, m: int, level: float, **_) -> _Fit:
+    """The classic reference: damped additive trend, additive season, on the values, every
+    smoothing parameter fitted by maximum likelihood (statsmodels ``ETSModel``)."""
+    from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+
+    seasonal = "add" if m > 1 and len(y) >= 2 * m else None
+    model = ETSModel(
+        pd.Series(y.astype(float)),
+        error="add",
+        trend="add",
+        damped_trend=True,
+        seasonal=seasonal,
+        seasonal_periods=m if seasonal else None,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = model.fit(disp=False, maxiter=2000)
+    frame = res.get_prediction(start=len(y), end=len(y) + h - 1).summary_frame(alpha=1 - level)
+    return _back(
+        frame["mean"],
+        frame["pi_lower"],
+        frame["pi_upper"],
+        False,
+        "Holt-Winters (A,Ad,A)" if seasonal else "Holt (A,Ad,N)",
+    )
+
+
 _METHOD_FUNCS: dict[str, Callable[..., _Fit]] = {
     "naive": _naive,
     "seasonal_naive": _seasonal_naive,
@@ -259,6 +288,7 @@ _METHOD_FUNCS: dict[str, Callable[..., _Fit]] = {
     "sarimax": _sarimax,
     "sarimax_x": _sarimax,
     "theta": _theta,
+    "holt_winters": _holt_winters,
 }
 
 

@@ -9,7 +9,7 @@ import pandas as pd
 
 from ..config import UNASSIGNED, Quarter
 from .engine import ForecastResults, forecast_series
-from .methods import METHODS
+from .methods import METHODS, REFERENCES
 
 # ---------------------------------------------------------------------------------------------
 # Revenue series for notebook 01
@@ -131,6 +131,8 @@ def forecast_revenue(
     n_origins: int = 3,
     economy: pd.DataFrame | None = None,
     indicators: Sequence[str] | None = None,
+    reference: bool = True,
+    n_jobs: int = 1,
 ) -> ForecastResults:
     """Forecast :func:`revenue_series` output, optionally with economic indicators.
 
@@ -146,6 +148,11 @@ def forecast_revenue(
         Which economy columns to offer the ``sarimax_x`` candidate; ``None`` (default): every
         numeric column ``economy`` has; empty: none. The backtest keeps the regression only
         where it beats the candidates without it.
+    reference : bool
+        Also backtest a tuned Holt-Winters (``holt_winters``, never chosen) so that
+        :meth:`ForecastResults.benchmark_table` compares the engine with the classic.
+    n_jobs : int
+        Series fitted in parallel.
 
     Returns
     -------
@@ -167,6 +174,8 @@ def forecast_revenue(
             )
         exog = economy[["quarter", *indicators]]
     methods = METHODS if exog is not None else tuple(k for k in METHODS if k != "sarimax_x")
+    if reference:
+        methods = (*methods, *REFERENCES)
     return forecast_series(
         series[["series_id", "period", "value"]],
         horizon=horizon,
@@ -174,6 +183,7 @@ def forecast_revenue(
         n_origins=n_origins,
         exog=exog,
         methods=methods,
+        n_jobs=n_jobs,
     )
 
 

@@ -16,9 +16,15 @@ from .disruption import disruption_frontier
 from .named import NamedRule, NamedTeam
 from .overlay import Credits, OverlayTeam, credit, overlay_quotas
 from .plan import TerritoryPlan
-from .plots import plot_alignment_maps, plot_balance, plot_frontier, plot_structure_maps
+from .plots import (
+    plot_alignment_maps,
+    plot_balance,
+    plot_frontier,
+    plot_quota_odds,
+    plot_structure_maps,
+)
 from .problem import TerritoryProblem, Violation, build_problem
-from .quota import QuotaPlan
+from .quota import QuotaOdds, QuotaPlan, quota_odds
 from .roles import RoleSizing
 from .sizing import Sizing
 from .team import (
@@ -68,6 +74,7 @@ __all__ = [
     "NamedRule",
     "NamedTeam",
     "OverlayTeam",
+    "QuotaOdds",
     "QuotaPlan",
     "RoleSizing",
     "Sizing",
@@ -101,9 +108,11 @@ __all__ = [
     "plot_alignment_maps",
     "plot_balance",
     "plot_frontier",
+    "plot_quota_odds",
     "plot_structure_maps",
     "precheck",
     "propose_plan",
+    "quota_odds",
     "quota_plan",
     "region_table",
     "rep_centers",

@@ -239,6 +239,7 @@ def plan_outlook(
     level: float = 0.8,
     n_origins: int = 4,
     n_jobs: int = 1,
+    cache: dict | None = None,
 ) -> PlanOutlook:
     """Forecast every territory of a plan over the quota year (``periods``, the quarters right
     after ``quarter``) and the company as the sum of the territories.
@@ -246,7 +247,8 @@ def plan_outlook(
     ``account_territory``: each account's territory under the plan (index ``account_id``);
     accounts without one are left out, so the company is the plan's territories together.
     Territory histories are what their accounts bought, whichever rep sold it
-    (:func:`~workbench.forecast.revenue_series`).
+    (:func:`~workbench.forecast.revenue_series`). ``cache``: the engine's (a dict the caller
+    keeps), so territories an edit left unchanged are not refitted.
     """
     import warnings
 
@@ -272,6 +274,7 @@ def plan_outlook(
             level=level,
             n_origins=n_origins,
             n_jobs=n_jobs,
+            cache=cache,
         )
     parts = [sid for sid in series["series_id"].unique() if sid.startswith("territory:")]
     rec = reconcile_bottom_up(res.forecasts, parts=parts, total=COMPANY)

@@ -202,3 +202,69 @@ def plot_structure_maps(
     fig.tight_layout()
     plt.close(fig)
     return fig
+
+
+def plot_quota_odds(quotas, rep_of: pd.Series | None = None):
+    """Each territory's forecast year as a fan (P10–P90, with the 25–75 % core and the median)
+    against its quota (black tick) and equal-chance quota (hollow diamond), labelled with the
+    chance of making the quota; territories sorted by that chance."""
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter
+    from scipy import stats
+
+    from ..plots import usd
+
+    if quotas.outlook is None:
+        fig, ax = plt.subplots(figsize=(6, 1.5))
+        ax.axis("off")
+        ax.text(0.5, 0.5, "quota odds off (quota_odds=False)", ha="center", va="center")
+        return fig
+    t = quotas.table.sort_values("p_attain")
+    o = quotas.outlook.territories.reindex(t.index)
+    z25 = float(stats.norm.ppf(0.25))
+    q25, q75 = o["median"] + z25 * o["sigma_low"], o["median"] - z25 * o["sigma_high"]
+    y = np.arange(len(t))
+    fig, ax = plt.subplots(figsize=(9, 0.45 * len(t) + 1.6))
+    ax.barh(y, o["p90"] - o["p10"], left=o["p10"], height=0.6, color="#c6dbef", label="P10–P90")
+    ax.barh(y, q75 - q25, left=q25, height=0.6, color="#6baed6", label="P25–P75")
+    ax.scatter(o["median"], y, marker="|", s=200, color="#08519c", label="median forecast")
+    ax.scatter(t["quota_usd"], y, marker="|", s=380, linewidths=2.5, color="black", label="quota")
+    ax.scatter(
+        t["equal_chance_quota_usd"],
+        y,
+        marker="D",
+        s=30,
+        facecolors="none",
+        edgecolors="#d62728",
+        label="equal-chance quota",
+    )
+    labels = [
+        f"{tid}"
+        + (
+            f" · {rep_of.get(tid)}"
+            if rep_of is not None and rep_of.get(tid) not in (None, tid)
+            else ""
+        )
+        for tid in t.index
+    ]
+    ax.set_yticks(y, labels)
+    right = float(np.nanmax([o["p90"].max(), t["quota_usd"].max()]))
+    for yi, p in zip(y, t["p_attain"], strict=True):
+        ax.text(right * 1.02, yi, f"{p:.0%}", va="center", fontsize=9)
+    ax.set_xlim(right=right * 1.12)
+    ax.set_xlabel("revenue in the quota year (USD)")
+    ax.xaxis.set_major_formatter(FuncFormatter(usd))
+    fair = quotas.fairness
+    ax.set_title(
+        f"Quota vs forecast: chance of making quota {fair['min']:.0%}–{fair['max']:.0%} "
+        f"({fair['verdict']}); equal-chance quotas: {quotas.equal_chance:.0%} each"
+    )
+    ax.legend(
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.5 / (0.45 * len(t) + 1.6) - 0.08),
+        ncol=5,
+        fontsize=8,
+        frameon=False,
+    )
+    fig.tight_layout()
+    return fig

@@ -24,9 +24,16 @@ import pandas as pd
 
 from ..config import Quarter
 from ..results import Results, Summary
-from .odds import PlanOutlook, attainment_probability, fairness
+from .odds import EVEN_PP, UNEVEN_PP, PlanOutlook, attainment_probability, fairness
 
-__all__ = ["QuotaPlan", "allocate_quotas", "attainment_spread", "seasonality"]
+__all__ = [
+    "QuotaOdds",
+    "QuotaPlan",
+    "allocate_quotas",
+    "attainment_spread",
+    "quota_odds",
+    "seasonality",
+]
 
 
 @dataclasses.dataclass(frozen=True, repr=False)
@@ -311,3 +318,61 @@ def attainment_spread(quotas: pd.DataFrame) -> dict[str, float]:
         "max": float(e.max()),
         "cv": float(e.std(ddof=0) / e.mean()) if len(e) and e.mean() else float("nan"),
     }
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
+class QuotaOdds(Results):
+    """Every quota with the chance of making it, per territory and its rep (notebook 03).
+
+    Attributes
+    ----------
+    table : DataFrame
+        :meth:`QuotaPlan.odds_table` with the rep of each territory (empty with odds off).
+    quotas : QuotaPlan
+        The quotas, with their :class:`~workbench.territory.odds.PlanOutlook`.
+    """
+
+    table: pd.DataFrame
+    quotas: QuotaPlan
+
+    def summary(self) -> Summary:
+        """The company's chance, the spread of the reps' chances and the per-rep table; the
+        territories' forecasts (model, backtest) as a section."""
+        q = self.quotas
+        if q.outlook is None:
+            return Summary(
+                pd.DataFrame(),
+                title="Quota odds: off",
+                notes=["quota_odds is off: the quotas were set without forecasts."],
+            )
+        fair = q.fairness
+        notes = [
+            f"Target {q.target_usd:,.0f} USD ({q.target_basis}): the company makes it with a "
+            f"{q.target_chance:.0%} chance under its forecast reconciled with the territories'.",
+            f"Reps' chances of making quota: {fair['min']:.0%} to {fair['max']:.0%} "
+            f"({fair['spread_pp']:.0f} pp, {fair['verdict']}; even ≤ {EVEN_PP:g} pp, uneven ≤ "
+            f"{UNEVEN_PP:g} pp). Equal-chance quotas, same total: every rep "
+            f"{q.equal_chance:.0%}.",
+            "Chance = P(year's revenue ≥ quota) under the territory's forecast (quarters "
+            "moving together); band = P10 and P90 of the year over the quota.",
+        ]
+        fc = pd.DataFrame(q.outlook.forecasts.summary())
+        return Summary(
+            self.table,
+            title=f"Quota odds: {len(self.table)} territories",
+            notes=notes,
+            float_format=lambda v: f"{v:,.3f}" if abs(v) < 10 else f"{v:,.0f}",
+            sections=[("Territory forecasts (plan histories)", fc)],
+        )
+
+    def plot(self):
+        """Quota against the forecast fan per territory (:func:`plot_quota_odds`)."""
+        from .plots import plot_quota_odds
+
+        return plot_quota_odds(self.quotas, self.table.get("rep_id"))
+
+
+def quota_odds(quotas: QuotaPlan, rep_of: dict[str, str | None] | None = None) -> QuotaOdds:
+    """The quotas' odds per territory and rep (``RepMatching.rep_of``)."""
+    table = quotas.odds_table(rep_of) if quotas.outlook is not None else pd.DataFrame()
+    return QuotaOdds(table=table, quotas=quotas)

@@ -119,6 +119,11 @@ class DesignParams(NotebookParams):
     frontier_effort: float = 0.25
     target_growth: float = 0.08
     history_weight: float = 0.5
+    target_basis: str = "growth"
+    target_quantile: float = 0.5
+    forecast_weight: float = 0.0
+    quota_odds: bool = True
+    forecast_origins: int = 4
     selling_days: float = 220.0
     hours_per_day: float = 8.0
     selling_share: float = 0.6
@@ -167,9 +172,19 @@ class DesignParams(NotebookParams):
             )
         if not 0 < self.tolerance < 1:
             problems.append("tolerance must be in (0, 1), e.g. 0.05 for ±5%")
-        for name in ("max_moved", "history_weight", "selling_share"):
+        for name in ("max_moved", "history_weight", "selling_share", "forecast_weight"):
             if not 0 <= getattr(self, name) <= 1:
                 problems.append(f"{name} must be in [0, 1]")
+        if self.target_basis not in TARGET_BASES:
+            problems.append(
+                f"target_basis must be one of {', '.join(TARGET_BASES)}; got {self.target_basis!r}"
+            )
+        elif not self.quota_odds and (self.target_basis != "growth" or self.forecast_weight):
+            problems.append("target_basis other than growth and forecast_weight need quota_odds")
+        if not 0 < self.target_quantile < 1:
+            problems.append("target_quantile must be in (0, 1), e.g. 0.5 (P50) or 0.4 (P40)")
+        if self.forecast_origins < 1:
+            problems.append("forecast_origins must be ≥ 1 (backtest origins per territory)")
         if any(not 0 <= b <= 1 for b in self.frontier_budgets):
             problems.append("frontier_budgets must be shares in [0, 1]")
         if self.effort <= 0 or self.frontier_effort <= 0:
@@ -213,6 +228,20 @@ class DesignParams(NotebookParams):
             "scenario": self.scenario,
             "processed": self.processed,
             "block": self.building_block,
+        }
+
+    def quota_options(self) -> dict:
+        """The keyword options of :func:`quota_plan` these parameters set."""
+        return {
+            "quarter": self.period,
+            "block": self.building_block,
+            "target_growth": self.target_growth,
+            "history_weight": self.history_weight,
+            "forecast_weight": self.forecast_weight,
+            "target_basis": self.target_basis,
+            "target_quantile": self.target_quantile,
+            "odds": self.quota_odds,
+            "forecast_origins": self.forecast_origins,
         }
 
     def named_options(self) -> dict:
@@ -861,6 +890,7 @@ def quota_plan(
     level: float = 0.8,
     forecast_origins: int = 4,
     n_jobs: int = 1,
+    forecast_cache: dict | None = None,
 ) -> QuotaPlan:
     """Next year's quotas per proposed territory (and per quarter), each with its chance of
     being made.
@@ -877,7 +907,8 @@ def quota_plan(
     forecast weight) every territory's history is re-aggregated by the plan and forecast
     (:func:`~workbench.territory.odds.plan_outlook`, ``forecast_origins`` backtest origins,
     ``n_jobs`` processes), and the table gains the chance of making each quota, its P10–P90
-    attainment band and the equal-chance quotas. With a ``named`` team, its seats are quota
+    attainment band and the equal-chance quotas (``forecast_cache``: the engine's cache, see
+    :class:`~workbench.forecast.Forecaster`). With a ``named`` team, its seats are quota
     territories too, holding their named accounts (each account counts once).
     """
     problems = []
@@ -906,6 +937,7 @@ def quota_plan(
             level=level,
             n_origins=forecast_origins,
             n_jobs=n_jobs,
+            cache=forecast_cache,
         )
         per["forecast_usd"] = outlook.territories["median"].reindex(per.index)
     if target_basis == "forecast":
@@ -1100,6 +1132,9 @@ def save_outputs(
     plan_rows["rep_id"] = plan_rows["territory"].map(owner)
     quota_rows = quotas.table.rename_axis("territory").reset_index()
     quota_rows.attrs = {}
+    quota_rows["rep_id"] = quota_rows["territory"].map(owner)
+    if quotas.equal_chance is not None:
+        quota_rows["equal_chance"] = quotas.equal_chance
     summary = plan_summary(plan)
     if headcount is not None:
         extra = {
@@ -1109,6 +1144,19 @@ def save_outputs(
         }
         summary = pd.concat(
             [summary, pd.DataFrame({"metric": list(extra), "value": list(extra.values())})],
+            ignore_index=True,
+        )
+    if quotas.outlook is not None:
+        fair = quotas.fairness
+        odds_rows = {
+            "quota_target_usd": quotas.target_usd,
+            "quota_target_chance": quotas.target_chance,
+            "quota_chance_min": fair["min"],
+            "quota_chance_max": fair["max"],
+            "quota_equal_chance": quotas.equal_chance,
+        }
+        summary = pd.concat(
+            [summary, pd.DataFrame({"metric": list(odds_rows), "value": list(odds_rows.values())})],
             ignore_index=True,
         )
     written = [
