@@ -866,3 +866,40 @@ def test_an_edit_beyond_the_move_budget_has_no_gap(explorer):
     edited = explorer.move(moved[:3], "R2")
     assert edited.n_moved > 2 and edited.gap is None and edited.lower_bound_km is None
     assert (today.reindex(moved[:3]) == "R3").all()
+
+
+def test_quota_odds_follow_a_hand_move_refitting_only_what_changed(data, tmp_path):
+    # revenue that moves: each account its own level, season and noise over three years
+    rng = np.random.default_rng(16)
+    quarters = [str(Quarter.parse("2023Q4") + i) for i in range(12)]
+    rows = [
+        (a, q, (20 + 3 * i) * (1.0, 0.8, 1.1, 1.3)[j % 4] * rng.lognormal(0, 0.15))
+        for i, a in enumerate(data.accounts["account_id"])
+        for j, q in enumerate(quarters)
+    ]
+    facts = pd.DataFrame(rows, columns=["account_id", "quarter", "won_usd"])
+    ex = X.ScenarioExplorer(
+        dataclasses.replace(data, facts=facts),
+        X.Scenario(k=3, balance=("potential_usd",), tolerance=0.3, max_moved=1.0),
+        scenarios_dir=tmp_path / "scenarios",
+    )
+    assert {"p_attain", "equal_chance_quota_usd"} <= set(ex.quotas.columns)
+    fitted = len(ex._forecasts)  # three territories and the company
+    assert fitted == 4
+    ex.move("30200", "R1")  # from R2 to R1: two territories change, the company does not
+    assert len(ex._forecasts) == fitted + 2
+    fresh = td.quota_plan(
+        ex.data.accounts,
+        ex.plan,
+        facts,
+        quarter=data.quarter,
+        block=data.block,
+        target_growth=ex.plan_scenario.target_growth,
+        history_weight=ex.plan_scenario.history_weight,
+    )
+    pd.testing.assert_series_equal(ex.quotas["p_attain"], fresh.table["p_attain"])
+    m = ex.metrics()
+    assert m["chance_min"] == pytest.approx(fresh.table["p_attain"].min())
+    assert m["target_chance"] == pytest.approx(fresh.target_chance)
+    kpis = X.territory_kpis(ex.data.blocks, ex.plan, ex.quotas, ex.data.reps)
+    assert kpis["p_attain"].tolist() == fresh.table["p_attain"].reindex(kpis.index).tolist()

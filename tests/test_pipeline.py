@@ -90,7 +90,7 @@ def test_manifest_hashes_match_the_inputs(runs):
 def test_executive_summary_reads_the_notebook_outputs(runs):
     _home, results, stages = runs
     page = (results[0].folder / "index.html").read_text()
-    assert "Executive summary" in page and page.count('class="headline"') == 6
+    assert "Executive summary" in page and page.count('class="headline"') == 7
     assert "did not write its output" not in page
     # The proposed alignment's worst deviation on the page is the one notebook 03 saved.
     summary = pd.read_parquet(stages[1] / f"territory_summary_{Q}.parquet").set_index("metric")
@@ -99,5 +99,8 @@ def test_executive_summary_reads_the_notebook_outputs(runs):
         assert f"±{worst:.1%} balance" in page
     else:  # a plan that misses a constraint is never a headline number
         assert "not feasible" in page and f"±{worst:.1%} balance" not in page
+    # next year's target with the company's chance, as notebook 03 saved them
+    chance = summary.loc["quota_target_chance", "value"]
+    assert f"makes it with a {chance:.0%} chance" in page
     plan = pd.read_parquet(stages[1] / f"territory_plan_{Q}.parquet")
     assert plan["territory"].notna().all() and plan["block_id"].is_unique

@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
 TOP = 12  # accounts named by potential
 INSIDE = 1.5  # inside-sales hours a year per cold prospect
+FORECAST_WEIGHT = 0.3  # quota share: weight of each territory's forecast
 
 
 @pytest.fixture(scope="module")
@@ -40,6 +41,7 @@ def run(tmp_path_factory):
         "region_groups": 2,
         "overlays": {"specialists": {"industries": [industry], "specialists": 2}},
         "inside_sales": INSIDE,
+        "forecast_weight": FORECAST_WEIGHT,
         "frontier_budgets": [0.3],
         "frontier_effort": 0.1,
         "effort": 0.5,
@@ -239,3 +241,46 @@ def test_history_by_the_proposed_plan_adds_up_to_each_accounts_history(run):
         {k: v for k, v in expected.items() if v}
     )
     assert {"territory:NAM01", "territory:NAM02"} <= set(s["series_id"])  # the seats too
+
+
+def test_every_quota_carries_its_chance_and_the_equal_chance_alternative(run):
+    from scipy import stats
+
+    nb, stage, _, _, _ = run
+    q = stage("quotas_plan").set_index("territory")
+    assert {"NAM01", "NAM02"} <= set(q.index) and q["rep_id"].notna().any()
+    assert q["p_attain"].between(0, 1).all()
+    target = q["quota_usd"].sum()
+    # the share formula by hand: (1 − f)(w · history + (1 − w) · potential) + f · forecast
+    w, f = 0.5, FORECAST_WEIGHT
+    share = (1 - f) * (w * q["history_share"] + (1 - w) * q["potential_share"])
+    share += f * q["forecast_usd"] / q["forecast_usd"].sum()
+    assert q["quota_usd"].to_numpy() == pytest.approx((target * share).to_numpy(), rel=1e-9)
+    # each chance recomputed from the stored forecast median and P10/P90 (split normal)
+    z = stats.norm.ppf(0.9)
+    lo, hi = (
+        (q["forecast_usd"] - q["forecast_p10_usd"]) / z,
+        (q["forecast_p90_usd"] - q["forecast_usd"]) / z,
+    )
+
+    def chance(quota):
+        s = lo.where(quota < q["forecast_usd"], hi)
+        return pd.Series(stats.norm.sf((quota - q["forecast_usd"]) / s), index=q.index)
+
+    assert chance(q["quota_usd"]).to_numpy() == pytest.approx(q["p_attain"].to_numpy(), abs=1e-9)
+    # equal-chance quotas: the same target, every territory the same chance (within 0.5 pp)
+    eq = q["equal_chance_quota_usd"]
+    assert eq.sum() == pytest.approx(target, rel=1e-9)
+    got = chance(eq)
+    assert got.max() - got.min() < 0.005
+    assert got.mean() == pytest.approx(q["equal_chance"].iloc[0], abs=0.005)
+    assert q["attain_p10"].to_numpy() == pytest.approx(
+        (q["forecast_p10_usd"] / q["quota_usd"]).to_numpy()
+    )
+    summary = stage("territory_summary").set_index("metric")["value"].astype(float)
+    assert 0 <= summary["quota_target_chance"] <= 1
+    assert summary["quota_chance_max"] == pytest.approx(q["p_attain"].max())
+    text = _text(nb)
+    assert "Quota odds" in text and "chance" in text
+    cell = next(c for c in nb["cells"] if "odds.plot()" in "".join(c["source"]))
+    assert any("image/png" in o.get("data", {}) for o in cell["outputs"])

@@ -233,6 +233,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--series", type=Path, required=True, help="series_id,period,value CSV")
     p.add_argument("--horizon", type=int, required=True, help="periods ahead")
     p.add_argument("--level", type=float, default=0.8, help="interval level (default 0.8)")
+    p.add_argument(
+        "--jobs", type=int, default=1, help="series fitted in parallel processes (default 1)"
+    )
     p.add_argument("--out", type=Path, required=True, help="output CSV")
     p.set_defaults(func=_cmd_forecast)
 

@@ -8,9 +8,10 @@ The engine behind notebook 01's forecast cells, notebook 03's territory forecast
 2. backtests every candidate from several forecast origins near the end of the series (each
    origin sees only the data before it), scoring MASE, sMAPE, interval coverage and the
    Winkler interval score;
-3. builds the **combination** of the member models (ETS, ARIMA, Theta): their forecasts and
-   interval bounds averaged with weights ∝ 1 / backtest MASE. In the backtest each origin's
-   combination is weighted on the *other* origins only, so its score never saw its own errors;
+3. builds the **combination** of the member models (ETS, ARIMA, Theta, Holt-Winters): their
+   forecasts and interval bounds averaged with weights ∝ 1 / backtest MASE. In the backtest
+   each origin's combination is weighted on the *other* origins only, so its score never saw
+   its own errors;
 4. chooses (``select``): ``combination`` (default) always forecasts with the combination;
    ``guarded`` falls back to a baseline that beat it in the backtest; ``best`` takes the
    lowest backtest MASE of all candidates;
@@ -41,9 +42,9 @@ Candidates (formulas and choices: ``docs/potential.md``):
 ``sarimax_x``
     SARIMAX with the economic indicators as regressors (only when ``exog`` is given), their
     future held at the last value in backtest and forecast alike; a member only where given.
-``holt_winters`` (reference)
-    Damped additive Holt-Winters on the values: backtested for the benchmark table when
-    asked for, never chosen nor combined.
+``holt_winters``
+    Damped additive Holt-Winters on the values (the other members work on logs): the classic
+    the issue measured the engine against, here one voice of the combination.
 
 Series shorter than two seasons (fewer than 8 quarters or 24 months) get the naive method and
 a :class:`ShortSeriesWarning`, never an error. ``n_jobs`` fits series in parallel processes;
@@ -69,7 +70,6 @@ from .methods import (
     BASELINES,
     MEMBERS,
     METHODS,
-    REFERENCES,
     SEASON_LENGTH,
     format_period,
     parse_period,
@@ -86,7 +86,6 @@ __all__ = [
     "MIN_CALIBRATION_POINTS",
     "MIN_STEP_POINTS",
     "MIN_WIDEN",
-    "REFERENCES",
     "SEASON_LENGTH",
     "ForecastInputError",
     "ForecastResults",

@@ -85,7 +85,7 @@ def _join(problems: list[str], limit: int = 20) -> str:
 
 
 def run_forecast_command(args: argparse.Namespace) -> int:
-    """``workbench forecast --series S.csv --horizon H [--level L] --out F.csv``.
+    """``workbench forecast --series S.csv --horizon H [--level L] [--jobs N] --out F.csv``.
 
     Writes ``series_id,period,mean,lower,upper`` atomically; returns 0, or 2 with the problem
     on stderr (nothing written).
@@ -98,6 +98,9 @@ def run_forecast_command(args: argparse.Namespace) -> int:
         problems.append(f"--horizon must be ≥ 1, got {args.horizon}")
     if not 0 < args.level < 1:
         problems.append(f"--level must be between 0 and 1 (e.g. 0.8), got {args.level}")
+    jobs = getattr(args, "jobs", 1)
+    if jobs < 1:
+        problems.append(f"--jobs must be ≥ 1, got {jobs}")
     if problems:
         print(f"{prog}: " + "; ".join(problems), file=sys.stderr)
         return 2
@@ -108,7 +111,7 @@ def run_forecast_command(args: argparse.Namespace) -> int:
         return 2
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ShortSeriesWarning)
-        results = forecast_series(series, horizon=args.horizon, level=args.level)
+        results = forecast_series(series, horizon=args.horizon, level=args.level, n_jobs=jobs)
     for w in caught:
         if issubclass(w.category, ShortSeriesWarning):
             print(f"{prog}: warning: {w.message}", file=sys.stderr)
@@ -119,5 +122,5 @@ def run_forecast_command(args: argparse.Namespace) -> int:
         f"{prog}: {series['series_id'].nunique()} series, {args.horizon} periods ahead, "
         f"{args.level:.0%} intervals -> {args.out}"
     )
-    print("  models chosen by backtest: " + ", ".join(f"{k} {v}" for k, v in chosen.items()))
+    print("  forecast with: " + ", ".join(f"{k} {v}" for k, v in chosen.items()))
     return 0

@@ -22,7 +22,6 @@ from .methods import (
     BASELINES,
     MEMBERS,
     METHODS,
-    REFERENCES,
     SEASON_LENGTH,
     _Fit,
     _freq_key,
@@ -43,7 +42,7 @@ MIN_CALIBRATION_POINTS = 6
 MIN_STEP_POINTS = 8
 """Backtest errors at one step needed to calibrate that step on its own."""
 COMBINATION = "combination"
-"""The candidate that averages the member models (:data:`MEMBERS`)."""
+"""The candidate that averages the member models (:data:`~.methods.MEMBERS`)."""
 SELECTIONS = ("combination", "guarded", "best")
 TRIM = math.inf
 """Default ``trim``: members worse than this multiple of the best member's MASE are dropped."""
@@ -106,6 +105,7 @@ class _SeriesOutcome:
     ratios: pd.DataFrame  # the chosen candidate's backtest errors per half-width: step, ratio
     note: str
     short: bool = False
+    scenarios: dict = dataclasses.field(default_factory=dict)  # name -> _Fit (uncalibrated)
 
 
 def _origins(n: int, horizon: int, n_origins: int, min_train: int) -> list[int]:
@@ -156,9 +156,11 @@ PARTS = ("mean", "lower", "upper")
 def _inverse_mase_weights(
     per_origin: pd.DataFrame, members: Sequence[str], trim: float = math.inf
 ) -> dict[str, float]:
-    """Weights ∝ 1 / (mean backtest MASE over the origins given), over the members within
-    ``trim`` × the best member's MASE (the rest get 0); equal without any origin. SARIMAX with
-    regressors stays in only where it beat SARIMAX without them."""
+    """Weights ∝ 1 / (mean backtest MASE over the origins given), equal without any origin.
+
+    Left out (weight 0): SARIMAX with regressors unless it beat SARIMAX without them; members
+    beyond ``trim`` × the best member's MASE.
+    """
     score = per_origin.reindex(columns=list(members)).mean() if len(per_origin) else None
     if score is None or not np.isfinite(score.to_numpy(float)).any():
         return {k: 1 / len(members) for k in members}
@@ -221,6 +223,7 @@ def _forecast_one(
     select: str = "combination",
     combine: str = "weighted",
     trim: float = math.inf,
+    scenarios: Mapping[str, np.ndarray | None] | None = None,
 ) -> _SeriesOutcome:
     n = len(y)
     if n < 2 * max(m, 2):
@@ -234,6 +237,7 @@ def _forecast_one(
             _no_ratios(),
             "short series: naive fallback",
             short=True,
+            scenarios=dict.fromkeys(scenarios or {}, fit),
         )
 
     usable = [k for k in methods if k != "sarimax_x" or exog is not None]
@@ -280,6 +284,9 @@ def _forecast_one(
         chosen = "seasonal_naive" if "seasonal_naive" in usable else "naive"
         note = note or "no method could be scored: baseline by default"
     x_future = np.repeat(exog[-1:], horizon, axis=0) if exog is not None else None
+    paths = dict(scenarios or {})
+    weights: dict[str, float] = {}
+    fits: dict[str, _Fit] = {}
     try:
         if chosen == COMBINATION:
             weights = _inverse_mase_weights(per_origin, members, trim)
@@ -291,14 +298,23 @@ def _forecast_one(
             fit = _run(chosen, y, horizon, m, level, exog, x_future)
     except Exception as exc:
         note = f"{chosen} failed on the full series ({type(exc).__name__}); seasonal naive used"
-        chosen = "seasonal_naive"
+        chosen, fits = "seasonal_naive", {}
         fit = _run(chosen, y, horizon, m, level, None, None)
-    if np.all(y >= 0) and not fit.log:
-        # a non-negative quantity (revenue): a bound below zero says nothing more than zero
-        fit = dataclasses.replace(fit, lower=np.maximum(fit.lower, 0.0))
+    # economic scenarios: only the regression's forecast depends on the indicators' future
+    scenario_fits = {}
+    for name, path in paths.items():
+        if path is None or exog is None:
+            scenario_fits[name] = fit
+        elif chosen == "sarimax_x":
+            scenario_fits[name] = _run(chosen, y, horizon, m, level, exog, path)
+        elif "sarimax_x" in fits:
+            alt = {**fits, "sarimax_x": _run("sarimax_x", y, horizon, m, level, exog, path)}
+            scenario_fits[name] = _combine(alt, weights, combine)
+        else:
+            scenario_fits[name] = fit
     table["chosen"] = table["method"] == chosen
     ratios = _ratios(errors[errors["method"] == chosen])
-    return _SeriesOutcome(chosen, fit.spec, fit, table, ratios, note)
+    return _SeriesOutcome(chosen, fit.spec, fit, table, ratios, note, scenarios=scenario_fits)
 
 
 def _choose(table: pd.DataFrame, select: str) -> str | None:
@@ -309,7 +325,6 @@ def _choose(table: pd.DataFrame, select: str) -> str | None:
     combination unless a baseline scored a lower backtest MASE (the baseline is then used).
     """
     scored = table.dropna(subset=["mase"])
-    scored = scored[~scored["method"].isin(REFERENCES)]
     if scored.empty:
         return None
     best = str(scored.sort_values("mase", kind="stable").iloc[0]["method"])
@@ -458,6 +473,9 @@ class ForecastResults(Results):
         The input, ``series_id``, ``period`` (text), ``value``.
     horizon, level : int, float
         Periods ahead; central probability of the intervals.
+    scenarios : DataFrame
+        With economic scenarios (``Forecaster.fit(scenarios=...)``): ``series_id``,
+        ``scenario``, ``period``, ``step``, ``mean``, ``lower``, ``upper``; else empty.
     """
 
     forecasts: pd.DataFrame
@@ -465,6 +483,21 @@ class ForecastResults(Results):
     history: pd.DataFrame
     horizon: int
     level: float
+    scenarios: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
+
+    def scenario_table(self, series_id: str | None = None) -> pd.DataFrame:
+        """One series' forecast (the first one's by default, e.g. ``company``) under each
+        economic scenario beside the main forecast (indicators held at their last value):
+        period rows, ``mean`` columns per scenario. Empty without scenarios."""
+        if self.scenarios.empty:
+            return pd.DataFrame()
+        sid = series_id or str(self.forecasts["series_id"].iloc[0])
+        main = self.forecasts[self.forecasts["series_id"] == sid].set_index("period")["mean"]
+        sc = self.scenarios[self.scenarios["series_id"] == sid]
+        out = sc.pivot(index="period", columns="scenario", values="mean")
+        out.insert(0, "no change", main.reindex(out.index))
+        out.columns.name = f"{sid}: mean by scenario"
+        return out
 
     @property
     def chosen(self) -> pd.Series:
@@ -605,7 +638,12 @@ class Forecaster:
         self.trim = trim
         self.cache = cache
 
-    def fit(self, series: pd.DataFrame, exog: pd.DataFrame | None = None) -> Forecaster:
+    def fit(
+        self,
+        series: pd.DataFrame,
+        exog: pd.DataFrame | None = None,
+        scenarios: Mapping[str, Mapping[str, object]] | None = None,
+    ) -> Forecaster:
         """Backtest, choose and forecast every series in ``series``.
 
         Parameters
@@ -615,7 +653,15 @@ class Forecaster:
             ``value`` (number). Each series consecutive, without gaps or duplicates.
         exog : DataFrame, optional
             Regressors for ``sarimax_x``: a ``period`` column (or ``quarter``) and numeric
-            indicator columns, covering every period of the series it is used for.
+            indicator columns, covering every period of the series it is used for. The main
+            forecast holds them at their last value (as the backtest does).
+        scenarios : mapping, optional
+            Future paths of the indicators, e.g. ``{"low": {"gdp_growth_pct": 0.5}, "high":
+            {"gdp_growth_pct": [2.5, 3.0, 3.0, 3.0]}}``: per scenario, an indicator's value
+            over the horizon (one number, or one per period ahead); indicators a scenario
+            does not name stay at their last value. Each series gets a forecast per scenario
+            (``ForecastResults.scenarios``); only series whose forecast uses the regression
+            (``sarimax_x`` in the combination) differ between scenarios.
         """
         _check_options(
             self.horizon,
@@ -631,13 +677,17 @@ class Forecaster:
         methods = list(dict.fromkeys([*BASELINES, *self.methods]))
         panel = _prepare(series)
         x_table = _prepare_exog(exog) if exog is not None else None
+        if scenarios and x_table is None:
+            raise ValueError("scenarios are paths of the indicators: they need exog")
+        paths = _scenario_paths(scenarios or {}, x_table, self.horizon)
         jobs = []
         for sid, g in panel.groupby("series_id", sort=False):
             periods = g["period"].tolist()
             y = g["value"].to_numpy(dtype=float)
             m = SEASON_LENGTH[_freq_key(periods[0])]
             x = _align_exog(x_table, periods) if x_table is not None else None
-            jobs.append((sid, periods, y, m, x))
+            own = {k: None if x is None else path(x[-1]) for k, path in paths.items()}
+            jobs.append((sid, periods, y, m, x, own))
         options = dict(
             horizon=self.horizon,
             level=self.level,
@@ -651,7 +701,8 @@ class Forecaster:
         pool = pd.concat([o.ratios for o in outcomes], ignore_index=True)
         fc_rows: list[dict[str, object]] = []
         bt_rows: list[pd.DataFrame] = []
-        for (sid, periods, y, _, _), out in zip(jobs, outcomes, strict=True):
+        sc_rows: list[dict[str, object]] = []
+        for (sid, periods, y, _, _, _), out in zip(jobs, outcomes, strict=True):
             if out.short:
                 warnings.warn(
                     f"series {sid!r} has {len(y)} observation(s), fewer than two seasons: "
@@ -664,10 +715,22 @@ class Forecaster:
                 factors, source = _step_factors(
                     out.ratios, pool, self.horizon, self.level, self.calibration
                 )
-            fit = _widen(out.fit, factors)
-            if np.all(y >= 0) and not fit.log:
-                fit = dataclasses.replace(fit, lower=np.maximum(fit.lower, 0.0))
+            fit = _calibrated(out.fit, factors, y)
             future = [periods[-1] + k for k in range(1, self.horizon + 1)]
+            for name, raw in out.scenarios.items():
+                alt = _calibrated(raw, factors, y)
+                for k, p in enumerate(future):
+                    sc_rows.append(
+                        {
+                            "series_id": sid,
+                            "scenario": name,
+                            "period": format_period(p),
+                            "step": k + 1,
+                            "mean": alt.mean[k],
+                            "lower": alt.lower[k],
+                            "upper": alt.upper[k],
+                        }
+                    )
             for k, p in enumerate(future):
                 fc_rows.append(
                     {
@@ -710,21 +773,78 @@ class Forecaster:
             history=history.reset_index(drop=True),
             horizon=self.horizon,
             level=self.level,
+            scenarios=pd.DataFrame(
+                sc_rows,
+                columns=["series_id", "scenario", "period", "step", "mean", "lower", "upper"],
+            ),
         )
         return self
 
 
+def _calibrated(fit: _Fit, factors: np.ndarray, y: np.ndarray) -> _Fit:
+    """``fit``'s intervals scaled by the step factors; for a series that is never negative
+    (revenue) a bound below zero says no more than zero."""
+    out = _widen(fit, factors)
+    if np.all(y >= 0) and not out.log:
+        out = dataclasses.replace(out, lower=np.maximum(out.lower, 0.0))
+    return out
+
+
+def _scenario_paths(
+    scenarios: Mapping[str, Mapping[str, object]], x_table: pd.DataFrame | None, horizon: int
+) -> dict:
+    """Per scenario, a function of a series' last indicator row giving its (horizon × n)
+    future path; every problem at once."""
+    problems, out = [], {}
+    columns = list(x_table.columns) if x_table is not None else []
+    for name, spec in scenarios.items():
+        if not isinstance(spec, Mapping):
+            problems.append(f"scenario {name!r} must map indicators to values")
+            continue
+        fixed = {}
+        for col, value in spec.items():
+            if col not in columns:
+                problems.append(f"scenario {name!r}: no indicator {col!r} (exog has {columns})")
+                continue
+            values = np.atleast_1d(np.asarray(value, dtype=float))
+            if len(values) not in (1, horizon) or not np.isfinite(values).all():
+                problems.append(
+                    f"scenario {name!r}: {col} needs one number or {horizon} (one per period "
+                    f"ahead), got {value!r}"
+                )
+                continue
+            fixed[columns.index(col)] = np.resize(values, horizon)
+
+        def path(last: np.ndarray, fixed=fixed) -> np.ndarray:
+            x = np.repeat(np.asarray(last, float)[None, :], horizon, axis=0)
+            for j, v in fixed.items():
+                x[:, j] = v
+            return x
+
+        out[str(name)] = path
+    if problems:
+        raise ValueError("; ".join(problems))
+    return out
+
+
 def _run_chunk(chunk, options) -> list[_SeriesOutcome]:
     with one_blas_thread():
-        return [_forecast_one(y, m=m, exog=x, **options) for (_, _, y, m, x) in chunk]
+        return [
+            _forecast_one(y, m=m, exog=x, scenarios=paths, **options)
+            for (_, _, y, m, x, paths) in chunk
+        ]
 
 
-def _outcome_key(y: np.ndarray, m: int, x: np.ndarray | None, options: dict) -> str:
-    """What one series' outcome depends on: its values, season, regressors and the options."""
+def _outcome_key(
+    y: np.ndarray, m: int, x: np.ndarray | None, options: dict, paths: Mapping[str, np.ndarray]
+) -> str:
+    """What one series' outcome depends on: its values, season, regressors, scenario paths
+    and the options."""
     h = hashlib.sha256(np.ascontiguousarray(y, dtype=float).tobytes())
-    h.update(repr((m, sorted(options.items()))).encode())
-    if x is not None:
-        h.update(np.ascontiguousarray(x, dtype=float).tobytes())
+    h.update(repr((m, sorted(options.items()), sorted(paths))).encode())
+    for a in [x, *(paths[k] for k in sorted(paths))]:
+        if a is not None:
+            h.update(np.ascontiguousarray(a, dtype=float).tobytes())
     return h.hexdigest()
 
 
@@ -734,7 +854,7 @@ def _run_all(
     """Every series' outcome, in input order; ``n_jobs`` processes share the series in
     contiguous chunks (results do not depend on ``n_jobs``). With a ``cache`` (a dict kept by
     the caller), series already fitted with the same values and options are not refitted."""
-    keys = [_outcome_key(y, m, x, options) for (_, _, y, m, x) in jobs]
+    keys = [_outcome_key(y, m, x, options, paths) for (_, _, y, m, x, paths) in jobs]
     cache = {} if cache is None else cache
     todo = [j for j, key in zip(jobs, keys, strict=True) if key not in cache]
     if n_jobs == 1 or len(todo) < 2:
@@ -782,6 +902,7 @@ def forecast_series(
     n_jobs: int = 1,
     trim: float = TRIM,
     cache: dict | None = None,
+    scenarios: Mapping[str, Mapping[str, object]] | None = None,
 ) -> ForecastResults:
     """Forecast many series at once, each with the candidate that won its own backtest.
 
@@ -802,6 +923,8 @@ def forecast_series(
         Candidate methods (:data:`METHODS`); baselines are always included.
     select, combine, calibration, n_jobs, trim, cache
         As in :class:`Forecaster`.
+    scenarios : mapping, optional
+        Economic scenarios (:meth:`Forecaster.fit`).
 
     Returns
     -------
@@ -823,8 +946,19 @@ def forecast_series(
     ['2025Q1', '2025Q2']
     """
     return (
-        Forecaster(horizon, level, n_origins, methods, select, combine, calibration, n_jobs, trim)
-        .fit(series, exog)
+        Forecaster(
+            horizon,
+            level,
+            n_origins,
+            methods,
+            select=select,
+            combine=combine,
+            calibration=calibration,
+            n_jobs=n_jobs,
+            trim=trim,
+            cache=cache,
+        )
+        .fit(series, exog, scenarios)
         .results_
     )
 
@@ -839,9 +973,9 @@ def _check_options(
         problems.append(f"level must be between 0 and 1 (e.g. 0.8), got {level!r}")
     if not isinstance(n_origins, (int, np.integer)) or n_origins < 1:
         problems.append(f"n_origins must be a whole number ≥ 1, got {n_origins!r}")
-    unknown = [k for k in methods if k not in (*METHODS, *REFERENCES)]
+    unknown = [k for k in methods if k not in METHODS]
     if unknown:
-        problems.append(f"unknown method(s) {unknown}; choose from {[*METHODS, *REFERENCES]}")
+        problems.append(f"unknown method(s) {unknown}; choose from {list(METHODS)}")
     for name, value, allowed in (
         ("select", select, SELECTIONS),
         ("combine", combine, COMBINES),

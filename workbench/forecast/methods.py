@@ -17,11 +17,9 @@ import pandas as pd
 from scipy import stats
 
 BASELINES = ("naive", "seasonal_naive")
-METHODS = ("naive", "seasonal_naive", "ets", "sarimax", "theta", "sarimax_x")
-MEMBERS = ("ets", "sarimax", "theta", "sarimax_x")
+METHODS = ("naive", "seasonal_naive", "ets", "sarimax", "theta", "holt_winters", "sarimax_x")
+MEMBERS = ("ets", "sarimax", "theta", "holt_winters", "sarimax_x")
 """The models a combination is built from (the baselines are yardsticks, never members)."""
-REFERENCES = ("holt_winters",)
-"""Scored in the backtest for comparison, never chosen nor combined."""
 
 _QUARTER = re.compile(r"^(\d{4})Q([1-4])$")
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
@@ -255,8 +253,9 @@ def _theta(y: np.ndarray, h: int, m: int, level: float, **_) -> _Fit:
 
 
 def _holt_winters(y: np.ndarray, h: int, m: int, level: float, **_) -> _Fit:
-    """The classic reference: damped additive trend, additive season, on the values, every
-    smoothing parameter fitted by maximum likelihood (statsmodels ``ETSModel``)."""
+    """Holt-Winters: damped additive trend, additive season, on the values (where the other
+    members work on logs), every smoothing parameter fitted by maximum likelihood (statsmodels
+    ``ETSModel``)."""
     from statsmodels.tsa.exponential_smoothing.ets import ETSModel
 
     seasonal = "add" if m > 1 and len(y) >= 2 * m else None

@@ -9,7 +9,7 @@ import pandas as pd
 
 from ..config import UNASSIGNED, Quarter
 from .engine import ForecastResults, forecast_series
-from .methods import METHODS, REFERENCES
+from .methods import METHODS
 
 # ---------------------------------------------------------------------------------------------
 # Revenue series for notebook 01
@@ -131,8 +131,8 @@ def forecast_revenue(
     n_origins: int = 3,
     economy: pd.DataFrame | None = None,
     indicators: Sequence[str] | None = None,
-    reference: bool = True,
     n_jobs: int = 1,
+    scenarios: dict | None = None,
 ) -> ForecastResults:
     """Forecast :func:`revenue_series` output, optionally with economic indicators.
 
@@ -148,11 +148,12 @@ def forecast_revenue(
         Which economy columns to offer the ``sarimax_x`` candidate; ``None`` (default): every
         numeric column ``economy`` has; empty: none. The backtest keeps the regression only
         where it beats the candidates without it.
-    reference : bool
-        Also backtest a tuned Holt-Winters (``holt_winters``, never chosen) so that
-        :meth:`ForecastResults.benchmark_table` compares the engine with the classic.
     n_jobs : int
         Series fitted in parallel.
+    scenarios : dict, optional
+        Future paths of the indicators per scenario, e.g. ``{"low": {"gdp_growth_pct": 0.5},
+        "high": {"gdp_growth_pct": 3.0}}`` (:meth:`~workbench.forecast.Forecaster.fit`); the
+        main forecast holds the indicators at their last value.
 
     Returns
     -------
@@ -174,8 +175,6 @@ def forecast_revenue(
             )
         exog = economy[["quarter", *indicators]]
     methods = METHODS if exog is not None else tuple(k for k in METHODS if k != "sarimax_x")
-    if reference:
-        methods = (*methods, *REFERENCES)
     return forecast_series(
         series[["series_id", "period", "value"]],
         horizon=horizon,
@@ -184,6 +183,7 @@ def forecast_revenue(
         exog=exog,
         methods=methods,
         n_jobs=n_jobs,
+        scenarios=scenarios if exog is not None else None,
     )
 
 

@@ -30,6 +30,7 @@ class PotentialParams(NotebookParams):
     level: float = 0.8
     backtest_origins: int = 3
     indicators: list[str] | None = None
+    economy_scenarios: dict = dataclasses.field(default_factory=dict)
     cv_folds: int = 5
     seed: int = 0
 
@@ -55,6 +56,12 @@ class PotentialParams(NotebookParams):
             problems.append(f"level must be between 0 and 1, got {self.level}")
         if self.backtest_origins < 1:
             problems.append("backtest_origins must be ≥ 1")
+        for name, spec in self.economy_scenarios.items():
+            if not isinstance(spec, dict) or not spec:
+                problems.append(
+                    f"economy_scenarios[{name!r}] must map indicator columns to values, e.g. "
+                    '{"gdp_growth_pct": 0.5}'
+                )
         if self.cv_folds < 2:
             problems.append("cv_folds must be ≥ 2")
         return problems

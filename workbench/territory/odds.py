@@ -29,10 +29,14 @@ up to :data:`EVEN_PP` *even*, up to :data:`UNEVEN_PP` *uneven*, beyond *unfair*.
 from __future__ import annotations
 
 import dataclasses
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 from scipy import stats
+
+if TYPE_CHECKING:
+    from ..forecast import ForecastResults
 
 __all__ = [
     "COMPANY",
@@ -221,7 +225,7 @@ class PlanOutlook:
         The quota year's quarters.
     """
 
-    forecasts: object
+    forecasts: ForecastResults
     territories: pd.DataFrame
     company: pd.Series
     periods: list[str]
