@@ -21,6 +21,7 @@ import contextlib
 import importlib.util
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -235,6 +236,10 @@ def test_explorer_app_in_a_real_browser(page, voila, home):
         )
         times["refinement_s"] = time.perf_counter() - t0
         assert "Optimality gap" in page.text_content(".wbx-cards .wbx-gap")
+        # every quota with its chance under the territory's forecast: a card and a table column
+        odds = page.text_content(".wbx-cards .wbx-odds")
+        assert "Chance of making quota" in odds and re.search(r"\d+%–\d+%", odds)
+        assert "Chance" in page.text_content(".wbx-kpis thead")
 
         # hover shows a block's metrics; a click locks it
         point = page.locator("path.wbx-pt").nth(n_blocks // 2)
@@ -289,6 +294,7 @@ def test_explorer_app_in_a_real_browser(page, voila, home):
         page.wait_for_selector('.wbx-status-box [data-state="edited"]')
         times["move_click_to_rescored_s"] = time.perf_counter() - t0
         assert f"1 block moved to {target}" in page.inner_text(".wbx-status-box")
+        assert "Chance of making quota" in page.text_content(".wbx-cards .wbx-odds")
         block.hover(force=True)
         page.wait_for_function(f"({_TERRITORY_ON_PANEL}) === {json.dumps(target)}")
 

@@ -82,7 +82,33 @@ def test_headlines_from_stage_files(tmp_path):
     assert h["Proposed alignment"].value == "n/a"
     assert h["Proposed alignment"].link == "03_territory_design.html"
     page = summary_html(list(h.values()))
-    assert page.count('class="headline"') == 6 and "04_kpi_review.html#Attainment" in page
+    assert page.count('class="headline"') == 7 and "04_kpi_review.html#Attainment" in page
+    assert h["Next year's target"].value == "n/a"  # nor its quota odds
+
+
+def test_target_headline_states_the_company_and_the_reps_chances(tmp_path):
+    rows = {
+        "k": 3.0,
+        "quota_target_usd": 2_400_000.0,
+        "quota_target_chance": 0.38,
+        "quota_chance_min": 0.21,
+        "quota_chance_max": 0.64,
+        "quota_equal_chance": 0.44,
+    }
+    save_stage(
+        pd.DataFrame({"metric": list(rows), "value": list(rows.values())}),
+        tmp_path,
+        "territory_summary",
+        Q,
+    )
+    (h,) = [x for x in executive_summary(tmp_path, Q) if x.label == "Next year's target"]
+    assert h.value == "$2.4M"
+    # 64% − 21% = 43 pp: beyond 25 pp, unfair
+    assert h.detail == (
+        "The company makes it with a 38% chance; reps' chances of making quota run 21%–64% "
+        "(unfair); equal-chance quotas would give each 44%."
+    )
+    assert h.link == "03_territory_design.html#Quotas-with-their-odds"
 
 
 def test_proposed_alignment_headline_says_when_the_plan_is_proven_optimal(tmp_path):
