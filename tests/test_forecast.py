@@ -495,3 +495,26 @@ def test_economic_scenarios_move_only_the_regression():
             economy=economy,
             scenarios={"x": {"cpi": 1.0}, "y": {"gdp": [1.0, 2.0]}},
         )
+
+
+def test_a_member_failing_on_the_whole_series_is_left_out(monkeypatch):
+    from workbench.forecast import engine, methods
+
+    calls = {"n": 0}
+    real = methods._METHOD_FUNCS["theta"]
+
+    def theta_fails_on_the_full_series(y, h, m, level, **kw):
+        calls["n"] += 1
+        if len(y) == 24:  # the whole series; backtest fits see less
+            raise np.linalg.LinAlgError("singular")
+        return real(y, h, m, level, **kw)
+
+    monkeypatch.setitem(engine._METHOD_FUNCS, "theta", theta_fails_on_the_full_series)
+    res = fc.forecast_series(planted_seasonal(n=24), horizon=2, n_origins=3)
+    s = res.summary()
+    assert s["model"].iloc[0] == fc.COMBINATION and calls["n"] > 1
+    assert "theta failed on the full series" in s["note"].iloc[0]
+    assert "theta" not in res.forecasts["spec"].iloc[0]
+    # the weights left are renormalised: they still sum to 1
+    weights = [float(w) for w in re.findall(r"[0-9]+\.[0-9]+", res.forecasts["spec"].iloc[0])]
+    assert sum(weights) == pytest.approx(1.0, abs=0.011)

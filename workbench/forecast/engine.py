@@ -290,10 +290,19 @@ def _forecast_one(
     try:
         if chosen == COMBINATION:
             weights = _inverse_mase_weights(per_origin, members, trim)
-            fits = {
-                k: _run(k, y, horizon, m, level, exog, x_future) for k in members if weights[k] > 0
-            }
+            lost = []
+            for k in [k for k in members if weights[k] > 0]:
+                try:
+                    fits[k] = _run(k, y, horizon, m, level, exog, x_future)
+                except Exception:  # a member that fails on the whole series is left out
+                    lost.append(k)
+            if not fits:
+                raise RuntimeError("every member failed on the full series")
+            total = sum(weights[k] for k in fits)
+            weights = {k: weights[k] / total if k in fits else 0.0 for k in weights}
             fit = _combine(fits, weights, combine)
+            if lost:
+                note = f"{', '.join(lost)} failed on the full series: left out of the combination"
         else:
             fit = _run(chosen, y, horizon, m, level, exog, x_future)
     except Exception as exc:
