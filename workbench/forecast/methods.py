@@ -195,10 +195,10 @@ def _seasonal_test(z: np.ndarray, m: int) -> bool:
     return bool(abs(r[-1]) > 1.645 * math.sqrt((1 + 2 * float(r[:-1] @ r[:-1])) / n))
 
 
-def _season_indices(z: np.ndarray, m: int) -> np.ndarray:
-    """Additive seasonal indices (one per position in the season, mean 0) of a classical
-    decomposition: the centred 2×m moving average is the trend, indices are the mean detrended
-    value per position."""
+def _season_indices(z: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
+    """Additive seasonal indices of a classical decomposition - the centred 2×m moving average
+    is the trend, an index the mean detrended value at its position in the season (mean 0) -
+    for every observation, and the ``m`` indices."""
     n = len(z)
     kernel = np.r_[0.5, np.ones(m - 1), 0.5] / m if m % 2 == 0 else np.ones(m) / m
     trend = np.convolve(z, kernel, mode="valid")

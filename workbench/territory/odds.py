@@ -29,7 +29,7 @@ up to :data:`EVEN_PP` *even*, up to :data:`UNEVEN_PP` *uneven*, beyond *unfair*.
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -159,7 +159,7 @@ def equal_chance_quotas(outlook: pd.DataFrame, target: float) -> tuple[pd.Series
     return (m + zeta * s).rename("quota_usd"), float(stats.norm.sf(zeta))
 
 
-def fairness(chances: pd.Series) -> dict[str, object]:
+def fairness(chances: pd.Series) -> dict[str, Any]:
     """The spread of attainment chances and its verdict.
 
     >>> fairness(pd.Series([0.55, 0.40, 0.48]))["verdict"]

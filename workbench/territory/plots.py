@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from .hierarchy import district_of
+from .odds import fairness
 from .plan import TerritoryPlan
 from .team import active_reps
 
@@ -250,11 +251,11 @@ def plot_quota_odds(quotas, rep_of: pd.Series | None = None):
     ax.set_yticks(y, labels)
     right = float(np.nanmax([o["p90"].max(), t["quota_usd"].max()]))
     for yi, p in zip(y, t["p_attain"], strict=True):
-        ax.text(right * 1.02, yi, f"{p:.0%}", va="center", fontsize=9)
+        ax.text(right * 1.02, float(yi), f"{p:.0%}", va="center", fontsize=9)
     ax.set_xlim(right=right * 1.12)
     ax.set_xlabel("revenue in the quota year (USD)")
     ax.xaxis.set_major_formatter(FuncFormatter(usd))
-    fair = quotas.fairness
+    fair = fairness(quotas.table["p_attain"])
     ax.set_title(
         f"Quota vs forecast: chance of making quota {fair['min']:.0%}–{fair['max']:.0%} "
         f"({fair['verdict']}); equal-chance quotas: {quotas.equal_chance:.0%} each"

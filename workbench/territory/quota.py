@@ -18,6 +18,7 @@ its spread across territories shows how many reps start from an easy or a hard n
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -98,7 +99,7 @@ class QuotaPlan(Results):
         return float(attainment_probability(company, pd.Series([self.target_usd])).iloc[0])
 
     @property
-    def fairness(self) -> dict[str, object] | None:
+    def fairness(self) -> dict[str, Any] | None:
         """:func:`~workbench.territory.odds.fairness` of the territories' chances."""
         return None if self.outlook is None else fairness(self.table["p_attain"])
 
@@ -127,7 +128,7 @@ class QuotaPlan(Results):
     def summary(self) -> Summary:
         """Target, growth, history weight and the expected-attainment spread (``metric,
         value``); the quota table as a section."""
-        rows = {
+        rows: dict[str, object] = {
             "territories": len(self.table),
             "target (USD)": self.target_usd,
             "company growth": self.company_growth,
@@ -155,7 +156,7 @@ class QuotaPlan(Results):
         ]
         sections = [("Quotas per territory", self.table)]
         if self.outlook is not None:
-            c, fair = self.outlook.company, self.fairness
+            c, fair = self.outlook.company, fairness(self.table["p_attain"])
             rows.update(
                 {
                     "target basis": self.target_basis,
@@ -345,7 +346,7 @@ class QuotaOdds(Results):
                 title="Quota odds: off",
                 notes=["quota_odds is off: the quotas were set without forecasts."],
             )
-        fair = q.fairness
+        fair = fairness(q.table["p_attain"])
         notes = [
             f"Target {q.target_usd:,.0f} USD ({q.target_basis}): the company makes it with a "
             f"{q.target_chance:.0%} chance under its forecast reconciled with the territories'.",

@@ -36,7 +36,7 @@ from .hierarchy import (
 )
 from .matching import RepMatching, match_reps
 from .named import NamedRule, NamedTeam, named_team
-from .odds import TARGET_BASES, odds_columns, outlook_quantile, plan_outlook
+from .odds import TARGET_BASES, fairness, odds_columns, outlook_quantile, plan_outlook
 from .overlay import (
     OVERLAY_SHARE,
     Credits,
@@ -941,8 +941,10 @@ def quota_plan(
         )
         per["forecast_usd"] = outlook.territories["median"].reindex(per.index)
     if target_basis == "forecast":
+        assert outlook is not None  # the checks above: a forecast target needs odds
         target = float(outlook_quantile(outlook.company.to_frame().T, target_quantile).iloc[0])
     elif target_basis == "bottom_up":
+        assert outlook is not None
         target = float(outlook_quantile(outlook.territories, target_quantile).sum())
     else:
         target = float(per["revenue_usd"].sum()) * (1 + target_growth)
@@ -1147,7 +1149,7 @@ def save_outputs(
             ignore_index=True,
         )
     if quotas.outlook is not None:
-        fair = quotas.fairness
+        fair = fairness(quotas.table["p_attain"])
         odds_rows = {
             "quota_target_usd": quotas.target_usd,
             "quota_target_chance": quotas.target_chance,
