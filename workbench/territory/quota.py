@@ -18,7 +18,6 @@ its spread across territories shows how many reps start from an easy or a hard n
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -97,11 +96,6 @@ class QuotaPlan(Results):
             return None
         company = self.outlook.company.to_frame().T
         return float(attainment_probability(company, pd.Series([self.target_usd])).iloc[0])
-
-    @property
-    def fairness(self) -> dict[str, Any] | None:
-        """:func:`~workbench.territory.odds.fairness` of the territories' chances."""
-        return None if self.outlook is None else fairness(self.table["p_attain"])
 
     def odds_table(self, rep_of: dict[str, str | None] | None = None) -> pd.DataFrame:
         """Per territory (and its rep, from ``RepMatching.rep_of``): quota, forecast median
