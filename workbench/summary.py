@@ -18,7 +18,7 @@ import pandas as pd
 from .config import Quarter
 from .io import stage_path
 from .plots import NOT_AVAILABLE, pct, usd
-from .territory.odds import EVEN_PP, UNEVEN_PP
+from .territory.odds import fairness_verdict
 
 
 @dataclasses.dataclass(frozen=True)
@@ -210,8 +210,7 @@ def quota_odds(processed: Path, quarter: str) -> Headline:
         return _missing(label, "03_territory_design")
     s = ts.set_index("metric")["value"].astype(float)
     lo, hi = s["quota_chance_min"], s["quota_chance_max"]
-    spread = 100 * (hi - lo)
-    verdict = "even" if spread <= EVEN_PP else "uneven" if spread <= UNEVEN_PP else "unfair"
+    verdict = fairness_verdict(100 * (hi - lo))
     return Headline(
         label,
         usd(s["quota_target_usd"]),

@@ -15,7 +15,7 @@ import pandas as pd
 from .. import territory as td
 from ..plots import pct, usd
 from ..territory import TerritoryPlan
-from ..territory.odds import EVEN_PP
+from ..territory.odds import fairness_verdict
 from .scenario import MEASURE_LABELS, MEASURES
 
 # Distinct colours, strongest first; no greys (the county outlines are grey).
@@ -431,7 +431,7 @@ def headline_html(metrics: Mapping[str, Any], *, kind: str, budget_share: float)
             f"{pct(lo, 0)}–{pct(hi, 0)}",
             f"target {pct(metrics['target_chance'], 0)} · equal-chance quotas "
             f"{pct(metrics['equal_chance'], 0)} each",
-            ok=(hi - lo) * 100 <= EVEN_PP,
+            ok=fairness_verdict(100 * (hi - lo)) == "even",
             cls="wbx-odds",
         )
     v = metrics["violations"]

@@ -438,7 +438,7 @@ def scenario_quotas(
         return None
     if q.outlook is None:
         return q.table
-    return q.table.assign(equal_chance=q.equal_chance, target_chance=q.target_chance)
+    return q.table.assign(target_chance=q.target_chance)
 
 
 def scenario_metrics(

@@ -135,6 +135,9 @@ def _run(
     return func(y, h, m, level)
 
 
+PARTS = ("mean", "lower", "upper")
+
+
 def _combine(fits: Mapping[str, _Fit], weights: Mapping[str, float], how: str) -> _Fit:
     """The members' forecasts and bounds averaged with ``weights`` (``weighted``) or their
     median (``median``), on the values' scale: averaging the members' quantiles."""
@@ -148,9 +151,6 @@ def _combine(fits: Mapping[str, _Fit], weights: Mapping[str, float], how: str) -
         out = {part: w @ a for part, a in stack.items()}
         spec = "combination: " + ", ".join(f"{k} {weights[k]:.2f}" for k in names)
     return _Fit(out["mean"], out["lower"], out["upper"], False, spec)
-
-
-PARTS = ("mean", "lower", "upper")
 
 
 def _inverse_mase_weights(
@@ -185,28 +185,24 @@ def _combination_rows(
     rows = []
     for c, g in e.groupby("origin", sort=True):
         weights = _inverse_mase_weights(per_origin.drop(index=c), members, trim)
-        stacked = g.set_index(["step", "method"])
-        for step, gs in stacked.groupby(level="step"):
-            gs = gs.droplevel("step")
-            if how == "median":
-                gs = gs.loc[[k for k in gs.index if weights.get(k, 0) > 0]]
-                vals = {part: float(np.median(gs[part])) for part in PARTS}
-            else:
-                w = pd.Series(weights).reindex(gs.index).fillna(0.0)
-                vals = {part: float(w @ gs[part]) for part in PARTS}
-            first = gs.iloc[0]
+        g = g.sort_values("step", kind="stable")
+        fits = {
+            k: _Fit(
+                gk["mean"].to_numpy(float),
+                gk["lower"].to_numpy(float),
+                gk["upper"].to_numpy(float),
+                False,
+                "",
+            )
+            for k, gk in g.groupby("method", sort=False)
+        }
+        f = _combine(fits, weights, how)
+        first = g.drop_duplicates("step")
+        for i, (step, actual, scale) in enumerate(
+            first[["step", "actual", "scale"]].itertuples(index=False)
+        ):
             rows.append(
-                (
-                    COMBINATION,
-                    c,
-                    step,
-                    first["actual"],
-                    vals["mean"],
-                    vals["lower"],
-                    vals["upper"],
-                    first["scale"],
-                    False,
-                )
+                (COMBINATION, c, step, actual, f.mean[i], f.lower[i], f.upper[i], scale, False)
             )
     return pd.DataFrame(rows, columns=errors.columns), per_origin
 
@@ -228,12 +224,13 @@ def _forecast_one(
     n = len(y)
     if n < 2 * max(m, 2):
         fit = _naive(y, horizon, m, level)
-        empty = pd.DataFrame(columns=["method", "mase", "smape", "coverage", "points"])
+        table = _score(pd.DataFrame(columns=["method"]), ["naive"], {}, level)
+        table["chosen"] = True
         return _SeriesOutcome(
             "naive",
             "random walk (short series)",
             fit,
-            empty,
+            table,
             _no_ratios(),
             "short series: naive fallback",
             short=True,
@@ -724,52 +721,18 @@ class Forecaster:
                 factors, source = _step_factors(
                     out.ratios, pool, self.horizon, self.level, self.calibration
                 )
+            future = [format_period(periods[-1] + k) for k in range(1, self.horizon + 1)]
             fit = _calibrated(out.fit, factors, y)
-            future = [periods[-1] + k for k in range(1, self.horizon + 1)]
+            rows = _period_rows(sid, future, fit)
+            for row, w in zip(rows, factors, strict=True):
+                row |= {"model": out.method, "spec": out.spec, "widen": w}
+            fc_rows += rows
             for name, raw in out.scenarios.items():
-                alt = _calibrated(raw, factors, y)
-                for k, p in enumerate(future):
-                    sc_rows.append(
-                        {
-                            "series_id": sid,
-                            "scenario": name,
-                            "period": format_period(p),
-                            "step": k + 1,
-                            "mean": alt.mean[k],
-                            "lower": alt.lower[k],
-                            "upper": alt.upper[k],
-                        }
-                    )
-            for k, p in enumerate(future):
-                fc_rows.append(
-                    {
-                        "series_id": sid,
-                        "period": format_period(p),
-                        "step": k + 1,
-                        "mean": fit.mean[k],
-                        "lower": fit.lower[k],
-                        "upper": fit.upper[k],
-                        "model": out.method,
-                        "spec": out.spec,
-                        "widen": factors[k],
-                    }
-                )
+                sc_rows += [
+                    {"scenario": name, **row}
+                    for row in _period_rows(sid, future, _calibrated(raw, factors, y))
+                ]
             bt = out.backtest.copy()
-            if bt.empty:
-                bt = pd.DataFrame(
-                    [
-                        {
-                            "method": "naive",
-                            "mase": math.nan,
-                            "smape": math.nan,
-                            "coverage": math.nan,
-                            "winkler": math.nan,
-                            "points": 0,
-                            "failed": "",
-                            "chosen": True,
-                        }
-                    ]
-                )
             bt.insert(0, "series_id", sid)
             bt["widen"] = float(np.mean(factors))
             bt["calibration"] = source
@@ -788,6 +751,22 @@ class Forecaster:
             ),
         )
         return self
+
+
+def _period_rows(sid: str, future: list[str], fit: _Fit) -> list[dict[str, object]]:
+    """One row per period ahead: ``series_id``, ``period``, ``step``, ``mean``, ``lower``,
+    ``upper``."""
+    return [
+        {
+            "series_id": sid,
+            "period": p,
+            "step": k + 1,
+            "mean": fit.mean[k],
+            "lower": fit.lower[k],
+            "upper": fit.upper[k],
+        }
+        for k, p in enumerate(future)
+    ]
 
 
 def _calibrated(fit: _Fit, factors: np.ndarray, y: np.ndarray) -> _Fit:

@@ -47,6 +47,7 @@ __all__ = [
     "attainment_probability",
     "equal_chance_quotas",
     "fairness",
+    "fairness_verdict",
     "odds_columns",
     "outlook_quantile",
     "plan_outlook",
@@ -169,14 +170,19 @@ def fairness(chances: pd.Series) -> dict[str, Any]:
     if c.empty:
         return {"min": np.nan, "max": np.nan, "spread_pp": np.nan, "verdict": "no territories"}
     spread = 100 * float(c.max() - c.min())
-    verdict = "even" if spread <= EVEN_PP else "uneven" if spread <= UNEVEN_PP else "unfair"
     return {
         "min": float(c.min()),
         "max": float(c.max()),
         "spread_pp": spread,
         "std_pp": 100 * float(c.std(ddof=0)),
-        "verdict": verdict,
+        "verdict": fairness_verdict(spread),
     }
+
+
+def fairness_verdict(spread_pp: float) -> str:
+    """*even* up to :data:`EVEN_PP` percentage points between the lowest and the highest
+    chance, *uneven* up to :data:`UNEVEN_PP`, *unfair* beyond."""
+    return "even" if spread_pp <= EVEN_PP else "uneven" if spread_pp <= UNEVEN_PP else "unfair"
 
 
 def reconcile_bottom_up(forecasts: pd.DataFrame, *, parts: list[str], total: str) -> pd.DataFrame:
@@ -293,7 +299,8 @@ def odds_columns(
 ) -> tuple[pd.DataFrame, float]:
     """The quota table's odds columns for ``quotas`` (index territory): ``forecast_usd`` (the
     year's median), ``forecast_p10_usd``, ``forecast_p90_usd``, ``p_attain``,
-    ``attain_p10``, ``attain_p90``, ``equal_chance_quota_usd``; and the equal chance."""
+    ``attain_p10``, ``attain_p90``, ``equal_chance_quota_usd`` and ``equal_chance`` (every
+    territory's chance under those quotas); and that chance."""
     o = outlook.reindex(quotas.index)
     q = quotas.astype(float)
     eq, p_eq = equal_chance_quotas(o, target)
@@ -306,6 +313,7 @@ def odds_columns(
             "attain_p10": o["p10"] / q.where(q > 0),
             "attain_p90": o["p90"] / q.where(q > 0),
             "equal_chance_quota_usd": eq,
+            "equal_chance": p_eq,
         },
         index=quotas.index,
     )

@@ -112,9 +112,9 @@ class QuotaPlan(Results):
             "attain_p10",
             "attain_p90",
             "equal_chance_quota_usd",
+            "equal_chance",
         ]
         out = self.table[cols].copy()
-        out["equal_chance"] = self.equal_chance
         if rep_of is not None:
             out.insert(0, "rep_id", [rep_of.get(t) for t in out.index])
         return out

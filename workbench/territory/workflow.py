@@ -1135,8 +1135,6 @@ def save_outputs(
     quota_rows = quotas.table.rename_axis("territory").reset_index()
     quota_rows.attrs = {}
     quota_rows["rep_id"] = quota_rows["territory"].map(owner)
-    if quotas.equal_chance is not None:
-        quota_rows["equal_chance"] = quotas.equal_chance
     summary = plan_summary(plan)
     if headcount is not None:
         extra = {
