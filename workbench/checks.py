@@ -15,21 +15,24 @@ import dataclasses
 import hashlib
 import io as _io
 import json
-import os
 from collections.abc import Callable
+from collections.abc import Mapping as Mapping_
 from pathlib import Path
+from typing import Protocol
 
+import ibis
+import ibis.expr.types as ir
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from . import expressions
 from .config import UNASSIGNED
-from .mapping import FileMap, Mapping, convert_column
+from .mapping import FileMap, convert_column
 from .schema import (
     BOOL_FALSE,
     BOOL_TRUE,
-    CONTRACT,
     GEOJSON_NAME,
     Column,
     FileSpec,
@@ -63,6 +66,34 @@ class IngestError(Exception):
         return "\n".join(lines)
 
 
+class CheckInput(Protocol):
+    """What the checks need of a table: a CSV file read as text (:class:`RawTable`) or a
+    Parquet or warehouse table (:class:`workbench.sources.SourceTable`)."""
+
+    spec: FileSpec
+    expr: ir.Table | None
+    locator: tuple[str, ...]
+    numeric_extras: list[str]
+
+    @property
+    def display(self) -> str: ...
+
+    @property
+    def rows(self) -> int: ...
+
+    @property
+    def input_name(self) -> str: ...
+
+    @property
+    def failures(self) -> dict[str, list[tuple[int, str]]]: ...
+
+    def label(self, column: str | None) -> str | None: ...
+
+    def annotate(self, column: str | None, found: list) -> list: ...
+
+    def manifest_entry(self) -> dict: ...
+
+
 # ---------------------------------------------------------------------------------------------
 # Reading one raw CSV as text, with the file's own line numbers
 
@@ -85,6 +116,22 @@ class RawTable:
     labels: dict[str, str] = dataclasses.field(default_factory=dict)
     original: dict[str, pa.Array] = dataclasses.field(default_factory=dict)
     failures: dict[str, list[tuple[int, str]]] = dataclasses.field(default_factory=dict)
+    expr: ir.Table | None = None  # the table on the engine, once loaded (:func:`load`)
+    numeric_extras: list[str] = dataclasses.field(default_factory=list)
+    locator: tuple[str, ...] = (LINE,)
+
+    @property
+    def rows(self) -> int:
+        return self.table.num_rows
+
+    @property
+    def input_name(self) -> str:
+        """The manifest's name for this input: the contract file it supplies."""
+        return self.spec.filename
+
+    def manifest_entry(self) -> dict:
+        entry = {"sha256": self.sha256, "bytes": self.size, "rows": self.rows}
+        return entry | ({"source": self.source} if self.source else {})
 
     @property
     def display(self) -> str:
@@ -395,61 +442,26 @@ def read_mapped(
 
 
 # ---------------------------------------------------------------------------------------------
-# Checks (DuckDB SQL over the Arrow tables)
+# Checks (Ibis expressions over the tables, on the engine that holds them)
 
 
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+FETCH_LIMIT = 100_000
+"""Problem rows fetched per check and file; beyond it the problems are counted, not listed (a
+100-million-row warehouse table with one systematic fault must not come back whole)."""
 
 
-def _name(col: Column | str) -> str:
-    return col if isinstance(col, str) else col.name
-
-
-def _trim(col: Column | str) -> str:
-    """The trimmed raw text of a column of the raw view."""
-    return f"trim({_q(_name(col))})"
-
-
-# Row checks run on a derived view that computes each column's trimmed text (v:), number (n:)
-# and date (d:) once, however many rules use them.
-def _val(col: Column | str) -> str:
-    return _q("v:" + _name(col))
-
-
-def _number(col: Column | str) -> str:
-    return _q("n:" + _name(col))
-
-
-def _date(col: Column | str) -> str:
-    return _q("d:" + _name(col))
-
-
-def _derived_columns(spec: FileSpec) -> tuple[str, str]:
-    """SELECT lists for the two derived levels: trimmed text, then numbers and dates."""
-    texts = ", ".join(f"{_trim(c)} AS {_val(c)}" for c in spec.columns)
-    parsed = []
-    for c in spec.columns:
-        if c.kind in ("int", "number"):
-            parsed.append(f"TRY_CAST({_val(c)} AS DOUBLE) AS {_number(c)}")
-        elif c.kind == "date":
-            # strict ISO: YYYY-MM-DD, optionally followed by a time part that is dropped
-            v = _val(c)
-            parsed.append(
-                f"CASE WHEN substr({v}, 5, 1) = '-' AND substr({v}, 8, 1) = '-' AND "
-                f"(length({v}) = 10 OR substr({v}, 11, 1) IN ('T', ' ')) "
-                f"THEN TRY_CAST(left({v}, 10) AS DATE) END AS {_date(c)}"
-            )
-    return texts, ", ".join(parsed)
+def _text(table: ir.Table, name: str) -> ir.StringValue:
+    return expressions.text(table[name])
 
 
 @dataclasses.dataclass(frozen=True)
 class _Check:
-    """A row-level rule: ``bad`` is SQL that is true for a row breaking it; ``message``
-    turns the row's raw values (a dict) into the problem text."""
+    """A row-level rule: ``bad(v, n, d)`` is true for a row breaking it (``v``, ``n``, ``d``
+    give a column's trimmed text, number and date); ``message`` turns the row's raw values
+    (a dict) into the problem text."""
 
     column: str | None
-    bad: str
+    bad: Callable[..., ir.BooleanValue]
     message: Callable[..., str]  # called with the row dict; lambdas bind loop values as defaults
 
 
@@ -458,62 +470,58 @@ def _row_checks(spec: FileSpec) -> list[_Check]:
     checks: list[_Check] = []
     for col in spec.columns:
         want = col.expectation()
-        v, name, exp = _val(col), col.name, "expected " + want
+        name, exp = col.name, "expected " + want
         if not col.nullable:
             checks.append(
                 _Check(
                     name,
-                    f"{v} IS NULL OR {v} = ''",
+                    lambda v, n, d, c=name: v(c).isnull(),
                     lambda r, e=want: f"value is empty; expected {e}",
                 )
             )
-        present = f"{v} <> ''"
-        got = lambda r, n=name, e=exp: f"{e}, got {r[n]!r}"  # noqa: E731
+        got = lambda r, c=name, e=exp: f"{e}, got {r[c]!r}"  # noqa: E731
         if col.kind in ("int", "number"):
-            n = _number(col)
-            wrong = f"{n} IS NULL OR NOT isfinite({n})"
-            if col.kind == "int":
-                wrong += f" OR {n} <> floor({n})"
-            checks.append(_Check(name, f"{present} AND ({wrong})", got))
-            rng = [f"{n} < {col.low}"] if col.low is not None else []
-            rng += [f"{n} > {col.high}"] if col.high is not None else []
-            if rng:
-                checks.append(
-                    _Check(name, f"{present} AND isfinite({n}) AND ({' OR '.join(rng)})", got)
-                )
+
+            def wrong(v, n, d, c=name, integer=col.kind == "int"):
+                bad = v(c).notnull() & n(c).isnull()
+                return bad | (n(c) != n(c).floor()) if integer else bad
+
+            checks.append(_Check(name, wrong, got))
+            if col.low is not None or col.high is not None:
+
+                def out_of_range(v, n, d, c=name, low=col.low, high=col.high):
+                    below = n(c) < low if low is not None else ibis.literal(False)
+                    return below | (n(c) > high) if high is not None else below
+
+                checks.append(_Check(name, out_of_range, got))
         elif col.kind == "date":
-            checks.append(_Check(name, f"{present} AND {_date(col)} IS NULL", got))
+            checks.append(_Check(name, lambda v, n, d, c=name: v(c).notnull() & d(c).isnull(), got))
         elif col.kind in ("enum", "bool"):
-            values = col.values if col.kind == "enum" else BOOL_TRUE + BOOL_FALSE
-            allowed = ", ".join(f"'{x}'" for x in values)
-            checks.append(_Check(name, f"{present} AND lower({v}) NOT IN ({allowed})", got))
-        elif col.kind == "quarter":
+            values = list(col.values if col.kind == "enum" else BOOL_TRUE + BOOL_FALSE)
             checks.append(
-                _Check(
-                    name, f"{present} AND NOT regexp_full_match(upper({v}), '\\d{{4}}Q[1-4]')", got
-                )
+                _Check(name, lambda v, n, d, c=name, a=values: ~v(c).lower().isin(a), got)
             )
+        elif col.kind == "quarter":
+            checks.append(_Check(name, lambda v, n, d, c=name: ~expressions.quarter_ok(v(c)), got))
     if spec.name == "opportunities":
-        created, closed = _date("created_date"), _date("close_date")
-        stage = f"lower({_val('stage')})"
         checks += [
             _Check(
                 "close_date",
-                f"{closed} < {created}",
+                lambda v, n, d: d("close_date") < d("created_date"),
                 lambda r: (
                     f"close date {r['close_date']} is before created date {r['created_date']}"
                 ),
             ),
             _Check(
                 "close_date",
-                f"{stage} IN ('won', 'lost') AND coalesce({_val('close_date')}, '') = ''",
+                lambda v, n, d: v("stage").lower().isin(["won", "lost"]) & v("close_date").isnull(),
                 lambda r: (
                     f"a {r['stage'].strip().lower()} opportunity needs a close date; found none"
                 ),
             ),
             _Check(
                 "close_date",
-                f"{stage} = 'open' AND {_val('close_date')} <> ''",
+                lambda v, n, d: (v("stage").lower() == "open") & v("close_date").notnull(),
                 lambda r: (
                     f"an open opportunity must have an empty close date, got {r['close_date']!r}"
                 ),
@@ -524,7 +532,7 @@ def _row_checks(spec: FileSpec) -> list[_Check]:
         checks.append(
             _Check(
                 "end_date",
-                f"{_date('end_date')} < {_date('start_date')}",
+                lambda v, n, d: d("end_date") < d("start_date"),
                 lambda r: f"end date {r['end_date']} is before start date {r['start_date']}",
             )
         )
@@ -532,7 +540,7 @@ def _row_checks(spec: FileSpec) -> list[_Check]:
         checks.append(
             _Check(
                 "rep_id",
-                f"lower({_val('rep_id')}) = '{UNASSIGNED}'",
+                lambda v, n, d: v("rep_id").lower() == UNASSIGNED,
                 lambda r: (
                     f"rep id {r['rep_id']!r} is reserved: {UNASSIGNED!r} marks accounts no rep "
                     "owns in every table; rename the rep"
@@ -540,6 +548,10 @@ def _row_checks(spec: FileSpec) -> list[_Check]:
             )
         )
     return checks
+
+
+Where = int | str
+"""Where a problem is: a file's line number, or a table row's key (``opportunity_id=O-17``)."""
 
 
 class _Collector:
@@ -550,165 +562,187 @@ class _Collector:
         self.counts: dict[tuple, int] = {}
         self.full: list[Problem] = []
 
-    def add(self, file: str, column: str | None, found: list[tuple[int, str]]) -> None:
-        """``found``: (line, message) pairs of one check, in line order (as named in problems:
-        the export's file and column label when mapped)."""
-        for i, (line, message) in enumerate(found):
-            p = Problem(file, line, column, message)
+    def add(
+        self, file: str, column: str | None, found: list[tuple[Where, str]], total: int = 0
+    ) -> None:
+        """``found``: (line or key, message) pairs of one check, in order (as named in
+        problems: the export's file and column label when mapped); ``total``: how many there
+        are when more were found than fetched."""
+        for i, (where, message) in enumerate(found):
+            if isinstance(where, int):
+                p = Problem(file, where, column, message)
+            else:
+                p = Problem(file, None, column, message, key=where)
             self.full.append(p)
             if i < MAX_PER_CHECK:
                 self.problems.append(p)
-        if len(found) > MAX_PER_CHECK:
+        more = max(len(found), total) - MAX_PER_CHECK
+        if more > 0:
             key = (file, column or "", found[0][1].split(", got")[0])
-            self.counts[key] = self.counts.get(key, 0) + len(found) - MAX_PER_CHECK
+            self.counts[key] = self.counts.get(key, 0) + more
 
 
-def check_tables(con, raws: dict[str, RawTable], problems: list[Problem]) -> _Collector:
-    """Run every contract check on the loaded tables (views named after the files).
+def _key_text(row: dict, locator: tuple[str, ...]) -> str:
+    return ", ".join(f"{k}={row[k]}" for k in locator)
 
-    Row rules run in **one** scan per file (a valid file returns no row); uniqueness and
+
+def _where(row: dict, locator: tuple[str, ...]) -> Where:
+    return int(row[LINE]) if locator == (LINE,) else _key_text(row, locator)
+
+
+def _fetch(expr: ir.Table, locator: tuple[str, ...]) -> tuple[list[dict], int]:
+    """Up to FETCH_LIMIT rows of ``expr`` in locator order, and how many rows it has."""
+    total = int(expr.count().to_pyarrow().as_py())
+    if not total:
+        return [], 0
+    rows = expr.order_by(list(locator)).limit(FETCH_LIMIT).to_pyarrow().to_pylist()
+    # in Python too: engines order text by their own collation
+    rows.sort(key=lambda r: tuple((r[k] is not None, r[k]) for k in locator))
+    return rows, total
+
+
+def check_tables(inputs: Mapping_[str, CheckInput], problems: list[Problem]) -> _Collector:
+    """Run every contract check on the tables, each on the engine that holds it.
+
+    Row rules run in **one** scan per table (a valid table returns no row); uniqueness and
     references are one aggregate or anti-join each. Cells a mapping could not convert are
-    reported first, once each.
+    reported first, once each. A file's problems name its lines; a table's name its key.
     """
     out = _Collector(problems)
-    for name, raw in raws.items():
-        spec, f = raw.spec, raw.display
+    for _name, raw in inputs.items():
+        spec, f, t, loc = raw.spec, raw.display, raw.expr, raw.locator
 
-        def emit(column: str | None, found: list[tuple[int, str]], raw=raw, f=f) -> None:
-            out.add(f, raw.label(column), raw.annotate(column, found))
+        def emit(column: str | None, found: list[tuple[Where, str]], total=0, raw=raw, f=f):
+            out.add(f, raw.label(column), raw.annotate(column, found), total)
 
-        for column, found in raw.failures.items():
-            out.add(f, raw.label(column), found)
+        for column, failed in raw.failures.items():
+            out.add(f, raw.label(column), list(failed))
+        texts = {c.name: _text(t, c.name) for c in spec.columns}
+        numbers = {
+            c.name: expressions.number(texts[c.name])
+            for c in spec.columns
+            if c.kind in ("int", "number")
+        }
+        dates = {c.name: expressions.date(texts[c.name]) for c in spec.columns if c.kind == "date"}
         checks = _row_checks(spec)
-        cols = ", ".join(_q(c.name) for c in spec.columns)
-        texts, parsed = _derived_columns(spec)
-        flags = ", ".join(f"coalesce({c.bad}, false) AS __c{i}" for i, c in enumerate(checks))
-        any_bad = " OR ".join(f"__c{i}" for i in range(len(checks)))
-        derived = f"SELECT *, {texts} FROM {name}"
-        if parsed:
-            derived = f"SELECT *, {parsed} FROM ({derived})"
-        bad_rows = con.sql(
-            f"SELECT * FROM (SELECT {LINE}, {cols}, {flags} FROM ({derived})) "
-            f"WHERE {any_bad} ORDER BY {LINE}"
-        ).fetchall()
-        names = [LINE, *(c.name for c in spec.columns)]
-        rows = [dict(zip(names, r, strict=False)) | {"__flags": r[len(names) :]} for r in bad_rows]
+        flags = {
+            f"__c{i}": c.bad(texts.__getitem__, numbers.__getitem__, dates.__getitem__).fill_null(
+                False
+            )
+            for i, c in enumerate(checks)
+        }
+        shown = {c.name: t[c.name].cast("string") for c in spec.columns if c.name not in loc}
+        flagged = t.select(*loc, **shown, **flags)
+        flagged = flagged.filter(ibis.or_(*(flagged[k] for k in flags)))
+        totals = flagged.aggregate(**{k: ibis.ifelse(flagged[k], 1, 0).sum() for k in flags})
+        per_check = totals.to_pyarrow().to_pylist()[0]
+        rows = _fetch(flagged, loc)[0] if any(per_check.values()) else []
         for i, chk in enumerate(checks):
-            emit(chk.column, [(r[LINE], chk.message(r)) for r in rows if r["__flags"][i]])
+            hits = [r for r in rows if r[f"__c{i}"]]
+            found = [(_where(r, loc), chk.message(r)) for r in hits]
+            emit(chk.column, found, int(per_check[f"__c{i}"] or 0))
         for col in spec.columns:
-            v = _trim(col)
-            if (
-                col.unique
-                and con.sql(
-                    f"SELECT count(*) FROM (SELECT {v} FROM {name} WHERE "
-                    f"{v} <> '' GROUP BY 1 HAVING count(*) > 1)"
-                ).fetchall()[0][0]
-            ):
-                dupes = con.sql(f"""
-                    SELECT {LINE}, value, first FROM (
-                        SELECT {LINE}, {v} AS value, min({LINE}) OVER (PARTITION BY {v}) AS first
-                        FROM {name} WHERE {v} <> '')
-                    WHERE {LINE} <> first ORDER BY {LINE}""").fetchall()
-                emit(
-                    col.name,
-                    [
-                        (line, f"duplicate id {value!r} (first on line {first})")
-                        for line, value, first in dupes
-                    ],
-                )
-            if col.ref and col.ref[0] in raws:
+            v = texts[col.name]
+            if col.unique:
+                _check_unique(t, col, v, loc, emit)
+            if col.ref and col.ref[0] in inputs:
                 target, tcol = col.ref
-                dangling = con.sql(f"""
-                    SELECT {LINE}, {v} FROM {name}
-                    WHERE {v} <> '' AND {v} NOT IN (SELECT trim({_q(tcol)}) FROM {target}
-                                                    WHERE {_q(tcol)} IS NOT NULL)
-                    ORDER BY {LINE}""").fetchall()
-                where = f"{raws[target].display} column {raws[target].label(tcol)}"
+                tt = inputs[target].expr
+                known = tt.select(value=_text(tt, tcol)).filter(ibis._.value.notnull())
+                dangling = t.select(*loc, __value=v).filter(
+                    ibis._.__value.notnull() & ~ibis._.__value.isin(known.value)
+                )
+                found, total = _fetch(dangling, loc)
+                where = f"{inputs[target].display} column {inputs[target].label(tcol)}"
                 emit(
                     col.name,
                     [
-                        (line, f"{value!r} not found in {where} (dangling reference)")
-                        for line, value in dangling
+                        (
+                            _where(r, loc),
+                            f"{r['__value']!r} not found in {where} (dangling reference)",
+                        )
+                        for r in found
                     ],
+                    total,
                 )
-        if spec.numeric_extras:
-            _check_numeric_extras(con, name, raw, emit)
+        for h in raw.numeric_extras:
+            v = _text(t, h)
+            bad = t.select(*loc, __value=v).filter(expressions.nonfinite(ibis._.__value))
+            found, total = _fetch(bad, loc)
+            emit(
+                h,
+                [
+                    (
+                        _where(r, loc),
+                        f"expected a finite number (a numeric column), got {r['__value']!r}",
+                    )
+                    for r in found
+                ],
+                total,
+            )
     return out
 
 
-def _check_numeric_extras(con, view: str, raw: RawTable, emit) -> None:
-    """Extra all-numeric columns (market drivers, indicators) are typed as numbers, so they
-    must be finite: ``inf`` or ``nan`` would pass a cast and break the models later, far from
-    the file and line that hold them."""
-    known = {c.name for c in raw.spec.columns} | {LINE}
-    for h in raw.table.column_names:
-        if h in known:
-            continue
-        v = f"NULLIF(trim({_q(h)}), '')"
-        text_cells = con.sql(
-            f"SELECT count(*) FROM {view} WHERE {v} IS NOT NULL AND TRY_CAST({v} AS DOUBLE) IS NULL"
-        ).fetchall()[0][0]
-        if text_cells:
-            continue  # a text column, kept as text
-        bad = con.sql(
-            f"SELECT {LINE}, {v} FROM {view} WHERE {v} IS NOT NULL "
-            f"AND NOT isfinite(TRY_CAST({v} AS DOUBLE)) ORDER BY {LINE}"
-        ).fetchall()
+def _check_unique(t: ir.Table, col: Column, v: ir.StringValue, loc: tuple[str, ...], emit) -> None:
+    values = t.select(*(k for k in loc if k != col.name), __value=v).filter(
+        ibis._.__value.notnull()
+    )
+    dupes = values.group_by("__value").aggregate(__n=ibis._.count()).filter(ibis._.__n > 1)
+    if loc == (LINE,):
+        if not int(dupes.count().to_pyarrow().as_py()):
+            return
+        first = values.mutate(__first=values[LINE].min().over(group_by=values.__value))
+        found, total = _fetch(first.filter(first[LINE] != first.__first), loc)
         emit(
-            h,
+            col.name,
             [
-                (line, f"expected a finite number (a numeric column), got {value!r}")
-                for line, value in bad
+                (_where(r, loc), f"duplicate id {r['__value']!r} (first on line {r['__first']})")
+                for r in found
             ],
+            total,
         )
+        return
+    # a table has no lines: one problem per duplicated value, named by that value
+    found, total = _fetch(dupes, ("__value",))
+    emit(
+        col.name,
+        [
+            (f"{col.name}={r['__value']}", f"duplicate id {r['__value']!r} ({r['__n']} rows)")
+            for r in found
+        ],
+        total,
+    )
 
 
-# ---------------------------------------------------------------------------------------------
-# Every raw file of a folder
-
-
-def validate(
-    raw_dir: str | os.PathLike[str],
-    mapping: Mapping | None = None,
-) -> tuple[dict[str, RawTable], list[Problem]]:
-    """Read and check every raw file; return the text tables and all problems (no writes).
-
-    Contract files named in ``mapping`` are read from the CRM export it names (an optional
-    contract file whose export is absent is skipped, as a native optional file would be).
-    """
-    raw_dir = Path(raw_dir)
-    problems: list[Problem] = []
-    if not raw_dir.is_dir():
-        raise IngestError([Problem(str(raw_dir), None, None, "raw data folder does not exist")])
-    raws: dict[str, RawTable] = {}
-    for name, spec in CONTRACT.items():
-        fmap = mapping.files.get(name) if mapping is not None else None
-        path = raw_dir / (fmap.file if fmap else spec.filename)
-        if not path.is_file():
-            if spec.required:
-                wanted = (
-                    [name for name, _ in _expected_header(spec, fmap)]
-                    if fmap
-                    else [c.name for c in spec.required_columns]
-                )
-                via = f"; the mapping reads {spec.filename} from it" if fmap else ""
-                problems.append(
-                    Problem(
-                        fmap.file if fmap else spec.filename,
-                        None,
-                        None,
-                        (
-                            f"required file is missing from {raw_dir}{via} (expected columns: "
-                            + ", ".join(dict.fromkeys(wanted))
-                            + ")"
-                        ),
-                    )
-                )
-            continue
-        raw = read_mapped(spec, fmap, raw_dir, problems) if fmap else read_raw(spec, path, problems)
-        if raw is not None:
-            raws[name] = raw
-    return raws, problems
+def numeric_extras(raw: CheckInput) -> list[str]:
+    """Extra columns typed as numbers (market drivers, indicators): every non-empty cell is a
+    number or spells an infinity or not-a-number (reported by the checks: ``inf`` or ``nan``
+    would pass a cast and break the models later, far from the file and line that hold them).
+    Other extra columns stay text."""
+    if not raw.spec.numeric_extras:
+        return []
+    known = {c.name for c in raw.spec.columns} | {LINE}
+    extras = [h for h in raw.expr.columns if h not in known]
+    if not extras:
+        return []
+    t = raw.expr
+    counts = (
+        t.aggregate(
+            **{
+                f"__x{i}": ibis.ifelse(
+                    _text(t, h).notnull()
+                    & ~_text(t, h).re_search(expressions.NUMBER_RE)
+                    & ~expressions.nonfinite(_text(t, h)),
+                    1,
+                    0,
+                ).sum()
+                for i, h in enumerate(extras)
+            }
+        )
+        .to_pyarrow()
+        .to_pylist()[0]
+    )
+    return [h for i, h in enumerate(extras) if not counts[f"__x{i}"]]
 
 
 def _check_geojson(path: Path, unit_ids: set[str], problems: list[Problem]) -> None:

@@ -1,17 +1,19 @@
-"""Ingest raw CSV exports: check them against the contract, then write typed processed data.
+"""Ingest raw data: check it against the contract, then write typed processed data.
 
-Ingest reads each raw CSV with Arrow (all columns as text, so nothing is silently coerced),
-checks it against :data:`workbench.schema.CONTRACT` with DuckDB SQL (so a 3-million-row export
-is checked in seconds; both in :mod:`workbench.checks`), and only when **no** problem was found
-writes typed Parquet files, the account × rep × quarter facts table and ``manifest.json``.
-Every problem is reported at once.
+The raw data is a folder of CSV exports, Parquet files or Parquet folders, or tables in a
+database or warehouse (:mod:`workbench.sources`). A CSV export is read with Arrow (all columns
+as text, so nothing is silently coerced, with the file's own line numbers); every table is then
+checked against :data:`workbench.schema.CONTRACT` by Ibis expressions on the engine that holds
+it (:mod:`workbench.checks`: embedded DuckDB by default, Spark, or the warehouse itself), and
+only when **no** problem was found are typed Parquet files, the account × rep × quarter facts
+table and ``manifest.json`` written. Every problem is reported at once.
 
 With a mapping (:mod:`workbench.mapping`) a CRM's own export is read the same way, its columns
 renamed and its cells converted (labels, date and currency formats) as text, and then checked by
 the very same rules; problems name the export's file, its line and its column.
 
-The facts table is the one heavy aggregation of the pipeline (opportunity history → facts);
-it is plain DuckDB SQL so it can move into a customer's warehouse unchanged.
+The facts table is the heavy aggregation of ingest (opportunity history → facts): an Ibis
+expression (:func:`workbench.expressions.facts`) that runs where the data lives.
 """
 
 from __future__ import annotations
@@ -28,12 +30,19 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import duckdb
+import ibis.expr.types as ir
 import pandas as pd
 
-from . import __version__
-from .checks import LINE, IngestError, RawTable, _check_geojson, _q, check_tables, validate
-from .config import Quarter, last_complete_quarter, shown_path
+from . import __version__, expressions
+from .checks import (
+    LINE,
+    CheckInput,
+    IngestError,
+    _check_geojson,
+    check_tables,
+    numeric_extras,
+)
+from .config import Quarter, last_complete_quarter
 from .io import (
     neutralise_formulas,
     read_manifest,
@@ -43,18 +52,18 @@ from .io import (
     write_json,
 )
 from .mapping import Mapping, MappingError, parse_mapping
-from .schema import BOOL_TRUE, CONTRACT, GEOJSON_NAME, PROVENANCE_NAME, FileSpec, Problem
+from .schema import CONTRACT, GEOJSON_NAME, PROVENANCE_NAME, Problem
+from .sources import FolderSource, Source, open_source
 
 __all__ = [
     "FACTS_NAME",
-    "FACTS_SQL",
     "IngestError",
     "IngestResult",
     "default_quarter",
     "ingest",
     "preset_names",
     "read_mapping",
-    "validate",
+    "typed_table",
 ]
 
 
@@ -65,69 +74,28 @@ FACTS_NAME = "facts_account_quarter"
 # Typed output
 
 
-def _typed_select(spec: FileSpec, con, view: str, header: list[str]) -> str:
-    known = {c.name: c for c in spec.columns}
-    parts = []
-    for h in header:
+def typed_table(raw: CheckInput) -> ir.Table:
+    """A checked table with every contract column typed (:func:`workbench.expressions.typed`),
+    numeric extra columns as float64 and other extra columns as trimmed text; a table's rows
+    in key order (a file keeps its own order)."""
+    t = raw.expr
+    assert t is not None
+    known = {c.name: c for c in raw.spec.columns}
+    columns = {}
+    for h in t.columns:
         if h == LINE:
             continue
         col = known.get(h)
-        v = f"NULLIF(trim({_q(h)}), '')"
-        if col is None:
-            numeric = (
-                spec.numeric_extras
-                and con.execute(
-                    f"SELECT count(*) FROM {view} WHERE {v} IS NOT NULL "
-                    f"AND TRY_CAST({v} AS DOUBLE) IS NULL"
-                ).fetchall()[0][0]
-                == 0
-            )
-            expr = f"TRY_CAST({v} AS DOUBLE)" if numeric else v
-        elif col.kind == "int":
-            expr = f"CAST(CAST({v} AS DOUBLE) AS BIGINT)"
-        elif col.kind == "number":
-            expr = f"CAST({v} AS DOUBLE)"
-        elif col.kind == "date":
-            expr = f"CAST(left({v}, 10) AS DATE)"
-        elif col.kind == "enum":
-            expr = f"lower({v})"
-        elif col.kind == "bool":
-            expr = f"lower({v}) IN ({', '.join(repr(x) for x in BOOL_TRUE)})"
-        elif col.kind == "quarter":
-            expr = f"upper({v})"
+        if col is not None:
+            columns[h] = expressions.typed(col, t[h])
+        elif h in raw.numeric_extras:
+            columns[h] = expressions.number(expressions.text(t[h]))
         else:
-            expr = v
-        parts.append(f"{expr} AS {_q(h)}")
-    # no ORDER BY: DuckDB keeps the scan order of the file (preserve_insertion_order)
-    return f"SELECT {', '.join(parts)} FROM {view}"
-
-
-FACTS_SQL = """
-WITH closed AS (
-    SELECT account_id, rep_id,
-           CAST(year(close_date) AS VARCHAR) || 'Q'
-             || CAST(quarter(close_date) AS VARCHAR) AS quarter,
-           sum(amount_usd) FILTER (WHERE stage = 'won')  AS won_usd,
-           count(*)        FILTER (WHERE stage = 'won')  AS won_n,
-           sum(amount_usd) FILTER (WHERE stage = 'lost') AS lost_usd,
-           count(*)        FILTER (WHERE stage = 'lost') AS lost_n
-    FROM typed_opportunities WHERE stage IN ('won', 'lost')
-    GROUP BY ALL),
-created AS (
-    SELECT account_id, rep_id,
-           CAST(year(created_date) AS VARCHAR) || 'Q'
-             || CAST(quarter(created_date) AS VARCHAR) AS quarter,
-           count(*) AS created_n, sum(amount_usd) AS created_usd
-    FROM typed_opportunities GROUP BY ALL)
-SELECT account_id, rep_id, quarter,
-       coalesce(won_usd, 0)::DOUBLE AS won_usd, coalesce(won_n, 0)::BIGINT AS won_n,
-       coalesce(lost_usd, 0)::DOUBLE AS lost_usd, coalesce(lost_n, 0)::BIGINT AS lost_n,
-       coalesce(created_n, 0)::BIGINT AS created_n,
-       coalesce(created_usd, 0)::DOUBLE AS created_usd
-FROM closed FULL OUTER JOIN created USING (account_id, rep_id, quarter)
-ORDER BY quarter, account_id, rep_id
-"""
-"""Account × rep × quarter facts: won/lost by close quarter, created by created quarter."""
+            columns[h] = expressions.text(t[h])
+    out = t.select(**columns)
+    if raw.locator == (LINE,):
+        return t.order_by(LINE).select(**columns)
+    return out.order_by(list(raw.locator))
 
 
 def default_quarter(latest: dt.date | None, as_of: dt.date | None = None) -> Quarter | None:
@@ -208,32 +176,51 @@ def ingest(
     *,
     problems_file: str | os.PathLike[str] | None = None,
     mapping: str | os.PathLike[str] | Mapping | None = None,
+    source: str | Source | None = None,
+    tables: dict[str, str] | str | None = None,
+    engine: str = "duckdb",
+    progress: Callable[[str], None] | None = None,
 ) -> IngestResult:
-    """Validate ``raw_dir`` against the contract and write typed data to ``out_dir``.
+    """Validate the raw data against the contract and write typed data to ``out_dir``.
 
-    Writes ``<file>.parquet`` for every raw file present, ``facts_account_quarter.parquet``,
-    ``geo_units.geojson`` (if given) and ``manifest.json`` (input hashes, row counts, version,
-    time, default planning quarter, the mapping used). Raises :class:`IngestError` with
-    **every** problem found; then nothing under ``out_dir`` is touched.
+    Reads the folder ``raw_dir`` (CSV exports, Parquet files or Parquet folders) on
+    ``engine`` (``"duckdb"``, embedded, or ``"spark"``, local mode), or ``source``: a
+    database or warehouse URL or ``profile:NAME`` with ``tables`` mapping contract names to
+    table names (:mod:`workbench.sources`; credentials from the environment, never recorded).
+
+    Writes ``<file>.parquet`` for every contract table present, ``facts_account_quarter.parquet``,
+    ``geo_units.geojson`` (if given) and ``manifest.json`` (the source and engine, input
+    hashes or table names, row counts, version, time, default planning quarter, the mapping
+    used). Raises :class:`IngestError` with **every** problem found; then nothing under
+    ``out_dir`` is touched. ``progress`` receives a line per step (rows read, checked,
+    written).
 
     ``mapping`` (a preset name such as ``"salesforce"``, a YAML path or a parsed mapping) reads
     contract files from CRM exports; a malformed mapping raises
     :class:`workbench.mapping.MappingError` before any data is read.
     """
     t0 = time.perf_counter()
-    raw_dir, out_dir = Path(raw_dir), Path(out_dir)
+    out_dir = Path(out_dir)
     mapping = read_mapping(mapping) if mapping is not None else None
-    raws, problems = validate(raw_dir, mapping)
-    con = duckdb.connect()
-    try:
-        for name, raw in raws.items():
-            con.register(name, raw.table)
-        collector = check_tables(con, raws, problems)
-        geojson = raw_dir / GEOJSON_NAME
-        if geojson.is_file() and "geo_units" in raws:
-            ids = {str(x).strip() for x in raws["geo_units"].table.column("unit_id").to_pylist()}
+    say = progress or (lambda message: None)
+    if not isinstance(source, Source):
+        source = open_source(raw_dir, source, tables=tables, mapping=mapping, engine=engine)
+    with source:
+        raws, problems = source.open(say)
+        for raw in raws.values():
+            raw.numeric_extras = numeric_extras(raw)
+        collector = check_tables(raws, problems)
+        found = len(problems) + sum(collector.counts.values())
+        say(f"checked {len(raws)} tables: {found} problem(s)")
+        folder = source.raw_dir if isinstance(source, FolderSource) else None
+        geojson = folder / GEOJSON_NAME if folder is not None else None
+        if geojson is not None and geojson.is_file() and "geo_units" in raws:
+            units = raws["geo_units"].expr
+            ids = {
+                str(x).strip() for x in units.select("unit_id").to_pyarrow().column(0).to_pylist()
+            }
             _check_geojson(geojson, ids, problems)
-        provenance = _read_provenance(raw_dir, problems)
+        provenance = _read_provenance(folder, problems) if folder is not None else {}
         if problems_file is not None and (problems or collector.counts):
             full = collector.full + [p for p in problems if p not in collector.full]
             key = _sort_key(mapping)
@@ -241,68 +228,63 @@ def ingest(
             write_frame(neutralise_formulas(frame), problems_file)  # people open it in Excel
         if problems or collector.counts:
             raise IngestError(sorted(problems, key=_sort_key(mapping)), collector.counts)
-        return _write_processed(con, raws, raw_dir, out_dir, t0, mapping, provenance)
-    finally:
-        con.close()
+        return _write_processed(source, raws, out_dir, t0, mapping, provenance, say)
 
 
 def _sort_key(mapping: Mapping | None) -> Callable[[Problem], tuple]:
-    """Problems in contract file order (an export counts as the file it maps), then by line."""
+    """Problems in contract file order (an export counts as the file it maps), then by line
+    or key."""
     order = list(CONTRACT)
     exports = {f.file: order.index(name) for name, f in (mapping.files if mapping else {}).items()}
 
     def key(p: Problem) -> tuple:
-        stem = p.file.rsplit(".", 1)[0]
+        stem = p.file.rsplit(".", 1)[0].rstrip("/").rsplit(".", 1)[-1]
         rank = exports.get(p.file, order.index(stem) if stem in order else len(order))
-        return (rank, p.file, p.line or 0, p.column or "", p.message)
+        return (rank, p.file, p.line or 0, p.key or "", p.column or "", p.message)
 
     return key
 
 
 def _write_processed(
-    con,
-    raws: dict[str, RawTable],
-    raw_dir: Path,
+    source: Source,
+    raws: dict[str, CheckInput],
     out_dir: Path,
     t0: float,
     mapping: Mapping | None,
     provenance: dict,
+    say: Callable[[str], None],
 ) -> IngestResult:
     out_dir.mkdir(parents=True, exist_ok=True)
     remove_dead_staging(out_dir, ".ingest-*")
     stage = Path(tempfile.mkdtemp(prefix=f".ingest-{os.getpid()}-", dir=out_dir))
     try:
         rows: dict[str, int] = {}
+        typed: dict[str, ir.Table] = {}
         for name, raw in raws.items():
-            sql = _typed_select(raw.spec, con, name, raw.table.column_names)
-            con.execute(f"CREATE TEMP TABLE typed_{name} AS {sql}")
-            _copy_parquet(con, f"SELECT * FROM typed_{name}", stage / f"{name}.parquet")
-            rows[name] = raw.table.num_rows
-        rows[FACTS_NAME] = _copy_parquet(con, FACTS_SQL, stage / f"{FACTS_NAME}.parquet")
-        latest = con.execute(
-            "SELECT max(greatest(created_date, coalesce(close_date, created_date))) "
-            "FROM typed_opportunities"
-        ).fetchall()[0][0]
+            table = typed_table(raw)
+            rows[name] = write_table(source, table, stage / f"{name}.parquet")
+            typed[name] = _materialized(source, table, stage / f"{name}.parquet")
+            say(f"wrote {name}.parquet: {rows[name]:,} rows")
+        opportunities = typed["opportunities"]
+        facts_path = stage / f"{FACTS_NAME}.parquet"
+        rows[FACTS_NAME] = write_table(source, expressions.facts(opportunities), facts_path)
+        say(f"wrote {FACTS_NAME}.parquet: {rows[FACTS_NAME]:,} rows")
+        latest = source.con.to_pyarrow(expressions.latest_activity(opportunities)).as_py()
         as_of = provenance.get("as_of")
         quarter = default_quarter(latest, dt.date.fromisoformat(as_of) if as_of else None)
         outputs = [f"{n}.parquet" for n in rows]
-        geojson = raw_dir / GEOJSON_NAME
-        if geojson.is_file():
+        folder = source.raw_dir if isinstance(source, FolderSource) else None
+        geojson = folder / GEOJSON_NAME if folder is not None else None
+        if geojson is not None and geojson.is_file():
             shutil.copyfile(geojson, stage / GEOJSON_NAME)
             outputs.append(GEOJSON_NAME)
+        described = source.describe()
         manifest: dict[str, Any] = {
             "created_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "workbench_version": __version__,
-            "raw_dir": shown_path(raw_dir),
-            "inputs": {
-                raw.spec.filename: {
-                    "sha256": raw.sha256,
-                    "bytes": raw.size,
-                    "rows": raw.table.num_rows,
-                }
-                | ({"source": raw.source} if raw.source else {})
-                for raw in raws.values()
-            },
+            "source": described,
+            "raw_dir": described["location"],
+            "inputs": {raw.input_name: raw.manifest_entry() for raw in raws.values()},
             "mapping": mapping.manifest() if mapping is not None else None,
             # each output's hash: readers check that a file belongs to this manifest, so a
             # crash between two renames of the swap can never be read as one ingest
@@ -316,7 +298,7 @@ def _write_processed(
             "synthetic": bool(provenance.get("synthetic", False)),
             "provenance": provenance,
         }
-        if geojson.is_file():
+        if geojson is not None and geojson.is_file():
             manifest["inputs"][GEOJSON_NAME] = {
                 "sha256": sha256_file(geojson),
                 "bytes": geojson.stat().st_size,
@@ -334,12 +316,33 @@ def _write_processed(
     )
 
 
-def _copy_parquet(con, sql: str, path: Path) -> int:
-    """DuckDB writes Parquet in parallel, keeping the query's row order; returns the rows."""
-    target = str(path).replace("'", "''")
-    return con.execute(f"COPY ({sql}) TO '{target}' (FORMAT parquet, COMPRESSION zstd)").fetchall()[
-        0
-    ][0]
+def write_table(source: Source, expr: ir.Table, path: Path) -> int:
+    """Write an expression's rows to Parquet (zstd) in its order; returns the row count.
+
+    DuckDB writes the file itself (in parallel, out of core); another engine streams Arrow
+    record batches to a local writer, so the result never has to fit in memory at once.
+    """
+    import pyarrow.parquet as pq
+
+    con = source.con
+    if source.engine == "duckdb":
+        con.to_parquet(expr, path, compression="zstd")
+        return pq.ParquetFile(path).metadata.num_rows
+    n = 0
+    reader = con.to_pyarrow_batches(expr, chunk_size=1 << 17)
+    with reader, pq.ParquetWriter(path, reader.schema, compression="zstd") as writer:
+        for batch in reader:
+            writer.write_batch(batch)
+            n += batch.num_rows
+    return n
+
+
+def _materialized(source: Source, expr: ir.Table, written: Path) -> ir.Table:
+    """A typed table to reduce further: DuckDB reads back the Parquet it just wrote
+    (columnar, out of core); other engines keep the table where it is (cached)."""
+    if source.engine == "duckdb":
+        return source.con.read_parquet(written)
+    return expr.cache()
 
 
 def _read_provenance(raw_dir: Path, problems: list[Problem] | None = None) -> dict:

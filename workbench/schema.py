@@ -316,15 +316,23 @@ PROVENANCE_NAME = "demo_provenance.json"
 
 @dataclasses.dataclass(frozen=True, order=True)
 class Problem:
-    """One validation problem. ``line`` is the file's own line number (header = 1)."""
+    """One validation problem. ``line`` is the file's own line number (header = 1); a
+    table (Parquet, a warehouse) has no lines, so its problems name the row by ``key``
+    (``opportunity_id=O-17``).
+
+    >>> str(Problem("opportunities", None, "amount_usd", "expected a number", key="id=O-1"))
+    'opportunities[id=O-1]: column amount_usd: expected a number'
+    """
 
     file: str
     line: int | None
     column: str | None
     message: str
+    key: str | None = None
 
     def __str__(self) -> str:
         where = self.file + (f":{self.line}" if self.line is not None else "")
+        where += f"[{self.key}]" if self.key is not None else ""
         col = f" column {self.column}:" if self.column else ""
         return f"{where}:{col} {self.message}"
 
