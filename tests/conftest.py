@@ -164,7 +164,6 @@ def postgres_server():
     ``postgres`` user in a temporary folder and removed afterwards. The superuser
     ``postgres`` has a password (returned) for TCP logins; yields (host, port, password)."""
     import glob
-    import os
     import shutil
     import socket
     import subprocess

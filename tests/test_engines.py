@@ -96,7 +96,7 @@ def test_a_parquet_lake_equals_the_csv_exports(company, tmp_path):
 
 
 def test_spark_gives_the_same_processed_data(company, spark_backend, tmp_path):
-    raw, oracle, lake = company
+    _raw, oracle, lake = company
     out = tmp_path / "spark"
     ingest(lake, out, engine="spark")
     assert_same_processed(oracle, out)
@@ -119,7 +119,7 @@ def _load_postgres(host, port, password, database, tables: dict[str, pa.Table]) 
 
 
 def test_postgres_gives_the_same_processed_data(company, postgres_server, tmp_path, monkeypatch):
-    raw, oracle, lake = company
+    _raw, oracle, _lake = company
     host, port, password = postgres_server
     tables = {
         name: pq.read_table(oracle / f"{name}.parquet")
@@ -215,7 +215,7 @@ def _every_output_text(folder: Path) -> str:
 
 
 def test_no_credential_reaches_an_output(company, postgres_server, tmp_path, capsys):
-    raw, oracle, lake = company
+    _raw, oracle, _lake = company
     host, port, password = postgres_server
     tables = {
         name: pq.read_table(oracle / f"{name}.parquet")
@@ -223,7 +223,9 @@ def test_no_credential_reaches_an_output(company, postgres_server, tmp_path, cap
         if (oracle / f"{name}.parquet").is_file()
     }
     url = _load_postgres(host, port, password, "secrets", tables)
-    planted = url.replace("postgres@", f"postgres:{password}@") + f"?sslmode=disable&password={password}"
+    planted = (
+        url.replace("postgres@", f"postgres:{password}@") + f"?sslmode=disable&password={password}"
+    )
     out = tmp_path / "out"
     lines: list[str] = []
     ingest(source=planted, out_dir=out, progress=lines.append)

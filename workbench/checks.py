@@ -582,6 +582,13 @@ class _Collector:
             self.counts[key] = self.counts.get(key, 0) + more
 
 
+def table_of(raw: CheckInput) -> ir.Table:
+    """The engine table of an input (a CSV file has one once its source registered it)."""
+    if raw.expr is None:
+        raise ValueError(f"{raw.display} is not loaded on an engine")
+    return raw.expr
+
+
 def _key_text(row: dict, locator: tuple[str, ...]) -> str:
     return ", ".join(f"{k}={row[k]}" for k in locator)
 
@@ -610,7 +617,7 @@ def check_tables(inputs: Mapping_[str, CheckInput], problems: list[Problem]) -> 
     """
     out = _Collector(problems)
     for _name, raw in inputs.items():
-        spec, f, t, loc = raw.spec, raw.display, raw.expr, raw.locator
+        spec, f, t, loc = raw.spec, raw.display, table_of(raw), raw.locator
 
         def emit(column: str | None, found: list[tuple[Where, str]], total=0, raw=raw, f=f):
             out.add(f, raw.label(column), raw.annotate(column, found), total)
@@ -639,20 +646,23 @@ def check_tables(inputs: Mapping_[str, CheckInput], problems: list[Problem]) -> 
         rows = _fetch(flagged, loc)[0] if any(per_check.values()) else []
         for i, chk in enumerate(checks):
             hits = [r for r in rows if r[f"__c{i}"]]
-            found = [(_where(r, loc), chk.message(r)) for r in hits]
-            emit(chk.column, found, int(per_check[f"__c{i}"] or 0))
+            emit(
+                chk.column,
+                [(_where(r, loc), chk.message(r)) for r in hits],
+                int(per_check[f"__c{i}"] or 0),
+            )
         for col in spec.columns:
             v = texts[col.name]
             if col.unique:
                 _check_unique(t, col, v, loc, emit)
             if col.ref and col.ref[0] in inputs:
                 target, tcol = col.ref
-                tt = inputs[target].expr
+                tt = table_of(inputs[target])
                 known = tt.select(value=_text(tt, tcol)).filter(ibis._.value.notnull())
                 dangling = t.select(*loc, __value=v).filter(
                     ibis._.__value.notnull() & ~ibis._.__value.isin(known.value)
                 )
-                found, total = _fetch(dangling, loc)
+                rows, total = _fetch(dangling, loc)
                 where = f"{inputs[target].display} column {inputs[target].label(tcol)}"
                 emit(
                     col.name,
@@ -661,14 +671,14 @@ def check_tables(inputs: Mapping_[str, CheckInput], problems: list[Problem]) -> 
                             _where(r, loc),
                             f"{r['__value']!r} not found in {where} (dangling reference)",
                         )
-                        for r in found
+                        for r in rows
                     ],
                     total,
                 )
         for h in raw.numeric_extras:
             v = _text(t, h)
             bad = t.select(*loc, __value=v).filter(expressions.nonfinite(ibis._.__value))
-            found, total = _fetch(bad, loc)
+            rows, total = _fetch(bad, loc)
             emit(
                 h,
                 [
@@ -676,7 +686,7 @@ def check_tables(inputs: Mapping_[str, CheckInput], problems: list[Problem]) -> 
                         _where(r, loc),
                         f"expected a finite number (a numeric column), got {r['__value']!r}",
                     )
-                    for r in found
+                    for r in rows
                 ],
                 total,
             )
@@ -722,10 +732,10 @@ def numeric_extras(raw: CheckInput) -> list[str]:
     if not raw.spec.numeric_extras:
         return []
     known = {c.name for c in raw.spec.columns} | {LINE}
-    extras = [h for h in raw.expr.columns if h not in known]
+    t = table_of(raw)
+    extras = [h for h in t.columns if h not in known]
     if not extras:
         return []
-    t = raw.expr
     counts = (
         t.aggregate(
             **{

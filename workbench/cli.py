@@ -27,12 +27,36 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_ingest(args: argparse.Namespace) -> int:
+    import os
+    import time
+
     from .ingest import IngestError, ingest
     from .mapping import MappingError
+    from .sources import SourceError
 
+    t0 = time.perf_counter()
+
+    def progress(message: str) -> None:
+        if not args.quiet:
+            print(f"[{time.perf_counter() - t0:7.1f} s] {message}", file=sys.stderr, flush=True)
+
+    if args.source and args.raw is not None:
+        raise CommandError("give either --raw (a folder) or --source (a database), not both")
+    source = args.source or (None if args.raw else os.environ.get("WORKBENCH_SOURCE") or None)
+    if args.tables and source is None:
+        raise CommandError("--tables maps table names of a --source; a folder needs none")
     try:
-        result = ingest(args.raw, args.out, problems_file=args.problems, mapping=args.mapping)
-    except MappingError as exc:  # the mapping is wrong, not the data: a usage error
+        result = ingest(
+            args.raw or Path("data/raw"),
+            args.out,
+            problems_file=args.problems,
+            mapping=args.mapping,
+            source=source,
+            tables=args.tables,
+            engine=args.engine,
+            progress=progress,
+        )
+    except (MappingError, SourceError) as exc:  # the mapping or source is wrong: a usage error
         raise CommandError(str(exc)) from None
     except IngestError as exc:
         print(exc.report(), file=sys.stderr)
@@ -131,7 +155,36 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_demo)
 
     p = sub.add_parser("ingest", help="validate data/raw and write typed data/processed")
-    p.add_argument("--raw", type=Path, default=Path("data/raw"), help="raw CSV folder (data/raw)")
+    p.add_argument(
+        "--raw",
+        type=Path,
+        default=None,
+        help="raw folder: CSV exports, Parquet files or Parquet folders (default data/raw)",
+    )
+    p.add_argument(
+        "--source",
+        default=None,
+        metavar="URL",
+        help="read a database or warehouse instead: an Ibis URL (postgres://user@host:5432/db, "
+        "snowflake://…) or profile:NAME; the password comes from WORKBENCH_SOURCE_PASSWORD or "
+        "the profile's password_env, never from a file the workbench writes "
+        "(default: $WORKBENCH_SOURCE)",
+    )
+    p.add_argument(
+        "--tables",
+        default=None,
+        metavar="MAP",
+        help="with --source: contract tables to table names, e.g. "
+        "opportunities=crm.deals,accounts=crm.accounts (default: the contract names)",
+    )
+    p.add_argument(
+        "--engine",
+        choices=("duckdb", "spark"),
+        default="duckdb",
+        help="engine for a folder: embedded DuckDB (default) or Spark in local mode "
+        "(SPARK_MASTER to use a cluster; needs Java 17 and the [warehouse] extra)",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     p.add_argument("--out", type=Path, default=Path("data/processed"), help="output folder")
     p.add_argument(
         "--problems", type=Path, default=None, help="also write every problem found to this CSV"

@@ -46,6 +46,7 @@ MONEY = "decimal(18, 2)"
 def _trim(value: str) -> str:
     """SQL's one-argument ``trim``: leading and trailing spaces, the same on every engine
     (Ibis's ``strip`` spells the whitespace set as an escaped literal that Spark misreads)."""
+    raise NotImplementedError  # a builtin: compiled to SQL, never called in Python
 
 
 def text(value: ir.Value) -> ir.StringValue:
@@ -185,3 +186,90 @@ def latest_activity(opportunities: ir.Table) -> ir.DateScalar:
     """The latest created or close date of typed opportunities."""
     t = opportunities
     return ibis.greatest(t.created_date, t.close_date.fill_null(t.created_date)).max()
+
+
+def quarter_index(d: ir.DateValue) -> ir.IntegerValue:
+    """Quarters since year 0 (``4 * year + quarter - 1``): consecutive quarters differ by 1."""
+    return d.year().cast("int64") * 4 + d.quarter().cast("int64") - 1
+
+
+def _quarter_start(index: ir.IntegerValue) -> ir.DateValue:
+    year = (index // 4).cast("int32")
+    month = ((index % 4) * 3 + 1).cast("int32")
+    return ibis.date(year, month, ibis.literal(1, "int32"))
+
+
+DEAL_COLUMNS = (
+    "account_id",
+    "rep_id",
+    "quarter",
+    "revenue_usd",
+    "won_n",
+    "lost_usd",
+    "lost_n",
+    "cycle_days_sum",
+    "pipeline_start_usd",
+    "pipeline_end_usd",
+    "worked_opportunities_n",
+)
+
+
+def deal_quarters(opportunities: ir.Table, first_index: int, last_index: int) -> ir.Table:
+    """Deal sums per account × deal rep × quarter, for every quarter a deal was *worked* in
+    (open at some time in it: from its created quarter to its close quarter, an open deal up
+    to the quarter ``last_index``, the data's last; ``first_index`` is the earliest created
+    quarter: see :func:`quarter_index`).
+
+    Per (deal, quarter): revenue and count of a deal won in the quarter, lost amount and
+    count, the won deal's cycle in days (close − created), ``pipeline_start_usd`` (the amount
+    when created before the quarter: it was open at its start), ``pipeline_end_usd`` (the
+    amount when still open at its end) and ``worked_opportunities_n`` = 1; summed per account,
+    rep and quarter. Every KPI of a territory, rep, district, region or the company is a sum of
+    these rows (:mod:`workbench.kpi.tables`), so the opportunity lines never have to leave the
+    engine. Money in cents (:data:`MONEY`).
+    """
+    t = opportunities
+    first = quarter_index(t.created_date)
+    last = ibis.ifelse(
+        t.close_date.isnull(), ibis.literal(last_index, "int64"), quarter_index(t.close_date)
+    )
+    # a range join with the data's quarters (Ibis's range().unnest() drops rows on Spark 4.0)
+    quarters = ibis.memtable({"__q": list(range(first_index, last_index + 1))})
+    quarters = quarters.cast({"__q": "int64"})
+    worked = t.mutate(__first=first, __last=last)
+    worked = worked.join(
+        quarters, (quarters.__q >= worked.__first) & (quarters.__q <= worked.__last)
+    )
+    start, nxt = _quarter_start(worked.__q), _quarter_start(worked.__q + 1)
+    closed_in = worked.close_date.notnull() & (worked.close_date >= start)
+    closed_in = closed_in & (worked.close_date < nxt)
+    won = closed_in & (worked.stage == "won")
+    lost = closed_in & (worked.stage == "lost")
+    amount = worked.amount_usd.cast(MONEY)
+    zero = ibis.literal(0, MONEY)
+    still_open = worked.close_date.isnull() | (worked.close_date >= nxt)
+    rows = worked.select(
+        account_id=worked.account_id,
+        rep_id=worked.rep_id,
+        quarter=quarter_label(start),
+        revenue_usd=ibis.ifelse(won, amount, zero),
+        won_n=ibis.ifelse(won, 1, 0).cast("int64"),
+        lost_usd=ibis.ifelse(lost, amount, zero),
+        lost_n=ibis.ifelse(lost, 1, 0).cast("int64"),
+        cycle_days_sum=ibis.ifelse(
+            won, worked.close_date.delta(worked.created_date, unit="day"), 0
+        ).cast("int64"),
+        pipeline_start_usd=ibis.ifelse(worked.created_date < start, amount, zero),
+        pipeline_end_usd=ibis.ifelse(still_open, amount, zero),
+    )
+    out = rows.group_by(["account_id", "rep_id", "quarter"]).aggregate(
+        revenue_usd=rows.revenue_usd.sum().cast("float64"),
+        won_n=rows.won_n.sum().cast("int64"),
+        lost_usd=rows.lost_usd.sum().cast("float64"),
+        lost_n=rows.lost_n.sum().cast("int64"),
+        cycle_days_sum=rows.cycle_days_sum.sum().cast("int64"),
+        pipeline_start_usd=rows.pipeline_start_usd.sum().cast("float64"),
+        pipeline_end_usd=rows.pipeline_end_usd.sum().cast("float64"),
+        worked_opportunities_n=rows.count().cast("int64"),
+    )
+    return out.select(*DEAL_COLUMNS).order_by(["quarter", "account_id", "rep_id"])

@@ -49,16 +49,20 @@ class DataHealthParams(NotebookParams):
 
 
 def table_overview(processed: str | Path) -> pd.DataFrame:
-    """Rows per processed table, with the raw file's hash prefix (from ``manifest.json``)."""
+    """Rows per processed table, with the raw file or table it came from and the file's hash
+    prefix (from ``manifest.json``; a warehouse table has no hash)."""
     manifest = read_manifest(processed)
+    inputs = manifest["inputs"]
+    source = {entry.get("contract", key.removesuffix(".csv")): key for key, entry in inputs.items()}
     rows = []
     for name, info in manifest["outputs"].items():
-        raw = manifest["inputs"].get(f"{name}.csv", {})
+        key = source.get(name)
+        raw = inputs.get(key, {}) if key else {}
         rows.append(
             {
                 "table": name,
                 "rows": info["rows"],
-                "raw_file": f"{name}.csv" if raw else "(derived)",
+                "raw_file": key if raw else "(derived)",
                 "raw_sha256": raw.get("sha256", "")[:12],
             }
         )

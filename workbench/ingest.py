@@ -41,6 +41,7 @@ from .checks import (
     _check_geojson,
     check_tables,
     numeric_extras,
+    table_of,
 )
 from .config import Quarter, last_complete_quarter
 from .io import (
@@ -56,6 +57,7 @@ from .schema import CONTRACT, GEOJSON_NAME, PROVENANCE_NAME, Problem
 from .sources import FolderSource, Source, open_source
 
 __all__ = [
+    "DEALS_NAME",
     "FACTS_NAME",
     "IngestError",
     "IngestResult",
@@ -68,6 +70,9 @@ __all__ = [
 
 
 FACTS_NAME = "facts_account_quarter"
+DEALS_NAME = "deals_account_quarter"
+"""Deal sums per account × rep × quarter for the KPI review
+(:func:`workbench.expressions.deal_quarters`)."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -78,8 +83,7 @@ def typed_table(raw: CheckInput) -> ir.Table:
     """A checked table with every contract column typed (:func:`workbench.expressions.typed`),
     numeric extra columns as float64 and other extra columns as trimmed text; a table's rows
     in key order (a file keeps its own order)."""
-    t = raw.expr
-    assert t is not None
+    t = table_of(raw)
     known = {c.name: c for c in raw.spec.columns}
     columns = {}
     for h in t.columns:
@@ -270,6 +274,11 @@ def _write_processed(
         rows[FACTS_NAME] = write_table(source, expressions.facts(opportunities), facts_path)
         say(f"wrote {FACTS_NAME}.parquet: {rows[FACTS_NAME]:,} rows")
         latest = source.con.to_pyarrow(expressions.latest_activity(opportunities)).as_py()
+        first = source.con.to_pyarrow(opportunities.created_date.min()).as_py()
+        span = [Quarter.from_date(d).index if d else 0 for d in (first, latest)]
+        deals = expressions.deal_quarters(opportunities, *span)
+        rows[DEALS_NAME] = write_table(source, deals, stage / f"{DEALS_NAME}.parquet")
+        say(f"wrote {DEALS_NAME}.parquet: {rows[DEALS_NAME]:,} rows")
         as_of = provenance.get("as_of")
         quarter = default_quarter(latest, dt.date.fromisoformat(as_of) if as_of else None)
         outputs = [f"{n}.parquet" for n in rows]
@@ -389,4 +398,5 @@ def _swap_in(stage: Path, out_dir: Path, names: Iterable[str]) -> None:
 
 def _ingest_outputs() -> set[str]:
     """Every file name an ingest may write into the processed folder (besides the manifest)."""
-    return {f"{name}.parquet" for name in CONTRACT} | {f"{FACTS_NAME}.parquet", GEOJSON_NAME}
+    derived = {f"{FACTS_NAME}.parquet", f"{DEALS_NAME}.parquet", GEOJSON_NAME}
+    return {f"{name}.parquet" for name in CONTRACT} | derived

@@ -36,7 +36,7 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 import ibis
 import ibis.expr.types as ir
 
-from .checks import _expected_header, read_mapped, read_raw
+from .checks import RawTable, _expected_header, read_mapped, read_raw
 from .mapping import Mapping
 from .schema import CONTRACT, FileSpec, Problem
 
@@ -240,7 +240,7 @@ def _files_entry(files: list[Path], root: Path) -> dict[str, Any]:
     for f in files:
         h.update(str(f.relative_to(root)).encode() + b"\0")
         with open(f, "rb") as fh:
-            for block in iter(lambda fh=fh: fh.read(1 << 20), b""):
+            while block := fh.read(1 << 20):
                 h.update(block)
         size += f.stat().st_size
     return {"sha256": h.hexdigest(), "bytes": size, "files": len(files), "format": "parquet"}
@@ -284,6 +284,7 @@ class FolderSource(Source):
                     )
                 )
                 continue
+            table: SourceTable | RawTable | None
             if lake:
                 table = self._parquet(name, lake[0], problems)
             elif csv_path.is_file():

@@ -25,6 +25,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from .. import expressions
 from ..concentration import TOP_SHARE, top_count
 from ..config import UNASSIGNED, Quarter
 from ..geo import haversine_km
@@ -152,46 +153,59 @@ def _div(num: pd.Series | pd.DataFrame, den: pd.Series | pd.DataFrame):
     return num / den.where(den > 0)
 
 
-def _deal_sums(opps: pd.DataFrame, group: pd.Series, quarters: Sequence[Quarter]) -> pd.DataFrame:
-    """Won/lost, cycle, pipeline and worked deals per (group, quarter) — by exact dates.
+DEAL_SUMS = (
+    "revenue_usd",
+    "won_n",
+    "lost_usd",
+    "lost_n",
+    "cycle_days_sum",
+    "pipeline_start_usd",
+    "pipeline_end_usd",
+    "worked_opportunities_n",
+)
+"""The additive deal sums of :func:`workbench.expressions.deal_quarters`."""
 
-    Every non-zero contribution comes from a quarter in which the deal was *worked* (open at some
-    time in it), so only those (deal, quarter) pairs are built: about two per deal.
-    """
-    created = opps["created_date"].to_numpy("datetime64[ns]")
-    closed = opps["close_date"].to_numpy("datetime64[ns]")
-    days = (opps["close_date"] - opps["created_date"]).dt.days.to_numpy(float)
-    starts = np.array([np.datetime64(q.start, "ns") for q in quarters])
-    nexts = np.array([np.datetime64((q + 1).start, "ns") for q in quarters])
-    still_open = np.isnat(closed)
-    worked = (created[:, None] < nexts) & (still_open[:, None] | (closed[:, None] >= starts))
-    i, j = np.nonzero(worked)
-    c, x, open_i, amount = (
-        created[i],
-        closed[i],
-        still_open[i],
-        opps["amount_usd"].to_numpy(float)[i],
-    )
-    closed_in = ~open_i & (x >= starts[j]) & (x < nexts[j])
-    w = closed_in & opps["stage"].eq("won").to_numpy()[i]
-    lo = closed_in & opps["stage"].eq("lost").to_numpy()[i]
-    f = pd.DataFrame(
+
+def deal_table(inputs: KpiInputs, through: Quarter) -> pd.DataFrame:
+    """Deal sums per account × deal rep × quarter (:func:`workbench.expressions.deal_quarters`):
+    the ingest's ``deals_account_quarter`` table when given, else computed from the
+    opportunities in memory (embedded DuckDB), open deals counted up to ``through`` or the
+    data's last quarter, whichever is later."""
+    if inputs.deals is not None:
+        return inputs.deals
+    import ibis
+    import pyarrow as pa
+
+    cols = ["account_id", "rep_id", "created_date", "close_date", "stage", "amount_usd"]
+    opps = inputs.opportunities[cols]
+    table = pa.table(
         {
-            "group": group.to_numpy()[i],
-            "quarter": np.array([str(q) for q in quarters])[j],
-            "revenue_usd": np.where(w, amount, 0.0),
-            "won_n": w.astype(int),
-            "lost_usd": np.where(lo, amount, 0.0),
-            "lost_n": lo.astype(int),
-            "cycle_days_sum": np.where(w, days[i], 0.0),
-            "pipeline_start_usd": np.where(c < starts[j], amount, 0.0),  # and not closed before
-            "pipeline_end_usd": np.where(
-                open_i | (x >= nexts[j]), amount, 0.0
-            ),  # created before end
-            "worked_opportunities_n": 1,
+            "account_id": pa.array(opps["account_id"].astype(object), pa.string()),
+            "rep_id": pa.array(opps["rep_id"].astype(object), pa.string()),
+            "created_date": pa.array(pd.to_datetime(opps["created_date"])).cast(pa.date32()),
+            "close_date": pa.array(pd.to_datetime(opps["close_date"])).cast(pa.date32()),
+            "stage": pa.array(opps["stage"].astype(object), pa.string()),
+            "amount_usd": pa.array(opps["amount_usd"].astype(float), pa.float64()),
         }
     )
-    return f.groupby(["group", "quarter"]).sum()
+    dates = pd.concat([opps["created_date"], opps["close_date"]]).dropna()
+    if dates.empty:
+        return pd.DataFrame(columns=list(expressions.DEAL_COLUMNS))
+    first = Quarter.from_date(dates.min().date()).index
+    last = max(through.index, Quarter.from_date(dates.max().date()).index)
+    con = ibis.duckdb.connect()
+    try:
+        return con.to_pandas(expressions.deal_quarters(con.create_table("o", table), first, last))
+    finally:
+        con.disconnect()
+
+
+def _deal_sums(deals: pd.DataFrame, group: pd.Series, quarters: Sequence[Quarter]) -> pd.DataFrame:
+    """Won/lost, cycle, pipeline and worked deals per (group, quarter): the account × rep ×
+    quarter deal sums (:func:`deal_table`) added up by ``group`` (aligned with ``deals``)."""
+    keep = deals["quarter"].isin([str(q) for q in quarters]).to_numpy()
+    f = deals.loc[keep, ["quarter", *DEAL_SUMS]].assign(group=group.to_numpy()[keep])
+    return f.groupby(["group", "quarter"])[list(DEAL_SUMS)].sum().astype(float)
 
 
 def _top_share(ttm: pd.DataFrame, account_group: pd.Series) -> pd.DataFrame:
@@ -383,14 +397,17 @@ def kpi_table(
         if rep_district is None
         else pd.Series({t: rep_district.get(t, UNASSIGNED) for t in terrs})
     )
-    opp_terr = opps["account_id"].map(acc_terr).fillna(UNASSIGNED)
+    # revenue from four quarters before the first one, for growth; unknown before the data starts
+    span = [Quarter.from_index(i) for i in range(qs[0].index - ACTIVE_QUARTERS, qs[-1].index + 1)]
+    dq = deal_table(inputs, qs[-1])
+    opp_terr = dq["account_id"].map(acc_terr).fillna(UNASSIGNED)
     reps_n = pd.Series([float(t != UNASSIGNED) for t in terrs], index=terrs)
     if level == "territory":
         terr_group = quota_group = pd.Series(terrs, index=terrs)
         deal_group, groups = opp_terr, terrs
     elif level == "rep":
         owned = [t for t in terrs if t != UNASSIGNED]
-        terr_group, deal_group = pd.Series(owned, index=owned), opps["rep_id"]
+        terr_group, deal_group = pd.Series(owned, index=owned), dq["rep_id"]
         groups = sorted(
             set(inputs.reps["rep_id"]) | set(opps["rep_id"].dropna()) | set(inputs.quotas["rep_id"])
         )
@@ -404,13 +421,11 @@ def kpi_table(
         quota_group, groups = rep_district, sorted(set(terr_district) | set(rep_district))
     else:
         terr_group = pd.Series(COMPANY, index=terrs)
-        deal_group = pd.Series(COMPANY, index=opps.index)
+        deal_group = pd.Series(COMPANY, index=dq.index)
         quota_group, groups = pd.Series(COMPANY, index=inputs.quotas["rep_id"].unique()), [COMPANY]
 
     index = pd.MultiIndex.from_product([groups, [str(q) for q in qs]], names=["group", "quarter"])
-    # revenue from four quarters before the first one, for growth; unknown before the data starts
-    span = [Quarter.from_index(i) for i in range(qs[0].index - ACTIVE_QUARTERS, qs[-1].index + 1)]
-    deals = _deal_sums(opps, deal_group, span)
+    deals = _deal_sums(dq, deal_group, span)
     rev = (
         deals["revenue_usd"]
         .unstack("quarter")

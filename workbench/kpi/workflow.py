@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from ..config import NotebookParams, Quarter
+from ..ingest import DEALS_NAME
 from ..io import load, load_geojson, load_stage, save_stage
 from ..stages import StageSchemaError
 
@@ -88,6 +89,9 @@ class KpiInputs:
     polygons: pd.DataFrame | None = None  # GeoDataFrame of unit polygons, for the map
     overlays: pd.DataFrame | None = None  # notebook 03's overlay_plan (account -> specialist)
     notes: tuple[str, ...] = ()
+    # the ingest's deal sums per account x rep x quarter (computed from the opportunities
+    # when absent): workbench.expressions.deal_quarters
+    deals: pd.DataFrame | None = None
 
 
 def load_inputs(processed: str | Path, *, quarter: Quarter | str) -> KpiInputs:
@@ -125,6 +129,8 @@ def load_inputs(processed: str | Path, *, quarter: Quarter | str) -> KpiInputs:
     # notebook 03's industry overlays for the quarter: the KPI review credits them too
     with contextlib.suppress(FileNotFoundError):
         opt["overlays"] = load_stage(processed, "overlay_plan", q)
+    with contextlib.suppress(FileNotFoundError):  # an older ingest: computed from the deals
+        opt["deals"] = load(DEALS_NAME, processed)
     return KpiInputs(
         accounts=load("accounts", processed),
         opportunities=load("opportunities", processed),
