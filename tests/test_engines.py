@@ -258,3 +258,30 @@ def test_no_credential_reaches_an_output(company, postgres_server, tmp_path, cap
                 os.environ[k] = v
     assert password not in _every_output_text(tmp_path / "profiled")
     assert_same_processed(out, tmp_path / "profiled")
+
+
+def test_no_credential_reaches_a_report(company, postgres_server, tmp_path, monkeypatch):
+    """The CLI with a planted password in the URL and in the environment: ingest, then the
+    whole quarterly report; every file under data/ and reports/ is searched for both."""
+    from workbench.cli import main
+
+    _raw, oracle, _lake = company
+    host, port, password = postgres_server
+    tables = {
+        name: pq.read_table(oracle / f"{name}.parquet")
+        for name in CONTRACT
+        if (oracle / f"{name}.parquet").is_file()
+    }
+    url = _load_postgres(host, port, password, "report", tables)
+    home = tmp_path / "home"
+    processed = home / "data" / "processed"
+    monkeypatch.setenv("WORKBENCH_SOURCE_PASSWORD", password)  # used: the URL has none
+    assert main(["ingest", "--source", url, "--out", str(processed), "--quiet"]) == 0
+    planted = url.replace("postgres@", f"postgres:{password}@")
+    assert main(["ingest", "--source", planted, "--out", str(processed), "--quiet"]) == 0
+    assert main(["report", "--data", str(home / "data"), "--out", str(home / "reports")]) == 0
+    reports = sorted((home / "reports").glob("*/manifest.json"))
+    assert reports, "no report written"
+    report = json.loads(reports[0].read_text())
+    assert report["data"]["source"]["location"] == redact(planted) == url
+    assert password not in _every_output_text(home)

@@ -1,10 +1,13 @@
-"""Raw CSV files read as text with their own line numbers, and checked against the contract.
+"""Raw tables checked against the contract: CSV files read as text with their own line
+numbers, Parquet and warehouse tables as they are.
 
 Each raw CSV is read with Arrow, every column as text (so nothing is silently coerced), with the
 file's own line numbers in a column; through a mapping (:mod:`workbench.mapping`) a CRM's export
 is read the same way, its columns renamed and its cells converted as text. The rules of
-:data:`workbench.schema.CONTRACT` then run as DuckDB SQL over the Arrow tables (so a
-3-million-row export is checked in seconds), and every problem names its file, line and column.
+:data:`workbench.schema.CONTRACT` then run as Ibis expressions on the engine holding each table
+(:mod:`workbench.sources`: embedded DuckDB checks a 3-million-row export in seconds); a file's
+problems name its line and column, a table's its row key and column. Row rules run in one scan
+per table; uniqueness and references are one aggregate or anti-join each.
 :func:`workbench.ingest.ingest` writes typed data only when no problem was found.
 """
 
@@ -42,8 +45,6 @@ from .schema import (
 LINE = "__line"
 MAX_PER_CHECK = 50
 """Problems printed per (file, column, check); the full list goes to ``--problems FILE``."""
-
-ISO_DATE = r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?"
 
 
 class IngestError(Exception):
@@ -465,8 +466,13 @@ class _Check:
     message: Callable[..., str]  # called with the row dict; lambdas bind loop values as defaults
 
 
-def _row_checks(spec: FileSpec) -> list[_Check]:
-    """Every row-level rule of one file (emptiness, type, range, cross-column)."""
+def _row_checks(spec: FileSpec, typed: Mapping_[str, str] | None = None) -> list[_Check]:
+    """Every row-level rule of one file (emptiness, type, range, cross-column).
+
+    ``typed`` names columns the engine already holds in their kind's type (``float``,
+    ``exact`` numbers, ``date``, ``bool``: Parquet, a warehouse): they need no parsing, only
+    emptiness, ranges and, for floats, finiteness."""
+    typed = typed or {}
     checks: list[_Check] = []
     for col in spec.columns:
         want = col.expectation()
@@ -481,9 +487,15 @@ def _row_checks(spec: FileSpec) -> list[_Check]:
             )
         got = lambda r, c=name, e=exp: f"{e}, got {r[c]!r}"  # noqa: E731
         if col.kind in ("int", "number"):
+            held = typed.get(name)
 
-            def wrong(v, n, d, c=name, integer=col.kind == "int"):
-                bad = v(c).notnull() & n(c).isnull()
+            def wrong(v, n, d, c=name, integer=col.kind == "int", held=held):
+                if held == "float":
+                    bad = n(c).isnan() | n(c).isinf()
+                elif held == "exact":
+                    bad = ibis.literal(False)
+                else:
+                    bad = v(c).notnull() & n(c).isnull()
                 return bad | (n(c) != n(c).floor()) if integer else bad
 
             checks.append(_Check(name, wrong, got))
@@ -494,6 +506,8 @@ def _row_checks(spec: FileSpec) -> list[_Check]:
                     return below | (n(c) > high) if high is not None else below
 
                 checks.append(_Check(name, out_of_range, got))
+        elif typed.get(name) in ("date", "bool"):
+            pass  # a date or boolean column of its own type: every value is one
         elif col.kind == "date":
             checks.append(_Check(name, lambda v, n, d, c=name: v(c).notnull() & d(c).isnull(), got))
         elif col.kind in ("enum", "bool"):
@@ -624,14 +638,8 @@ def check_tables(inputs: Mapping_[str, CheckInput], problems: list[Problem]) -> 
 
         for column, failed in raw.failures.items():
             out.add(f, raw.label(column), list(failed))
-        texts = {c.name: _text(t, c.name) for c in spec.columns}
-        numbers = {
-            c.name: expressions.number(texts[c.name])
-            for c in spec.columns
-            if c.kind in ("int", "number")
-        }
-        dates = {c.name: expressions.date(texts[c.name]) for c in spec.columns if c.kind == "date"}
-        checks = _row_checks(spec)
+        texts, numbers, dates, typed = _parsed(t, spec)
+        checks = _row_checks(spec, typed)
         flags = {
             f"__c{i}": c.bad(texts.__getitem__, numbers.__getitem__, dates.__getitem__).fill_null(
                 False
@@ -691,6 +699,34 @@ def check_tables(inputs: Mapping_[str, CheckInput], problems: list[Problem]) -> 
                 total,
             )
     return out
+
+
+def _parsed(t: ir.Table, spec: FileSpec) -> tuple[dict, dict, dict, dict[str, str]]:
+    """Each column's value for the checks (trimmed text, or the value itself where the engine
+    holds it in its kind's type), number and date, and which columns are so typed."""
+    values: dict[str, ir.Value] = {}
+    numbers: dict[str, ir.Value] = {}
+    dates: dict[str, ir.Value] = {}
+    typed: dict[str, str] = {}
+    for c in spec.columns:
+        value = t[c.name]
+        dtype = value.type()
+        if c.kind in ("int", "number") and dtype.is_numeric():
+            values[c.name], numbers[c.name] = value, value.cast("float64")
+            typed[c.name] = "float" if dtype.is_floating() else "exact"
+        elif c.kind == "date" and (dtype.is_date() or dtype.is_timestamp()):
+            values[c.name] = value
+            dates[c.name] = value.date() if dtype.is_timestamp() else value
+            typed[c.name] = "date"
+        elif c.kind == "bool" and dtype.is_boolean():
+            values[c.name], typed[c.name] = value, "bool"
+        else:
+            v = values[c.name] = _text(t, c.name)
+            if c.kind in ("int", "number"):
+                numbers[c.name] = expressions.number(v)
+            elif c.kind == "date":
+                dates[c.name] = expressions.date(v)
+    return values, numbers, dates, typed
 
 
 def _check_unique(t: ir.Table, col: Column, v: ir.StringValue, loc: tuple[str, ...], emit) -> None:

@@ -19,9 +19,23 @@ class CommandError(Exception):
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
+    import time
+
     from .demo import write_demo
 
-    out = write_demo(args.out, region=args.region, seed=args.seed, n_accounts=args.accounts)
+    t0 = time.perf_counter()
+
+    def progress(message: str) -> None:
+        print(f"[{time.perf_counter() - t0:7.1f} s] {message}", file=sys.stderr, flush=True)
+
+    out = write_demo(
+        args.out,
+        region=args.region,
+        seed=args.seed,
+        n_accounts=args.accounts,
+        format=args.format,
+        progress=progress,
+    )
     print(out.summary())
     return 0
 
@@ -152,6 +166,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
     p.add_argument("--accounts", type=int, default=3000, help="number of accounts (default 3000)")
     p.add_argument("--out", type=Path, default=Path("data/raw"), help="output folder (data/raw)")
+    p.add_argument(
+        "--format",
+        choices=("csv", "parquet"),
+        default="csv",
+        help="csv (default) or parquet: a large company as a Parquet lake, written one shard "
+        "of 100,000 accounts at a time (up to 50,000,000 accounts)",
+    )
     p.set_defaults(func=_cmd_demo)
 
     p = sub.add_parser("ingest", help="validate data/raw and write typed data/processed")

@@ -28,6 +28,8 @@ import dataclasses
 import datetime as dt
 import hashlib
 import os
+import shutil
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -36,7 +38,8 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 import ibis
 import ibis.expr.types as ir
 
-from .checks import RawTable, _expected_header, read_mapped, read_raw
+from .checks import IngestError, RawTable, _expected_header, read_mapped, read_raw
+from .config import shown_path
 from .mapping import Mapping
 from .schema import CONTRACT, FileSpec, Problem
 
@@ -57,7 +60,7 @@ def redact(url: str) -> str:
 
     >>> redact("postgres://ana:s3cret@db.example.com:5432/crm?sslmode=require&password=x")
     'postgres://ana@db.example.com:5432/crm?sslmode=require'
-    >>> redact("duckdb:///data/crm.duckdb")
+    >>> redact("duckdb:///data/crm.duckdb?token=abc")
     'duckdb:///data/crm.duckdb'
     """
     parts = urlsplit(url)
@@ -65,8 +68,17 @@ def redact(url: str) -> str:
     if "@" in netloc:
         userinfo, host = netloc.rsplit("@", 1)
         netloc = userinfo.split(":", 1)[0] + "@" + host
-    query = [(k, v) for k, v in parse_qsl(parts.query) if k.lower() not in SECRET_PARAMS]
-    return urlunsplit((parts.scheme, netloc, parts.path, urlencode(query), parts.fragment))
+    query = urlencode(
+        [(k, v) for k, v in parse_qsl(parts.query) if k.lower() not in SECRET_PARAMS]
+    )
+    # by hand: urlunsplit drops the empty host of duckdb:///file.duckdb
+    return (
+        (f"{parts.scheme}://" if "://" in url else f"{parts.scheme}:")
+        + netloc
+        + parts.path
+        + (f"?{query}" if query else "")
+        + (f"#{parts.fragment}" if parts.fragment else "")
+    )
 
 
 def _secrets(url: str) -> list[str]:
@@ -159,8 +171,6 @@ def spark_session():
         raise SourceError(
             "the spark engine needs pyspark: pip install 'workbench[warehouse]'"
         ) from exc
-    import tempfile
-
     active = SparkSession.getActiveSession()
     if active is not None:
         return active
@@ -180,10 +190,21 @@ def spark_session():
     )
 
 
-def connect(engine: str):
-    """An Ibis connection to ``engine`` (``duckdb``: in memory; ``spark``: local session)."""
+DUCKDB_MEMORY_ENV = "WORKBENCH_DUCKDB_MEMORY"
+DUCKDB_MEMORY = "6GB"
+"""Embedded DuckDB's memory limit (``$WORKBENCH_DUCKDB_MEMORY`` overrides it): beyond it,
+sorts and aggregations spill to a temporary folder (out of core)."""
+
+
+def connect(engine: str, scratch: str | None = None):
+    """An Ibis connection to ``engine``: ``duckdb`` in memory, limited to
+    :data:`DUCKDB_MEMORY` and spilling to ``scratch``; ``spark`` a local session."""
     if engine == "duckdb":
-        return ibis.duckdb.connect()
+        config = {"memory_limit": os.environ.get(DUCKDB_MEMORY_ENV, DUCKDB_MEMORY)}
+        if scratch is not None:
+            config["temp_directory"] = scratch
+        # row order comes from ORDER BY wherever it matters, so scans need not keep it
+        return ibis.duckdb.connect(preserve_insertion_order=False, **config)
     if engine == "spark":
         try:
             return ibis.pyspark.connect(spark_session())
@@ -208,6 +229,7 @@ class Source:
     kind = ""
     engine = ""
     con: Any = None
+    scratch: str | None = None  # DuckDB's spill folder, removed on close
 
     def describe(self) -> dict[str, Any]:
         raise NotImplementedError
@@ -219,6 +241,9 @@ class Source:
         if self.con is not None and self.engine != "spark":  # the session outlives a source
             self.con.disconnect()
         self.con = None
+        if self.scratch is not None:
+            shutil.rmtree(self.scratch, ignore_errors=True)
+            self.scratch = None
 
     def __enter__(self) -> Source:
         return self
@@ -257,18 +282,16 @@ class FolderSource(Source):
             raise SourceError(f"unknown engine {engine!r}; expected one of {', '.join(ENGINES)}")
 
     def describe(self) -> dict[str, Any]:
-        from .config import shown_path
-
         return {"kind": self.kind, "location": shown_path(self.raw_dir), "engine": self.engine}
 
     def open(self, progress: Callable[[str], None]) -> tuple[dict, list[Problem]]:
-        from .checks import IngestError
-
         raw_dir, mapping = self.raw_dir, self.mapping
         problems: list[Problem] = []
         if not raw_dir.is_dir():
             raise IngestError([Problem(str(raw_dir), None, None, "raw data folder does not exist")])
-        self.con = connect(self.engine)
+        if self.engine == "duckdb":
+            self.scratch = tempfile.mkdtemp(prefix="wb-duckdb-")
+        self.con = connect(self.engine, self.scratch)
         tables: dict[str, Any] = {}
         for name, spec in CONTRACT.items():
             fmap = mapping.files.get(name) if mapping is not None else None

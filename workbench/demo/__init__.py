@@ -57,7 +57,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,7 +67,19 @@ import pyarrow.csv as pacsv
 
 from ..config import ParameterError
 from .company import _QUARTERS, AS_OF, FIRST_QUARTER, N_QUARTERS
-from .simulate import _geojson, _load_georgia, _simulate
+from .simulate import (
+    _accounts,
+    _geojson,
+    _load_georgia,
+    _market,
+    _quotas,
+    _sales_force,
+    _shard,
+    _simulate,
+    _Stats,
+    _swot,
+    _zip_weight,
+)
 
 __all__ = ["AS_OF", "FIRST_QUARTER", "N_QUARTERS", "SUPPORTED_REGIONS", "DemoResult", "write_demo"]
 
@@ -113,10 +125,31 @@ class DemoResult:
         )
 
 
+FORMATS = ("csv", "parquet")
+SHARD_ACCOUNTS = 100_000
+"""Accounts drawn (and opportunities written) at a time by the Parquet writer."""
+
+
 def write_demo(
-    out: str | os.PathLike[str], *, region: str = "GA", seed: int = 7, n_accounts: int = 3000
+    out: str | os.PathLike[str],
+    *,
+    region: str = "GA",
+    seed: int = 7,
+    n_accounts: int = 3000,
+    format: str = "csv",
+    shard_accounts: int = SHARD_ACCOUNTS,
+    progress: Callable[[str], None] | None = None,
 ) -> DemoResult:
     """Write a deterministic synthetic company on real geography into ``out``.
+
+    ``format="csv"`` (default) writes the contract's CSV files from one random stream.
+    ``format="parquet"`` writes a large company as a Parquet lake, streaming: the market and
+    the sales force are drawn once (the legacy alignment from a sample of
+    ``shard_accounts`` accounts), then accounts are drawn ``shard_accounts`` at a time, each
+    shard from its own stream ``default_rng([seed, shard + 1])`` with its deal history, and
+    written as ``accounts/part-NNNNN.parquet`` and ``opportunities/part-NNNNN.parquet``, so
+    memory stays that of one shard whatever ``n_accounts``; the other tables are single
+    Parquet files. Same seed and shard size, same files.
 
     Parameters
     ----------
@@ -128,7 +161,14 @@ def write_demo(
     seed : int
         Random seed (>= 0); the same seed gives byte-identical files.
     n_accounts : int
-        Number of accounts (50 to 5,000,000); opportunities scale with it (~18 per account).
+        Number of accounts (50 to 5,000,000 as CSV, to 50,000,000 as Parquet); opportunities
+        scale with it (~18 per account).
+    format : {"csv", "parquet"}
+        CSV files (default) or a Parquet lake (see above).
+    shard_accounts : int
+        Accounts per shard of the Parquet writer (1,000 to 1,000,000).
+    progress : callable, optional
+        Receives a line per Parquet shard written.
 
     Returns
     -------
@@ -154,13 +194,21 @@ def write_demo(
     for name, value in (("seed", seed), ("n_accounts", n_accounts)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
             raise ParameterError(f"{name} must be an integer, got {value!r}")
-    if not 50 <= n_accounts <= 5_000_000:
-        raise ParameterError(f"n_accounts must be between 50 and 5,000,000, got {n_accounts}")
+    if format not in FORMATS:
+        raise ParameterError(f"format must be one of {', '.join(FORMATS)}, got {format!r}")
+    top = 50_000_000 if format == "parquet" else 5_000_000
+    if not 50 <= n_accounts <= top:
+        raise ParameterError(
+            f"n_accounts must be between 50 and {top:,} for {format}, got {n_accounts}"
+        )
+    if not 1_000 <= shard_accounts <= 1_000_000:
+        raise ParameterError(
+            f"shard_accounts must be between 1,000 and 1,000,000, got {shard_accounts}"
+        )
     if seed < 0:
         raise ParameterError(f"seed must be >= 0, got {seed}")
 
     geo = _load_georgia()
-    tables, facts = _simulate(geo, np.random.default_rng(int(seed)), int(n_accounts))
     provenance = {
         "synthetic": True,
         "generator": "workbench demo",
@@ -183,13 +231,20 @@ def write_demo(
         ],
         "note": "Everything about the company (accounts, opportunities, reps, quotas, "
         "competitors, economy) is synthetic",
-    }
+    } | ({"format": "parquet", "shard_accounts": shard_accounts} if format == "parquet" else {})
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.demo-", dir=out.parent))
     try:
-        for name, table in tables.items():
-            _write_csv(table, tmp / name)
+        if format == "parquet":
+            rows, facts = _write_lake(
+                tmp, geo, int(seed), int(n_accounts), shard_accounts, progress
+            )
+        else:
+            tables, facts = _simulate(geo, np.random.default_rng(int(seed)), int(n_accounts))
+            for name, table in tables.items():
+                _write_csv(table, tmp / name)
+            rows = {name: t.num_rows for name, t in tables.items()}
         text = json.dumps(_geojson(geo.units, geo.polys), separators=(",", ":"))
         (tmp / "geo_units.geojson").write_text(text + "\n", encoding="utf-8")
         text = json.dumps(provenance, indent=2)
@@ -200,8 +255,58 @@ def write_demo(
             os.replace(tmp / name, out / name)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    rows = {name: t.num_rows for name, t in tables.items()} | {"geo_units.geojson": len(geo.units)}
+    rows |= {"geo_units.geojson": len(geo.units)}
     return DemoResult(out, key, int(seed), int(n_accounts), files, rows, facts)
+
+
+def _write_lake(
+    folder: Path,
+    geo,
+    seed: int,
+    n: int,
+    shard_accounts: int,
+    progress: Callable[[str], None] | None,
+) -> tuple[dict[str, int], dict]:
+    """The Parquet company of :func:`write_demo`, one shard of accounts at a time."""
+    import pyarrow.parquet as pq
+
+    say = progress or (lambda message: None)
+    rng = np.random.default_rng([seed, 0])
+    mkt = _market(geo.units, rng)
+    reps = _sales_force(
+        geo, _zip_weight(geo, _accounts(geo, mkt, min(n, shard_accounts), rng)), rng
+    )
+    stats = _Stats(reps)
+    acc_width, opp_width = max(6, len(str(n))), max(8, len(str(40 * n)))
+    shards = -(-n // shard_accounts)
+    for name in ("accounts", "opportunities"):
+        (folder / name).mkdir()
+    for k in range(shards):
+        m = min(shard_accounts, n - k * shard_accounts)
+        shard_rng = np.random.default_rng([seed, k + 1])
+        a = _accounts(geo, mkt, m, shard_rng)
+        shard = _shard(
+            geo, mkt, reps, a, shard_rng, k * shard_accounts, stats.n_opp, acc_width, opp_width
+        )
+        for name in ("accounts", "opportunities"):
+            pq.write_table(
+                getattr(shard, name), folder / name / f"part-{k:05d}.parquet", compression="zstd"
+            )
+        stats.add(shard)
+        say(f"shard {k + 1}/{shards}: {stats.n:,} accounts, {stats.n_opp:,} opportunities")
+    tables = {
+        "geo_units": pa.Table.from_pandas(geo.units, preserve_index=False),
+        "reps": reps.table,
+        "quotas": _quotas(stats, mkt, reps, rng),
+        "competitors": mkt.competitors,
+        "economy": mkt.economy,
+        "swot": _swot(stats, geo, mkt, reps),
+    }
+    for name, table in tables.items():
+        pq.write_table(table, folder / f"{name}.parquet", compression="zstd")
+    rows = {f"{name}.parquet": t.num_rows for name, t in tables.items()}
+    rows |= {"accounts": stats.n, "opportunities": stats.n_opp}  # Parquet folders
+    return rows, stats.facts()
 
 
 def _write_csv(table: pa.Table, path: Path) -> None:

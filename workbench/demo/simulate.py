@@ -138,8 +138,10 @@ def _cat(codes: np.ndarray, labels: Sequence[str] | pa.Array) -> pa.DictionaryAr
     return pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int32)), pa.array(labels))
 
 
-def _ids(prefix: str, n: int, width: int) -> pa.Array:
-    digits = pc.utf8_lpad(pa.array(np.arange(1, n + 1)).cast(pa.string()), width, "0")
+def _ids(prefix: str, n: int, width: int, start: int = 0) -> pa.Array:
+    """``prefix`` + the numbers ``start + 1 .. start + n``, zero-padded to ``width``."""
+    numbers = pa.array(np.arange(start + 1, start + n + 1)).cast(pa.string())
+    digits = pc.utf8_lpad(numbers, width, "0")
     return pc.binary_join_element_wise(prefix, digits, "")
 
 
@@ -436,13 +438,49 @@ def _history(a: NS, mkt: NS, reps: NS, rng: np.random.Generator) -> tuple[dict, 
 
 
 def _simulate(geo: NS, rng: np.random.Generator, n: int) -> tuple[dict[str, pa.Table], dict]:
+    """The whole company from one random stream (the CSV demo)."""
     mkt = _market(geo.units, rng)
     a = _accounts(geo, mkt, n, rng)
-    # a ZIP's weight in the legacy plan: half its share of accounts, half its share of value
-    # (the two things books are balanced on: workload and potential)
+    reps = _sales_force(geo, _zip_weight(geo, a), rng)
+    acc_width, opp_width = max(6, len(str(n))), None
+    shard = _shard(geo, mkt, reps, a, rng, 0, 0, acc_width, opp_width)
+    stats = _Stats(reps)
+    stats.add(shard)
+    tables = {
+        "geo_units.csv": pa.Table.from_pandas(geo.units, preserve_index=False),
+        "accounts.csv": shard.accounts,
+        "opportunities.csv": shard.opportunities,
+        "reps.csv": reps.table,
+        "quotas.csv": _quotas(stats, mkt, reps, rng),
+        "competitors.csv": mkt.competitors,
+        "economy.csv": mkt.economy,
+        "swot.csv": _swot(stats, geo, mkt, reps),
+    }
+    return tables, stats.facts()
+
+
+def _zip_weight(geo: NS, a: NS) -> np.ndarray:
+    """A ZIP's weight in the legacy plan: half its share of accounts, half its share of value
+    (the two things books are balanced on: workload and potential)."""
     count = np.bincount(a.z, minlength=len(geo.pool))
     value = np.bincount(a.z, weights=a.v, minlength=len(geo.pool))
-    reps = _sales_force(geo, count / count.sum() + value / value.sum(), rng)
+    return count / count.sum() + value / value.sum()
+
+
+def _shard(
+    geo: NS,
+    mkt: NS,
+    reps: NS,
+    a: NS,
+    rng: np.random.Generator,
+    acc_start: int,
+    opp_start: int,
+    acc_width: int,
+    opp_width: int | None,
+) -> NS:
+    """Accounts ``a`` (ids from ``acc_start + 1``) with their named reps, deal history and
+    owners as tables, and the sums the company's quotas and notes are made of."""
+    n = a.n
     a.named_rep = _named_accounts(a, reps, rng)
     opp, customer = _history(a, mkt, reps, rng)
     is_open = opp["decision"] > _AS_OF
@@ -452,7 +490,7 @@ def _simulate(geo: NS, rng: np.random.Generator, n: int) -> tuple[dict[str, pa.T
     prospects = np.flatnonzero(~customer & (a.named_rep < 0))
     unassigned = np.zeros(n, dtype=bool)
     unassigned[rng.choice(prospects, size=round(0.02 * len(prospects)), replace=False)] = True
-    acc_ids = _ids("A", n, max(6, len(str(n))))
+    acc_ids = _ids("A", n, acc_width, acc_start)
     uid = geo.units["unit_id"].to_numpy()
     accounts = pa.table(
         {
@@ -476,7 +514,7 @@ def _simulate(geo: NS, rng: np.random.Generator, n: int) -> tuple[dict[str, pa.T
     n_opp = len(stage)
     opportunities = pa.table(
         {
-            "opportunity_id": _ids("O", n_opp, max(7, len(str(n_opp)))),
+            "opportunity_id": _ids("O", n_opp, opp_width or max(7, len(str(n_opp))), opp_start),
             "account_id": _cat(opp["acc"], acc_ids),
             "rep_id": _cat(opp["rep"], reps.ids),
             "created_date": _dates(opp["created"]),
@@ -487,18 +525,76 @@ def _simulate(geo: NS, rng: np.random.Generator, n: int) -> tuple[dict[str, pa.T
             "deal_type": _cat(opp["kind"], _KINDS),
         }
     )
-
-    # quotas from each rep's seasonally adjusted bookings in the quarters they were active
     won = stage == 0
     kq = _quarter_of(opp["decision"][won])
+    n_reps = len(_REPS)
     booked = np.bincount(
-        opp["rep"][won] * _NQ + kq, weights=opp["amount"][won], minlength=len(_REPS) * _NQ
+        opp["rep"][won] * _NQ + kq, weights=opp["amount"][won], minlength=n_reps * _NQ
     ).reshape(-1, _NQ)[:, :N_QUARTERS]
+    recent = won & (opp["decision"] >= _QS[N_QUARTERS - 4])
+    rev = np.bincount(opp["acc"][recent], weights=opp["amount"][recent], minlength=n)
+    decided = ~is_open
+    renewals = decided & (opp["kind"] == 1)
+    return NS(
+        accounts=accounts,
+        opportunities=opportunities,
+        n=n,
+        n_opp=n_opp,
+        booked=booked,
+        customers=int(customer.sum()),
+        customer_rev=rev[customer],
+        book=np.bincount(owner, weights=rev, minlength=n_reps),
+        tries=np.bincount(opp["rep"][decided], minlength=n_reps),
+        wins=np.bincount(opp["rep"][decided], weights=won[decided], minlength=n_reps),
+        renewals=int(renewals.sum()),
+        renewals_won=int((won & renewals).sum()),
+        big_prospects=int(((a.emp >= 250) & ~customer).sum()),
+    )
+
+
+class _Stats:
+    """Company-wide sums over shards of accounts (one shard for the CSV demo)."""
+
+    def __init__(self, reps: NS):
+        n_reps = len(reps.ids)
+        self.now = np.flatnonzero(~reps.gone)  # the active reps
+        self.n = self.n_opp = self.customers = 0
+        self.renewals = self.renewals_won = self.big_prospects = 0
+        self.booked = np.zeros((n_reps, N_QUARTERS))
+        self.book = np.zeros(n_reps)
+        self.tries = np.zeros(n_reps)
+        self.wins = np.zeros(n_reps)
+        self.customer_rev: list[np.ndarray] = []
+
+    def add(self, shard: NS) -> None:
+        for name in ("n", "n_opp", "customers", "renewals", "renewals_won", "big_prospects"):
+            setattr(self, name, getattr(self, name) + getattr(shard, name))
+        for name in ("booked", "book", "tries", "wins"):
+            setattr(self, name, getattr(self, name) + getattr(shard, name))
+        self.customer_rev.append(shard.customer_rev)
+
+    def facts(self) -> dict:
+        """Headline facts, which also feed the data-driven SWOT entries."""
+        cust_rev = np.sort(np.concatenate(self.customer_rev))[::-1]
+        return {
+            "customer_share": self.customers / self.n,
+            "top20_share": float(cust_rev[: -(-len(cust_rev) // 5)].sum() / max(cust_rev.sum(), 1)),
+            "book_ratio": float(self.book_now.max() / max(self.book_now.min(), 1.0)),
+            "opportunities_per_account": self.n_opp / self.n,
+        }
+
+    @property
+    def book_now(self) -> np.ndarray:
+        return self.book[self.now]
+
+
+def _quotas(stats: _Stats, mkt: NS, reps: NS, rng: np.random.Generator) -> pa.Table:
+    """Quotas from each rep's seasonally adjusted bookings in the quarters they were active."""
     act, activity = reps.active[:N_QUARTERS].T, mkt.activity[:N_QUARTERS]
-    base = (booked / activity).sum(axis=1) / act.sum(axis=1)
+    base = (stats.booked / activity).sum(axis=1) / act.sum(axis=1)
     quota = np.round(base[:, None] * activity * 1.06 * np.exp(rng.normal(0, 0.08, act.shape)), -3)
     k, r = np.nonzero(act.T)  # quarter-major (quarter, rep) pairs of active reps
-    quotas = pa.table(
+    return pa.table(
         {
             "quarter": [str(_QUARTERS[i]) for i in k],
             "rep_id": reps.ids[r],
@@ -506,32 +602,24 @@ def _simulate(geo: NS, rng: np.random.Generator, n: int) -> tuple[dict[str, pa.T
         }
     )
 
-    # headline facts, which also feed the data-driven SWOT entries
-    recent = won & (opp["decision"] >= _QS[N_QUARTERS - 4])
-    rev = np.bincount(opp["acc"][recent], weights=opp["amount"][recent], minlength=n)
-    cust_rev = np.sort(rev[customer])[::-1]
-    now = np.flatnonzero(~reps.gone)
-    book = np.bincount(owner, weights=rev, minlength=len(_REPS))[now]
-    decided = ~is_open
-    tries = np.maximum(np.bincount(opp["rep"][decided], minlength=len(_REPS)), 1)
-    rate = np.bincount(opp["rep"][decided], weights=won[decided], minlength=len(_REPS)) / tries
+
+def _swot(stats: _Stats, geo: NS, mkt: NS, reps: NS) -> pa.Table:
+    """The demo's SWOT entries, some from the data."""
+    now = stats.now
+    facts = stats.facts()
+    rate = stats.wins / np.maximum(stats.tries, 1)
     best, worst = now[np.argmax(rate[now])], now[np.argmin(rate[now])]
-    renewals = decided & (opp["kind"] == 1)
     metro = np.argsort(geo.units["population"].to_numpy())[-10:]
     strong = _COMPETITORS[int(np.argmax(mkt.presence[:, metro].mean(axis=1)))][0]
-    facts = {
-        "customer_share": float(customer.mean()),
-        "top20_share": float(cust_rev[: -(-len(cust_rev) // 5)].sum() / max(cust_rev.sum(), 1)),
-        "book_ratio": float(book.max() / max(book.min(), 1.0)),
-        "opportunities_per_account": n_opp / n,
-    }
+    book = stats.book_now
     big, small = reps.ids[now[np.argmax(book)]], reps.ids[now[np.argmin(book)]]
+    renewal_rate = stats.renewals_won / max(stats.renewals, 1)
     swot = [
         (
             "company",
             "strength",
-            f"Renewal rate {won[renewals].mean():.0%} across an installed "
-            f"base of {customer.sum()} customers",
+            f"Renewal rate {renewal_rate:.0%} across an installed "
+            f"base of {stats.customers} customers",
         ),
         ("company", "strength", "Broad industry mix anchored in Manufacturing and Logistics"),
         (
@@ -543,8 +631,7 @@ def _simulate(geo: NS, rng: np.random.Generator, n: int) -> tuple[dict[str, pa.T
         (
             "company",
             "opportunity",
-            f"{((a.emp >= 250) & ~customer).sum()} prospects with 250+ "
-            "employees are not yet customers",
+            f"{stats.big_prospects} prospects with 250+ employees are not yet customers",
         ),
         ("company", "opportunity", "Healthcare demand growing in metro Atlanta and on the coast"),
         ("company", "threat", f"{strong} is the strongest competitor in metro Atlanta"),
@@ -552,16 +639,4 @@ def _simulate(geo: NS, rng: np.random.Generator, n: int) -> tuple[dict[str, pa.T
         (reps.ids[best], "strength", f"Highest win rate of the active reps ({rate[best]:.0%})"),
         (reps.ids[worst], "weakness", f"Lowest win rate of the active reps ({rate[worst]:.0%})"),
     ]
-    tables = {
-        "geo_units.csv": pa.Table.from_pandas(geo.units, preserve_index=False),
-        "accounts.csv": accounts,
-        "opportunities.csv": opportunities,
-        "reps.csv": reps.table,
-        "quotas.csv": quotas,
-        "competitors.csv": mkt.competitors,
-        "economy.csv": mkt.economy,
-        "swot.csv": pa.table(
-            dict(zip(("scope", "kind", "item"), zip(*swot, strict=True), strict=True))
-        ),
-    }
-    return tables, facts
+    return pa.table(dict(zip(("scope", "kind", "item"), zip(*swot, strict=True), strict=True)))

@@ -268,6 +268,8 @@ def run_report(
                         "processed_dir": shown_path(processed_dir(data), root),
                         "synthetic": data_manifest.get("synthetic"),
                         "ingested_utc": data_manifest.get("created_utc"),
+                        # where the data came from (a database URL without credentials)
+                        "source": data_manifest.get("source"),
                         # the raw files' hashes, from ingest
                         "inputs": data_manifest.get("inputs", {}),
                     },
