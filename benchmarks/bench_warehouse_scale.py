@@ -141,7 +141,8 @@ def main() -> None:
         n_lines = runs[0]["rows"]["opportunities"]
         measured.append((n_lines, med("ingest_s"), med("peak_mb")))
         print(
-            f"| {n_lines:,} | {runs[0]['rows']['accounts']:,} | {generate_s:.0f} s | "
+            f"| {n_lines:,} | {runs[0]['rows']['accounts']:,} | "
+            f"{'(cached)' if math.isnan(generate_s) else f'{generate_s:.0f} s'} | "
             f"{step('checked 8 tables'):.1f} s | {typed:.1f} s | "
             f"{step('wrote facts_account_quarter.parquet'):.1f} s | "
             f"{step('wrote deals_account_quarter.parquet'):.1f} s | **{med('ingest_s'):.1f} s** | "

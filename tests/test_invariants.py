@@ -38,6 +38,9 @@ def test_gini_is_between_0_and_1_and_both_formulas_agree(values):
     y = np.r_[0.0, np.cumsum(x) / x.sum()]  # the Lorenz curve at 0, 1/n, ..., 1
     area = float(np.sum((y[1:] + y[:-1]) / 2) / n)
     assert g == pytest.approx(1 - 2 * area, abs=1e-9)
+    # and the definition: every pair's absolute difference (gini sorts instead)
+    pairs = np.abs(x[:, None] - x[None, :]).sum() / (2 * n * n * x.mean())
+    assert g == pytest.approx(pairs, abs=1e-9)
 
 
 @settings(max_examples=200, deadline=None)

@@ -137,3 +137,20 @@ def test_kpi_deal_sums_match_a_quarter_by_quarter_walk(lake):
     for key, values in want.items():
         assert got[key] == pytest.approx(values, abs=1e-6), key
     assert read_manifest(out)["outputs"][DEALS_NAME]["rows"] == len(want)
+
+
+def test_ingest_reports_progress_on_stderr(lake, tmp_path, capsys):
+    from workbench.cli import main
+
+    folder, _, _, _ = lake
+    assert main(["ingest", "--raw", str(folder), "--out", str(tmp_path / "p")]) == 0
+    err = capsys.readouterr().err.splitlines()
+    steps = [line.split("] ", 1)[1] for line in err]
+    assert steps[0] == "read reps.parquet: 14 rows"
+    assert "read opportunities/: " in "\n".join(steps)
+    assert "checked 8 tables: 0 problem(s)" in steps
+    assert steps[-1].startswith("wrote deals_account_quarter.parquet: ")
+    seconds = [float(line[1:].split(" s]")[0]) for line in err]
+    assert seconds == sorted(seconds)  # elapsed time, growing
+    assert main(["ingest", "--raw", str(folder), "--out", str(tmp_path / "q"), "--quiet"]) == 0
+    assert capsys.readouterr().err == ""

@@ -19,15 +19,10 @@ class CommandError(Exception):
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    import time
-
+    from .config import progress_printer
     from .demo import write_demo
 
-    t0 = time.perf_counter()
-
-    def progress(message: str) -> None:
-        print(f"[{time.perf_counter() - t0:7.1f} s] {message}", file=sys.stderr, flush=True)
-
+    progress = progress_printer(sys.stderr)
     out = write_demo(
         args.out,
         region=args.region,
@@ -42,18 +37,13 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 def _cmd_ingest(args: argparse.Namespace) -> int:
     import os
-    import time
 
+    from .config import progress_printer
     from .ingest import IngestError, ingest
     from .mapping import MappingError
     from .sources import SourceError
 
-    t0 = time.perf_counter()
-
-    def progress(message: str) -> None:
-        if not args.quiet:
-            print(f"[{time.perf_counter() - t0:7.1f} s] {message}", file=sys.stderr, flush=True)
-
+    progress = None if args.quiet else progress_printer(sys.stderr)
     if args.source and args.raw is not None:
         raise CommandError("give either --raw (a folder) or --source (a database), not both")
     source = args.source or (None if args.raw else os.environ.get("WORKBENCH_SOURCE") or None)

@@ -137,6 +137,21 @@ def resolve(path: str | os.PathLike[str], root: Path | None = None) -> Path:
     return p if p.is_absolute() else (root or project_root()) / p
 
 
+def progress_printer(stream: typing.TextIO | None = None) -> typing.Callable[[str], None]:
+    """A progress callback: each message as a line ``[  12.3 s] message`` (seconds since this
+    call) on ``stream`` (standard output by default: a notebook shows it under the cell)."""
+    import sys
+    import time
+
+    t0 = time.perf_counter()
+
+    def progress(message: str) -> None:
+        out = stream or sys.stdout
+        print(f"[{time.perf_counter() - t0:7.1f} s] {message}", file=out, flush=True)
+
+    return progress
+
+
 def shown_path(path: str | os.PathLike[str], root: Path | None = None) -> str:
     """A path as manifests and report pages record it: relative to the project root when it
     lies inside the project, else only its last part (``…/name``), so no home directory or

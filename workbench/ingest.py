@@ -43,7 +43,7 @@ from .checks import (
     numeric_extras,
     table_of,
 )
-from .config import Quarter, last_complete_quarter
+from .config import Quarter, last_complete_quarter, progress_printer
 from .io import (
     neutralise_formulas,
     read_manifest,
@@ -96,10 +96,9 @@ def typed_table(raw: CheckInput) -> ir.Table:
             columns[h] = expressions.number(expressions.text(t[h]))
         else:
             columns[h] = expressions.text(t[h])
-    out = t.select(**columns)
     if raw.locator == (LINE,):
         return t.order_by(LINE).select(**columns)
-    return out.order_by(list(raw.locator))
+    return t.select(**columns).order_by(list(raw.locator))
 
 
 def default_quarter(latest: dt.date | None, as_of: dt.date | None = None) -> Quarter | None:
@@ -183,7 +182,7 @@ def ingest(
     source: str | Source | None = None,
     tables: dict[str, str] | str | None = None,
     engine: str = "duckdb",
-    progress: Callable[[str], None] | None = None,
+    progress: Callable[[str], None] | bool | None = None,
 ) -> IngestResult:
     """Validate the raw data against the contract and write typed data to ``out_dir``.
 
@@ -197,7 +196,7 @@ def ingest(
     hashes or table names, row counts, version, time, default planning quarter, the mapping
     used). Raises :class:`IngestError` with **every** problem found; then nothing under
     ``out_dir`` is touched. ``progress`` receives a line per step (rows read, checked,
-    written).
+    written); ``True`` prints them with the elapsed time (in a notebook, under the cell).
 
     ``mapping`` (a preset name such as ``"salesforce"``, a YAML path or a parsed mapping) reads
     contract files from CRM exports; a malformed mapping raises
@@ -206,6 +205,8 @@ def ingest(
     t0 = time.perf_counter()
     out_dir = Path(out_dir)
     mapping = read_mapping(mapping) if mapping is not None else None
+    if progress is True:
+        progress = progress_printer()
     say = progress or (lambda message: None)
     if not isinstance(source, Source):
         source = open_source(raw_dir, source, tables=tables, mapping=mapping, engine=engine)

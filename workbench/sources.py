@@ -68,9 +68,7 @@ def redact(url: str) -> str:
     if "@" in netloc:
         userinfo, host = netloc.rsplit("@", 1)
         netloc = userinfo.split(":", 1)[0] + "@" + host
-    query = urlencode(
-        [(k, v) for k, v in parse_qsl(parts.query) if k.lower() not in SECRET_PARAMS]
-    )
+    query = urlencode([(k, v) for k, v in parse_qsl(parts.query) if k.lower() not in SECRET_PARAMS])
     # by hand: urlunsplit drops the empty host of duckdb:///file.duckdb
     return (
         (f"{parts.scheme}://" if "://" in url else f"{parts.scheme}:")
@@ -191,16 +189,28 @@ def spark_session():
 
 
 DUCKDB_MEMORY_ENV = "WORKBENCH_DUCKDB_MEMORY"
-DUCKDB_MEMORY = "6GB"
-"""Embedded DuckDB's memory limit (``$WORKBENCH_DUCKDB_MEMORY`` overrides it): beyond it,
-sorts and aggregations spill to a temporary folder (out of core)."""
+DUCKDB_MEMORY_GB = 6
+"""Embedded DuckDB's memory limit: 6 GB, or half the machine's memory when that is less
+(``$WORKBENCH_DUCKDB_MEMORY``, e.g. ``12GB``, overrides it). Beyond it, sorts and aggregations
+spill to a temporary folder (out of core)."""
+
+
+def duckdb_memory_limit() -> str:
+    """The memory limit embedded DuckDB runs with (see :data:`DUCKDB_MEMORY_GB`)."""
+    if os.environ.get(DUCKDB_MEMORY_ENV):
+        return os.environ[DUCKDB_MEMORY_ENV]
+    try:
+        physical_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    except (ValueError, OSError, AttributeError):  # not a POSIX system: DuckDB's own default
+        return f"{DUCKDB_MEMORY_GB}GB"
+    return f"{max(min(DUCKDB_MEMORY_GB, physical_gb / 2), 0.5):.1f}GB"
 
 
 def connect(engine: str, scratch: str | None = None):
     """An Ibis connection to ``engine``: ``duckdb`` in memory, limited to
-    :data:`DUCKDB_MEMORY` and spilling to ``scratch``; ``spark`` a local session."""
+    :func:`duckdb_memory_limit` and spilling to ``scratch``; ``spark`` a local session."""
     if engine == "duckdb":
-        config = {"memory_limit": os.environ.get(DUCKDB_MEMORY_ENV, DUCKDB_MEMORY)}
+        config = {"memory_limit": duckdb_memory_limit()}
         if scratch is not None:
             config["temp_directory"] = scratch
         # row order comes from ORDER BY wherever it matters, so scans need not keep it
