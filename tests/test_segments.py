@@ -615,3 +615,21 @@ def test_notebook_02_through_papermill(seg_home, tmp_path):
     assert (work["hours_per_year"] == work["calls_per_year"] * 1.0).all()
     assert (work.loc[work["abc_class"] == "A", "calls_per_year"] == 10).all()
     assert (work.loc[work["call_class"] == "B", "calls_per_year"] == 6).all()  # default kept
+
+
+def test_silhouette_of_many_customers_is_estimated_on_a_sample():
+    """Beyond SILHOUETTE_SAMPLE customers the silhouette comes from a seeded sample (the exact
+    one costs n² distances): within 0.01 of the exact value, and the same for the same seed."""
+    from sklearn.metrics import silhouette_score
+
+    from workbench.segments.clusters import SILHOUETTE_SAMPLE, _silhouette
+
+    rng = np.random.default_rng(4)
+    n = SILHOUETTE_SAMPLE + 2_000
+    labels = rng.integers(0, 3, n)
+    Z = rng.normal(size=(n, 2)) + np.array([[0, 0], [2.5, 0], [0, 2.5]])[labels]
+    exact = silhouette_score(Z, labels)
+    assert _silhouette(Z, labels, 0) == pytest.approx(exact, abs=0.01)
+    assert _silhouette(Z, labels, 0) == _silhouette(Z, labels, 0)
+    small = Z[:500], labels[:500]
+    assert _silhouette(*small, 0) == pytest.approx(silhouette_score(*small), abs=1e-12)
