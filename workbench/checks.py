@@ -647,11 +647,11 @@ def check_tables(inputs: Mapping_[str, CheckInput], problems: list[Problem]) -> 
             for i, c in enumerate(checks)
         }
         # a rule that is constant false for this table's types (a typed number is a number)
-        flags = {k: f for k, f in flags.items() if isinstance(f, ir.Column)}
+        flags = {k: flag for k, flag in flags.items() if isinstance(flag, ir.Column)}
         shown = {c.name: t[c.name].cast("string") for c in spec.columns if c.name not in loc}
         # counts first (one scan, no filter: an OR of every rule is slow to filter on), then
         # the rows of the rules that found something
-        totals = t.aggregate(**{k: ibis.ifelse(f, 1, 0).sum() for k, f in flags.items()})
+        totals = t.aggregate(**{k: ibis.ifelse(flag, 1, 0).sum() for k, flag in flags.items()})
         per_check = totals.to_pyarrow().to_pylist()[0]
         broken = [k for k in flags if per_check[k]]
         rows: list[dict] = []
