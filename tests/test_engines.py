@@ -103,6 +103,15 @@ def test_spark_gives_the_same_processed_data(company, spark_backend, tmp_path):
     assert read_manifest(out)["source"]["engine"] == "spark"
 
 
+def _contract_tables(processed: Path) -> dict[str, pa.Table]:
+    """The typed contract tables of a processed folder, as a warehouse would hold them."""
+    return {
+        name: pq.read_table(processed / f"{name}.parquet")
+        for name in CONTRACT
+        if (processed / f"{name}.parquet").is_file()
+    }
+
+
 def _load_postgres(host, port, password, database, tables: dict[str, pa.Table]) -> str:
     admin = ibis.postgres.connect(
         host=host, port=port, user="postgres", password=password, database="postgres"
@@ -121,11 +130,7 @@ def _load_postgres(host, port, password, database, tables: dict[str, pa.Table]) 
 def test_postgres_gives_the_same_processed_data(company, postgres_server, tmp_path, monkeypatch):
     _raw, oracle, _lake = company
     host, port, password = postgres_server
-    tables = {
-        name: pq.read_table(oracle / f"{name}.parquet")
-        for name in CONTRACT
-        if (oracle / f"{name}.parquet").is_file()
-    }
+    tables = _contract_tables(oracle)
     # the warehouse keeps its own table names: the mapping points at them
     tables["crm_deals"] = tables.pop("opportunities")
     url = _load_postgres(host, port, password, "parity", tables)
@@ -217,11 +222,7 @@ def _every_output_text(folder: Path) -> str:
 def test_no_credential_reaches_an_output(company, postgres_server, tmp_path, capsys):
     _raw, oracle, _lake = company
     host, port, password = postgres_server
-    tables = {
-        name: pq.read_table(oracle / f"{name}.parquet")
-        for name in CONTRACT
-        if (oracle / f"{name}.parquet").is_file()
-    }
+    tables = _contract_tables(oracle)
     url = _load_postgres(host, port, password, "secrets", tables)
     planted = (
         url.replace("postgres@", f"postgres:{password}@") + f"?sslmode=disable&password={password}"
@@ -267,11 +268,7 @@ def test_no_credential_reaches_a_report(company, postgres_server, tmp_path, monk
 
     _raw, oracle, _lake = company
     host, port, password = postgres_server
-    tables = {
-        name: pq.read_table(oracle / f"{name}.parquet")
-        for name in CONTRACT
-        if (oracle / f"{name}.parquet").is_file()
-    }
+    tables = _contract_tables(oracle)
     url = _load_postgres(host, port, password, "report", tables)
     home = tmp_path / "home"
     processed = home / "data" / "processed"

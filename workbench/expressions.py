@@ -124,17 +124,21 @@ def quarter_label(d: ir.DateValue) -> ir.StringValue:
     return d.year().cast("string").concat("Q", d.quarter().cast("string"))
 
 
-FACTS_COLUMNS = (
-    "account_id",
-    "rep_id",
-    "quarter",
-    "won_usd",
-    "won_n",
-    "lost_usd",
-    "lost_n",
-    "created_n",
-    "created_usd",
-)
+KEYS = ("account_id", "rep_id", "quarter")
+"""The grain of the facts and the deal sums: account × rep × quarter."""
+
+
+def _sums_per_key(rows: ir.Table) -> ir.Table:
+    """Every non-key column of ``rows`` summed per account, rep and quarter: money (decimal
+    cents) returned as float64, counts as int64; in the columns' order, ordered by quarter,
+    account, rep."""
+    sums = {
+        c: rows[c].sum().cast("float64" if rows[c].type().is_decimal() else "int64")
+        for c in rows.columns
+        if c not in KEYS
+    }
+    out = rows.group_by(list(KEYS)).aggregate(**sums)
+    return out.select(*KEYS, *sums).order_by(["quarter", "account_id", "rep_id"])
 
 
 def facts(opportunities: ir.Table) -> ir.Table:
@@ -170,22 +174,15 @@ def facts(opportunities: ir.Table) -> ir.Table:
         created_n=ibis.literal(1, "int64"),
         created_usd=amount,
     )
-    both = closed.union(created, distinct=False)
-    out = both.group_by(["account_id", "rep_id", "quarter"]).aggregate(
-        won_usd=both.won_usd.sum().cast("float64"),
-        won_n=both.won_n.sum().cast("int64"),
-        lost_usd=both.lost_usd.sum().cast("float64"),
-        lost_n=both.lost_n.sum().cast("int64"),
-        created_n=both.created_n.sum().cast("int64"),
-        created_usd=both.created_usd.sum().cast("float64"),
-    )
-    return out.select(*FACTS_COLUMNS).order_by(["quarter", "account_id", "rep_id"])
+    return _sums_per_key(closed.union(created, distinct=False))
 
 
-def latest_activity(opportunities: ir.Table) -> ir.DateScalar:
-    """The latest created or close date of typed opportunities."""
+def activity_span(opportunities: ir.Table) -> ir.Table:
+    """One row: the earliest created date (``first``) and the latest created or close date
+    (``latest``) of typed opportunities."""
     t = opportunities
-    return ibis.greatest(t.created_date, t.close_date.fill_null(t.created_date)).max()
+    latest = ibis.greatest(t.created_date, t.close_date.fill_null(t.created_date))
+    return t.aggregate(first=t.created_date.min(), latest=latest.max())
 
 
 def quarter_index(d: ir.DateValue) -> ir.IntegerValue:
@@ -199,10 +196,7 @@ def _quarter_start(index: ir.IntegerValue) -> ir.DateValue:
     return ibis.date(year, month, ibis.literal(1, "int32"))
 
 
-DEAL_COLUMNS = (
-    "account_id",
-    "rep_id",
-    "quarter",
+DEAL_SUMS = (
     "revenue_usd",
     "won_n",
     "lost_usd",
@@ -212,6 +206,7 @@ DEAL_COLUMNS = (
     "pipeline_end_usd",
     "worked_opportunities_n",
 )
+"""The additive sums of :func:`deal_quarters` (after its keys, :data:`KEYS`)."""
 
 
 def deal_quarters(opportunities: ir.Table, first_index: int, last_index: int) -> ir.Table:
@@ -261,15 +256,6 @@ def deal_quarters(opportunities: ir.Table, first_index: int, last_index: int) ->
         ).cast("int64"),
         pipeline_start_usd=ibis.ifelse(worked.created_date < start, amount, zero),
         pipeline_end_usd=ibis.ifelse(still_open, amount, zero),
+        worked_opportunities_n=ibis.literal(1, "int64"),
     )
-    out = rows.group_by(["account_id", "rep_id", "quarter"]).aggregate(
-        revenue_usd=rows.revenue_usd.sum().cast("float64"),
-        won_n=rows.won_n.sum().cast("int64"),
-        lost_usd=rows.lost_usd.sum().cast("float64"),
-        lost_n=rows.lost_n.sum().cast("int64"),
-        cycle_days_sum=rows.cycle_days_sum.sum().cast("int64"),
-        pipeline_start_usd=rows.pipeline_start_usd.sum().cast("float64"),
-        pipeline_end_usd=rows.pipeline_end_usd.sum().cast("float64"),
-        worked_opportunities_n=rows.count().cast("int64"),
-    )
-    return out.select(*DEAL_COLUMNS).order_by(["quarter", "account_id", "rep_id"])
+    return _sums_per_key(rows)

@@ -274,8 +274,8 @@ def _write_processed(
         facts_path = stage / f"{FACTS_NAME}.parquet"
         rows[FACTS_NAME] = write_table(source, expressions.facts(opportunities), facts_path)
         say(f"wrote {FACTS_NAME}.parquet: {rows[FACTS_NAME]:,} rows")
-        latest = source.con.to_pyarrow(expressions.latest_activity(opportunities)).as_py()
-        first = source.con.to_pyarrow(opportunities.created_date.min()).as_py()
+        span_row = source.con.to_pyarrow(expressions.activity_span(opportunities)).to_pylist()
+        first, latest = span_row[0]["first"], span_row[0]["latest"]
         span = [Quarter.from_date(d).index if d else 0 for d in (first, latest)]
         deals = expressions.deal_quarters(opportunities, *span)
         rows[DEALS_NAME] = write_table(source, deals, stage / f"{DEALS_NAME}.parquet")

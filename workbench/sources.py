@@ -422,6 +422,8 @@ class DatabaseSource(Source):
         if unknown:
             raise SourceError(f"unknown contract tables in the mapping: {', '.join(unknown)}")
         self.engine = urlsplit(url).scheme.split("+", 1)[0] or "?"
+        self._found: tuple[str, ...] = ()  # the contract tables read, once open
+        self._read_utc = ""
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -431,9 +433,6 @@ class DatabaseSource(Source):
             "tables": {n: self.tables.get(n, n) for n in CONTRACT if n in self._found},
             "read_utc": self._read_utc,
         }
-
-    _found: tuple[str, ...] = ()
-    _read_utc = ""
 
     def _connect_url(self) -> str:
         if not self.password or urlsplit(self.url).password:

@@ -153,19 +153,6 @@ def _div(num: pd.Series | pd.DataFrame, den: pd.Series | pd.DataFrame):
     return num / den.where(den > 0)
 
 
-DEAL_SUMS = (
-    "revenue_usd",
-    "won_n",
-    "lost_usd",
-    "lost_n",
-    "cycle_days_sum",
-    "pipeline_start_usd",
-    "pipeline_end_usd",
-    "worked_opportunities_n",
-)
-"""The additive deal sums of :func:`workbench.expressions.deal_quarters`."""
-
-
 def deal_table(inputs: KpiInputs, through: Quarter) -> pd.DataFrame:
     """Deal sums per account × deal rep × quarter (:func:`workbench.expressions.deal_quarters`):
     the ingest's ``deals_account_quarter`` table when given, else computed from the
@@ -190,7 +177,7 @@ def deal_table(inputs: KpiInputs, through: Quarter) -> pd.DataFrame:
     )
     dates = pd.concat([opps["created_date"], opps["close_date"]]).dropna()
     if dates.empty:
-        return pd.DataFrame(columns=list(expressions.DEAL_COLUMNS))
+        return pd.DataFrame(columns=[*expressions.KEYS, *expressions.DEAL_SUMS])
     first = Quarter.from_date(dates.min().date()).index
     last = max(through.index, Quarter.from_date(dates.max().date()).index)
     con = ibis.duckdb.connect()
@@ -204,8 +191,9 @@ def _deal_sums(deals: pd.DataFrame, group: pd.Series, quarters: Sequence[Quarter
     """Won/lost, cycle, pipeline and worked deals per (group, quarter): the account × rep ×
     quarter deal sums (:func:`deal_table`) added up by ``group`` (aligned with ``deals``)."""
     keep = deals["quarter"].isin([str(q) for q in quarters]).to_numpy()
-    f = deals.loc[keep, ["quarter", *DEAL_SUMS]].assign(group=group.to_numpy()[keep])
-    return f.groupby(["group", "quarter"])[list(DEAL_SUMS)].sum().astype(float)
+    sums = list(expressions.DEAL_SUMS)
+    f = deals.loc[keep, ["quarter", *sums]].assign(group=group.to_numpy()[keep])
+    return f.groupby(["group", "quarter"])[sums].sum().astype(float)
 
 
 def _top_share(ttm: pd.DataFrame, account_group: pd.Series) -> pd.DataFrame:
