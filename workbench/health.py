@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .config import NotebookParams, Quarter
+from .frames import isin
 from .geo import nearest_km
 from .io import columns_of, load, read_manifest
 from .schema import CONTRACT, GEOJSON_NAME
@@ -174,19 +175,19 @@ def quality_findings(
         "accounts without an owner rep",
         accounts.loc[accounts["owner_rep_id"].isna(), "account_id"],
     )
-    won_accounts = set(opp.loc[opp["stage"] == "won", "account_id"])
+    won_accounts = opp.loc[opp["stage"] == "won", "account_id"]
     is_cust = accounts["status"] == "customer"
     add(
         "warning",
         "customers_without_wins",
         "customers with no won opportunity ever",
-        accounts.loc[is_cust & ~accounts["account_id"].isin(won_accounts), "account_id"],
+        accounts.loc[is_cust & ~isin(accounts["account_id"], won_accounts), "account_id"],
     )
     add(
         "warning",
         "prospects_with_wins",
         "prospects with a won opportunity (churned customers, or status out of date)",
-        accounts.loc[~is_cust & accounts["account_id"].isin(won_accounts), "account_id"],
+        accounts.loc[~is_cust & isin(accounts["account_id"], won_accounts), "account_id"],
     )
     created = pd.to_datetime(opp["created_date"])
     is_open = opp["stage"] == "open"
@@ -226,13 +227,13 @@ def quality_findings(
         "info",
         "reps_without_accounts",
         "reps who own no account (left, or new)",
-        reps.loc[~reps["rep_id"].isin(accounts["owner_rep_id"]), "rep_id"],
+        reps.loc[~isin(reps["rep_id"], accounts["owner_rep_id"]), "rep_id"],
     )
     add(
         "info",
         "accounts_without_opportunities",
         "accounts with no opportunity at all",
-        accounts.loc[~accounts["account_id"].isin(opp["account_id"]), "account_id"],
+        accounts.loc[~isin(accounts["account_id"], opp["account_id"]), "account_id"],
     )
     key = accounts["account_name"].str.lower().str.strip() + "|" + accounts["postal_code"]
     add(

@@ -228,7 +228,13 @@ def _book_sums(
         index="account_id", columns="q", values="amount_usd", aggfunc="sum"
     )
     rev = rev.reindex(index=account_group.index, columns=cols).fillna(0.0)
-    ttm = rev.T.rolling(ACTIVE_QUARTERS).sum().T
+    # each window summed directly (a rolling sum over a million account columns took minutes,
+    # and a running-sum difference leaves crumbs like 1e-12 where an account bought nothing)
+    r = rev.to_numpy(dtype=float)
+    window = np.full(r.shape, np.nan)
+    for j in range(ACTIVE_QUARTERS - 1, r.shape[1]):
+        window[:, j] = r[:, j - ACTIVE_QUARTERS + 1 : j + 1].sum(axis=1)
+    ttm = pd.DataFrame(window, index=rev.index, columns=rev.columns)
     names = [str(q) for q in quarters]
 
     def back(n: int) -> pd.DataFrame:  # ttm n quarters earlier, labelled by the quarter
@@ -374,7 +380,7 @@ def kpi_table(
     opps, start = inputs.opportunities, history_start(inputs.opportunities)
     acc_terr = territory_of(inputs.accounts)
     static = _territory_book(inputs, acc_terr)  # may add UNASSIGNED for uncovered market
-    terrs = sorted(set(acc_terr) | set(static.index))
+    terrs = sorted(set(acc_terr.unique()) | set(static.index))
     rep_region = rep_regions(inputs.reps, inputs.geo_units, metro_km=metro_km)
     terr_region = pd.Series({t: rep_region.get(t, UNASSIGNED) for t in terrs})
     rep_district = rep_districts(inputs.reps)
@@ -397,7 +403,9 @@ def kpi_table(
         owned = [t for t in terrs if t != UNASSIGNED]
         terr_group, deal_group = pd.Series(owned, index=owned), dq["rep_id"]
         groups = sorted(
-            set(inputs.reps["rep_id"]) | set(opps["rep_id"].dropna()) | set(inputs.quotas["rep_id"])
+            set(inputs.reps["rep_id"])
+            | set(opps["rep_id"].dropna().unique())
+            | set(inputs.quotas["rep_id"])
         )
         quota_group = pd.Series(groups, index=groups)
     elif level == "region":

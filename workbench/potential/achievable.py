@@ -15,6 +15,7 @@ import pandas as pd
 
 from ..config import UNASSIGNED, Quarter
 from ..forecast import one_blas_thread
+from ..frames import isin
 from ..geo import unit_drivers
 from ..plots import usd
 from ..results import Results, Summary
@@ -123,7 +124,7 @@ def account_features(accounts: pd.DataFrame, geo_units: pd.DataFrame) -> pd.Data
         if "unit_id" in accounts.columns
         else pd.Series(None, index=accounts.index, dtype=object)
     )
-    unknown = ~unit.isin(set(uid)) | unit.isna()
+    unknown = pd.Series(~isin(unit, uid), index=unit.index) | unit.isna()
     if unknown.any():
         near = _nearest_unit(
             accounts.loc[unknown, "lat"].to_numpy(float),

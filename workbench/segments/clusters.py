@@ -20,7 +20,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
 from ..config import Quarter
-from ._common import _html_block, _one_thread, _owner, _require
+from ._common import FIT_SAMPLE, _html_block, _one_thread, _owner, _require, fit_rows
 from ._preprocess import _as_frame, _preprocessor, _split_columns
 
 # ---------------------------------------------------------------------------------------------
@@ -189,7 +189,9 @@ class AccountSegmenter(ClusterMixin, BaseEstimator):
     silhouette score (k-means, higher is better) or by BIC (Gaussian mixture, lower is better).
     Stability: ``stability_runs`` refits on bootstrap samples, each predicting every account,
     compared with the chosen labels by the adjusted Rand index (1 = identical partition,
-    0 = chance).
+    0 = chance). Beyond ``max_samples`` accounts, the fits, refits and scores use a seeded
+    sample of that many (:func:`fit_rows`) and every account is assigned to its nearest
+    segment (``predict``).
 
     ``X`` is a DataFrame (columns selected by name; others are ignored) or any 2-D array,
     whose columns are then named ``x0..x{n-1}`` (numbers numeric, text categorical).
@@ -206,6 +208,8 @@ class AccountSegmenter(ClusterMixin, BaseEstimator):
         Restarts per fit (the best one is kept).
     stability_runs : int
         Bootstrap refits per ``k`` (0 skips the check).
+    max_samples : int or None
+        Most accounts the models are fitted on (default :data:`FIT_SAMPLE`; None: all).
     numeric, categorical : sequence of str, optional
         Feature columns; by default numeric columns by dtype and all others categorical.
     log_columns : sequence of str
@@ -224,6 +228,8 @@ class AccountSegmenter(ClusterMixin, BaseEstimator):
         Fitted preprocessing and the model at ``k_``.
     stability_ : float
         Mean bootstrap adjusted Rand index at ``k_``.
+    n_fitted_ : int
+        Accounts the models were fitted on (all, or the sample).
     feature_names_in_, numeric_, categorical_ : list of str
         Feature columns used (all, numeric, categorical); ``x0``… for an array.
     n_features_in_ : int
@@ -248,6 +254,7 @@ class AccountSegmenter(ClusterMixin, BaseEstimator):
         random_state: int = 0,
         n_init: int = 10,
         stability_runs: int = 5,
+        max_samples: int | None = FIT_SAMPLE,
         numeric: Sequence[str] | None = None,
         categorical: Sequence[str] | None = None,
         log_columns: Sequence[str] = (),
@@ -257,6 +264,7 @@ class AccountSegmenter(ClusterMixin, BaseEstimator):
         self.random_state = random_state
         self.n_init = n_init
         self.stability_runs = stability_runs
+        self.max_samples = max_samples
         self.numeric = numeric
         self.categorical = categorical
         self.log_columns = log_columns
@@ -311,22 +319,24 @@ class AccountSegmenter(ClusterMixin, BaseEstimator):
                 f"too few distinct customers to segment: {distinct} distinct feature "
                 f"rows for up to {ks[-1]} segments"
             )
+        Zf = Z[fit_rows(n, self.max_samples, self.random_state)]
+        self.n_fitted_ = len(Zf)
         rng = np.random.default_rng(self.random_state)
-        boots = [rng.integers(0, n, n) for _ in range(self.stability_runs)]
+        boots = [rng.integers(0, len(Zf), len(Zf)) for _ in range(self.stability_runs)]
         rows, fitted = [], {}
         for k in ks:
-            model = self._model(k, self.random_state).fit(Z)
-            labels = model.predict(Z)
-            fitted[k] = (model, labels)
+            model = self._model(k, self.random_state).fit(Zf)
+            labels = model.predict(Zf)
+            fitted[k] = model
             aris = []
             for b, idx in enumerate(boots):
-                refit = self._model(k, self.random_state + b + 1).fit(Z[idx])
-                aris.append(adjusted_rand_score(labels, refit.predict(Z)))
+                refit = self._model(k, self.random_state + b + 1).fit(Zf[idx])
+                aris.append(adjusted_rand_score(labels, refit.predict(Zf)))
             rows.append(
                 {
                     "k": k,
-                    "silhouette": _silhouette(Z, labels, self.random_state),
-                    "bic": model.bic(Z) if self.method == "gmm" else np.nan,
+                    "silhouette": _silhouette(Zf, labels, self.random_state),
+                    "bic": model.bic(Zf) if self.method == "gmm" else np.nan,
                     "inertia": model.inertia_ if self.method == "kmeans" else np.nan,
                     "stability_ari": float(np.mean(aris)) if aris else np.nan,
                     "stability_ari_min": float(np.min(aris)) if aris else np.nan,
@@ -340,8 +350,8 @@ class AccountSegmenter(ClusterMixin, BaseEstimator):
         scores["chosen"] = scores.index == best
         self.scores_ = scores
         self.k_ = best
-        model, labels = fitted[best]
-        self.labels_ = np.asarray(labels)
+        model = fitted[best]
+        self.labels_ = np.asarray(model.predict(Z))
         self.pipeline_ = Pipeline([*embed.steps, ("cluster", model)])
         self.stability_ = float(scores.loc[best, "stability_ari"])
         return self
@@ -525,6 +535,7 @@ def segment_customers(
     method: str = "kmeans",
     seed: int = 0,
     stability_runs: int = 5,
+    max_samples: int | None = FIT_SAMPLE,
     cross_check: bool = True,
     lapsing_days: float = 180.0,
     classes: pd.DataFrame | None = None,
@@ -537,8 +548,9 @@ def segment_customers(
         :func:`customer_features` output (``account_id``, ``industry``, ``employees``,
         ``revenue_usd``, ``wins``, ``recency_days``, ``growth``, ``product_breadth``,
         ``potential_usd``; all-empty columns such as a missing potential are left out).
-    k_range, method, seed, stability_runs
-        Passed to :class:`AccountSegmenter`.
+    k_range, method, seed, stability_runs, max_samples
+        Passed to :class:`AccountSegmenter` (``max_samples``: most customers the models are
+        fitted on; beyond it a seeded sample, and every customer is then assigned).
     cross_check : bool
         Also fit the other method (its own ``k`` choice) and report the agreement.
     lapsing_days : float
@@ -572,6 +584,7 @@ def segment_customers(
     kwargs: dict[str, Any] = dict(
         k_range=k_range,
         random_state=seed,
+        max_samples=max_samples,
         numeric=numeric,
         categorical=list(SEGMENT_CATEGORICAL),
         log_columns=SEGMENT_LOG,

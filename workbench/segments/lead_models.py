@@ -23,7 +23,7 @@ from sklearn.utils import assert_all_finite
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_consistent_length, check_is_fitted, column_or_1d
 
-from ._common import _html_block, _one_thread
+from ._common import FIT_SAMPLE, _html_block, _one_thread, fit_rows
 from ._preprocess import _as_frame, _preprocessor, _split_columns
 from .leads import TimeSplit, lead_feature_label
 
@@ -186,6 +186,9 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
         Inverse regularisation strength of the logistic regression.
     learning_rate, max_iter, max_leaf_nodes, min_samples_leaf : float, int, int, int
         Gradient-boosting settings (modest defaults keep the notebook fast).
+    max_samples : int or None
+        Most rows the model is fitted on (default :data:`FIT_SAMPLE`; None: all): beyond it a
+        seeded random sample of that many (calibration folds included).
     random_state : int
     numeric, categorical, log_columns
         Feature columns (default: by dtype) and skewed columns taken as ``log1p``.
@@ -208,6 +211,8 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
     calibration_ : str
     n_iter_ : int
         Iterations of the final model (solver iterations or boosting rounds).
+    n_fitted_ : int
+        Rows the model was fitted on (all, or the sample).
 
     Examples
     --------
@@ -230,6 +235,7 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
         max_iter: int = 100,
         max_leaf_nodes: int = 15,
         min_samples_leaf: int = 20,
+        max_samples: int | None = FIT_SAMPLE,
         random_state: int = 0,
         numeric: Sequence[str] | None = None,
         categorical: Sequence[str] | None = None,
@@ -243,6 +249,7 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
         self.max_iter = max_iter
         self.max_leaf_nodes = max_leaf_nodes
         self.min_samples_leaf = min_samples_leaf
+        self.max_samples = max_samples
         self.random_state = random_state
         self.numeric = numeric
         self.categorical = categorical
@@ -292,7 +299,9 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
         self.numeric_, self.categorical_ = _split_columns(X, self.numeric, self.categorical)
         self.feature_names_in_ = self.numeric_ + self.categorical_
         self.n_features_in_ = X.shape[1] if self._fitted_on_array else len(self.feature_names_in_)
-        X = X[self.feature_names_in_]
+        rows = fit_rows(len(X), self.max_samples, self.random_state)
+        X, y = X[self.feature_names_in_].iloc[rows], y[rows]
+        self.n_fitted_ = len(rows)
         folds = min(self.cv, int(np.bincount(y).min()))
         if self.calibration == "none" or folds < 2:
             self.calibration_ = "none"
@@ -462,6 +471,7 @@ def compare_lead_models(
     calibration: str = "sigmoid",
     bins: int = 10,
     bootstrap: int = 200,
+    max_samples: int | None = FIT_SAMPLE,
 ) -> LeadModelComparison:
     """Fit the baseline, a calibrated logistic regression and calibrated gradient boosting on the
     training period; compare them on the test period.
@@ -483,6 +493,9 @@ def compare_lead_models(
     bootstrap : int
         Resamples of the test opportunities for 95 % intervals of ROC AUC and of each model's
         Brier-score gain over the baseline (0 skips them).
+    max_samples : int or None
+        Most training deals each model is fitted on (a seeded sample beyond it; None: all).
+        The baseline counts every deal, and every test deal is scored.
 
     Returns
     -------
@@ -513,6 +526,7 @@ def compare_lead_models(
             numeric=nums,
             categorical=cats,
             log_columns=LEAD_LOG,
+            max_samples=max_samples,
             random_state=seed,
         ),
         "boosting": LeadScorer(
@@ -521,6 +535,7 @@ def compare_lead_models(
             numeric=nums,
             categorical=cats,
             log_columns=LEAD_LOG,
+            max_samples=max_samples,
             random_state=seed,
         ),
     }
@@ -608,7 +623,8 @@ def ideal_customer_profile(comparison: LeadModelComparison, *, repeats: int = 5)
 
     Importance is the drop in held-out ROC AUC when a feature's values are shuffled
     (permutation importance of the best model on the test period: model-agnostic, and honest
-    because the model never saw those deals). The direction comes from the logistic
+    because the model never saw those deals; on a seeded sample of the best model's
+    ``max_samples`` test deals when there are more). The direction comes from the logistic
     regression fitted on the training period: the change in win odds when the feature moves
     from its 25th to its 75th percentile (others at their median), or, for industry, the
     industries with the best and worst odds.
@@ -623,10 +639,12 @@ def ideal_customer_profile(comparison: LeadModelComparison, *, repeats: int = 5)
     split = comparison.split
     features = list(split.feature_columns)
     best = comparison.models[comparison.best]
+    limit = best.max_samples if isinstance(best, LeadScorer) else None
+    test = split.test.iloc[fit_rows(len(split.test), limit, comparison.seed)]
     imp = permutation_importance(
         best,
-        split.test[features],
-        split.test["won"].to_numpy(dtype=int),
+        test[features],
+        test["won"].to_numpy(dtype=int),
         scoring="roc_auc",
         n_repeats=repeats,
         random_state=comparison.seed,
@@ -638,6 +656,7 @@ def ideal_customer_profile(comparison: LeadModelComparison, *, repeats: int = 5)
         numeric=logit.numeric_,
         categorical=logit.categorical_,
         log_columns=logit.log_columns,
+        max_samples=logit.max_samples,
     ).fit(split.train[features], split.train["won"].to_numpy(dtype=int))
     X = split.train[features]
     ref = {c: (X[c].median() if c in lr.numeric_ else X[c].mode().iloc[0]) for c in features}

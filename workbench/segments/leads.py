@@ -132,33 +132,39 @@ def _history_asof(queries: pd.DataFrame, events: pd.DataFrame, key: str) -> pd.D
     """Won and lost counts per ``key`` from events closed strictly before each query's date.
 
     ``queries``: ``key``, ``as_of``; ``events``: ``key``, ``close_date``, ``won``. Returns
-    ``wins``, ``losses`` aligned with ``queries``' index (0 when nothing closed before).
+    ``wins``, ``losses`` aligned with ``queries``' index (0 when nothing closed before; missing
+    when the query has no ``key``).
+
+    Events are sorted by (key, close date) once; a query's history is then the run of its key's
+    events before its date, found by binary search, and the counts are differences of running
+    sums. Keys and dates are replaced by integer codes and ranks first, so this costs
+    O((events + queries) log events) with no per-key Python work (a million accounts with 17
+    million deals take seconds).
     """
-    ev = events.loc[events[key].notna(), [key, "close_date", "won"]].copy()
-    ev[key] = ev[key].astype(str).astype(object)  # merge_asof needs one key dtype on both sides
-    ev["close_date"] = ev["close_date"].astype("datetime64[ns]")
-    ev = ev.sort_values(["close_date", key], kind="stable")
-    ev["wins"] = ev.groupby(key)["won"].cumsum()
-    ev["losses"] = ev.groupby(key).cumcount() + 1 - ev["wins"]
-    q = queries[[key, "as_of"]].copy()
-    known = q[key].notna()
-    q[key] = q[key].astype(object).where(~known, q[key].astype(str))
-    q["as_of"] = q["as_of"].astype("datetime64[ns]")
-    q["_row"] = np.arange(len(q))
-    merged = pd.merge_asof(
-        q.loc[known].sort_values("as_of", kind="stable"),
-        ev[[key, "close_date", "wins", "losses"]],
-        left_on="as_of",
-        right_on="close_date",
-        by=key,
-        direction="backward",
-        allow_exact_matches=False,  # closed the same day as created: not yet known
-    )
-    out = pd.DataFrame({"wins": 0.0, "losses": 0.0}, index=np.arange(len(q)))
-    out.loc[merged["_row"].to_numpy(), "wins"] = merged["wins"].fillna(0).to_numpy(dtype=float)
-    out.loc[merged["_row"].to_numpy(), "losses"] = merged["losses"].fillna(0).to_numpy(dtype=float)
-    out.loc[~known.to_numpy(), ["wins", "losses"]] = np.nan
-    out.index = queries.index
+    ev = events.loc[events[key].notna(), [key, "close_date", "won"]]
+    known = queries[key].notna().to_numpy()
+    q = queries.loc[known]
+    codes, _ = pd.factorize(pd.concat([ev[key].astype(str), q[key].astype(str)], ignore_index=True))
+    ev_code, q_code = codes[: len(ev)].astype(np.int64), codes[len(ev) :].astype(np.int64)
+    ev_t = ev["close_date"].to_numpy("datetime64[ns]").view(np.int64)
+    q_t = q["as_of"].to_numpy("datetime64[ns]").view(np.int64)
+    times = np.unique(np.concatenate([ev_t, q_t]))
+    span = len(times) + 1
+    ev_key = ev_code * span + np.searchsorted(times, ev_t)
+    q_key = q_code * span + np.searchsorted(times, q_t)
+    order = np.argsort(ev_key, kind="stable")
+    ev_key = ev_key[order]
+    won = np.concatenate([[0], np.cumsum(ev["won"].to_numpy(dtype=np.int64)[order])])
+    # binary searches with sorted needles walk the events once, in memory order
+    asked = np.argsort(q_key, kind="stable")
+    before = np.empty(len(q_key), dtype=np.int64)
+    first = np.empty(len(q_key), dtype=np.int64)
+    before[asked] = np.searchsorted(ev_key, q_key[asked], side="left")  # closed before as_of
+    first[asked] = np.searchsorted(ev_key, q_code[asked] * span, side="left")  # key's first
+    wins = won[before] - won[first]
+    out = pd.DataFrame({"wins": np.nan, "losses": np.nan}, index=queries.index)
+    out.loc[known, "wins"] = wins.astype(float)
+    out.loc[known, "losses"] = (before - first - wins).astype(float)
     return out
 
 

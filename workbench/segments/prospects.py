@@ -222,8 +222,13 @@ def lookalike_prospects(
     best_pos = pos.reindex(best_ids).dropna().astype(int).to_numpy()
     cand_pos = pos.reindex(candidate_ids).dropna().astype(int).to_numpy()
     k = min(neighbors, len(best_pos))
-    nn = NearestNeighbors(n_neighbors=k).fit(Z[best_pos])
-    dist, idx = nn.kneighbors(Z[cand_pos])
+    # exact neighbours from a k-d tree, asked once per distinct profile (prospects with the
+    # same industry, size and unit are one point): accounts sharing units and industries
+    # cluster tightly, so the tree prunes well; 600,000 prospects took 90 s by brute force
+    nn = NearestNeighbors(n_neighbors=k, algorithm="kd_tree").fit(Z[best_pos])
+    points, which = np.unique(Z[cand_pos], axis=0, return_inverse=True)
+    dist, idx = nn.kneighbors(points)
+    dist, idx = dist[which.ravel()], idx[which.ravel()]
     f = firmographics.iloc[cand_pos]
     out = pd.DataFrame(
         {

@@ -11,6 +11,7 @@ import pandas as pd
 
 from .. import io
 from ..config import NotebookParams, Quarter
+from ._common import FIT_SAMPLE
 from .abc import ParetoResult
 from .clusters import SegmentationResult
 from .prospects import LeadScores
@@ -32,6 +33,7 @@ class SegmentationParams(NotebookParams):
     k_range: list[int] = dataclasses.field(default_factory=lambda: [3, 4, 5, 6])
     cluster_method: str = "kmeans"
     stability_runs: int = 5
+    fit_sample: int = FIT_SAMPLE
     deal_types: list[str] | None = None
     test_quarters: int = 1
     hot_share: float = 0.2
@@ -62,6 +64,8 @@ class SegmentationParams(NotebookParams):
             )
         if self.stability_runs < 0:
             problems.append("stability_runs must be ≥ 0")
+        if self.fit_sample < 0:
+            problems.append(f"fit_sample must be ≥ 0 (0: fit on every row), got {self.fit_sample}")
         if self.test_quarters < 1:
             problems.append("test_quarters must be ≥ 1")
         if not (
@@ -74,6 +78,11 @@ class SegmentationParams(NotebookParams):
         if self.hours_per_call <= 0:
             problems.append("hours_per_call must be > 0")
         return problems
+
+    @property
+    def max_samples(self) -> int | None:
+        """Most rows the clusters and lead models are fitted on (None: all)."""
+        return self.fit_sample or None
 
 
 @dataclasses.dataclass(frozen=True)

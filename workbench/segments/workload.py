@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
+from ..frames import isin
 from ._common import _owner, _require
 
 # ---------------------------------------------------------------------------------------------
@@ -111,7 +112,7 @@ def workload_plan(
     out["win_probability"] = ids.map(scores["win_probability"]).astype(float)
     is_customer = out["status"] == "customer"
     grade = out["lead_grade"].where(out["lead_grade"].notna(), "cold")
-    lookalike = ids.isin(set(lookalike_ids))
+    lookalike = isin(ids, lookalike_ids)
     grade = grade.where(~(lookalike & (grade == "cold")), "warm")
     out["abc_class"] = out["abc_class"].where(~is_customer | out["abc_class"].notna(), "C")
     out["lead_grade"] = out["lead_grade"].where(is_customer, grade)

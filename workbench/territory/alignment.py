@@ -29,7 +29,6 @@ Spreadsheet formulas are neutralised
 from __future__ import annotations
 
 import enum
-import io as _io
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -41,6 +40,7 @@ import pandas as pd
 
 from ..config import Quarter
 from ..io import neutralise_formulas
+from ..xlsx import xlsx_bytes
 
 __all__ = [
     "Reason",
@@ -502,35 +502,9 @@ def _csv_bytes(frame: pd.DataFrame) -> bytes:
 
 
 def _xlsx_bytes(sheets: dict[str, pd.DataFrame]) -> bytes:
-    """A workbook with one sheet per frame; text cells stored as text (``@``) so ids such as
-    ``00501`` stay as written."""
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-
-    wb = Workbook(write_only=True)  # streams rows: fine for tens of thousands of accounts
-    for title, frame in sheets.items():
-        ws = wb.create_sheet(title)
-        safe = neutralise_formulas(frame)
-        ws.append([str(c) for c in safe.columns])
-        for values in safe.itertuples(index=False, name=None):
-            row: list[object] = []
-            for v in values:
-                if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA:
-                    row.append(None)
-                elif isinstance(v, (bool, np.bool_)):
-                    row.append(bool(v))
-                elif isinstance(v, (int, float, np.integer, np.floating)):
-                    row.append(v.item() if isinstance(v, np.generic) else v)
-                else:
-                    # control characters are not allowed in xlsx XML: dropped
-                    cell = WriteOnlyCell(ws, value=ILLEGAL_CHARACTERS_RE.sub("", str(v)))
-                    cell.number_format = "@"
-                    row.append(cell)
-            ws.append(row)
-    buf = _io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+    """A workbook with one sheet per frame (:func:`workbench.xlsx.xlsx_bytes`: text cells
+    stored as text, ``@``, so ids such as ``00501`` stay as written), formulas neutralised."""
+    return xlsx_bytes({title: neutralise_formulas(frame) for title, frame in sheets.items()})
 
 
 def write_alignment_files(

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from ..config import ParameterError, Quarter
+from ..frames import isin
 from ..results import TWO_DECIMALS, Results, Summary
 from .designer import build_territories
 from .plan import TerritoryPlan
@@ -98,7 +99,7 @@ def select_named(accounts: pd.DataFrame, rule: NamedRule) -> pd.Series:
     if problems:
         raise ParameterError("\n".join(problems))
     why = pd.Series(np.full(len(ids), None, dtype=object), index=ids.to_numpy(), name="named_by")
-    tests: list[tuple[str, np.ndarray]] = [("list", ids.isin(set(map(str, rule.ids))).to_numpy())]
+    tests: list[tuple[str, np.ndarray]] = [("list", isin(ids, list(map(str, rule.ids))))]
     if rule.min_employees is not None:
         emp = pd.to_numeric(accounts["employees"], errors="coerce").fillna(0).to_numpy()
         tests.append(("employees", emp >= rule.min_employees))
@@ -244,7 +245,7 @@ class NamedTeam(Results):
         """The accounts left to the geographic design (the named ones carved out), and with
         ``reps`` also the reps left to it (the team's reps taken out): ``(accounts, reps)``."""
         ids = accounts["account_id"].astype(str).str.strip()
-        rest = accounts.loc[~ids.isin(set(self.assignment.index)).to_numpy()]
+        rest = accounts.loc[~isin(ids, self.assignment.index)]
         if reps is None:
             return rest
         return rest, reps.loc[~reps["rep_id"].astype(str).isin(set(self.reps)).to_numpy()]
@@ -352,7 +353,7 @@ def named_team(
     sized = ""
     if len(named_by) and n_seats < 1:  # neither given: the seats the workload needs
         hours = accounts.loc[
-            accounts["account_id"].astype(str).str.strip().isin(set(named_by.index)).to_numpy(),
+            isin(accounts["account_id"].astype(str).str.strip(), named_by.index),
             ["hours_per_year"],
         ]
         rec = recommend_headcount(hours, capacity=capacity or Capacity())
@@ -371,7 +372,7 @@ def named_team(
     if named_by.empty:
         return NamedTeam(None, named_by.rename("named_by"), empty_seats, rule)
     ids = accounts["account_id"].astype(str).str.strip()
-    chosen = accounts.loc[ids.isin(set(named_by.index)).to_numpy()]
+    chosen = accounts.loc[isin(ids, named_by.index)]
     book = account_measures(chosen)
     book["lat"] = chosen["lat"].to_numpy(float)
     book["lon"] = chosen["lon"].to_numpy(float)

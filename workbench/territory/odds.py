@@ -35,6 +35,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ..frames import isin
+
 if TYPE_CHECKING:
     from ..forecast import ForecastResults
 
@@ -272,7 +274,7 @@ def plan_outlook(
             "region": "all",
         }
     )
-    f = facts[facts["account_id"].astype(str).isin(set(scopes["account_id"]))]
+    f = facts[isin(facts["account_id"].astype(str), scopes["account_id"])]
     series = revenue_series(f, scopes, quarter=quarter)
     series = series[series["scope_type"] != "region"]
     with warnings.catch_warnings():

@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from ..config import ParameterError, Quarter
+from ..frames import isin
 from ..results import TWO_DECIMALS, Results, Summary
 from .blocks import block_adjacency, building_blocks
 from .designer import build_territories
@@ -435,7 +436,11 @@ class Credits(Results):
     ) -> Credits:
         rows = credit(won, primary, overlay)
         acc = won["account_id"].astype(str).str.strip()
-        on_overlay = acc.isin(set(overlay.index)) if overlay is not None else acc.isna()
+        on_overlay = (
+            pd.Series(isin(acc, overlay.index), index=acc.index)
+            if overlay is not None
+            else acc.isna()
+        )
         return cls(
             credits=rows,
             table=credit_table(rows),

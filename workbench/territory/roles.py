@@ -25,6 +25,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from ..frames import isin
 from ..results import Results, Summary
 from .sizing import Capacity, headcount_what_if, recommend_headcount
 
@@ -46,7 +47,7 @@ def role_workloads(
     ids = accounts["account_id"].astype(str).str.strip()
     is_named = np.zeros(len(accounts), dtype=bool)
     if named is not None and not named.empty:
-        is_named = ids.isin(set(named.assignment.index)).to_numpy()
+        is_named = isin(ids, named.assignment.index)
     cold = np.zeros(len(accounts), dtype=bool)
     if inside_hours > 0 and "call_class" in accounts:
         cold = (accounts["call_class"].astype(str) == COLD).to_numpy()

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ..config import NotebookParams, ParameterError, Quarter
+from ..frames import isin
 from ..geo import connected_components
 from ..io import load, load_geojson, load_stage, save_stage
 from ..results import TWO_DECIMALS, Results, Summary
@@ -1070,7 +1071,7 @@ def plan_alignment(
         seats = named.assignment
         # a block whose accounts are all named: its territory today is, as for any block, the
         # owner holding most of its potential
-        gone = ~accounts[block].astype(str).isin(current.index)
+        gone = pd.Series(~isin(accounts[block].astype(str), current.index), index=accounts.index)
         if gone.any():
             g = accounts.loc[gone.to_numpy()]
             current = pd.concat(
