@@ -17,8 +17,8 @@ FIT_SAMPLE = 100_000
 """Default most rows a segmentation or lead model is fitted on (their ``max_samples``): beyond
 it, a seeded random sample of this many (:func:`fit_rows`), and every row is then predicted.
 Cluster centres and a win-probability model from 100,000 rows differ from full-data ones far
-less than the segments are apart or than the model's own test error; fitting on a million
-customers' deals instead took most of notebook 02's quarter-hour (docs/segments.md)."""
+less than the segments are apart or than the model's own test error; fitting on every row of a
+million-account company took seven of notebook 02's fourteen minutes (docs/segments.md)."""
 
 
 def fit_rows(n: int, max_samples: int | None, seed: int) -> np.ndarray:
