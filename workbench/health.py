@@ -175,7 +175,7 @@ def quality_findings(
         "accounts without an owner rep",
         accounts.loc[accounts["owner_rep_id"].isna(), "account_id"],
     )
-    won_accounts = opp.loc[opp["stage"] == "won", "account_id"]
+    won_accounts = pd.Index(opp.loc[opp["stage"] == "won", "account_id"].unique())  # used twice
     is_cust = accounts["status"] == "customer"
     add(
         "warning",

@@ -22,6 +22,7 @@ import io
 import re
 import zipfile
 from collections.abc import Mapping
+from xml.sax.saxutils import escape
 
 import numpy as np
 import pandas as pd
@@ -69,6 +70,8 @@ _WORKBOOK_RELS = (
     '<Relationship Id="rId{styles}" Type="http://schemas.openxmlformats.org/officeDocument/'
     '2006/relationships/styles" Target="styles.xml"/></Relationships>'
 )
+_SHEET_ENTRY = '<sheet name="{name}" sheetId="{i}" r:id="rId{i}"/>'
+_QUOTE = {'"': "&quot;"}  # escapes of an attribute value, besides & < >
 _SHEET_REL = (
     '<Relationship Id="rId{i}" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
     'relationships/worksheet" Target="worksheets/sheet{i}.xml"/>'
@@ -109,16 +112,25 @@ def _column_letter(i: int) -> str:
     return name
 
 
-def _escape(text: pd.Series) -> pd.Series:
-    text = text.str.replace(_ILLEGAL, "", regex=True)
-    return text.str.replace("&", "&amp;").str.replace("<", "&lt;").str.replace(">", "&gt;")
+_TEXT_CELL = '<c r="{ref}" t="inlineStr"{style}><is><t xml:space="preserve">{text}</t></is></c>'
 
 
-def _text_cells(refs: pd.Series, text: pd.Series, style: str = ' s="1"') -> pd.Series:
-    body = _escape(text.astype(str))
+def _text(value: str) -> str:
+    """Text as XML character data: forbidden characters dropped, ``& < >`` escaped."""
+    return escape(_ILLEGAL.sub("", value))
+
+
+def _text_cells(refs: pd.Series, text: pd.Series) -> pd.Series:
+    """Text cells in the text format, one per value: :func:`_text` a column at a time."""
+    body = text.astype(str).str.replace(_ILLEGAL, "", regex=True)
+    body = body.str.replace("&", "&amp;").str.replace("<", "&lt;").str.replace(">", "&gt;")
     return (
-        '<c r="' + refs + '" t="inlineStr"' + style + '><is><t xml:space="preserve">' + body
-    ) + "</t></is></c>"
+        '<c r="'
+        + refs
+        + '" t="inlineStr" s="1"><is><t xml:space="preserve">'
+        + body
+        + "</t></is></c>"
+    )
 
 
 def _cell(value: object, ref: str) -> str:
@@ -130,11 +142,7 @@ def _cell(value: object, ref: str) -> str:
     if isinstance(value, (int, float, np.integer, np.floating)):
         number = value.item() if isinstance(value, np.generic) else value
         return f'<c r="{ref}"><v>{number!r}</v></c>' if np.isfinite(number) else ""
-    text = _ILLEGAL.sub("", str(value)).replace("&", "&amp;").replace("<", "&lt;")
-    return (
-        f'<c r="{ref}" t="inlineStr" s="1"><is><t xml:space="preserve">'
-        f"{text.replace('>', '&gt;')}</t></is></c>"
-    )
+    return _TEXT_CELL.format(ref=ref, style=' s="1"', text=_text(str(value)))
 
 
 def _cells(values: pd.Series, refs: pd.Series) -> pd.Series:
@@ -160,17 +168,14 @@ def _cells(values: pd.Series, refs: pd.Series) -> pd.Series:
     return pd.Series(np.where(missing, "", out.to_numpy(dtype=object)), index=values.index)
 
 
-def _sheet_xml(frame: pd.DataFrame) -> io.BytesIO:
+def _sheet_xml(frame: pd.DataFrame) -> bytes:
     """The worksheet part of ``frame`` (header row and data rows), UTF-8."""
     letters = [_column_letter(i) for i in range(frame.shape[1])]
-    buf = io.BytesIO()
-    buf.write(_SHEET_HEAD.encode())
-    header = _text_cells(
-        pd.Series([f"{c}1" for c in letters], dtype=object),
-        pd.Series([str(c) for c in frame.columns], dtype=object),
-        style="",
+    header = "".join(
+        _TEXT_CELL.format(ref=f"{letter}1", style="", text=_text(str(c)))
+        for letter, c in zip(letters, frame.columns, strict=True)
     )
-    buf.write(('<row r="1">' + "".join(header) + "</row>").encode())
+    parts = [_SHEET_HEAD, f'<row r="1">{header}</row>']
     for start in range(0, len(frame), _CHUNK):
         part = frame.iloc[start : start + _CHUNK]
         numbers = pd.Series(np.arange(start + 2, start + 2 + len(part)).astype(str), dtype=object)
@@ -178,15 +183,9 @@ def _sheet_xml(frame: pd.DataFrame) -> io.BytesIO:
         for j, letter in enumerate(letters):
             refs = letter + numbers
             row = row + _cells(part.iloc[:, j].reset_index(drop=True), refs)
-        buf.write(("".join(row + "</row>")).encode("utf-8"))
-    buf.write(_SHEET_TAIL.encode())
-    return buf
-
-
-def _attr(text: str) -> str:
-    return (
-        text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
-    )
+        parts.append("".join(row + "</row>"))
+    parts.append(_SHEET_TAIL)
+    return "".join(parts).encode("utf-8")
 
 
 def xlsx_bytes(sheets: Mapping[str, pd.DataFrame]) -> bytes:
@@ -230,7 +229,7 @@ def xlsx_bytes(sheets: Mapping[str, pd.DataFrame]) -> bytes:
             "xl/workbook.xml",
             _WORKBOOK.format(
                 sheets="".join(
-                    f'<sheet name="{_attr(n)}" sheetId="{i + 1}" r:id="rId{i + 1}"/>'
+                    _SHEET_ENTRY.format(name=escape(n, _QUOTE), i=i + 1)
                     for i, (n, _) in enumerate(parts)
                 )
             ),
@@ -244,5 +243,5 @@ def xlsx_bytes(sheets: Mapping[str, pd.DataFrame]) -> bytes:
         )
         z.writestr("xl/styles.xml", _STYLES)
         for i, (_, frame) in enumerate(parts):
-            z.writestr(f"xl/worksheets/sheet{i + 1}.xml", _sheet_xml(frame).getvalue())
+            z.writestr(f"xl/worksheets/sheet{i + 1}.xml", _sheet_xml(frame))
     return out.getvalue()

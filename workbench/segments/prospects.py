@@ -228,7 +228,8 @@ def lookalike_prospects(
     nn = NearestNeighbors(n_neighbors=k, algorithm="kd_tree").fit(Z[best_pos])
     points, which = np.unique(Z[cand_pos], axis=0, return_inverse=True)
     dist, idx = nn.kneighbors(points)
-    dist, idx = dist[which.ravel()], idx[which.ravel()]
+    which = which.ravel()  # numpy 2.0 and 2.1 give it the input's dimensions
+    dist, idx = dist[which], idx[which]
     f = firmographics.iloc[cand_pos]
     out = pd.DataFrame(
         {
